@@ -1,0 +1,456 @@
+"""Bearer-token authentication: who is calling, with which roles, for which province and units.
+
+Plain Python, no Chalice types: the HTTP layer reads the ``Authorization`` header, calls :func:`parse_bearer`, then a
+:class:`TokenVerifier`, and turns :class:`AuthError` (401) / :class:`ForbiddenError` (403) into problem+json.
+
+Two verifiers implement the same protocol:
+
+* :class:`LocalJwtVerifier` -- HS256 tokens from the local dev issuer (see ``chalicelib.local.devkeys`` and
+  ``python -m chalicelib.local.token``). Only for the embedded local stack and tests.
+* :class:`JwksVerifier` -- RS256 tokens from Amazon Cognito (or anything publishing a Cognito-compatible JWKS).
+
+Claims read (same names for both issuers):
+
+* roles: ``cognito:groups`` and/or ``roles`` (lists of strings); unknown values are ignored;
+* province: ``custom:province_code`` or ``province_code``;
+* units: ``custom:unit_codes`` (comma-separated string) or ``unit_codes`` (list).
+
+Security notes:
+
+* Each verifier accepts exactly one algorithm (HS256 or RS256), so ``alg=none`` and algorithm confusion (an HS256 token
+  "signed" with a public key) are refused.
+* Tokens never appear in log records or in exception messages; :attr:`AuthError.reason` carries a short English
+  diagnosis that is safe to log.
+* ``jwt`` (and through it ``cryptography``) is imported lazily, on the first verification, to keep cold starts short.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping, Protocol
+
+
+class Role(str, Enum):
+    """Roles known to the back end (Cognito group names / local ``roles`` claim values)."""
+
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+    PROVINCE_ADMIN = "province_admin"
+    OPERATOR = "operator"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _as_role(value: Role | str) -> Role:
+    """Coerce a role or its string value; raise ValueError on unknown values (programming errors)."""
+    if isinstance(value, Role):
+        return value
+    return Role(value)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------------------
+
+TOKEN_MISSING = "TOKEN_MISSING"
+TOKEN_INVALID = "TOKEN_INVALID"
+TOKEN_EXPIRED = "TOKEN_EXPIRED"
+ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
+
+_AUTH_MESSAGES: dict[str, str] = {
+    TOKEN_MISSING: "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.",
+    TOKEN_INVALID: "Mã xác thực không hợp lệ. Vui lòng đăng nhập lại.",
+    TOKEN_EXPIRED: "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+}
+_FORBIDDEN_MESSAGE = "Bạn không có quyền thực hiện chức năng này."
+
+
+class AuthError(Exception):
+    """The caller is not authenticated (HTTP 401, ``WWW-Authenticate: Bearer``).
+
+    ``code`` is stable (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED); ``message`` is Vietnamese, for people;
+    ``reason`` is a short English diagnosis for logs. None of them ever contains the token.
+    """
+
+    status = 401
+
+    def __init__(self, code: str, message: str | None = None, *, reason: str = "") -> None:
+        if code not in _AUTH_MESSAGES:
+            raise ValueError(f"unknown auth error code: {code}")
+        self.code = code
+        self.message = message or _AUTH_MESSAGES[code]
+        self.reason = reason
+        super().__init__(f"{code}: {self.message}")
+
+
+class ForbiddenError(Exception):
+    """The caller is authenticated but lacks the role (HTTP 403). Deliberately not an AuthError subclass, so that an
+    ``except AuthError`` answering 401 can never swallow a 403."""
+
+    status = 403
+    code = ROLE_FORBIDDEN
+
+    def __init__(self, message: str | None = None, *, required: Iterable[Role] = ()) -> None:
+        self.message = message or _FORBIDDEN_MESSAGE
+        self.required: tuple[Role, ...] = tuple(required)
+        super().__init__(f"{self.code}: {self.message}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Principal
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    subject: str
+    roles: frozenset[Role]
+    province_code: str | None
+    unit_codes: tuple[str, ...]
+    issuer: str
+    expires_at: int  # UNIX seconds (the token's ``exp``)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """True when the principal holds at least one of ``roles`` (Role members or their string values)."""
+        return any(_as_role(r) in self.roles for r in roles)
+
+
+def require_roles(principal: Principal, *roles: Role | str) -> Principal:
+    """Return ``principal`` if it holds at least one of ``roles``; otherwise raise :class:`ForbiddenError`."""
+    if not roles:
+        raise TypeError("require_roles needs at least one role")
+    wanted = tuple(_as_role(r) for r in roles)
+    if not principal.has_role(*wanted):
+        raise ForbiddenError(required=wanted)
+    return principal
+
+
+def _roles_from_claims(claims: Mapping[str, Any]) -> frozenset[Role]:
+    known = {r.value: r for r in Role}
+    found: set[Role] = set()
+    for name in ("cognito:groups", "roles"):
+        values = claims.get(name)
+        if not isinstance(values, (list, tuple)):
+            continue  # a bare string would otherwise be iterated character by character
+        for value in values:
+            if isinstance(value, str):
+                role = known.get(value.strip().lower())
+                if role is not None:
+                    found.add(role)
+    return frozenset(found)
+
+
+def _province_from_claims(claims: Mapping[str, Any]) -> str | None:
+    for name in ("custom:province_code", "province_code"):
+        value = claims.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _units_from_claims(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = claims.get("custom:unit_codes")
+    items: list[Any]
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(claims.get("unit_codes"), (list, tuple)):
+        items = list(claims["unit_codes"])
+    elif isinstance(claims.get("unit_codes"), str):
+        items = claims["unit_codes"].split(",")
+    else:
+        items = []
+    units: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            code = item.strip()
+            if code and code not in units:
+                units.append(code)
+    return tuple(units)
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """Build a :class:`Principal` from already verified claims."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise AuthError(TOKEN_INVALID, reason="missing or empty sub")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        raise AuthError(TOKEN_INVALID, reason="missing or non-numeric exp")
+    return Principal(
+        subject=subject,
+        roles=_roles_from_claims(claims),
+        province_code=_province_from_claims(claims),
+        unit_codes=_units_from_claims(claims),
+        issuer=str(claims.get("iss", "")),
+        expires_at=int(exp),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Bearer header
+# --------------------------------------------------------------------------------------------------------------------
+
+_MAX_TOKEN_LENGTH = 16_384
+
+
+def parse_bearer(header_value: str | None) -> str:
+    """Extract the token from an ``Authorization: Bearer <token>`` header value (scheme case-insensitive).
+
+    No header, another scheme, or an empty token -> TOKEN_MISSING. A token with inner whitespace or absurd length ->
+    TOKEN_INVALID.
+    """
+    if not header_value or not isinstance(header_value, str):
+        raise AuthError(TOKEN_MISSING, reason="no Authorization header")
+    scheme, _, rest = header_value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError(TOKEN_MISSING, reason="Authorization scheme is not Bearer")
+    token = rest.strip()
+    if not token:
+        raise AuthError(TOKEN_MISSING, reason="empty bearer token")
+    if len(token) > _MAX_TOKEN_LENGTH or any(ch.isspace() for ch in token):
+        raise AuthError(TOKEN_INVALID, reason="malformed bearer token")
+    return token
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Verifiers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Principal:
+        """Return the principal for a valid token; raise :class:`AuthError` otherwise."""
+        ...
+
+
+def _translate_jwt_error(exc: Exception) -> AuthError:
+    import jwt
+
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return AuthError(TOKEN_EXPIRED, reason="token expired")
+    # PyJWT messages describe the failure (bad signature, wrong issuer ...) and do not echo the token.
+    return AuthError(TOKEN_INVALID, reason=f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _check_token_shape(token: Any) -> None:
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise AuthError(TOKEN_INVALID, reason="token is not a non-empty string of sane length")
+
+
+class LocalJwtVerifier:
+    """HS256 tokens from the local issuer: signature, ``exp`` (with leeway), ``iat``, ``iss``, ``aud``, ``sub``."""
+
+    ALGORITHM = "HS256"
+    _MIN_SECRET_BYTES = 32  # HS256: the key should be at least as long as the hash output
+
+    def __init__(self, secret: str, issuer: str, audience: str, leeway_s: float = 30) -> None:
+        if len(secret.encode("utf-8")) < self._MIN_SECRET_BYTES:
+            raise ValueError(f"HS256 secret must be at least {self._MIN_SECRET_BYTES} bytes")
+        if not issuer or not audience:
+            raise ValueError("issuer and audience are required")
+        self._secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_s = leeway_s
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"LocalJwtVerifier(issuer={self.issuer!r}, audience={self.audience!r})"
+
+    def verify(self, token: str) -> Principal:
+        _check_token_shape(token)
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self.ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise _translate_jwt_error(exc) from None
+        return principal_from_claims(claims)
+
+
+class _SigningKeySource(Protocol):
+    def get_signing_key_from_jwt(self, token: str) -> Any:
+        ...
+
+
+class JwksVerifier:
+    """RS256 tokens from Amazon Cognito (or a compatible issuer publishing a JWKS).
+
+    Checks the signature against the JWKS key named by the token's ``kid``, ``iss``, ``exp``/``iat`` (with leeway),
+    ``token_use`` in ("id", "access"), then the intended client: an id token's ``aud``, or an access token's
+    ``client_id`` (Cognito access tokens have no ``aud``). ``audience`` is the expected ``aud`` and ``client_id`` the
+    expected ``client_id``; when only one is given it is used for both (for Cognito both are the app client id).
+
+    The ``jwt.PyJWKClient`` is created on first use and kept, so its key cache survives across warm invocations when
+    the verifier lives at module scope. Tests inject ``jwk_client`` (anything with ``get_signing_key_from_jwt``).
+
+    A JWKS endpoint that cannot be reached is not the caller's fault: ``jwt.PyJWKClientConnectionError`` propagates
+    unchanged (an internal error, not a 401).
+    """
+
+    ALGORITHM = "RS256"
+    TOKEN_USES = ("id", "access")
+
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str | None,
+        client_id: str | None,
+        *,
+        jwk_client: _SigningKeySource | None = None,
+        leeway_s: float = 30,
+        jwks_timeout_s: float = 5,
+        jwks_cache_lifespan_s: float = 3600,
+    ) -> None:
+        if not issuer:
+            raise ValueError("issuer is required")
+        if not audience and not client_id:
+            raise ValueError("at least one of audience or client_id is required")
+        if jwk_client is None and not jwks_url:
+            raise ValueError("jwks_url is required")
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience or client_id
+        self.client_id = client_id or audience
+        self.leeway_s = leeway_s
+        self._jwks_timeout_s = jwks_timeout_s
+        self._jwks_cache_lifespan_s = jwks_cache_lifespan_s
+        self._jwk_client = jwk_client
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"JwksVerifier(issuer={self.issuer!r}, jwks_url={self.jwks_url!r})"
+
+    def _client(self) -> _SigningKeySource:
+        if self._jwk_client is None:
+            with self._lock:
+                if self._jwk_client is None:
+                    import jwt
+
+                    self._jwk_client = jwt.PyJWKClient(
+                        self.jwks_url,
+                        cache_keys=True,
+                        cache_jwk_set=True,
+                        lifespan=self._jwks_cache_lifespan_s,
+                        timeout=self._jwks_timeout_s,
+                    )
+        return self._jwk_client
+
+    def verify(self, token: str) -> Principal:
+        _check_token_shape(token)
+        import jwt
+
+        try:
+            # Refuse any other algorithm before touching the network (alg=none, HS256 confusion ...).
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != self.ALGORITHM:
+                raise AuthError(TOKEN_INVALID, reason=f"algorithm {str(header.get('alg'))[:20]!r} not allowed")
+            signing_key = self._client().get_signing_key_from_jwt(token)
+            # A PyJWK stays bound to its own algorithm (PyJWT checks it); anything else exposes the key as ``.key``.
+            key = signing_key if isinstance(signing_key, jwt.PyJWK) else getattr(signing_key, "key", signing_key)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[self.ALGORITHM],
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={
+                    "require": ["exp", "iat", "iss", "sub", "token_use"],
+                    "verify_aud": False,  # checked below: access tokens carry client_id instead of aud
+                },
+            )
+        except jwt.PyJWKClientConnectionError:
+            raise
+        except jwt.PyJWTError as exc:
+            raise _translate_jwt_error(exc) from None
+
+        token_use = claims.get("token_use")
+        if token_use not in self.TOKEN_USES:
+            raise AuthError(TOKEN_INVALID, reason="token_use is neither id nor access")
+        if token_use == "id":
+            aud = claims.get("aud")
+            auds = aud if isinstance(aud, list) else [aud]
+            if self.audience not in auds:
+                raise AuthError(TOKEN_INVALID, reason="id token audience mismatch")
+        elif claims.get("client_id") != self.client_id:
+            raise AuthError(TOKEN_INVALID, reason="access token client_id mismatch")
+        return principal_from_claims(claims)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Local issuer
+# --------------------------------------------------------------------------------------------------------------------
+
+_REGISTERED_CLAIMS = frozenset({"iss", "aud", "sub", "exp", "iat", "nbf", "roles"})
+
+
+def issue_local_token(
+    secret: str,
+    issuer: str,
+    audience: str,
+    subject: str,
+    roles: Iterable[Role | str],
+    ttl_s: int = 3600,
+    now: float | None = None,
+    **claims: Any,
+) -> str:
+    """Sign an HS256 token for the local issuer (dev stack and tests only).
+
+    ``roles`` go into the ``roles`` claim (unknown role names raise ValueError, to catch typos). Extra ``claims`` are
+    added as they are (pass ``**{"custom:province_code": "35"}`` for names that are not identifiers); the registered
+    claims are set from the arguments and cannot be overridden through ``claims``.
+    """
+    clash = _REGISTERED_CLAIMS.intersection(claims)
+    if clash:
+        raise ValueError(f"claims {sorted(clash)} are set from the arguments")
+    if not subject:
+        raise ValueError("subject is required")
+    if ttl_s <= 0:
+        raise ValueError("ttl_s must be positive")
+    import jwt
+
+    issued_at = int(time.time() if now is None else now)
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "iat": issued_at,
+        "exp": issued_at + int(ttl_s),
+        "roles": sorted({_as_role(r).value for r in roles}),
+        **claims,
+    }
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+__all__ = [
+    "AuthError",
+    "ForbiddenError",
+    "JwksVerifier",
+    "LocalJwtVerifier",
+    "Principal",
+    "ROLE_FORBIDDEN",
+    "Role",
+    "TOKEN_EXPIRED",
+    "TOKEN_INVALID",
+    "TOKEN_MISSING",
+    "TokenVerifier",
+    "issue_local_token",
+    "parse_bearer",
+    "principal_from_claims",
+    "require_roles",
+]

@@ -1,0 +1,519 @@
+"""Bearer-token auth: local HS256 issuer, Cognito-style JWKS (RS256) verification, roles, header parsing."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+from types import SimpleNamespace
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chalicelib.adapters.auth import (
+    AuthError,
+    ForbiddenError,
+    JwksVerifier,
+    LocalJwtVerifier,
+    Principal,
+    Role,
+    issue_local_token,
+    parse_bearer,
+    require_roles,
+)
+from chalicelib.local import token as token_cli
+from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SECRET = "unit-test-secret-that-is-long-enough-for-hs256-0001"
+ISSUER = "http://127.0.0.1:8000/local-issuer"
+AUDIENCE = "dvcqg-land-payments"
+
+COGNITO_ISSUER = "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_TEST"
+CLIENT_ID = "test-app-client-id"
+
+
+def _b64(obj: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+def _local_verifier(**kw) -> LocalJwtVerifier:
+    return LocalJwtVerifier(SECRET, ISSUER, AUDIENCE, **kw)
+
+
+def _local_token(roles=("citizen",), subject="citizen-1", **kw) -> str:
+    return issue_local_token(SECRET, ISSUER, AUDIENCE, subject, roles, **kw)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Module hygiene
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_importing_auth_module_does_not_import_jwt():
+    code = "import sys, chalicelib.adapters.auth; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_error_messages_are_vietnamese_with_diacritics():
+    expired = AuthError("TOKEN_EXPIRED")
+    assert expired.status == 401
+    assert "hết hạn" in expired.message and "đăng nhập" in expired.message
+    assert "Mã xác thực không hợp lệ" in AuthError("TOKEN_INVALID").message
+    assert "Thiếu mã xác thực" in AuthError("TOKEN_MISSING").message
+    assert "không có quyền" in ForbiddenError().message
+    for msg in (expired.message, AuthError("TOKEN_INVALID").message, ForbiddenError().message):
+        assert unicodedata.is_normalized("NFC", msg)
+    with pytest.raises(ValueError):
+        AuthError("SOMETHING_ELSE")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Local HS256 issuer
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_local_valid_token_gives_principal_with_roles_province_and_units():
+    now = int(time.time())
+    token = _local_token(
+        roles=["officer", Role.CITIZEN],
+        subject="officer-42",
+        now=now,
+        ttl_s=600,
+        province_code="35",
+        unit_codes=["000.00.00.H35", " 000.00.01.H35 ", "000.00.00.H35"],
+    )
+    p = _local_verifier().verify(token)
+    assert p == Principal(
+        subject="officer-42",
+        roles=frozenset({Role.OFFICER, Role.CITIZEN}),
+        province_code="35",
+        unit_codes=("000.00.00.H35", "000.00.01.H35"),
+        issuer=ISSUER,
+        expires_at=now + 600,
+    )
+    assert p.has_role(Role.OFFICER) and p.has_role("citizen") and not p.has_role(Role.OPERATOR)
+
+
+def test_cognito_style_claims_groups_province_and_comma_separated_units():
+    token = jwt.encode(
+        {
+            "iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "iat": int(time.time()), "exp": int(time.time()) + 60,
+            "cognito:groups": ["province_admin", "some-other-group"],
+            "custom:province_code": "01",
+            "custom:unit_codes": "000.00.00.H01, 000.01.00.H01,,",
+        },
+        SECRET,
+        algorithm="HS256",
+    )
+    p = _local_verifier().verify(token)
+    assert p.roles == frozenset({Role.PROVINCE_ADMIN})
+    assert p.province_code == "01"
+    assert p.unit_codes == ("000.00.00.H01", "000.01.00.H01")
+
+
+def test_unknown_roles_are_ignored_and_no_known_role_gives_empty_roles():
+    p = _local_verifier().verify(
+        jwt.encode(
+            {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-2", "iat": int(time.time()), "exp": int(time.time()) + 60,
+             "roles": ["superuser", "admin"], "cognito:groups": "operator"},  # a bare string is not a group list
+            SECRET,
+            algorithm="HS256",
+        )
+    )
+    assert p.roles == frozenset()
+    assert p.province_code is None and p.unit_codes == ()
+    assert not p.has_role(*Role)
+
+
+def test_local_expired_token_is_token_expired():
+    token = _local_token(now=time.time() - 7200, ttl_s=3600)
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_EXPIRED"
+
+
+def test_local_token_just_expired_is_accepted_within_leeway_only():
+    token = _local_token(now=time.time() - 70, ttl_s=60)  # expired ~10 s ago
+    assert _local_verifier(leeway_s=30).verify(token).subject == "citizen-1"
+    with pytest.raises(AuthError) as ei:
+        _local_verifier(leeway_s=0).verify(token)
+    assert ei.value.code == "TOKEN_EXPIRED"
+
+
+def test_local_wrong_secret_is_token_invalid():
+    token = issue_local_token("another-secret-that-is-also-long-enough-0002", ISSUER, AUDIENCE, "x", ["citizen"])
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_tampered_payload_is_token_invalid():
+    header, payload, signature = _local_token(roles=["citizen"]).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["operator"]
+    forged = ".".join([header, _b64(claims), signature])
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(forged)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+@pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b.c", "", "x" * 20000])
+def test_local_garbage_is_token_invalid(garbage):
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(garbage)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_wrong_issuer_is_refused():
+    token = issue_local_token(SECRET, "http://evil.example/issuer", AUDIENCE, "x", ["citizen"])
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_wrong_audience_is_refused():
+    token = issue_local_token(SECRET, ISSUER, "some-other-app", "x", ["citizen"])
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_token_without_exp_is_refused():
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time())}, SECRET, algorithm="HS256")
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_alg_none_is_refused():
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60,
+              "roles": ["operator"]}
+    for alg in ("none", "None", "NONE"):
+        unsigned = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(claims)}."
+        with pytest.raises(AuthError) as ei:
+            _local_verifier().verify(unsigned)
+        assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_verifier_refuses_rs256_token(rsa_key):
+    token = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60},
+        rsa_key,
+        algorithm="RS256",
+    )
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_local_verifier_refuses_short_secret():
+    with pytest.raises(ValueError):
+        LocalJwtVerifier("short", ISSUER, AUDIENCE)
+
+
+def test_tokens_never_appear_in_logs_or_errors(caplog):
+    token = _local_token()
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AuthError) as ei:
+        _local_verifier().verify(tampered)
+    signature = tampered.rsplit(".", 1)[1]
+    for text in (caplog.text, str(ei.value), repr(ei.value), ei.value.reason, ei.value.message):
+        assert tampered not in text and signature not in text
+    assert SECRET not in repr(_local_verifier())
+
+
+def test_issue_local_token_refuses_unknown_role_and_registered_claim_override():
+    with pytest.raises(ValueError):
+        issue_local_token(SECRET, ISSUER, AUDIENCE, "x", ["superuser"])
+    with pytest.raises(ValueError):
+        issue_local_token(SECRET, ISSUER, AUDIENCE, "x", ["citizen"], exp=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# JWKS (Cognito-compatible, RS256)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class FakeJwkClient:
+    """Stands in for jwt.PyJWKClient: returns a fixed signing key, counts calls, no network."""
+
+    def __init__(self, key):
+        self.key = key
+        self.calls = 0
+
+    def get_signing_key_from_jwt(self, token):
+        self.calls += 1
+        return SimpleNamespace(key=self.key, key_id="kid-1")
+
+
+def _cognito_claims(token_use="id", **overrides):
+    now = int(time.time())
+    claims = {
+        "sub": "2f1c-citizen",
+        "iss": COGNITO_ISSUER,
+        "iat": now,
+        "exp": now + 3600,
+        "token_use": token_use,
+        "cognito:groups": ["citizen"],
+        "custom:province_code": "35",
+    }
+    if token_use == "id":
+        claims["aud"] = CLIENT_ID
+    else:
+        claims["client_id"] = CLIENT_ID
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _rs256(private_key, claims):
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": "kid-1"})
+
+
+def _jwks_verifier(public_key, audience=CLIENT_ID, client_id=CLIENT_ID):
+    client = FakeJwkClient(public_key)
+    return JwksVerifier("https://example.invalid/.well-known/jwks.json", COGNITO_ISSUER, audience, client_id,
+                        jwk_client=client), client
+
+
+def test_jwks_id_token_happy_path(rsa_key):
+    verifier, client = _jwks_verifier(rsa_key.public_key())
+    p = verifier.verify(_rs256(rsa_key, _cognito_claims("id")))
+    assert p.subject == "2f1c-citizen"
+    assert p.roles == frozenset({Role.CITIZEN})
+    assert p.province_code == "35"
+    assert p.issuer == COGNITO_ISSUER
+    assert client.calls == 1
+
+
+def test_jwks_access_token_checks_client_id_not_aud(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key(), audience=None, client_id=CLIENT_ID)
+    p = verifier.verify(_rs256(rsa_key, _cognito_claims("access", **{"cognito:groups": ["officer"]})))
+    assert p.roles == frozenset({Role.OFFICER})
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("access", client_id="another-client")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_id_token_with_wrong_audience_is_refused(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("id", aud="another-client")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_wrong_key_is_refused(rsa_key, other_rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(other_rsa_key, _cognito_claims("id")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_wrong_issuer_is_refused(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("id", iss="https://cognito-idp.example/other-pool")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_expired_is_token_expired(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    old = int(time.time()) - 7200
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("id", iat=old, exp=old + 3600)))
+    assert ei.value.code == "TOKEN_EXPIRED"
+
+
+@pytest.mark.parametrize("token_use", [None, "refresh", "ID"])
+def test_jwks_token_use_must_be_id_or_access(rsa_key, token_use):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    claims = _cognito_claims("id", client_id=CLIENT_ID)  # both aud and client_id match: only token_use can refuse
+    claims.pop("token_use")
+    if token_use is not None:
+        claims["token_use"] = token_use
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, claims))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_refuses_hs256_token_even_if_the_key_source_hands_out_that_secret():
+    # Algorithm confusion: if the verifier trusted the header's alg, an HS256 token signed with whatever the key
+    # source returns (here an "oct" secret) would pass.
+    secret = b"symmetric-secret-published-by-mistake-000000000001"
+    verifier, client = _jwks_verifier(secret)
+    token = jwt.encode(_cognito_claims("id"), secret, algorithm="HS256", headers={"kid": "kid-1"})
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+    assert client.calls == 0  # refused before fetching any key
+
+
+def test_jwks_refuses_hs256_token_signed_with_the_public_key_pem(rsa_key):
+    public_pem = rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = _b64({"alg": "HS256", "typ": "JWT", "kid": "kid-1"})
+    body = _b64(_cognito_claims("id"))
+    import hashlib
+    import hmac
+
+    sig = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    token = f"{header}.{body}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(token)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_alg_none_is_refused(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    unsigned = f"{_b64({'alg': 'none', 'kid': 'kid-1'})}.{_b64(_cognito_claims('id'))}."
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(unsigned)
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_unknown_kid_is_token_invalid(rsa_key):
+    class NoKeyClient:
+        def get_signing_key_from_jwt(self, token):
+            raise jwt.PyJWKClientError("Unable to find a signing key that matches")
+
+    verifier = JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, CLIENT_ID, None, jwk_client=NoKeyClient())
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("id")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_unreachable_endpoint_is_not_reported_as_a_bad_token(rsa_key):
+    class DownClient:
+        def get_signing_key_from_jwt(self, token):
+            raise jwt.PyJWKClientConnectionError("Fail to fetch data from the url")
+
+    verifier = JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, CLIENT_ID, None, jwk_client=DownClient())
+    with pytest.raises(jwt.PyJWKClientConnectionError):
+        verifier.verify(_rs256(rsa_key, _cognito_claims("id")))
+
+
+def test_jwks_client_is_created_lazily_once():
+    verifier = JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, CLIENT_ID, None)
+    assert verifier._jwk_client is None  # nothing built (or fetched) at construction
+    first = verifier._client()
+    assert isinstance(first, jwt.PyJWKClient)
+    assert verifier._client() is first
+
+
+def test_jwks_verifier_requires_an_expected_client():
+    with pytest.raises(ValueError):
+        JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, None, None)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Roles
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _principal(*roles: Role) -> Principal:
+    return Principal("s", frozenset(roles), None, (), ISSUER, 0)
+
+
+def test_require_roles_refuses_missing_role_with_403():
+    with pytest.raises(ForbiddenError) as ei:
+        require_roles(_principal(Role.CITIZEN), Role.OFFICER, Role.PROVINCE_ADMIN)
+    assert ei.value.code == "ROLE_FORBIDDEN"
+    assert ei.value.status == 403
+    assert not isinstance(ei.value, AuthError)  # an `except AuthError` (401) must not swallow it
+
+
+def test_require_roles_accepts_any_of_the_roles_and_strings():
+    p = _principal(Role.PROVINCE_ADMIN)
+    assert require_roles(p, Role.OFFICER, Role.PROVINCE_ADMIN) is p
+    assert require_roles(p, "province_admin") is p
+    with pytest.raises(ForbiddenError):
+        require_roles(_principal(), Role.CITIZEN)
+    with pytest.raises(TypeError):
+        require_roles(p)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Authorization header
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("Bearer abc.def.ghi", "abc.def.ghi"), ("bearer x", "x"), ("BEARER  x ", "x"), ("  Bearer x", "x")],
+)
+def test_parse_bearer_extracts_token(value, expected):
+    assert parse_bearer(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "Basic x", "Bearer ", "Bearer", "Bearerx", "Token x"])
+def test_parse_bearer_missing(value):
+    with pytest.raises(AuthError) as ei:
+        parse_bearer(value)
+    assert ei.value.code == "TOKEN_MISSING"
+
+
+def test_parse_bearer_token_with_inner_space_is_invalid():
+    with pytest.raises(AuthError) as ei:
+        parse_bearer("Bearer a b")
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Local token CLI
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_cli_token_verifies_with_the_documented_dev_key():
+    token = token_cli.make_token(["--role", "officer", "--province", "35", "--units", "000.00.00.H35, 000.00.01.H35"])
+    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(token)
+    assert p.subject == "officer-demo-001"
+    assert p.roles == frozenset({Role.OFFICER})
+    assert p.province_code == "35"
+    assert p.unit_codes == ("000.00.00.H35", "000.00.01.H35")
+
+
+def test_cli_main_prints_only_the_token_and_honours_sub_and_ttl(capsys):
+    assert token_cli.main(["--role", "citizen", "--sub", "cd-9", "--ttl", "120"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n") and out.count("\n") == 1
+    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(out.strip())
+    assert p.subject == "cd-9" and p.roles == frozenset({Role.CITIZEN})
+    assert 0 < p.expires_at - time.time() <= 120
+
+
+def test_cli_default_subjects_per_role():
+    for role, sub in [("citizen", "citizen-demo-001"), ("operator", "operator-demo-001")]:
+        p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(
+            token_cli.make_token(["--role", role])
+        )
+        assert p.subject == sub
+
+
+def test_cli_runs_as_module():
+    out = subprocess.run(
+        [sys.executable, "-m", "chalicelib.local.token", "--role", "province_admin", "--province", "01"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(out.stdout.strip())
+    assert p.roles == frozenset({Role.PROVINCE_ADMIN}) and p.province_code == "01"
