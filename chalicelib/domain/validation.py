@@ -1,0 +1,15 @@
+"""The one exception the pure domain raises for a value that breaks a Vietnamese format rule.
+
+It carries a stable ``code`` and a Vietnamese ``message``; the service layer turns it into a field error of a
+problem+json answer. The domain imports nothing else of ours.
+"""
+from __future__ import annotations
+
+
+class InvalidValueError(ValueError):
+    """A value that does not satisfy a domain rule (ID number, phone, tax code, dossier code, amount...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

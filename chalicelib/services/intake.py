@@ -1,0 +1,74 @@
+"""M1: ingest the tax notices of a land dossier (signed partner call), versioned and idempotent."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..domain.clock import epoch
+from ..domain.money import format_vnd
+from ..domain.notices import DossierConflictError, NoticeBatchIn, NoticeIn, merge_batch
+from ..errors import AppError, FieldError, conflict, validation_error
+from .context import Services
+from .ports import ConcurrentUpdateError
+from .validation import parse
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    accepted: int
+    unchanged: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "unchanged": self.unchanged}
+
+
+def notice_sms(dossier_code: str, notice: NoticeIn) -> str:
+    return (
+        f"Cổng DVC quốc gia: Cơ quan thuế đã ban hành thông báo thuế số {notice.notice_number}, "
+        f"số tiền {format_vnd(notice.total_vnd)} đồng, hồ sơ {dossier_code}. "
+        "Tra cứu và nộp tiền tại dichvucong.gov.vn"
+    )
+
+
+def ingest_notices(svc: Services, body: dict) -> IntakeResult:
+    batch = parse(NoticeBatchIn, body)
+    if batch.commune_code_system == "tax":
+        raise validation_error(
+            [FieldError("commune_code_system", "COMMUNE_CODE_SYSTEM_UNSUPPORTED",
+                        "Chưa hỗ trợ mã xã của cơ quan thuế (tax): bảng ánh xạ địa bàn hành chính chưa được "
+                        "xác nhận. Hãy gửi mã xã theo danh mục thống kê (gso).")],
+            "Mã địa bàn hành chính chưa được hỗ trợ.",
+        )
+    id_hash = svc.hasher.hash_id(batch.id_number)
+    for _ in range(MAX_ATTEMPTS):
+        now = svc.clock.now()
+        existing = svc.dossiers.get(batch.dossier_code)
+        try:
+            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat())
+        except DossierConflictError as exc:
+            raise conflict(exc.code, exc.message, **({"notice_number": exc.notice_number} if exc.notice_number else {}))
+        if not accepted:
+            return IntakeResult(0, len(unchanged))
+        try:
+            svc.dossiers.save(dossier, existing.rev if existing else None)
+        except ConcurrentUpdateError:
+            continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
+        _notify_payers(svc, batch.dossier_code, accepted)
+        svc.count("NoticesAccepted", len(accepted))
+        return IntakeResult(len(accepted), len(unchanged))
+    raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
+
+
+def _notify_payers(svc: Services, dossier_code: str, accepted: list[NoticeIn]) -> None:
+    """The SMS is a courtesy: a failed send is logged and counted, never a reason to refuse a stored notice."""
+    for notice in accepted:
+        if not notice.payer_phone:
+            continue
+        try:
+            svc.sms.send_sms(notice.payer_phone, notice_sms(dossier_code, notice))
+        except Exception:  # noqa: BLE001 - any SNS failure
+            log.warning("notice SMS not sent", extra={"notice_number": notice.notice_number})
+            svc.count("NoticeSmsFailed")
