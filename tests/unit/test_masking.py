@@ -1,0 +1,122 @@
+"""Masking of ID numbers, phones and secrets: nothing of them may reach a log in clear."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from chalicelib.domain.masking import mask_id_number, mask_phone, mask_pii, scrub_text
+
+
+def test_mask_id_number_keeps_last_three() -> None:
+    assert mask_id_number("001085012234") == "*********234"
+    assert mask_id_number("123456789") == "******789"
+
+
+def test_mask_phone_keeps_last_three() -> None:
+    assert mask_phone("+84912345678") == "*********678"
+    assert mask_phone("0912345678") == "*******678"
+
+
+def test_short_values_are_fully_masked() -> None:
+    assert mask_id_number("123") == "***"
+    assert mask_phone("") == ""
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["id_number", "citizen_id_number", "payer_id_number", "idNumber", "payerIDNumber", "ID-Number", "cmnd", "cccd",
+     "SO_CMND", "so_cccd", "so_dinh_danh"],
+)
+def test_id_keys_are_masked(key: str) -> None:
+    assert mask_pii({key: "001085012345"}) == {key: "*********345"}
+
+
+@pytest.mark.parametrize("key", ["phone", "payer_phone", "phoneNumber", "mobile", "msisdn", "sdt", "SO_DIEN_THOAI"])
+def test_phone_keys_are_masked(key: str) -> None:
+    assert mask_pii({key: "+84912345678"}) == {key: "*********678"}
+
+
+def test_phone_lists_are_masked_element_by_element() -> None:
+    assert mask_pii({"phones": ["0912345678", "+84987654321"]}) == {"phones": ["*******678", "*********321"]}
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["password", "otp", "otp_code", "secret", "client_secret", "token", "access_token", "refreshToken",
+     "authorization", "Authorization", "x-api-key", "cookie"],
+)
+def test_secrets_keep_nothing(key: str) -> None:
+    assert mask_pii({key: "123456"}) == {key: "***"}
+    assert mask_pii({key: {"nested": "value"}}) == {key: "***"}
+
+
+def test_nested_structures_are_walked_and_input_is_not_modified() -> None:
+    event = {
+        "dossier_code": "000.00.32.H19-210708-0032",
+        "amount": 1378500,
+        "notices": [{"payer": {"id_number": "001085012345", "phone": "0912345678"}, "total": 1378500}],
+        "headers": {"Authorization": "Bearer abc"},
+        "note": None,
+    }
+    before = copy.deepcopy(event)
+    masked = mask_pii(event)
+    assert event == before
+    assert masked == {
+        "dossier_code": "000.00.32.H19-210708-0032",
+        "amount": 1378500,
+        "notices": [{"payer": {"id_number": "*********345", "phone": "*******678"}, "total": 1378500}],
+        "headers": {"Authorization": "***"},
+        "note": None,
+    }
+
+
+def test_non_string_values_under_sensitive_keys_are_masked() -> None:
+    assert mask_pii({"cmnd": 123456789, "phone": None}) == {"cmnd": "******789", "phone": None}
+
+
+def test_strings_under_other_keys_are_scrubbed() -> None:
+    assert mask_pii({"message": "CCCD 001085012345, SĐT 0912345678"}) == {
+        "message": "CCCD *********345, SĐT *******678"
+    }
+
+
+def test_keys_that_only_contain_a_secret_word_are_left_alone() -> None:
+    assert mask_pii({"footprint": "ok", "notice_number": "LTB2171317-TK0029951/TB-CCT"}) == {
+        "footprint": "ok",
+        "notice_number": "LTB2171317-TK0029951/TB-CCT",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CCCD 001085012345 hợp lệ", "CCCD *********345 hợp lệ"),
+        ("CMND:123456789.", "CMND:******789."),
+        ("gọi 0912345678 nhé", "gọi *******678 nhé"),
+        ("gọi +84912345678", "gọi *********678"),
+        ("gọi 84912345678", "gọi ********678"),
+        ("gọi 0084912345678", "gọi **********678"),
+        ("gọi 0912 345 678", "gọi *********678"),
+        ("gọi 091.234.5678", "gọi *********678"),
+        ("gọi +84 912-345-678", "gọi ************678"),
+        ("a=0912345678&b=001085012345", "a=*******678&b=*********345"),
+    ],
+)
+def test_scrub_text_masks_ids_and_mobiles(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "paid at 20240101123045",  # 14-digit timestamp
+        "amount 1.378.500 đồng",
+        "dossier 000.00.32.H19-210708-0032",
+        "tax code 0100109106",  # 10 digits, not a mobile prefix
+        "ref 12345678901",  # 11 digits, not a mobile
+        "12345678",  # 8 digits
+    ],
+)
+def test_scrub_text_leaves_other_numbers(text: str) -> None:
+    assert scrub_text(text) == text
