@@ -27,6 +27,7 @@ def _csv(value: str | None, default: str = "") -> tuple[str, ...]:
 class Settings:
     stage: str = "dev"
     region: str = "ap-southeast-1"
+    aws_endpoint_url: str = ""  # set only locally (the embedded moto server); empty in AWS
     dossiers_table: str = "lfo-dev-dossiers"
     ledger_table: str = "lfo-dev-ledger"
     directory_table: str = "lfo-dev-directory"
@@ -70,6 +71,7 @@ def get_settings() -> Settings:
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
         dossiers_table=env.get("DOSSIERS_TABLE", f"lfo-{stage}-dossiers"),
         ledger_table=env.get("LEDGER_TABLE", f"lfo-{stage}-ledger"),
         directory_table=env.get("DIRECTORY_TABLE", f"lfo-{stage}-directory"),

@@ -8,3 +8,25 @@ tokens against the user pool's JWKS instead.
 LOCAL_JWT_SECRET = "dev-only-local-jwt-secret-do-not-use-in-production-0001"
 LOCAL_JWT_ISSUER = "http://127.0.0.1:8000/local-issuer"
 LOCAL_JWT_AUDIENCE = "dvcqg-land-payments"
+
+# Partner and bank secrets of the local stack (documented in the README; the simulated partners use them).
+LOCAL_TAX_AUTHORITY_SECRET = "whsec_ZGV2LW9ubHktdGF4LWF1dGhvcml0eS13ZWJob29rLWtleQ=="
+LOCAL_BANK_SECRETS = {
+    "VCB": "whsec_ZGV2LW9ubHktdmNiLWNhbGxiYWNrLXNlY3JldC0wMDE=",
+    "ICB": "whsec_ZGV2LW9ubHktaWNiLWNhbGxiYWNrLXNlY3JldC0wMDE=",
+    "BIDV": "whsec_ZGV2LW9ubHktYmlkdi1jYWxsYmFjay1zZWNyZXQtMDE=",
+    "VBA": "whsec_ZGV2LW9ubHktdmJhLWNhbGxiYWNrLXNlY3JldC0wMDE=",
+}
+LOCAL_VNPAY_HASH_SECRET = "DEVONLYVNPAYHASHSECRET0000000001"
+LOCAL_ID_HASH_KEY = "dev-only-id-number-hmac-key-0001"
+
+
+def local_app_secret() -> dict:
+    """The JSON stored in the local secret store under lfo/<stage>/app-secrets."""
+    return {
+        "id_hash_key": LOCAL_ID_HASH_KEY,
+        "partners": {"tax-authority": [LOCAL_TAX_AUTHORITY_SECRET]},
+        "banks": {code: [secret] for code, secret in LOCAL_BANK_SECRETS.items()},
+        "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET,
+        "local_jwt_secret": LOCAL_JWT_SECRET,
+    }

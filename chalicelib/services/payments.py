@@ -218,9 +218,12 @@ def get_payment(svc: Services, payment_id: str) -> dict:
     return _view(_load(svc, payment_id), epoch(svc.clock.now()))
 
 
-def cancel_payment(svc: Services, payment_id: str) -> dict:
-    """The citizen gives up before paying at the bank: the notice becomes payable again at once."""
+def cancel_payment(svc: Services, payment_id: str, citizen_sub: str | None = None) -> dict:
+    """The payer gives up before paying at the bank: the notice becomes payable again at once.
+    A payment started by a signed-in citizen can only be cancelled by that citizen."""
     payment = _load(svc, payment_id)
+    if payment.citizen_sub and payment.citizen_sub != citizen_sub:
+        raise forbidden("PAYMENT_NOT_OWNED", "Chỉ người đã tạo giao dịch mới được hủy giao dịch này.")
     now = svc.clock.now()
     state = payment.effective_state(epoch(now))
     if state == PaymentState.CANCELLED:

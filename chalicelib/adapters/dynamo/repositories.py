@@ -1,0 +1,271 @@
+"""DynamoDB implementations of the repositories: conditional writes and transactions live here, nowhere else."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ...config import Settings
+from ...domain.clock import new_ulid
+from ...domain.notices import Dossier
+from ...domain.payments import Payment
+from ...domain.receipts import Receipt
+from ...services.ports import (
+    ConcurrentUpdateError,
+    IdempotencyConflictError,
+    IdempotencyRecord,
+    NoticeAlreadyPaidError,
+    NoticeBusyError,
+)
+from .models import models
+
+PAYMENT_SK, RECEIPT_SK, COUNTER_SK, IDEM_SK = "PAYMENT", "RECEIPT", "COUNTER", "IDEM"
+
+
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
+
+
+def _failed(reasons: list[str | None], index: int) -> bool:
+    return index < len(reasons) and reasons[index] == "ConditionalCheckFailed"
+
+
+def _conditional(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class DynamoDossiers:
+    def __init__(self, settings: Settings) -> None:
+        self._model, _ = models(settings)
+
+    def get(self, dossier_code: str) -> Dossier | None:
+        try:
+            item = self._model.get(dossier_code, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Dossier(
+            dossier_code=item.dossier_code,
+            id_hash=item.id_hash,
+            commune_code=item.commune_code,
+            commune_code_system=item.commune_code_system,
+            property=item.property.as_dict() if hasattr(item.property, "as_dict") else dict(item.property or {}),
+            notices=item.notices.as_dict() if hasattr(item.notices, "as_dict") else dict(item.notices or {}),
+            rev=int(item.rev or 0),
+            updated_at=item.updated_at or "",
+        )
+
+    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
+        m = self._model
+        item = m(
+            dossier.dossier_code,
+            id_hash=dossier.id_hash,
+            commune_code=dossier.commune_code,
+            commune_code_system=dossier.commune_code_system,
+            property=dossier.property,
+            notices={k: v.model_dump(exclude_none=True) for k, v in dossier.notices.items()},
+            rev=dossier.rev,
+            updated_at=dossier.updated_at,
+        )
+        condition = m.dossier_code.does_not_exist() if expected_rev is None else (m.rev == expected_rev)
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if _conditional(exc):
+                raise ConcurrentUpdateError(dossier.dossier_code) from None
+            raise
+
+
+class DynamoLedger:
+    def __init__(self, settings: Settings) -> None:
+        self._dossier, self._item = models(settings)
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _payment_item(self, p: Payment):
+        return self._item(
+            f"PAY#{p.payment_id}",
+            PAYMENT_SK,
+            kind="payment",
+            state=p.state.value,
+            rev=p.rev,
+            doc=p.model_dump_json(),
+            gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
+            gsi1sk=p.created_at if p.citizen_sub else None,
+        )
+
+    def _notice(self, notice_number: str):
+        return self._dossier.notices[notice_number]
+
+    def _dossier_key(self, payment: Payment):
+        return self._dossier(payment.dossier_code)
+
+    # -- payments ------------------------------------------------------------------------------------------
+    def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
+        d, n = self._dossier, self._notice(payment.notice_number)
+        claim = (
+            n.exists()
+            & (n["version"] == payment.notice_version)
+            & n["paid_payment_id"].does_not_exist()
+            & (n["live_payment_id"].does_not_exist() | (n["live_payment_expires_at"] <= now_epoch))
+        )
+        try:
+            with TransactWrite(connection=self._item._get_connection().connection) as tx:
+                tx.save(self._payment_item(payment), condition=self._item.pk.does_not_exist())
+                tx.update(
+                    self._dossier_key(payment),
+                    actions=[
+                        n["live_payment_id"].set(payment.payment_id),
+                        n["live_payment_expires_at"].set(payment.expires_at),
+                        d.rev.set(d.rev + 1),
+                    ],
+                    condition=claim,
+                )
+                if idempotency is not None:
+                    tx.save(
+                        self._item(
+                            f"IDEM#{idempotency.key_hash}",
+                            IDEM_SK,
+                            kind="idempotency",
+                            doc=json.dumps(
+                                {"request_hash": idempotency.request_hash, "status": idempotency.status,
+                                 "body": idempotency.body},
+                                ensure_ascii=False,
+                            ),
+                            ttl=idempotency.expires_at,
+                        ),
+                        condition=self._item.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if _failed(reasons, 2):
+                raise IdempotencyConflictError() from None
+            if _failed(reasons, 1) or "TransactionConflict" in reasons:
+                raise NoticeBusyError() from None
+            raise
+
+    def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
+        try:
+            item = self._item.get(f"IDEM#{key_hash}", IDEM_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        doc = json.loads(item.doc)
+        return IdempotencyRecord(key_hash, doc["request_hash"], doc["status"], doc["body"], int(item.ttl or 0))
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        try:
+            item = self._item.get(f"PAY#{payment_id}", PAYMENT_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Payment.model_validate_json(item.doc)
+
+    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
+        payment, counter = None, 0
+        keys = [(f"PAY#{payment_id}", PAYMENT_SK), (f"CTR#{unit}#{year}", COUNTER_SK)]
+        for item in self._item.batch_get(keys, consistent_read=True):
+            if item.kind == "payment":
+                payment = Payment.model_validate_json(item.doc)
+            elif item.kind == "counter":
+                counter = int(item.seq or 0)
+        return payment, counter
+
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+        d, n, it = self._dossier, self._notice(payment.notice_number), self._item
+        counter_key = f"CTR#{receipt.collecting_unit_code}#{year}"
+        try:
+            with TransactWrite(connection=it._get_connection().connection) as tx:
+                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
+                tx.update(
+                    self._dossier_key(payment),
+                    actions=[
+                        n["paid_payment_id"].set(payment.payment_id),
+                        n["live_payment_id"].remove(),
+                        n["live_payment_expires_at"].remove(),
+                        d.rev.set(d.rev + 1),
+                    ],
+                    condition=(
+                        n.exists()
+                        & (n["version"] == payment.notice_version)
+                        & (n["paid_payment_id"].does_not_exist() | (n["paid_payment_id"] == payment.payment_id))
+                    ),
+                )
+                tx.save(
+                    it(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
+                       state=receipt.delivery_state, gsi1pk=f"DELIVERY#{receipt.delivery_state}",
+                       gsi1sk=receipt.issued_at),
+                    condition=it.pk.does_not_exist(),
+                )
+                counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
+                tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if _failed(reasons, 1) and not any(_failed(reasons, i) for i in (0, 2, 3)):
+                raise NoticeAlreadyPaidError() from None
+            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+                raise ConcurrentUpdateError(payment.payment_id) from None
+            raise
+
+    def record_double_payment(self, payment: Payment, expected: Payment) -> None:
+        it = self._item
+        try:
+            with TransactWrite(connection=it._get_connection().connection) as tx:
+                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
+                tx.save(self._anomaly("DOUBLE_PAYMENT", payment.payment_id, {
+                    "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
+                    "amount_vnd": payment.amount_vnd, "bank_txn_ref": payment.bank_txn_ref}))
+        except TransactWriteError as exc:
+            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in _reasons(exc)):
+                raise ConcurrentUpdateError(payment.payment_id) from None
+            raise
+
+    def record_failed(self, payment: Payment, expected: Payment) -> None:
+        d, n, it = self._dossier, self._notice(payment.notice_number), self._item
+        try:
+            with TransactWrite(connection=it._get_connection().connection) as tx:
+                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
+                tx.update(
+                    self._dossier_key(payment),
+                    actions=[n["live_payment_id"].remove(), n["live_payment_expires_at"].remove(), d.rev.set(d.rev + 1)],
+                    condition=n["live_payment_id"] == payment.payment_id,
+                )
+            return
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if _failed(reasons, 0) or "TransactionConflict" in reasons:
+                raise ConcurrentUpdateError(payment.payment_id) from None
+            if not _failed(reasons, 1):
+                raise
+        # The notice is no longer held by this payment (claimed anew after expiry): only the payment moves.
+        try:
+            self._payment_item(payment).save(condition=(it.rev == expected.rev) & (it.state == expected.state.value))
+        except PutError as exc:
+            if _conditional(exc):
+                raise ConcurrentUpdateError(payment.payment_id) from None
+            raise
+
+    def _anomaly(self, kind: str, payment_id: str, details: dict[str, Any]):
+        return self._item(f"ANOM#{payment_id or 'UNKNOWN'}", new_ulid(), kind="anomaly", state=kind,
+                          doc=json.dumps(details, ensure_ascii=False, default=str),
+                          gsi1pk=f"ANOMALY#{kind}", gsi1sk=new_ulid())
+
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None:
+        self._anomaly(kind, payment_id[:80], details).save()
+
+    def list_anomalies(self, payment_id: str) -> list[dict[str, Any]]:
+        return [{"kind": i.state, **json.loads(i.doc)} for i in self._item.query(f"ANOM#{payment_id}")]
+
+    # -- receipts ------------------------------------------------------------------------------------------
+    def get_receipt(self, receipt_id: str) -> Receipt | None:
+        try:
+            item = self._item.get(f"RCPT#{receipt_id}", RECEIPT_SK)
+        except DoesNotExist:
+            return None
+        return Receipt.model_validate_json(item.doc)
+
+    def count_receipts_for_payment(self, payment_id: str) -> int:
+        from ...domain.receipts import receipt_id_for
+
+        return 1 if self.get_receipt(receipt_id_for(payment_id)) else 0
+
+
+

@@ -1,0 +1,65 @@
+"""Wires adapters into services once per container (lazily, on first request), never per request."""
+from __future__ import annotations
+
+from functools import cache
+
+from .config import get_settings
+
+
+@cache
+def app_secrets():
+    from .adapters.secrets import AppSecrets
+
+    s = get_settings()
+    return AppSecrets(s.app_secret_name, s.region, s.secrets_max_age_s)
+
+
+@cache
+def services():
+    from .adapters.dynamo.repositories import DynamoDossiers, DynamoLedger
+    from .adapters.notify import SnsAlerts, SnsSms
+    from .adapters.queues import SqsForwarding
+    from .adapters.secrets import HmacIdHasher
+    from .domain.clock import SystemClock
+    from .observability import metrics
+    from .services.context import Services
+
+    s = get_settings()
+    return Services(
+        settings=s,
+        clock=SystemClock(),
+        dossiers=DynamoDossiers(s),
+        ledger=DynamoLedger(s),
+        sms=SnsSms(s.region),
+        alerts=SnsAlerts(s.region, s.alerts_topic_arn),
+        forwarding=SqsForwarding(s.region, s.forwarding_queue_url),
+        hasher=HmacIdHasher(app_secrets().id_hash_key),
+        metrics=metrics(),
+    )
+
+
+@cache
+def token_verifier():
+    from .adapters.auth import JwksVerifier, LocalJwtVerifier
+
+    s = get_settings()
+    if s.jwt_mode == "jwks":
+        return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
+    if not s.is_local:
+        raise RuntimeError("the local JWT issuer is refused outside local stages")
+    from .local import devkeys
+
+    return LocalJwtVerifier(
+        s.local_jwt_secret or devkeys.LOCAL_JWT_SECRET, s.jwt_issuer or devkeys.LOCAL_JWT_ISSUER, s.jwt_audience
+    )
+
+
+def reset() -> None:
+    """Forget every wired object (tests that change the environment)."""
+    get_settings.cache_clear()
+    app_secrets.cache_clear()
+    services.cache_clear()
+    token_verifier.cache_clear()
+    from .adapters.clients import client
+
+    client.cache_clear()

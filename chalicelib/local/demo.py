@@ -1,0 +1,125 @@
+"""`make demo`: the whole journey against the running local stack over HTTP, printed step by step.
+
+A signed notice is sent, looked up, paid at the simulated bank, the receipt fetched and its PDF saved.
+The e2e tests run this same function.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from ..adapters.banks.webhooks import sign_webhook
+from .devkeys import LOCAL_TAX_AUTHORITY_SECRET
+
+VN = timezone(timedelta(hours=7))
+DEMO_ID_NUMBER = "035095001234"
+
+
+def demo_notice(dossier_code: str, amounts: tuple[int, ...] = (1_378_500, 2_450_000), version: int = 1,
+                notice_number: str | None = None, phone: str = "0912345678") -> dict:
+    items = [
+        {"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất", "amount_vnd": amounts[0]},
+        {"sub_item_code": "1006", "description": "Thuế thu nhập từ chuyển nhượng bất động sản",
+         "amount_vnd": amounts[1]},
+    ][: len(amounts)]
+    return {
+        "dossier_code": dossier_code,
+        "id_number": DEMO_ID_NUMBER,
+        "commune_code": "13387",
+        "commune_code_system": "gso",
+        "property": {"address": "Thửa đất số 12, tờ bản đồ số 5, phường Phủ Lý, tỉnh Ninh Bình",
+                     "parcel_number": "12", "map_sheet_number": "5", "area_m2": 120.5},
+        "notices": [{
+            "notice_number": notice_number or f"TB-{dossier_code[-11:-5]}-{dossier_code[-4:]}",
+            "version": version,
+            "payer_name": "Nguyễn Thị Trang",
+            "payer_phone": phone,
+            "issued_at": datetime.now(VN).replace(microsecond=0).isoformat(),
+            "due_date": (datetime.now(VN) + timedelta(days=29)).date().isoformat(),
+            "items": items,
+            "total_vnd": sum(amounts),
+        }],
+    }
+
+
+def new_dossier_code() -> str:
+    return f"000.00.43.H35-{datetime.now(VN):%y%m%d}-{random.randint(0, 9999):04d}"
+
+
+def signed_post(session: requests.Session, url: str, payload: dict, secret: str) -> requests.Response:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = sign_webhook(body, secret, f"msg_{uuid.uuid4().hex}", int(time.time()))
+    return session.post(url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=10)
+
+
+def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = print, bank_code: str = "BIDV") -> dict:
+    s = requests.Session()
+    dossier = new_dossier_code()
+    notice = demo_notice(dossier)
+    number = notice["notices"][0]["notice_number"]
+
+    say(f"1. Cơ quan thuế gửi thông báo thuế (ký Standard Webhooks) cho hồ sơ {dossier}")
+    r = signed_post(s, f"{api}/v1/partners/notices", notice, LOCAL_TAX_AUTHORITY_SECRET)
+    r.raise_for_status()
+    say(f"   -> {r.status_code} {r.json()}")
+
+    say("2. Công dân tra cứu bằng mã hồ sơ + số CCCD")
+    r = s.post(f"{api}/v1/lookup", json={"dossier_code": dossier, "id_number": DEMO_ID_NUMBER}, timeout=10)
+    r.raise_for_status()
+    found = r.json()["notices"][0]
+    say(f"   -> {found['notice_number']}: {found['total_vnd']} đồng, trạng thái {found['status']}")
+
+    say(f"3. Công dân tạo giao dịch thanh toán qua ngân hàng {bank_code}")
+    r = s.post(f"{api}/v1/payments", json={"dossier_code": dossier, "id_number": DEMO_ID_NUMBER,
+                                           "notice_number": number, "bank_code": bank_code,
+                                           "return_url": "http://127.0.0.1/ket-qua"},
+               headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+    r.raise_for_status()
+    payment = r.json()
+    say(f"   -> {payment['payment_id']} {payment['state']}, chuyển tới {payment['redirect_url']}")
+
+    say("4. Công dân thanh toán tại ngân hàng mô phỏng; ngân hàng gửi kết quả (có chữ ký) về API")
+    r = s.post(f"{bank}/api/pay", json={"payment_id": payment["payment_id"], "bank_code": bank_code,
+                                        "amount_vnd": payment["amount_vnd"], "outcome": "success"}, timeout=20)
+    r.raise_for_status()
+    say(f"   -> ngân hàng nhận phản hồi {r.json()}")
+
+    r = s.get(f"{api}/v1/payments/{payment['payment_id']}", timeout=10)
+    r.raise_for_status()
+    status = r.json()
+    say(f"5. Trạng thái giao dịch: {status['state']}, biên lai {status.get('receipt_id')}")
+
+    r = s.get(f"{api}/v1/receipts/{status['receipt_id']}", timeout=10)
+    r.raise_for_status()
+    receipt = r.json()
+    say(f"6. Biên lai số {receipt['receipt_number']} ký hiệu {receipt['series']}: {receipt['amount_in_words']}")
+
+    r = s.get(f"{api}/v1/receipts/{status['receipt_id']}/pdf", timeout=20)
+    r.raise_for_status()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pdf_path = out_dir / f"bien-lai-{receipt['receipt_number']}.pdf"
+    pdf_path.write_bytes(r.content)
+    say(f"7. Đã lưu PDF biên lai: {pdf_path} ({len(r.content)} byte)")
+    return {"dossier_code": dossier, "payment": status, "receipt": receipt, "pdf_path": str(pdf_path)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--api", default="http://127.0.0.1:8000")
+    ap.add_argument("--bank", default="http://127.0.0.1:8001")
+    ap.add_argument("--bank-code", default="BIDV")
+    ap.add_argument("--out", default="demo-output")
+    args = ap.parse_args()
+    run_demo(args.api.rstrip("/"), args.bank.rstrip("/"), Path(args.out), bank_code=args.bank_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The embedded local stack: moto server, resources from infra/resources.json, local secrets, the Chalice app on a
+local HTTP server, the simulated bank, and a poller that feeds the SQS consumer as Lambda would.
+
+`python -m chalicelib.local.stack` runs it in the foreground (what `make run` does); tests start it in-process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+REGION = "ap-southeast-1"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto(port: int = 0):
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def provision(endpoint: str, stage: str) -> dict[str, str]:
+    """Create the resources from the one template and store the documented local secrets; return the app's env."""
+    import boto3
+
+    from .devkeys import local_app_secret
+    from .resources import deploy_local_stack, env_from_outputs
+
+    kwargs = {"endpoint_url": endpoint, "region_name": REGION,
+              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    env = env_from_outputs(deploy_local_stack(kwargs, stage))
+    sm = boto3.client("secretsmanager", **kwargs)
+    sm.put_secret_value(SecretId=env["APP_SECRET_NAME"], SecretString=json.dumps(local_app_secret()))
+    return env
+
+
+def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str], bank_url: str) -> None:
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.update(resource_env)
+    os.environ.update({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "APP_STAGE": stage,
+        "BANK_GATEWAY_BASE_URL": bank_url,
+        "RETURN_URL_HOSTS": "127.0.0.1,localhost,dichvucong.gov.vn",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        "POWERTOOLS_DEV": "false",
+    })
+    from .. import bootstrap
+
+    bootstrap.reset()
+
+
+class QueuePoller(threading.Thread):
+    """Locally, Lambda's SQS event source: receive a batch, invoke the same handler, delete what succeeded."""
+
+    def __init__(self, handler, queue_url: str, queue_arn: str) -> None:
+        super().__init__(daemon=True, name="sqs-poller")
+        self._handler, self._url, self._arn = handler, queue_url, queue_arn
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        from ..adapters.clients import client
+
+        sqs = client("sqs", REGION)
+        while not self._stop.is_set():
+            try:
+                got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                          AttributeNames=["All"])
+            except Exception:  # noqa: BLE001 - the server is shutting down
+                time.sleep(0.2)
+                continue
+            messages = got.get("Messages", [])
+            if not messages:
+                continue
+            event = {"Records": [{
+                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": self._arn, "awsRegion": REGION} for m in messages]}
+            try:
+                result = self._handler(event, None) or {}
+            except Exception:  # noqa: BLE001 - a crashed invocation: every message comes back after visibility
+                continue
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages) if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(QueueUrl=self._url, Entries=done)
+
+
+@dataclass
+class LocalStack:
+    stage: str
+    endpoint: str
+    api_url: str
+    bank_url: str
+    env: dict[str, str]
+    _parts: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for part in reversed(self._parts):
+            try:
+                part()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str = "local",
+          poll_queue: bool = True) -> LocalStack:
+    """Start everything in this process (threads) and return when the API answers."""
+    os.environ.update(LOCAL_CREDENTIALS)
+    moto, endpoint = start_moto(moto_port)
+    resource_env = provision(endpoint, stage)
+    api_port = api_port or free_port()
+    bank_port = bank_port or free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    bank_url = f"http://127.0.0.1:{bank_port}"
+    configure_environment(endpoint, stage, resource_env, bank_url)
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    import app as app_module
+
+    from .bank_sim import SimulatedBank
+    from .devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
+
+    server = create_local_server(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port)
+    threading.Thread(target=server.server.serve_forever, daemon=True, name="api").start()
+    bank = SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
+                         port=bank_port).start()
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env)
+    stack._parts += [moto.stop, server.server.shutdown, bank.stop]
+    if poll_queue:
+        import boto3
+
+        arn = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=resource_env["FORWARDING_QUEUE_URL"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        poller = QueuePoller(app_module.forward_receipts, resource_env["FORWARDING_QUEUE_URL"], arn)
+        poller.start()
+        stack._parts.append(poller.stop)
+    _wait_healthy(api_url)
+    return stack
+
+
+def _wait_healthy(api_url: str, timeout_s: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(api_url + "/v1/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("local API did not become healthy")
+
+
+def main() -> None:
+    import argparse
+
+    from .devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET, LOCAL_VNPAY_HASH_SECRET
+
+    ap = argparse.ArgumentParser(description="Run the embedded local stack in the foreground.")
+    ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    ap.add_argument("--bank-port", type=int, default=int(os.environ.get("BANK_PORT", "8001")))
+    ap.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    args = ap.parse_args()
+    started = time.monotonic()
+    stack = start(args.api_port, args.bank_port, args.moto_port)
+    secrets_list = "\n".join(f"    {code}: {secret}" for code, secret in LOCAL_BANK_SECRETS.items())
+    print(f"""
+Local stack ready in {time.monotonic() - started:.1f} s (stage "{stack.stage}", no AWS account, no network).
+
+  API             {stack.api_url}        (health: {stack.api_url}/v1/health)
+  Simulated bank  {stack.bank_url}
+  Moto (AWS)      {stack.endpoint}       (AWS_ENDPOINT_URL; credentials testing/testing, region {REGION})
+
+Local partner secrets (documented dev values, also in chalicelib/local/devkeys.py):
+  notice sender (tax authority): {LOCAL_TAX_AUTHORITY_SECRET}
+  bank callbacks (Standard Webhooks):
+{secrets_list}
+  VNPay-style IPN hash secret (MB): {LOCAL_VNPAY_HASH_SECRET}
+
+Try it:
+  make demo                      # the whole journey: notice -> lookup -> pay at the bank -> receipt + PDF
+  make token ROLE=citizen        # a bearer token from the local issuer
+  curl -s -X POST {stack.api_url}/v1/lookup -H 'Content-Type: application/json' \\
+       -d '{{"dossier_code": "000.00.43.H35-210520-0001", "id_number": "035095001234"}}'
+      (404 DOSSIER_NOT_FOUND until `make demo` has sent that dossier's notice)
+
+Ctrl-C to stop.""", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping...")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
