@@ -5,6 +5,7 @@ Both are created on first use, not at import, to keep the cold start lean. Every
 """
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 from typing import Any
@@ -23,7 +24,14 @@ def logger():
         def serialize(self, log: dict[str, Any]) -> str:
             return scrub_text(super().serialize(mask_pii(log)))
 
-    return Logger(service=SERVICE, logger_formatter=MaskingFormatter(), name="chalicelib")
+    pt = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+    # Our modules log with logging.getLogger(__name__): route the "chalicelib" tree through the same masking
+    # JSON handler (and so the same correlation id), once.
+    package = logging.getLogger("chalicelib")
+    package.handlers = [pt.registered_handler]
+    package.setLevel(pt.log_level)
+    package.propagate = False
+    return pt
 
 
 class _Metrics:

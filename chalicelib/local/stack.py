@@ -139,14 +139,18 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     configure_environment(endpoint, stage, resource_env, bank_url)
 
     from chalice.config import Config
-    from chalice.local import create_local_server
+    from chalice.local import LocalDevServer, ThreadedHTTPServer
 
     import app as app_module
 
     from .bank_sim import SimulatedBank
     from .devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
 
-    server = create_local_server(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port)
+    class _Server(ThreadedHTTPServer):
+        request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections
+        daemon_threads = True
+
+    server = LocalDevServer(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port, server_cls=_Server)
     threading.Thread(target=server.server.serve_forever, daemon=True, name="api").start()
     bank = SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
                          port=bank_port).start()

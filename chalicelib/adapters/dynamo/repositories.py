@@ -24,8 +24,22 @@ from .models import models
 PAYMENT_SK, RECEIPT_SK, COUNTER_SK, IDEM_SK = "PAYMENT", "RECEIPT", "COUNTER", "IDEM"
 
 
+# pynamodb sends a transaction's items grouped by kind - condition checks, deletes, puts, then updates - whatever
+# the order they were added in; cancellation reasons follow that order. The index maps below rely on it.
+
+
 def _reasons(exc: TransactWriteError) -> list[str | None]:
     return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
+
+
+# Reasons that say "someone else was writing the same items", not "your condition is false": retry.
+# (moto, which is not thread-safe, may report an internal error under concurrency; real DynamoDB reports
+# TransactionConflict.)
+_CONDITION = "ConditionalCheckFailed"
+
+
+def _transient(reasons: list[str | None]) -> bool:
+    return any(r not in (None, "None", _CONDITION) for r in reasons)
 
 
 def _failed(reasons: list[str | None], index: int) -> bool:
@@ -34,6 +48,10 @@ def _failed(reasons: list[str | None], index: int) -> bool:
 
 def _conditional(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class _Retry(Exception):
+    pass
 
 
 class DynamoDossiers:
@@ -109,6 +127,15 @@ class DynamoLedger:
             & n["paid_payment_id"].does_not_exist()
             & (n["live_payment_id"].does_not_exist() | (n["live_payment_expires_at"] <= now_epoch))
         )
+        for _ in range(5):
+            try:
+                self._create_payment_once(payment, idempotency, claim, n, d)
+                return
+            except _Retry:
+                continue
+        raise NoticeBusyError()
+
+    def _create_payment_once(self, payment, idempotency, claim, n, d) -> None:
         try:
             with TransactWrite(connection=self._item._get_connection().connection) as tx:
                 tx.save(self._payment_item(payment), condition=self._item.pk.does_not_exist())
@@ -137,11 +164,13 @@ class DynamoLedger:
                         condition=self._item.pk.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if _failed(reasons, 2):
+            reasons = _reasons(exc)  # puts: payment, [idempotency]; then the dossier update
+            if idempotency is not None and _failed(reasons, 1):
                 raise IdempotencyConflictError() from None
-            if _failed(reasons, 1) or "TransactionConflict" in reasons:
+            if _failed(reasons, 2 if idempotency is not None else 1):
                 raise NoticeBusyError() from None
+            if _transient(reasons):
+                raise _Retry() from None
             raise
 
     def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
@@ -198,10 +227,10 @@ class DynamoLedger:
                 counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if _failed(reasons, 1) and not any(_failed(reasons, i) for i in (0, 2, 3)):
+            reasons = _reasons(exc)  # puts: payment, receipt, counter; then the dossier update
+            if _failed(reasons, 3) and not any(_failed(reasons, i) for i in (0, 1, 2)):
                 raise NoticeAlreadyPaidError() from None
-            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+            if _CONDITION in reasons or _transient(reasons):
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
 
@@ -214,7 +243,8 @@ class DynamoLedger:
                     "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
                     "amount_vnd": payment.amount_vnd, "bank_txn_ref": payment.bank_txn_ref}))
         except TransactWriteError as exc:
-            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in _reasons(exc)):
+            reasons = _reasons(exc)
+            if _CONDITION in reasons or _transient(reasons):
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
 
@@ -231,7 +261,7 @@ class DynamoLedger:
             return
         except TransactWriteError as exc:
             reasons = _reasons(exc)
-            if _failed(reasons, 0) or "TransactionConflict" in reasons:
+            if _failed(reasons, 0) or _transient(reasons):
                 raise ConcurrentUpdateError(payment.payment_id) from None
             if not _failed(reasons, 1):
                 raise
