@@ -14,6 +14,8 @@ outside that repertoire falls back to the full fonts rather than printing a blan
 
 from __future__ import annotations
 
+from ..domain.money import format_vnd  # noqa: F401 - re-exported for the receipt layout and tests
+
 import atexit
 import shutil
 import tempfile
@@ -100,14 +102,6 @@ FOOTER_NOTE = "Biên lai điện tử được lập và phát hành qua Cổng 
 
 class ReceiptRenderError(ValueError):
     """The receipt data cannot be printed as a faithful document (missing field, totals disagree...)."""
-
-
-def format_vnd(n: int) -> str:
-    """Format an amount of đồng with Vietnamese digit grouping: ``format_vnd(1378500) == "1.378.500"``."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"amount must be an int number of đồng, got {type(n).__name__}")
-    sign = "-" if n < 0 else ""
-    return sign + f"{abs(n):,}".replace(",", ".")
 
 
 def render_receipt_pdf(receipt: Mapping[str, Any]) -> bytes:
