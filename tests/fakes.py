@@ -1,0 +1,384 @@
+"""In-memory fakes of the ports in `chalicelib.services.ports`, for driving the use cases in unit tests.
+
+The ledger fake mirrors `DynamoLedger`: every method checks all the conditions of its DynamoDB transaction under one
+lock, writes everything or nothing, and raises the same exceptions. Items are stored as JSON strings, as DynamoDB
+stores them, so a caller never shares a mutable object with the store and a test can compare stored bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from copy import deepcopy
+from datetime import datetime
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.clock import VN_TZ, FixedClock
+from chalicelib.domain.notices import Dossier
+from chalicelib.domain.payments import Payment
+from chalicelib.domain.receipts import Receipt, receipt_id_for
+from chalicelib.services.context import Services
+from chalicelib.services.ports import (
+    ConcurrentUpdateError,
+    IdempotencyConflictError,
+    IdempotencyRecord,
+    NoticeAlreadyPaidError,
+    NoticeBusyError,
+)
+
+START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
+TEST_ID_HASH_KEY = b"unit-test-id-hash-key-never-used-in-production"
+
+
+class TransactionCancelledError(Exception):
+    """What DynamoDB raises (TransactWriteError) for a cancelled transaction the adapter does not translate."""
+
+
+# -- dossiers ---------------------------------------------------------------------------------------------------
+class InMemoryDossiers:
+    """DossierRepository: one JSON document per dossier, written only if its stored rev is still the expected one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # shared with InMemoryLedger: its transactions touch dossiers too
+        self._items: dict[str, str] = {}
+        self.saves = 0
+
+    def get(self, dossier_code: str) -> Dossier | None:
+        with self.lock:
+            raw = self._items.get(dossier_code)
+        return Dossier.model_validate_json(raw) if raw is not None else None
+
+    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
+        with self.lock:
+            current = self._items.get(dossier.dossier_code)
+            if expected_rev is None:
+                ok = current is None
+            else:
+                ok = current is not None and Dossier.model_validate_json(current).rev == expected_rev
+            if not ok:
+                raise ConcurrentUpdateError(dossier.dossier_code)
+            self._items[dossier.dossier_code] = dossier.model_dump_json()
+            self.saves += 1
+
+    # -- inspection (tests only) --
+    def raw(self, dossier_code: str) -> str | None:
+        """The stored bytes of a dossier, to prove that a refused call altered nothing."""
+        with self.lock:
+            return self._items.get(dossier_code)
+
+    def all_raw(self) -> dict[str, str]:
+        with self.lock:
+            return dict(self._items)
+
+    # -- used by InMemoryLedger while it holds the lock --
+    def _load_locked(self, dossier_code: str) -> Dossier | None:
+        raw = self._items.get(dossier_code)
+        return Dossier.model_validate_json(raw) if raw is not None else None
+
+    def _store_locked(self, dossier: Dossier) -> None:
+        self._items[dossier.dossier_code] = dossier.model_dump_json()
+
+
+# -- ledger -----------------------------------------------------------------------------------------------------
+class InMemoryLedger:
+    """Ledger with DynamoLedger's transactional, all-or-nothing semantics."""
+
+    def __init__(self, dossiers: InMemoryDossiers) -> None:
+        self._dossiers = dossiers
+        self._lock = dossiers.lock
+        self._payments: dict[str, str] = {}
+        self._receipts: dict[str, str] = {}
+        self._counters: dict[tuple[str, int], int] = {}
+        self._idempotency: dict[str, str] = {}
+        self._anomalies: list[dict[str, Any]] = []
+
+    # -- condition helpers (call with the lock held) --
+    def _payment_unchanged(self, expected: Payment) -> bool:
+        raw = self._payments.get(expected.payment_id)
+        if raw is None:
+            return False
+        stored = Payment.model_validate_json(raw)
+        return stored.rev == expected.rev and stored.state == expected.state
+
+    def _notice(self, payment: Payment):
+        dossier = self._dossiers._load_locked(payment.dossier_code)
+        if dossier is None:
+            return None, None
+        return dossier, dossier.notices.get(payment.notice_number)
+
+    def _write_notice(self, dossier: Dossier, notice_number: str, **changes: Any) -> None:
+        notices = dict(dossier.notices)
+        notices[notice_number] = notices[notice_number].model_copy(update=changes)
+        self._dossiers._store_locked(dossier.model_copy(update={"notices": notices, "rev": dossier.rev + 1}))
+
+    def _add_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None:
+        doc = json.loads(json.dumps(details, ensure_ascii=False, default=str))
+        self._anomalies.append({"kind": kind, "payment_id": payment_id or "UNKNOWN", **doc})
+
+    # -- payments --
+    def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
+        with self._lock:
+            payment_absent = payment.payment_id not in self._payments
+            dossier, notice = self._notice(payment)
+            claimable = (
+                notice is not None
+                and notice.version == payment.notice_version
+                and notice.paid_payment_id is None
+                and (
+                    notice.live_payment_id is None
+                    or (notice.live_payment_expires_at is not None and notice.live_payment_expires_at <= now_epoch)
+                )
+            )
+            key_free = idempotency is None or idempotency.key_hash not in self._idempotency
+            if not key_free:
+                raise IdempotencyConflictError()
+            if not claimable:
+                raise NoticeBusyError()
+            if not payment_absent:
+                raise TransactionCancelledError(payment.payment_id)
+            self._payments[payment.payment_id] = payment.model_dump_json()
+            self._write_notice(
+                dossier, payment.notice_number,
+                live_payment_id=payment.payment_id, live_payment_expires_at=payment.expires_at,
+            )
+            if idempotency is not None:
+                self._idempotency[idempotency.key_hash] = json.dumps(
+                    {"request_hash": idempotency.request_hash, "status": idempotency.status,
+                     "body": idempotency.body, "expires_at": idempotency.expires_at},
+                    ensure_ascii=False,
+                )
+
+    def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
+        with self._lock:
+            raw = self._idempotency.get(key_hash)
+        if raw is None:
+            return None
+        doc = json.loads(raw)
+        return IdempotencyRecord(key_hash, doc["request_hash"], doc["status"], doc["body"], doc["expires_at"])
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        with self._lock:
+            raw = self._payments.get(payment_id)
+        return Payment.model_validate_json(raw) if raw is not None else None
+
+    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
+        with self._lock:
+            raw = self._payments.get(payment_id)
+            counter = self._counters.get((unit, year), 0)
+        return (Payment.model_validate_json(raw) if raw is not None else None), counter
+
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+        counter_key = (receipt.collecting_unit_code, year)
+        with self._lock:
+            dossier, notice = self._notice(payment)
+            ok_payment = self._payment_unchanged(expected)
+            ok_notice = (
+                notice is not None
+                and notice.version == payment.notice_version
+                and notice.paid_payment_id in (None, payment.payment_id)
+            )
+            ok_receipt = receipt.receipt_id not in self._receipts
+            ok_counter = (
+                counter_key not in self._counters if counter_was == 0
+                else self._counters.get(counter_key) == counter_was
+            )
+            if not ok_notice and ok_payment and ok_receipt and ok_counter:
+                raise NoticeAlreadyPaidError()
+            if not (ok_payment and ok_notice and ok_receipt and ok_counter):
+                raise ConcurrentUpdateError(payment.payment_id)
+            self._payments[payment.payment_id] = payment.model_dump_json()
+            self._write_notice(
+                dossier, payment.notice_number,
+                paid_payment_id=payment.payment_id, live_payment_id=None, live_payment_expires_at=None,
+            )
+            self._receipts[receipt.receipt_id] = receipt.model_dump_json()
+            self._counters[counter_key] = receipt.sequence
+
+    def record_double_payment(self, payment: Payment, expected: Payment) -> None:
+        with self._lock:
+            if not self._payment_unchanged(expected):
+                raise ConcurrentUpdateError(payment.payment_id)
+            self._payments[payment.payment_id] = payment.model_dump_json()
+            self._add_anomaly("DOUBLE_PAYMENT", payment.payment_id, {
+                "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
+                "amount_vnd": payment.amount_vnd, "bank_txn_ref": payment.bank_txn_ref})
+
+    def record_failed(self, payment: Payment, expected: Payment) -> None:
+        with self._lock:
+            if not self._payment_unchanged(expected):
+                raise ConcurrentUpdateError(payment.payment_id)
+            dossier, notice = self._notice(payment)
+            self._payments[payment.payment_id] = payment.model_dump_json()
+            if notice is not None and notice.live_payment_id == payment.payment_id:
+                self._write_notice(dossier, payment.notice_number, live_payment_id=None, live_payment_expires_at=None)
+            # else: the notice is no longer held by this payment (claimed anew after expiry): only the payment moves.
+
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None:
+        with self._lock:
+            self._add_anomaly(kind, payment_id[:80], details)
+
+    def list_anomalies(self, payment_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{k: v for k, v in a.items() if k != "payment_id"}
+                    for a in self._anomalies if a["payment_id"] == payment_id]
+
+    # -- receipts --
+    def get_receipt(self, receipt_id: str) -> Receipt | None:
+        with self._lock:
+            raw = self._receipts.get(receipt_id)
+        return Receipt.model_validate_json(raw) if raw is not None else None
+
+    def count_receipts_for_payment(self, payment_id: str) -> int:
+        return 1 if self.get_receipt(receipt_id_for(payment_id)) else 0
+
+    # -- inspection (tests only) --
+    @property
+    def receipts(self) -> list[Receipt]:
+        with self._lock:
+            return [Receipt.model_validate_json(r) for r in self._receipts.values()]
+
+    @property
+    def payments(self) -> list[Payment]:
+        with self._lock:
+            return [Payment.model_validate_json(p) for p in self._payments.values()]
+
+    @property
+    def anomalies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return deepcopy(self._anomalies)
+
+    def counter(self, unit: str, year: int) -> int:
+        with self._lock:
+            return self._counters.get((unit, year), 0)
+
+
+# -- notifications, queue, identity -----------------------------------------------------------------------------
+class FakeSms:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[tuple[str, str]] = []
+
+    def send_sms(self, phone_e164: str, message: str) -> None:
+        if self.fail:
+            raise RuntimeError("SNS unavailable")
+        self.sent.append((phone_e164, message))
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, dict[str, Any]]] = []
+
+    def alert(self, kind: str, subject: str, details: dict[str, Any]) -> None:
+        self.published.append((kind, subject, deepcopy(details)))
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.published]
+
+
+class FakeForwarding:
+    """ForwardingQueue; `fail_times` makes the next sends raise, as a crash between the ledger and SQS would."""
+
+    def __init__(self, fail_times: int = 0) -> None:
+        self.fail_times = fail_times
+        self.receipts: list[Receipt] = []
+        self._lock = threading.Lock()
+
+    def enqueue_receipt(self, receipt: Receipt) -> None:
+        with self._lock:
+            if self.fail_times > 0:
+                self.fail_times -= 1
+                raise RuntimeError("SQS unavailable")
+            self.receipts.append(receipt.model_copy(deep=True))
+
+
+class FakeHasher:
+    def __init__(self, key: bytes = TEST_ID_HASH_KEY) -> None:
+        self._key = key
+
+    def hash_id(self, normalised_id_number: str) -> str:
+        return hmac.new(self._key, normalised_id_number.encode(), hashlib.sha256).hexdigest()
+
+
+class FakeBankLinks:
+    def __init__(self, linked: set[tuple[str, str]] | None = None) -> None:
+        self.linked = set(linked or ())
+
+    def is_linked(self, citizen_sub: str, bank_code: str) -> bool:
+        return (citizen_sub, bank_code) in self.linked
+
+
+# -- wiring -----------------------------------------------------------------------------------------------------
+def make_services(clock: FixedClock | None = None, **overrides: Any) -> Services:
+    """Services wired with fakes, the default settings and a FixedClock at 2026-05-20T09:00:00+07:00.
+    Any Services field can be overridden (settings=, sms=, forwarding=, bank_links=, ...)."""
+    dossiers = overrides.pop("dossiers", None)
+    dossiers = dossiers if dossiers is not None else InMemoryDossiers()
+    ledger = overrides.pop("ledger", None)
+    fields: dict[str, Any] = {
+        "settings": Settings(return_url_hosts=("dichvucong.gov.vn",)),
+        "clock": clock if clock is not None else FixedClock(START),
+        "dossiers": dossiers,
+        "ledger": ledger if ledger is not None else InMemoryLedger(dossiers),
+        "sms": FakeSms(),
+        "alerts": FakeAlerts(),
+        "forwarding": FakeForwarding(),
+        "hasher": FakeHasher(),
+        "bank_links": FakeBankLinks(set()),
+    }
+    fields.update(overrides)
+    return Services(**fields)
+
+
+# -- sample data ------------------------------------------------------------------------------------------------
+DOSSIER_CODE = "000.00.43.H35-210520-0001"
+ID_NUMBER = "035095001234"
+OTHER_ID_NUMBER = "001090005678"
+PAYER_PHONE = "0912345678"
+NOTICE_NUMBER = "TB-2021-000123"
+AMOUNT = 1378500
+
+
+def sample_notice(
+    notice_number: str = NOTICE_NUMBER, version: int = 1, amount: int = AMOUNT, **changes: Any
+) -> dict[str, Any]:
+    notice = {
+        "notice_number": notice_number,
+        "version": version,
+        "payer_name": "Nguyễn Thị Trang",
+        "payer_phone": PAYER_PHONE,
+        "issued_at": "2021-05-20T09:00:00+07:00",
+        "due_date": "2021-06-20",
+        "items": [{"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất", "amount_vnd": amount}],
+        "total_vnd": amount,
+    }
+    notice.update(changes)
+    return notice
+
+
+def sample_batch(*notices: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    batch = {
+        "dossier_code": DOSSIER_CODE,
+        "id_number": ID_NUMBER,
+        "commune_code": "00070",
+        "commune_code_system": "gso",
+        "property": {"address": "Số 12 đường Trần Phú, phường Hà Đông", "parcel_number": "12",
+                     "map_sheet_number": "5", "area_m2": 120.5},
+        "notices": list(notices) or [sample_notice()],
+    }
+    batch.update(changes)
+    return batch
+
+
+def payment_body(notice_number: str = NOTICE_NUMBER, bank_code: str = "BIDV", **changes: Any) -> dict[str, Any]:
+    body = {
+        "dossier_code": DOSSIER_CODE,
+        "id_number": ID_NUMBER,
+        "notice_number": notice_number,
+        "bank_code": bank_code,
+        "return_url": "https://dichvucong.gov.vn/p/thanh-toan/ket-qua",
+    }
+    body.update(changes)
+    return body
