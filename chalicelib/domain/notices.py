@@ -85,7 +85,9 @@ class NoticeBatchIn(_Strict):
     @field_validator("dossier_code")
     @classmethod
     def _dossier(cls, v: str) -> str:
-        return codes.validate_dossier_code(v)
+        code = codes.validate_dossier_code(v)
+        codes.province_agency_code(code)  # payable notices belong to a province's one-stop unit
+        return code
 
     @field_validator("id_number")
     @classmethod

@@ -94,11 +94,11 @@ def new_payment_id(province_letter_code: str, ulid: str) -> str:
 
 
 def is_payment_id(value: str) -> bool:
-    return bool(_PAYMENT_ID.match(value or ""))
+    return bool(_PAYMENT_ID.fullmatch(value or ""))
 
 
 def province_of_payment(payment_id: str) -> str:
-    m = _PAYMENT_ID.match(payment_id)
+    m = _PAYMENT_ID.fullmatch(payment_id)
     if not m:
         raise ValueError("not a payment id")
     return m.group(1)

@@ -58,7 +58,10 @@ def _check_return_url(svc: Services, url: str | None) -> None:
     parts = urlsplit(url)
     schemes = ALLOWED_RETURN_SCHEMES | ({"http"} if svc.settings.is_local else set())
     hosts = svc.settings.return_url_hosts
-    if parts.scheme not in schemes or not parts.hostname or (hosts and parts.hostname not in hosts):
+    # Browsers read "\\" as "/" and honour user-info ("a@b"): either could send the citizen to another host than
+    # the one urlsplit reports, so both are refused outright, as are control characters.
+    ambiguous = "\\" in url or "@" in parts.netloc or any(ord(c) < 33 for c in url)
+    if ambiguous or parts.scheme not in schemes or not parts.hostname or (hosts and parts.hostname not in hosts):
         raise AppError(
             "RETURN_URL_NOT_ALLOWED",
             "Địa chỉ quay lại (return_url) không thuộc danh sách được phép.",

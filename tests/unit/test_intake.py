@@ -264,10 +264,6 @@ def test_body_that_is_not_an_object_is_refused(svc, body):
     assert svc.dossiers.all_raw() == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "NoticeBatchIn only checks the dossier code's format, so a dossier of a non-provincial agency (level 1 'G..') "
-    "is accepted; initiate_payment then calls codes.province_agency_code, whose InvalidValueError "
-    "DOSSIER_CODE_NOT_PROVINCIAL is not an AppError and surfaces as a 500: a notice is stored that can never be paid"))
 def test_dossier_of_a_non_provincial_agency_is_refused_at_intake(svc):
     err = refused(svc, sample_batch(dossier_code="000.00.43.G12-210520-0001"))
 
