@@ -1,0 +1,416 @@
+"""Create the cloud resources of infra/resources.json inside the embedded moto server.
+
+The local stack and the integration tests deploy the very template production ships (through `chalice package
+--merge-template`), so local and AWS cannot disagree about a key schema or a redrive policy. moto's CloudFormation
+(moto 5.2.5) implements the core of it; what it lacks is handled here, on a local copy of the template, never by
+changing what production gets:
+
+* Resources that only exist after `chalice package` (anything referring to Chalice's `RestAPI`, i.e. the WAF
+  association) are dropped: there is no API Gateway locally (`chalice local` serves the API).
+* Resource types moto's CloudFormation cannot create. moto skips them with a warning, still reports
+  CREATE_COMPLETE and silently drops the outputs that refer to them, so they are taken out of the stack and:
+    - AWS::SecretsManager::Secret: created here with the Secrets Manager API, GenerateSecretString honoured
+      (the local stack then overwrites the value with its documented dev values);
+    - AWS::S3::BucketPolicy (deny requests without TLS): dropped. Applying it by PutBucketPolicy was tried:
+      moto's S3 checks object requests against the bucket policy without any request context, so the
+      `aws:SecureTransport` condition cannot hold and the Deny refuses every GetObject/PutObject (403);
+    - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally.
+* Properties moto's CloudFormation ignores, applied here after the stack is created:
+    - AWS::DynamoDB::Table PointInTimeRecoverySpecification -> UpdateContinuousBackups,
+      TimeToLiveSpecification -> UpdateTimeToLive;
+    - AWS::DynamoDB::Table SSESpecification: moto keeps the CloudFormation spelling (`SSEEnabled`) but reports
+      encryption only for the API spelling (`Enabled`), and its UpdateTable ignores SSE; so the local copy gets
+      `Enabled` added before the stack is created;
+    - AWS::S3::Bucket PublicAccessBlockConfiguration, VersioningConfiguration, OwnershipControls and
+      LifecycleConfiguration -> the matching Put* calls (moto applies only BucketEncryption and Tags).
+* Not reproducible in moto at all, so nothing is done: SQS RedriveAllowPolicy (moto's SQS has no such attribute;
+  GetQueueAttributes rejects the name) and StartMessageMoveTask (not implemented).
+
+Example::
+
+    outputs = deploy_local_stack({"endpoint_url": "http://127.0.0.1:5000", "region_name": "ap-southeast-1",
+                                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}, "dev")
+    os.environ.update(env_from_outputs(outputs))
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "resources.json"
+
+# Logical ids that exist only in the `chalice package` output.
+PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
+
+# Types moto 5.2.5's CloudFormation cannot create, and what happens to them locally.
+CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret"})
+DROPPED_LOCALLY = frozenset({"AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"})
+
+# Stack output -> environment variable read by chalicelib.config.
+OUTPUT_ENV = {
+    "DossiersTableName": "DOSSIERS_TABLE",
+    "LedgerTableName": "LEDGER_TABLE",
+    "DirectoryTableName": "DIRECTORY_TABLE",
+    "ForwardingQueueUrl": "FORWARDING_QUEUE_URL",
+    "ForwardingDLQUrl": "FORWARDING_DLQ_URL",
+    "AlertsTopicArn": "ALERTS_TOPIC_ARN",
+    "DocumentsBucketName": "DOCUMENTS_BUCKET",
+    "AppSecretName": "APP_SECRET_NAME",
+}
+
+_DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class LocalStackError(RuntimeError):
+    """The template could not be deployed into the moto server."""
+
+
+def deploy_local_stack(
+    session_kwargs: dict,
+    stage: str,
+    template_path: Path | None = None,
+    *,
+    stack_name: str | None = None,
+    timeout_s: float = 60.0,
+) -> dict[str, str]:
+    """Deploy infra/resources.json into the moto server that `session_kwargs` point at; return the stack outputs.
+
+    `session_kwargs` are boto3 client kwargs (endpoint_url, region_name, aws_access_key_id, aws_secret_access_key).
+    Idempotent: if the stack already exists it is reused and the local fix-ups are re-applied.
+    """
+    template = json.loads(Path(template_path or TEMPLATE_PATH).read_text(encoding="utf-8"))
+    stack_name = stack_name or f"lfo-{stage}"
+    clients = _Clients(session_kwargs)
+    cfn = clients("cloudformation")
+
+    stack_template, deferred = local_template(template)
+    stack = _existing_stack(cfn, stack_name)
+    if stack is None:
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(stack_template),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        )
+        stack = _wait_for_stack(cfn, stack_name, timeout_s)
+
+    resolver = _Resolver(template, stack, cfn.describe_stack_resources(StackName=stack_name)["StackResources"])
+    _apply_ignored_properties(clients, template, resolver)
+    for logical_id, resource in deferred.items():
+        resolver.physical[logical_id] = _create_by_api(clients, resource, resolver)
+
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    for key, output in template.get("Outputs", {}).items():
+        if key not in outputs and resolver.can_resolve(output["Value"]):
+            outputs[key] = str(resolver.resolve(output["Value"]))
+    return outputs
+
+
+def env_from_outputs(outputs: dict[str, str]) -> dict[str, str]:
+    """Map stack outputs to the environment variables the app reads (see chalicelib.config)."""
+    missing = sorted(set(OUTPUT_ENV) - set(outputs))
+    if missing:
+        raise KeyError(f"stack outputs missing: {', '.join(missing)}")
+    return {env: outputs[key] for key, env in OUTPUT_ENV.items()}
+
+
+def local_template(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Split the template into what moto's CloudFormation can create and what is created by API afterwards.
+
+    Returns (stack template, {logical id: resource} to create by API). Dropped resources take the resources and
+    outputs that refer to them along.
+    """
+    local = copy.deepcopy(template)
+    resources: dict[str, Any] = local["Resources"]
+    removed = set(PACKAGE_ONLY_IDS)
+    changed = True
+    while changed:  # drop package-only and locally useless resources, and whatever refers to them
+        changed = False
+        for logical_id, resource in list(resources.items()):
+            if resource["Type"] in DROPPED_LOCALLY or _references(resource) & removed:
+                resources.pop(logical_id)
+                removed.add(logical_id)
+                changed = True
+    deferred = {
+        logical_id: resources.pop(logical_id)
+        for logical_id, resource in list(resources.items())
+        if resource["Type"] in CREATED_BY_API
+    }
+    for logical_id, resource in resources.items():
+        if _references(resource) & set(deferred):
+            raise LocalStackError(f"{logical_id} refers to a resource moto cannot create: {sorted(deferred)}")
+    gone = removed | set(deferred)
+    local["Outputs"] = {k: v for k, v in local.get("Outputs", {}).items() if not _references(v) & gone}
+    for resource in resources.values():
+        sse = resource.get("Properties", {}).get("SSESpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and isinstance(sse, dict) and "SSEEnabled" in sse:
+            sse["Enabled"] = sse["SSEEnabled"]  # moto reads the API spelling; see the module docstring
+    return local, deferred
+
+
+def _references(node: Any) -> set[str]:
+    """Logical ids (or parameters) a template fragment refers to through Ref, Fn::GetAtt, Fn::Sub or DependsOn."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= {m.split(".")[0] for m in _SUB_VAR.findall(text)}
+                if isinstance(value, list):
+                    found |= _references(value[1])
+            elif key == "DependsOn":
+                found |= set(value if isinstance(value, list) else [value])
+            else:
+                found |= _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    return found
+
+
+class _Clients:
+    def __init__(self, session_kwargs: dict) -> None:
+        self._kwargs = dict(session_kwargs)
+        self._session = boto3.session.Session()
+        self._cache: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._cache:
+            self._cache[service] = self._session.client(service, **self._kwargs)
+        return self._cache[service]
+
+
+def _existing_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    stack = stacks[0]
+    if stack["StackStatus"] not in _DONE:
+        raise LocalStackError(f"stack {stack_name} exists in state {stack['StackStatus']}")
+    return stack
+
+
+def _wait_for_stack(cfn: Any, stack_name: str, timeout_s: float) -> dict[str, Any]:
+    """Poll until CREATE_COMPLETE (moto creates synchronously, but do not rely on it); fail on anything else."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status in _DONE:
+            return stack
+        if status.endswith("FAILED") or "ROLLBACK" in status:
+            raise LocalStackError(f"stack {stack_name}: {status} {stack.get('StackStatusReason', '')}")
+        if time.monotonic() > deadline:
+            raise LocalStackError(f"stack {stack_name} still {status} after {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+class _Resolver:
+    """Just enough of CloudFormation's intrinsic functions to evaluate the template's values after deployment."""
+
+    def __init__(self, template: dict[str, Any], stack: dict[str, Any], resources: list[dict[str, Any]]) -> None:
+        _, partition, _, region, account, _ = stack["StackId"].split(":", 5)
+        self.template = template
+        self.pseudo = {
+            "AWS::Partition": partition,
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::StackName": stack["StackName"],
+            "AWS::StackId": stack["StackId"],
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        self.params = {
+            name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()
+        } | {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+        self.physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+
+    def can_resolve(self, node: Any) -> bool:
+        known = set(self.pseudo) | set(self.params) | set(self.physical)
+        return _references(node) <= known
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in (self.resolve(i) for i in node) if v is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), = node.items()
+            handler = getattr(self, "_" + key.replace("::", "_").lower(), None) if key.startswith(("Fn::", "Ref")) else None
+            if handler:
+                return handler(value)
+            if key == "Condition" and isinstance(value, str):
+                return self.condition(value)
+        resolved = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        for table in (self.pseudo, self.params, self.physical):
+            if name in table:
+                return table[name]
+        raise LocalStackError(f"cannot resolve Ref {name}")
+
+    def _fn_getatt(self, value: Any) -> str:
+        logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+        if attribute != "Arn":
+            raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute} locally")
+        rtype = self.template["Resources"][logical_id]["Type"]
+        physical, p = self.physical[logical_id], self.pseudo
+        arns = {
+            "AWS::S3::Bucket": lambda: f"arn:{p['AWS::Partition']}:s3:::{physical}",
+            "AWS::SQS::Queue": lambda: (
+                f"arn:{p['AWS::Partition']}:sqs:{p['AWS::Region']}:{p['AWS::AccountId']}:{physical.rsplit('/', 1)[-1]}"
+            ),
+            "AWS::DynamoDB::Table": lambda: (
+                f"arn:{p['AWS::Partition']}:dynamodb:{p['AWS::Region']}:{p['AWS::AccountId']}:table/{physical}"
+            ),
+            "AWS::SNS::Topic": lambda: physical,
+            "AWS::SecretsManager::Secret": lambda: physical,
+        }
+        if rtype not in arns:
+            raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.Arn ({rtype}) locally")
+        return arns[rtype]()
+
+    def _fn_sub(self, value: Any) -> str:
+        text, extra = (value[0], self.resolve(value[1])) if isinstance(value, list) else (value, {})
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in extra:
+                return str(extra[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self._fn_getatt(name))
+            return str(self._ref(name))
+
+        return _SUB_VAR.sub(replace, text)
+
+    def _fn_join(self, value: list[Any]) -> str:
+        return str(value[0]).join(str(v) for v in self.resolve(value[1]))
+
+    def _fn_if(self, value: list[Any]) -> Any:
+        return self.resolve(value[1] if self.condition(value[0]) else value[2])
+
+    def _fn_equals(self, value: list[Any]) -> bool:
+        left, right = self.resolve(value)
+        return str(left) == str(right)
+
+    def _fn_not(self, value: list[Any]) -> bool:
+        return not self.resolve(value[0])
+
+    def _fn_and(self, value: list[Any]) -> bool:
+        return all(self.resolve(value))
+
+    def _fn_or(self, value: list[Any]) -> bool:
+        return any(self.resolve(value))
+
+
+_NO_VALUE = object()
+
+
+def _apply_ignored_properties(clients: _Clients, template: dict[str, Any], resolver: _Resolver) -> None:
+    """Apply, by API, the properties moto's CloudFormation accepts but ignores (see the module docstring)."""
+    for logical_id, resource in template["Resources"].items():
+        if logical_id not in resolver.physical:
+            continue
+        props = resolver.resolve(resource.get("Properties", {}))
+        physical = resolver.physical[logical_id]
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            _apply_table_properties(clients("dynamodb"), physical, props)
+        elif resource["Type"] == "AWS::S3::Bucket":
+            _apply_bucket_properties(clients("s3"), physical, props)
+
+
+def _apply_table_properties(ddb: Any, table: str, props: dict[str, Any]) -> None:
+    pitr = props.get("PointInTimeRecoverySpecification")
+    if pitr:
+        ddb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification=pitr)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        wanted = "ENABLED" if ttl.get("Enabled") else "DISABLED"
+        if current.get("TimeToLiveStatus") != wanted or current.get("AttributeName") != ttl["AttributeName"]:
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+
+
+def _apply_bucket_properties(s3: Any, bucket: str, props: dict[str, Any]) -> None:
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(
+            Bucket=bucket, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+        )
+    if "OwnershipControls" in props:
+        s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=props["OwnershipControls"])
+    if "LifecycleConfiguration" in props:
+        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+
+
+def _lifecycle_rule(cfn_rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule shape -> the S3 API's (the subset this project uses)."""
+    rule: dict[str, Any] = {"Status": cfn_rule["Status"], "Filter": {"Prefix": cfn_rule.get("Prefix", "")}}
+    same_shape = ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload", "Expiration")
+    for key, value in cfn_rule.items():
+        if key == "Id":
+            rule["ID"] = value
+        elif key == "ExpirationInDays":
+            rule["Expiration"] = {"Days": value}
+        elif key == "NoncurrentVersionExpirationInDays":
+            rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": value}
+        elif key in same_shape:
+            rule[key] = value
+        elif key not in ("Status", "Prefix"):
+            warnings.warn(f"lifecycle rule property {key} is not applied in the local stack", stacklevel=2)
+    return rule
+
+
+def _create_by_api(clients: _Clients, resource: dict[str, Any], resolver: _Resolver) -> str:
+    """Create a resource moto's CloudFormation cannot; return what its Ref would be."""
+    props = resolver.resolve(resource.get("Properties", {}))
+    if resource["Type"] == "AWS::SecretsManager::Secret":
+        return _create_secret(clients("secretsmanager"), props)
+    raise LocalStackError(f"no local implementation for {resource['Type']}")
+
+
+def _create_secret(sm: Any, props: dict[str, Any]) -> str:
+    """CreateSecret, honouring GenerateSecretString; an existing secret (and its dev values) is left alone."""
+    name = props["Name"]
+    try:
+        return sm.describe_secret(SecretId=name)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        pass
+    value = props.get("SecretString")
+    generate = props.get("GenerateSecretString")
+    if value is None and generate is not None:
+        options = {k: v for k, v in generate.items() if k not in ("SecretStringTemplate", "GenerateStringKey")}
+        password = sm.get_random_password(**options)["RandomPassword"]
+        if "SecretStringTemplate" in generate:
+            document = json.loads(generate["SecretStringTemplate"])
+            document[generate["GenerateStringKey"]] = password
+            value = json.dumps(document)
+        else:
+            value = password
+    extra = {k: props[k] for k in ("Description", "KmsKeyId", "Tags") if k in props}
+    return sm.create_secret(Name=name, SecretString=value or "", **extra)["ARN"]

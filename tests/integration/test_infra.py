@@ -1,0 +1,203 @@
+"""infra/resources.json deployed into a real moto server over HTTP, as the local stack does it.
+
+Proves that the one template production ships gives local and tests the same tables, indexes, TTL, backups, queue
+redrive, bucket protection, topic and secret, including what moto's CloudFormation ignores and
+chalicelib/local/resources.py applies by API.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from chalicelib.local.resources import (
+    OUTPUT_ENV,
+    TEMPLATE_PATH,
+    deploy_local_stack,
+    env_from_outputs,
+    local_template,
+)
+
+# Not "dev"/"test": moto servers in one process share their backends, and the e2e stack uses stage "test".
+STAGE = "infratest"
+REGION = "ap-southeast-1"
+
+
+@pytest.fixture(scope="module")
+def moto_kwargs():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield {
+        "endpoint_url": f"http://{host}:{port}",
+        "region_name": REGION,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def deployed(moto_kwargs):
+    started = time.perf_counter()
+    outputs = deploy_local_stack(moto_kwargs, STAGE)
+    return outputs, time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def outputs(deployed):
+    return deployed[0]
+
+
+def client(kwargs, service):
+    return boto3.session.Session().client(service, **kwargs)
+
+
+def test_deploys_quickly_with_every_output(deployed):
+    outputs, seconds = deployed
+    assert seconds < 30
+    assert set(OUTPUT_ENV) | {"ForwardingQueueArn", "ForwardingDLQArn", "AppSecretArn"} <= set(outputs)
+    assert outputs["DossiersTableName"] == f"lfo-{STAGE}-dossiers"
+    assert outputs["DocumentsBucketName"] == f"lfo-{STAGE}-documents-123456789012"
+    assert outputs["AppSecretName"] == f"lfo/{STAGE}/app-secrets"
+
+
+def test_env_from_outputs_names_what_config_reads(outputs):
+    env = env_from_outputs(outputs)
+    assert env["LEDGER_TABLE"] == f"lfo-{STAGE}-ledger"
+    assert env["FORWARDING_QUEUE_URL"].endswith(f"/lfo-{STAGE}-forwarding")
+    assert env["FORWARDING_DLQ_URL"].endswith(f"/lfo-{STAGE}-forwarding-dlq")
+    assert env["APP_SECRET_NAME"] == f"lfo/{STAGE}/app-secrets"
+    with pytest.raises(KeyError, match="AlertsTopicArn"):
+        env_from_outputs({k: v for k, v in outputs.items() if k != "AlertsTopicArn"})
+
+
+def test_dossiers_table_keyed_by_dossier_code(moto_kwargs, outputs):
+    ddb = client(moto_kwargs, "dynamodb")
+    table = ddb.describe_table(TableName=outputs["DossiersTableName"])["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "dossier_code", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    assert table["DeletionProtectionEnabled"] is False  # prod only
+
+
+@pytest.mark.parametrize("output", ["LedgerTableName", "DirectoryTableName"])
+def test_ledger_and_directory_keys_gsi_ttl(moto_kwargs, outputs, output):
+    ddb = client(moto_kwargs, "dynamodb")
+    name = outputs[output]
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    (gsi,) = table["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1"
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+@pytest.mark.parametrize("output", ["DossiersTableName", "LedgerTableName", "DirectoryTableName"])
+def test_point_in_time_recovery_enabled(moto_kwargs, outputs, output):
+    backups = client(moto_kwargs, "dynamodb").describe_continuous_backups(TableName=outputs[output])
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_forwarding_queue_redrives_to_dlq_after_40_receives(moto_kwargs, outputs):
+    sqs = client(moto_kwargs, "sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=outputs["ForwardingQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(attrs["RedrivePolicy"]) == {
+        "deadLetterTargetArn": outputs["ForwardingDLQArn"],
+        "maxReceiveCount": 40,
+    }
+    assert attrs["VisibilityTimeout"] == "120"
+    assert attrs["MessageRetentionPeriod"] == "1209600"
+    assert attrs["SqsManagedSseEnabled"] == "true"
+    dlq = sqs.get_queue_attributes(QueueUrl=outputs["ForwardingDLQUrl"], AttributeNames=["All"])["Attributes"]
+    assert dlq["MessageRetentionPeriod"] == "1209600"
+    assert dlq["QueueArn"] == outputs["ForwardingDLQArn"]
+
+
+def test_queue_urls_from_outputs_work_against_moto(moto_kwargs, outputs):
+    sqs = client(moto_kwargs, "sqs")
+    sqs.send_message(QueueUrl=outputs["ForwardingQueueUrl"], MessageBody="ping")
+    (message,) = sqs.receive_message(QueueUrl=outputs["ForwardingQueueUrl"])["Messages"]
+    sqs.delete_message(QueueUrl=outputs["ForwardingQueueUrl"], ReceiptHandle=message["ReceiptHandle"])
+    assert message["Body"] == "ping"
+
+
+def test_bucket_private_encrypted_versioned(moto_kwargs, outputs):
+    s3 = client(moto_kwargs, "s3")
+    bucket = outputs["DocumentsBucketName"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    # The local stack reads and writes receipts over plain HTTP: nothing local may refuse it.
+    s3.put_object(Bucket=bucket, Key="probe.pdf", Body=b"%PDF-")
+    assert s3.get_object(Bucket=bucket, Key="probe.pdf")["Body"].read() == b"%PDF-"
+
+
+def test_tls_only_bucket_policy_is_in_the_template_but_not_local():
+    template = json.loads(Path(TEMPLATE_PATH).read_text(encoding="utf-8"))
+    (statement,) = template["Resources"]["DocumentsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    stack_template, deferred = local_template(template)
+    assert "DocumentsBucketPolicy" not in stack_template["Resources"]
+    assert set(deferred) == {"AppSecret"}
+
+
+def test_secret_exists_with_generated_hash_key(moto_kwargs, outputs):
+    sm = client(moto_kwargs, "secretsmanager")
+    described = sm.describe_secret(SecretId=outputs["AppSecretName"])
+    assert described["ARN"] == outputs["AppSecretArn"]
+    value = json.loads(sm.get_secret_value(SecretId=outputs["AppSecretName"])["SecretString"])
+    assert len(value["id_hash_key"]) == 64
+    assert {"partners", "banks", "vnpay_hash_secret"} <= set(value)
+
+
+def test_alerts_topic_exists_encrypted(moto_kwargs, outputs):
+    attrs = client(moto_kwargs, "sns").get_topic_attributes(TopicArn=outputs["AlertsTopicArn"])["Attributes"]
+    assert attrs["TopicArn"].endswith(f":lfo-{STAGE}-alerts")
+    assert attrs["KmsMasterKeyId"] == "alias/aws/sns"
+
+
+def test_package_only_and_waf_resources_are_left_out_locally():
+    stack_template, _ = local_template(json.loads(Path(TEMPLATE_PATH).read_text(encoding="utf-8")))
+    assert "CitizenWebAclAssociation" not in stack_template["Resources"]
+    assert "CitizenWebAcl" not in stack_template["Resources"]
+    assert "CitizenWebAclArn" not in stack_template["Outputs"]
+    assert "AppSecretArn" not in stack_template["Outputs"]
+
+
+def test_redeploy_reuses_the_stack_and_keeps_secret_values(moto_kwargs, outputs):
+    sm = client(moto_kwargs, "secretsmanager")
+    sm.put_secret_value(SecretId=outputs["AppSecretName"], SecretString='{"id_hash_key": "dev"}')
+    again = deploy_local_stack(moto_kwargs, STAGE)
+    assert again == outputs
+    assert sm.get_secret_value(SecretId=outputs["AppSecretName"])["SecretString"] == '{"id_hash_key": "dev"}'
+
+
+def test_only_prod_tables_have_deletion_protection(moto_kwargs, outputs):
+    prod = deploy_local_stack(moto_kwargs, "prod", stack_name="lfo-prod-infra-test")
+    ddb = client(moto_kwargs, "dynamodb")
+    for output in ("DossiersTableName", "LedgerTableName", "DirectoryTableName"):
+        assert ddb.describe_table(TableName=prod[output])["Table"]["DeletionProtectionEnabled"] is True
+        assert ddb.describe_table(TableName=outputs[output])["Table"]["DeletionProtectionEnabled"] is False
