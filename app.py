@@ -2,7 +2,7 @@
 
 Thin on purpose: parse -> call a service -> render. Heavy imports happen inside handlers, on first use.
 """
-from chalicelib.api import citizens, partners
+from chalicelib.api import citizens, docs, partners
 from chalicelib.api.http import endpoint, json_response, thread_safe_app
 from chalicelib.config import get_settings
 
@@ -10,6 +10,7 @@ app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
 app.register_blueprint(partners.bp)
 app.register_blueprint(citizens.bp)
+app.register_blueprint(docs.bp)
 
 _STAGE = get_settings().stage
 

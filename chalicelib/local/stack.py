@@ -23,17 +23,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _SerialisedDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time inside moto.
+
+    Real DynamoDB applies each conditional write and transaction atomically; moto's in-memory tables are not
+    thread-safe (two concurrent transactions can both pass their conditions, and a cancelled one rolls back a
+    snapshot over a concurrent write). Serialising DynamoDB calls restores the guarantee our code relies on, while
+    SQS long polls and the other services stay concurrent.
+    """
+
+    def __init__(self, app) -> None:
+        self._app, self._lock = app, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with self._lock:
+                return list(self._app(environ, start_response))
+        return self._app(environ, start_response)
+
+
+class MotoServer:
+    """moto's server app on a werkzeug threaded server bound to 127.0.0.1, DynamoDB serialised."""
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = _SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto")
+
+    def start(self) -> "MotoServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
 def start_moto(port: int = 0):
     import logging
 
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-
     port = port or free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server, f"http://127.0.0.1:{port}"
+    return MotoServer(port).start(), f"http://127.0.0.1:{port}"
 
 
 def provision(endpoint: str, stage: str) -> dict[str, str]:
@@ -151,11 +185,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
         daemon_threads = True
 
     server = LocalDevServer(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port, server_cls=_Server)
-    threading.Thread(target=server.server.serve_forever, daemon=True, name="api").start()
     bank = SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
                          port=bank_port).start()
     stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env)
-    stack._parts += [moto.stop, server.server.shutdown, bank.stop]
+    stack._parts += [moto.stop, bank.stop]
     if poll_queue:
         import boto3
 
@@ -164,6 +197,9 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
         poller = QueuePoller(app_module.forward_receipts, resource_env["FORWARDING_QUEUE_URL"], arn)
         poller.start()
         stack._parts.append(poller.stop)
+    # The API starts last, so that /v1/health answering means everything behind it is ready.
+    threading.Thread(target=server.server.serve_forever, daemon=True, name="api").start()
+    stack._parts.append(server.server.shutdown)
     _wait_healthy(api_url)
     return stack
 
