@@ -2,7 +2,7 @@
 
 Thin on purpose: parse -> call a service -> render. Heavy imports happen inside handlers, on first use.
 """
-from chalicelib.api import citizens, docs, partners
+from chalicelib.api import accounts, citizens, docs, partners, provinces
 from chalicelib.api.http import endpoint, json_response, thread_safe_app
 from chalicelib.config import get_settings
 
@@ -11,6 +11,8 @@ app.api.binary_types.append("application/pdf")
 app.register_blueprint(partners.bp)
 app.register_blueprint(citizens.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(provinces.bp)
+app.register_blueprint(accounts.bp)
 
 _STAGE = get_settings().stage
 

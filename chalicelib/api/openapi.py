@@ -509,13 +509,30 @@ def _components(schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Blueprints of later features document their own routes: a module listed here may define `openapi_ops()`
+# returning {(method, path): Op}, merged into REGISTRY when the document is built.
+EXTENSION_MODULES = ("chalicelib.api.provinces", "chalicelib.api.accounts")
+
+
+def registry() -> dict[tuple[str, str], Op]:
+    import importlib
+
+    merged = dict(REGISTRY)
+    for name in EXTENSION_MODULES:
+        ops = getattr(importlib.import_module(name), "openapi_ops", None)
+        if ops is not None:
+            merged.update(ops())
+    return merged
+
+
 def build_openapi(app: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route of ``app`` (a Chalice app)."""
+    registry_ = registry()
     routes = [(path, method, entry) for path, methods in sorted(app.routes.items())
               for method, entry in sorted(methods.items())]
     wanted: dict[tuple[type, str], None] = {(m, "serialization"): None for m in RESPONSE_MODELS}
     for path, method, _ in routes:
-        op = REGISTRY.get((method, path))
+        op = registry_.get((method, path))
         if op is None:
             continue
         if op.request is not None:
@@ -528,7 +545,7 @@ def build_openapi(app: Any) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for path, method, entry in routes:
         paths.setdefault(path, {})[method.lower()] = _operation(
-            method, path, entry, REGISTRY.get((method, path)), schema_of)
+            method, path, entry, registry_.get((method, path)), schema_of)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
