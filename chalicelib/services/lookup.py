@@ -16,6 +16,8 @@ NOT_FOUND_DETAIL = "Không tìm thấy hồ sơ với mã hồ sơ và số gi�
 
 
 class LookupIn(BaseModel):
+    """Dossier code + ID number: what a citizen types to find (and then pay) their notices."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     dossier_code: str
     id_number: str

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ..domain import banks, codes, identity
-from ..domain.clock import epoch
+from ..domain import banks, codes
+from ..domain.clock import VN_TZ, epoch
 from ..domain.notices import NoticeStatus
 from ..domain.payments import (
     LIVE_STATES,
@@ -21,30 +21,17 @@ from ..domain.payments import (
 )
 from ..errors import AppError, conflict, forbidden, not_found
 from .context import Services
-from .lookup import find_dossier
+from .lookup import LookupIn, find_dossier
 from .ports import ConcurrentUpdateError, IdempotencyConflictError, IdempotencyRecord, NoticeBusyError
 from .validation import parse
 
 ALLOWED_RETURN_SCHEMES = {"https"}
 
 
-class PaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    dossier_code: str
-    id_number: str
+class PaymentIn(LookupIn):
     notice_number: str = Field(min_length=1, max_length=64)
     bank_code: str = Field(min_length=2, max_length=10)
     return_url: str | None = Field(default=None, max_length=500)
-
-    @field_validator("dossier_code")
-    @classmethod
-    def _dossier(cls, v: str) -> str:
-        return codes.validate_dossier_code(v)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return identity.normalise_id_number(v)
 
     @field_validator("bank_code")
     @classmethod
@@ -101,10 +88,6 @@ def _view(p: Payment, now_epoch: int) -> dict:
 
 
 def _iso(ts: int) -> str:
-    from datetime import datetime
-
-    from ..domain.clock import VN_TZ
-
     return datetime.fromtimestamp(ts, VN_TZ).isoformat()
 
 
