@@ -2,6 +2,8 @@
 
 Thin on purpose: parse -> call a service -> render. Heavy imports happen inside handlers, on first use.
 """
+from chalice import Rate
+
 from chalicelib.api import accounts, citizens, docs, partners, provinces
 from chalicelib.api.http import endpoint, json_response, thread_safe_app
 from chalicelib.config import get_settings
@@ -27,4 +29,11 @@ def health():
 def forward_receipts(event):
     from chalicelib.jobs.forwarding import handle_batch
 
-    return handle_batch(event)
+    return handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_deliveries(event):
+    from chalicelib.jobs.sweeper import run_sweep
+
+    return run_sweep()

@@ -279,11 +279,13 @@ class FakeAlerts:
 
 
 class FakeForwarding:
-    """ForwardingQueue; `fail_times` makes the next sends raise, as a crash between the ledger and SQS would."""
+    """ForwardingQueue; `fail_times` makes the next receipt sends raise, as a crash between the ledger and SQS would;
+    `fail_notices` makes every notice send raise."""
 
-    def __init__(self, fail_times: int = 0) -> None:
-        self.fail_times = fail_times
+    def __init__(self, fail_times: int = 0, fail_notices: bool = False) -> None:
+        self.fail_times, self.fail_notices = fail_times, fail_notices
         self.receipts: list[Receipt] = []
+        self.notices: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
 
     def enqueue_receipt(self, receipt: Receipt) -> None:
@@ -292,6 +294,12 @@ class FakeForwarding:
                 self.fail_times -= 1
                 raise RuntimeError("SQS unavailable")
             self.receipts.append(receipt.model_copy(deep=True))
+
+    def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None:
+        with self._lock:
+            if self.fail_notices:
+                raise RuntimeError("SQS unavailable")
+            self.notices += [(province, deepcopy(n)) for n in notices]
 
 
 class FakeHasher:

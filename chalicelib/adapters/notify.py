@@ -1,4 +1,11 @@
-"""SNS: SMS to citizens (direct publish to a phone number) and operational alerts (a topic)."""
+"""SNS: SMS to citizens (direct publish to a phone number), operational alerts (a topic), and the error alerts of
+M12: SMS to each registered phone, and email through the alert-emails topic.
+
+Email path: every registered address is subscribed (protocol email, so the recipient confirms once) to the
+alert-emails topic with the filter policy ``{"recipient": ["<that address>"]}``; an alert is published once with the
+message attribute ``recipient`` (String.Array) listing the addresses registered for the province, and SNS delivers
+it to exactly those. No SES domain to verify, no mail server, and an address only ever gets what names it.
+"""
 from __future__ import annotations
 
 import json
@@ -42,3 +49,34 @@ class SnsAlerts:
             )
         except Exception:  # noqa: BLE001
             log.exception("alert not published", extra={"kind": kind})
+
+
+class SnsAlertChannels:
+    """The AlertChannels port: SMS per phone, one email publish per burst, a copy to the operators' alerts topic."""
+
+    def __init__(self, region: str, ops_topic_arn: str, email_topic_arn: str) -> None:
+        self._region, self._email_topic = region, email_topic_arn
+        self._sms, self._ops = SnsSms(region), SnsAlerts(region, ops_topic_arn)
+
+    def sms(self, phone_e164: str, text: str) -> None:
+        self._sms.send_sms(phone_e164, text)
+
+    def email(self, recipients: list[str], subject: str, text: str, province: str) -> None:
+        client("sns", self._region).publish(
+            TopicArn=self._email_topic,
+            Subject=subject[:100],
+            Message=text,
+            MessageAttributes={
+                "recipient": {"DataType": "String.Array", "StringValue": json.dumps(sorted(set(recipients)))},
+                "province": {"DataType": "String", "StringValue": province},
+            },
+        )
+
+    def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None:
+        self._ops.alert(kind, subject, details)
+
+    def subscribe_email(self, email: str) -> None:
+        client("sns", self._region).subscribe(
+            TopicArn=self._email_topic, Protocol="email", Endpoint=email, ReturnSubscriptionArn=True,
+            Attributes={"FilterPolicy": json.dumps({"recipient": [email]}), "FilterPolicyScope": "MessageAttributes"},
+        )

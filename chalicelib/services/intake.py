@@ -57,6 +57,7 @@ def ingest_notices(svc: Services, body: dict) -> IntakeResult:
         except ConcurrentUpdateError:
             continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
         _notify_payers(svc, batch.dossier_code, accepted)
+        _forward_to_province(svc, batch, accepted)
         svc.count("NoticesAccepted", len(accepted))
         return IntakeResult(len(accepted), len(unchanged))
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
@@ -72,3 +73,19 @@ def _notify_payers(svc: Services, dossier_code: str, accepted: list[NoticeIn]) -
         except Exception:  # noqa: BLE001 - any SNS failure
             log.warning("notice SMS not sent", extra={"notice_number": notice.notice_number})
             svc.count("NoticeSmsFailed")
+
+
+def _forward_to_province(svc: Services, batch: NoticeBatchIn, accepted: list[NoticeIn]) -> None:
+    """Send each accepted notice to the province's one-stop software ("API BNDP nhận thông báo thuế đất") through the
+    forwarding queue. No ID number and no phone travel: the province matches on its own dossier code. A failed
+    send is logged and counted; the stored notice stands (the partner may resend it)."""
+    from ..domain.codes import province_agency_code
+
+    notices = [{"dossier_code": batch.dossier_code, "commune_code": batch.commune_code,
+                "property": batch.property.model_dump(mode="json", exclude_none=True),
+                **n.model_dump(mode="json", exclude={"payer_phone"}, exclude_none=True)} for n in accepted]
+    try:
+        svc.forwarding.enqueue_notices(province_agency_code(batch.dossier_code), notices)
+    except Exception:  # noqa: BLE001 - any SQS failure
+        log.warning("notices not queued for the province", extra={"dossier_code": batch.dossier_code})
+        svc.count("NoticeForwardingFailed")

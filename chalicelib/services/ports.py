@@ -81,6 +81,8 @@ class AlertPublisher(Protocol):
 class ForwardingQueue(Protocol):
     def enqueue_receipt(self, receipt: Receipt) -> None: ...
 
+    def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
+
 
 class BankLinks(Protocol):
     """Is this signed-in citizen linked to an internet-banking account at this bank? (M7 plugs in here.)"""

@@ -1,0 +1,15 @@
+"""Scheduled job: re-enqueue deliveries that should have been sent but never were (see services.recovery.sweep)."""
+from __future__ import annotations
+
+
+def run_sweep() -> dict:
+    from ..bootstrap_provinces import province_services
+    from ..observability import logger
+    from ..services.recovery import sweep
+
+    psvc = province_services()
+    result = sweep(psvc)
+    logger().info("delivery sweep done", extra=result)
+    if psvc.metrics is not None:
+        psvc.metrics.flush()
+    return result
