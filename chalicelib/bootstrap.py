@@ -20,6 +20,7 @@ def services():
     from .adapters.notify import SnsAlerts, SnsSms
     from .adapters.queues import SqsForwarding
     from .adapters.secrets import HmacIdHasher
+    from .bootstrap_accounts import bank_links
     from .domain.clock import SystemClock
     from .observability import metrics
     from .services.context import Services
@@ -34,6 +35,7 @@ def services():
         alerts=SnsAlerts(s.region, s.alerts_topic_arn),
         forwarding=SqsForwarding(s.region, s.forwarding_queue_url),
         hasher=HmacIdHasher(app_secrets().id_hash_key),
+        bank_links=bank_links(),
         metrics=metrics(),
     )
 

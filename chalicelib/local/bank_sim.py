@@ -9,6 +9,11 @@ makes the bank tell our API the result the way that bank's protocol does, then s
 - ``vnpay_ipn`` (MB): ``GET {api}/v1/partners/banks/vnpay/ipn?<signed vnp_ parameters>``.
 
 Scripts and tests skip the browser with ``POST /api/pay`` (JSON in, our API's answer out); ``GET /api/health``.
+
+Internet-banking accounts (M7, account linking): ``POST /api/ib/accounts/lookup`` ``{"bank_code", "username"}`` is
+what our bank adapter calls (signed per Standard Webhooks with the bank's secret when the simulator has one) and
+answers the holder's name, ID number, OTP phone and account number, or 404. ``POST /api/ib/accounts`` adds an
+account (local seeding for tests and demos); a few demo accounts exist from the start (``DEMO_IB_ACCOUNTS``).
 Local only: stdlib HTTP server in a daemon thread, loopback by default, no dependency beyond the standard library
 and our own signing adapters.
 """
@@ -30,9 +35,10 @@ from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from chalicelib.adapters.banks.vnpay import build_ipn_params
-from chalicelib.adapters.banks.webhooks import sign_webhook
+from chalicelib.adapters.banks.webhooks import SignatureError, sign_webhook, verify_webhook
 
-__all__ = ["BANKS", "Bank", "CallbackFailedError", "CallbackResult", "PaymentOrder", "SimulatedBank", "format_vnd"]
+__all__ = ["BANKS", "Bank", "CallbackFailedError", "CallbackResult", "DEMO_IB_ACCOUNTS", "InternetBankingAccount",
+           "PaymentOrder", "SimulatedBank", "format_vnd"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,27 @@ VNPAY_IPN = "vnpay_ipn"
 CALLBACK_TIMEOUT_SECONDS = 10
 MAX_REQUEST_BYTES = 16 * 1024
 VNPAY_RESPONSE_CODES = {"success": "00", "cancel": "24"}  # 24 = cancelled by the customer
+
+
+@dataclass(frozen=True)
+class InternetBankingAccount:
+    bank_code: str
+    username: str
+    holder_name: str
+    id_number: str
+    otp_phone: str
+    account_number: str
+
+    def public(self) -> dict[str, str]:
+        return {"holder_name": self.holder_name, "id_number": self.id_number, "otp_phone": self.otp_phone,
+                "account_number": self.account_number}
+
+
+# The demo citizen of chalicelib.local.demo (ID 035095001234), with an internet-banking account at Vietcombank.
+DEMO_IB_ACCOUNTS = (
+    InternetBankingAccount("VCB", "nguyenthitrang", "NGUYEN THI TRANG", "035095001234", "+84912345678",
+                           "0011004123456"),
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,20 @@ class SimulatedBank:
         self._thread: threading.Thread | None = None
         # Never go through an HTTP proxy from the environment: the API is local.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._ib_lock = threading.Lock()
+        self._ib_accounts: dict[tuple[str, str], InternetBankingAccount] = {}
+        for account in DEMO_IB_ACCOUNTS:
+            self.add_ib_account(account)
+
+    # --- internet-banking accounts (account linking) ----------------------------------------------------------
+
+    def add_ib_account(self, account: InternetBankingAccount) -> None:
+        with self._ib_lock:
+            self._ib_accounts[(account.bank_code, account.username.lower())] = account
+
+    def find_ib_account(self, bank_code: str, username: str) -> InternetBankingAccount | None:
+        with self._ib_lock:
+            return self._ib_accounts.get((bank_code, username.lower()))
 
     # --- lifecycle --------------------------------------------------------------------------------------------
 
@@ -310,6 +351,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/api/pay":
             self._api_pay(raw)
+        elif path == "/api/ib/accounts/lookup":
+            self._ib_lookup(raw)
+        elif path == "/api/ib/accounts":
+            self._ib_add(raw)
         elif path in ("/pay/confirm", "/pay/cancel"):
             fields = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
             self._browser_pay(fields, "success" if path == "/pay/confirm" else "cancel")
@@ -359,6 +404,41 @@ class _Handler(BaseHTTPRequestHandler):
                                                 "error": "CALLBACK_FAILED", "detail": str(error)})
         else:
             self._json(HTTPStatus.OK, {"callback_status": result.status, "callback_response": result.response})
+
+    def _ib_lookup(self, raw: bytes) -> None:
+        bank = self.server.bank
+        try:
+            fields = json.loads(raw or b"null")
+            code, username = str(fields["bank_code"]), str(fields["username"])
+        except (ValueError, KeyError, TypeError):
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "INVALID_REQUEST"})
+            return
+        secret = (bank.secrets.get("banks") or {}).get(code)
+        if secret:
+            try:
+                verify_webhook(raw, dict(self.headers.items()), [secret])
+            except SignatureError:
+                self._json(HTTPStatus.UNAUTHORIZED, {"error": "INVALID_SIGNATURE"})
+                return
+        account = bank.find_ib_account(code, username)
+        if account is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "ACCOUNT_NOT_FOUND"})
+        else:
+            self._json(HTTPStatus.OK, account.public())
+
+    def _ib_add(self, raw: bytes) -> None:
+        try:
+            fields = json.loads(raw or b"null")
+            account = InternetBankingAccount(**{k: str(fields[k]) for k in (
+                "bank_code", "username", "holder_name", "id_number", "otp_phone", "account_number")})
+        except (ValueError, KeyError, TypeError):
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "INVALID_REQUEST"})
+            return
+        if account.bank_code not in BANKS:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "BANK_UNKNOWN"})
+            return
+        self.server.bank.add_ib_account(account)
+        self._json(HTTPStatus.CREATED, {"bank_code": account.bank_code, "username": account.username})
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 

@@ -1,0 +1,406 @@
+"""In-memory fakes of the ports in `chalicelib.services.account_ports`, for driving the OTP, officer, citizen-account
+and bank-link use cases in unit tests.
+
+`InMemoryDirectory` mirrors the one DynamoDB directory table: every item is stored as JSON under (pk, sk), every
+method checks the same conditions as `adapters/dynamo/accounts.py` under one lock, writes all or nothing and raises
+the same exceptions. `raw_items()` lets a test look at everything stored (e.g. to prove no OTP code is in it).
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any, Iterable
+
+from chalicelib.adapters.credentials import Argon2Passwords, HmacKeyring
+from chalicelib.domain.clock import VN_TZ, FixedClock
+from chalicelib.domain.otp import OtpRecord, SendWindows, counted_attempt
+from chalicelib.services.account_context import AccountServices, AccountSettings
+from chalicelib.services.account_ports import (
+    AlreadyExistsError,
+    AuditEntry,
+    BankAccountInfo,
+    BankLink,
+    CitizenAccount,
+    OfficerUser,
+    ScanObject,
+    SendLimitError,
+    StaleRecordError,
+    TokenClaim,
+    TokenRejectedError,
+    Unit,
+)
+from tests.fakes import FakeSms
+
+START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
+TEST_MASTER_KEY = b"unit-test-accounts-master-key-never-used-in-production"
+
+
+class InMemoryDirectory:
+    """OtpStore + Directory + CitizenAccounts + BankLinkStore over one dict, like the one table they share."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], str] = {}
+
+    # -- plumbing --
+    def _load(self, pk: str, sk: str) -> dict | None:
+        raw = self._items.get((pk, sk))
+        return json.loads(raw) if raw is not None else None
+
+    def _store(self, pk: str, sk: str, doc: dict) -> None:
+        self._items[(pk, sk)] = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+
+    def _claim_ok(self, claim: TokenClaim) -> bool:
+        otp = self._load(f"OTP#{claim.otp_key}", "OTP")
+        return otp is not None and otp.get("token_hash") == claim.token_hash \
+            and otp.get("token_expires_at", 0) >= claim.now
+
+    def _consume(self, claim: TokenClaim) -> None:
+        otp = self._load(f"OTP#{claim.otp_key}", "OTP")
+        otp["token_hash"] = None
+        otp["rev"] += 1
+        self._store(f"OTP#{claim.otp_key}", "OTP", otp)
+
+    def raw_items(self) -> dict[tuple[str, str], str]:
+        with self._lock:
+            return dict(self._items)
+
+    # -- OtpStore --
+    def get(self, key: str) -> OtpRecord | None:
+        with self._lock:
+            doc = self._load(f"OTP#{key}", "OTP")
+        return OtpRecord(**doc) if doc else None
+
+    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
+                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
+        with self._lock:
+            current = self._load(f"OTP#{record.key}", "OTP")
+            hour = (self._load(f"RATE#{phone_key}", windows.hour) or {"count": 0})["count"]
+            day = (self._load(f"RATE#{phone_key}", windows.day) or {"count": 0})["count"]
+            if hour >= max_per_hour:
+                raise SendLimitError("hour")
+            if day >= max_per_day:
+                raise SendLimitError("day")
+            if (current is None) != (expected_rev is None) or (current and current["rev"] != expected_rev):
+                raise StaleRecordError(record.key)
+            self._store(f"OTP#{record.key}", "OTP", asdict(record))
+            self._store(f"RATE#{phone_key}", windows.hour, {"count": hour + 1, "ttl": counter_ttl})
+            self._store(f"RATE#{phone_key}", windows.day, {"count": day + 1, "ttl": counter_ttl})
+
+    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
+        with self._lock:
+            doc = self._load(f"OTP#{key}", "OTP")
+            if doc is None or doc["attempts"] >= max_attempts:
+                return None
+            record = counted_attempt(OtpRecord(**doc), now)
+            record = replace(record, rev=record.rev + 1)
+            self._store(f"OTP#{key}", "OTP", asdict(record))
+            return record
+
+    def mark_verified(self, key: str, code_hash: str, token_hash: str, token_expires_at: int) -> bool:
+        with self._lock:
+            doc = self._load(f"OTP#{key}", "OTP")
+            if doc is None or doc["code_hash"] != code_hash or doc["used"]:
+                return False
+            doc.update(used=True, attempts=0, token_hash=token_hash, token_expires_at=token_expires_at,
+                       rev=doc["rev"] + 1)
+            self._store(f"OTP#{key}", "OTP", doc)
+            return True
+
+    # -- Directory --
+    def create_unit(self, unit: Unit) -> None:
+        with self._lock:
+            if self._load(f"UNIT#{unit.code}", "UNIT") is not None:
+                raise AlreadyExistsError(unit.code)
+            self._store(f"UNIT#{unit.code}", "UNIT", asdict(unit))
+
+    def get_unit(self, code: str) -> Unit | None:
+        with self._lock:
+            doc = self._load(f"UNIT#{code}", "UNIT")
+        return Unit(**doc) if doc else None
+
+    def get_units(self, codes: Iterable[str]) -> dict[str, Unit]:
+        return {c: u for c in codes if (u := self.get_unit(c)) is not None}
+
+    def list_units(self) -> list[Unit]:
+        with self._lock:
+            return [Unit(**json.loads(v)) for (pk, sk), v in sorted(self._items.items()) if sk == "UNIT"]
+
+    def create_user(self, user: OfficerUser, audit: AuditEntry) -> None:
+        with self._lock:
+            if self._load(f"USER#{user.user_id}", "PROFILE") is not None:
+                raise AlreadyExistsError(user.user_id)
+            self._store(f"USER#{user.user_id}", "PROFILE", asdict(user))
+            self._audit(audit)
+
+    def _audit(self, entry: AuditEntry) -> None:
+        n = sum(1 for pk, sk in self._items if pk == f"USER#{entry.user_id}" and sk.startswith("AUDIT#"))
+        self._store(f"USER#{entry.user_id}", f"AUDIT#{entry.at}#{n:06d}", asdict(entry))
+
+    def get_user(self, user_id: str) -> OfficerUser | None:
+        with self._lock:
+            doc = self._load(f"USER#{user_id}", "PROFILE")
+        return _user(doc) if doc else None
+
+    def list_users(self) -> list[OfficerUser]:
+        with self._lock:
+            return [_user(json.loads(v)) for (pk, sk), v in sorted(self._items.items()) if sk == "PROFILE"]
+
+    def update_user(self, user: OfficerUser, expected_rev: int, audit: AuditEntry) -> None:
+        with self._lock:
+            doc = self._load(f"USER#{user.user_id}", "PROFILE")
+            if doc is None or doc["rev"] != expected_rev:
+                raise StaleRecordError(user.user_id)
+            self._store(f"USER#{user.user_id}", "PROFILE", asdict(user))
+            self._audit(audit)
+
+    def list_audit(self, user_id: str) -> list[AuditEntry]:
+        with self._lock:
+            return [AuditEntry(**json.loads(v)) for (pk, sk), v in sorted(self._items.items())
+                    if pk == f"USER#{user_id}" and sk.startswith("AUDIT#")]
+
+    # -- CitizenAccounts --
+    def account_id_for(self, id_hash: str) -> str | None:
+        with self._lock:
+            doc = self._load(f"IDN#{id_hash}", "IDN")
+        return doc["account_id"] if doc else None
+
+    def create(self, account: CitizenAccount, claim: TokenClaim) -> None:
+        with self._lock:
+            if self._load(f"IDN#{account.id_hash}", "IDN") is not None:
+                raise AlreadyExistsError("account")
+            if not self._claim_ok(claim):
+                raise TokenRejectedError()
+            self._store(f"IDN#{account.id_hash}", "IDN", {"account_id": account.account_id})
+            self._store(f"ACC#{account.account_id}", "ACCOUNT", asdict(account))
+            self._consume(claim)
+
+    def get_account(self, account_id: str) -> CitizenAccount | None:
+        with self._lock:
+            doc = self._load(f"ACC#{account_id}", "ACCOUNT")
+        return CitizenAccount(**doc) if doc else None
+
+    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None) -> None:
+        with self._lock:
+            doc = self._load(f"ACC#{account.account_id}", "ACCOUNT")
+            if doc is None or doc["rev"] != expected_rev:
+                raise StaleRecordError(account.account_id)
+            if claim is not None and not self._claim_ok(claim):
+                raise TokenRejectedError()
+            self._store(f"ACC#{account.account_id}", "ACCOUNT", asdict(account))
+            if claim is not None:
+                self._consume(claim)
+
+    def record_sign_in_failure(self, account_id: str, now: int, reset: bool = False) -> None:
+        with self._lock:
+            doc = self._load(f"ACC#{account_id}", "ACCOUNT")
+            if doc is None:
+                return
+            doc.update(sign_in_failures=1 if reset else doc["sign_in_failures"] + 1, last_failure_at=now,
+                       rev=doc["rev"] + 1)
+            self._store(f"ACC#{account_id}", "ACCOUNT", doc)
+
+    def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
+        with self._lock:
+            docs = [json.loads(v) for (pk, sk), v in self._items.items() if sk == "ACCOUNT"]
+        return [CitizenAccount(**d) for d in docs
+                if d["unit_code"] == unit_code and created_from <= f"{d['created_at']}#{d['account_id']}" <= created_to]
+
+    # -- BankLinkStore --
+    def get_link(self, account_id: str) -> BankLink | None:
+        with self._lock:
+            doc = self._load(f"ACC#{account_id}", "LINK")
+        return BankLink(**doc) if doc else None
+
+    def create_link(self, link: BankLink, claim: TokenClaim) -> None:
+        with self._lock:
+            if self._load(f"ACC#{link.account_id}", "LINK") is not None:
+                raise AlreadyExistsError("link")
+            if not self._claim_ok(claim):
+                raise TokenRejectedError()
+            self._store(f"ACC#{link.account_id}", "LINK", asdict(link))
+            self._consume(claim)
+
+    def delete_link(self, account_id: str) -> bool:
+        with self._lock:
+            return self._items.pop((f"ACC#{account_id}", "LINK"), None) is not None
+
+
+def _user(doc: dict) -> OfficerUser:
+    return OfficerUser(**{**doc, "units": tuple(doc["units"]), "rights": tuple(doc["rights"])})
+
+
+class FakeFiles:
+    """ScanFiles: `put` stands for the browser's upload through the presigned POST."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, dict[str, str], str | None]] = {}
+        self.forms: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+
+    def upload_form(self, key: str, content_type: str, metadata: dict[str, str], max_bytes: int,
+                    expires_s: int) -> dict[str, Any]:
+        form = {"url": "https://s3.example/bucket", "fields": {"key": key, "Content-Type": content_type,
+                                                               **{f"x-amz-meta-{k}": v for k, v in metadata.items()}},
+                "method": "POST", "file_field": "file", "max_bytes": max_bytes}
+        self.forms.append(form)
+        return form
+
+    def put(self, key: str, content: bytes, metadata: dict[str, str], encryption: str | None = "AES256") -> None:
+        self.objects[key] = (content, dict(metadata), encryption)
+
+    def fetch(self, key: str, max_bytes: int) -> ScanObject | None:
+        if key not in self.objects:
+            return None
+        content, metadata, encryption = self.objects[key]
+        return ScanObject(len(content), content if len(content) <= max_bytes else None, metadata, encryption)
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+        self.deleted.append(key)
+
+
+class FakeBanks:
+    def __init__(self) -> None:
+        self.accounts: dict[tuple[str, str], BankAccountInfo] = {}
+        self.lookups = 0
+
+    def add(self, bank_code: str, username: str, id_number: str, otp_phone: str,
+            holder_name: str = "NGUYEN VAN AN", account_number: str = "0011001234567") -> None:
+        self.accounts[(bank_code, username.lower())] = BankAccountInfo(bank_code, username, holder_name, id_number,
+                                                                       otp_phone, account_number)
+
+    def lookup(self, bank_code: str, username: str) -> BankAccountInfo | None:
+        self.lookups += 1
+        return self.accounts.get((bank_code, username.lower()))
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.issued: list[tuple[str, tuple[str, ...], int]] = []
+
+    def issue(self, subject: str, roles: list[str], ttl_s: int) -> str:
+        self.issued.append((subject, tuple(roles), ttl_s))
+        return f"token-{len(self.issued)}-{subject}-{'+'.join(roles) or 'none'}"
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.payments: dict[str, list[Any]] = {}
+
+    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None):
+        items = sorted(self.payments.get(citizen_sub, []), key=lambda p: p.created_at, reverse=True)
+        start = int(cursor) if cursor else 0
+        page = items[start:start + limit]
+        return page, (str(start + limit) if start + limit < len(items) else None)
+
+
+def fast_passwords() -> Argon2Passwords:
+    """Real Argon2id with the smallest sane cost, so unit tests stay fast."""
+    return Argon2Passwords(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> AccountServices:
+    directory = overrides.pop("directory", None) or InMemoryDirectory()
+    fields: dict[str, Any] = {
+        "settings": AccountSettings(),
+        "clock": clock if clock is not None else FixedClock(START),
+        "otp": directory, "directory": directory, "accounts": directory, "links": directory,
+        "files": FakeFiles(), "banks": FakeBanks(), "sms": FakeSms(), "tokens": FakeTokens(),
+        "passwords": fast_passwords(), "history": FakeHistory(),
+        "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
+    }
+    fields.update(overrides)
+    return AccountServices(**fields)
+
+
+# -- scenario helpers -------------------------------------------------------------------------------------------
+ONE_STOP_UNIT = "000.00.15.H35"
+ONE_STOP_NAME = "Trung tâm Phục vụ hành chính công tỉnh Hà Nam"
+OTHER_ONE_STOP_UNIT = "000.00.16.H35"
+OTHER_ONE_STOP_NAME = "Bộ phận Một cửa UBND phường Phủ Lý"
+PLAIN_UNIT = "000.00.17.H35"
+PLAIN_NAME = "Phòng Tài nguyên và Môi trường"
+OTHER_PROVINCE_UNIT = "000.00.15.H01"
+OTHER_PROVINCE_NAME = "Trung tâm Phục vụ hành chính công thành phố Hà Nội"
+
+OPERATOR = "operator-1"
+CITIZEN_ID = "035095001234"  # 035 = Hà Nam, 0 = male 1900s, 95 = 1995
+CITIZEN_DOB = "1995-03-14"
+CITIZEN_PHONE = "+84912345678"
+
+
+def caller(subject: str | None, *roles: str, province: str | None = None):
+    from chalicelib.services.account_context import Caller
+
+    return Caller(subject, frozenset(roles), province)
+
+
+def admin():
+    return caller(OPERATOR, "operator")
+
+
+def seed_units(svc: AccountServices) -> None:
+    from chalicelib.services import officers
+
+    for code, name in ((ONE_STOP_UNIT, ONE_STOP_NAME), (OTHER_ONE_STOP_UNIT, OTHER_ONE_STOP_NAME),
+                       (PLAIN_UNIT, PLAIN_NAME), (OTHER_PROVINCE_UNIT, OTHER_PROVINCE_NAME)):
+        officers.create_unit(svc, admin(), {"code": code, "name": name})
+
+
+def seed_officer(svc: AccountServices, user_id: str, units: tuple[str, ...] = (ONE_STOP_UNIT,), grant: bool = True,
+                 issuer: str = "portal", id_number: str = "001090005678", phone: str = "0987654321") -> None:
+    from chalicelib.services import officers
+
+    officers.register_user(svc, admin(), {"user_id": user_id, "full_name": "Trần Văn Bình", "phone": phone,
+                                          "id_number": id_number, "issuer": issuer})
+    for unit in units:
+        officers.assign_unit(svc, admin(), user_id, {"unit_code": unit})
+    if grant:
+        officers.grant_right(svc, admin(), user_id, "create_citizen_accounts")
+
+
+def officer(user_id: str):
+    return caller(user_id, "officer")
+
+
+PDF_BYTES = b"%PDF-1.7\n% hai mat CCCD\n" + b"0" * 2048
+
+
+def upload_scan(svc: AccountServices, who: str, unit: str = ONE_STOP_UNIT, content: bytes = PDF_BYTES,
+                file_name: str = "cccd.pdf") -> str:
+    from chalicelib.services import accounts
+
+    answer = accounts.scan_upload(svc, officer(who), {"unit_code": unit, "file_name": file_name})
+    fields = answer["upload"]["fields"]
+    metadata = {k[len("x-amz-meta-"):]: v for k, v in fields.items() if k.startswith("x-amz-meta-")}
+    svc.files.put(fields["key"], content, metadata)
+    return answer["scan_id"]
+
+
+def otp_token(svc: AccountServices, phone: str, purpose, subject: str) -> str:
+    """Send a code (the fake SMS keeps it) and verify it, as the officer/citizen would."""
+    from chalicelib.services import otp as otp_cases
+
+    otp_cases.issue_otp(svc, phone, purpose, subject)
+    code = svc.sms.sent[-1][1][:6]
+    return otp_cases.verify_otp(svc, phone, purpose, subject, code)["verification_token"]
+
+
+def account_body(svc: AccountServices, who: str, **over: Any) -> dict[str, Any]:
+    from chalicelib.domain.otp import OtpPurpose
+
+    body = {"id_number": CITIZEN_ID, "full_name": "Nguyễn Văn An", "date_of_birth": CITIZEN_DOB, "sex": "male",
+            "phone": CITIZEN_PHONE, "email": "an.nguyen@example.vn", "unit_code": ONE_STOP_UNIT}
+    body.update(over)
+    if "scan_id" not in body:
+        body["scan_id"] = upload_scan(svc, who, body["unit_code"])
+    if "verification_token" not in body:
+        from chalicelib.domain import identity, phones
+
+        body["verification_token"] = otp_token(svc, phones.normalise_mobile(body["phone"]),
+                                               OtpPurpose.ACCOUNT_CREATION,
+                                               identity.normalise_id_number(body["id_number"]))
+    return body
