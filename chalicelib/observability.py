@@ -43,8 +43,12 @@ class _Metrics:
         self._metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LandPayments"),
                                 service=SERVICE)
         self._dirty = False
+        # Locally metrics are off; Powertools then never empties its buffer, so do not fill it.
+        self._disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true"
 
     def add(self, name: str, value: int = 1) -> None:
+        if self._disabled:
+            return
         from aws_lambda_powertools.metrics import MetricUnit
 
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
