@@ -13,19 +13,19 @@ from typing import Callable, TypeVar
 from .config import get_settings
 
 T = TypeVar("T")
-_lock = threading.Lock()
 
 
 def _per_settings(build: Callable[[], T]) -> Callable[[], T]:
     """Build once per Settings object: `bootstrap.reset()` (a new environment) makes a new one, and so a rebuild."""
     cached: list = []
+    lock = threading.Lock()  # one per wired object: building one may need another
 
     @wraps(build)
     def get() -> T:
         settings = get_settings()
         if cached and cached[0] is settings:
             return cached[1]
-        with _lock:
+        with lock:
             if not (cached and cached[0] is settings):
                 cached[:] = [settings, build()]
         return cached[1]

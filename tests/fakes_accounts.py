@@ -203,6 +203,8 @@ class InMemoryDirectory:
             self._store(f"ACC#{account_id}", "ACCOUNT", doc)
 
     def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
+        if not created_from or not created_to:
+            raise ValueError("DynamoDB refuses an empty key value in a key condition")
         with self._lock:
             docs = [json.loads(v) for (pk, sk), v in self._items.items() if sk == "ACCOUNT"]
         return [CitizenAccount(**d) for d in docs

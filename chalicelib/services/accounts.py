@@ -331,7 +331,8 @@ def list_accounts(svc: AccountServices, caller: Caller, body: dict) -> dict:
     mine = [u.code for u in units]
     if req.unit_code is not None and req.unit_code not in mine:
         raise forbidden("UNIT_FORBIDDEN", "Bạn chỉ được xem tài khoản do đơn vị mình tạo.")
-    start = datetime.combine(req.created_from, time.min, VN_TZ).isoformat() if req.created_from else ""
+    # gsi1sk is "<created_at>#<id>": "0" sorts before and "~" after any timestamp (DynamoDB refuses empty keys).
+    start = datetime.combine(req.created_from, time.min, VN_TZ).isoformat() if req.created_from else "0"
     end = (datetime.combine(req.created_to + timedelta(days=1), time.min, VN_TZ).isoformat()
            if req.created_to else "~")
     wanted_name = name_key(req.name) if req.name else None
@@ -387,7 +388,7 @@ def sign_in(svc: AccountServices, body: dict) -> dict:
         seconds = account.last_failure_at + s.sign_in_lockout_s - now
         raise otp_cases.too_many("SIGN_IN_LOCKED", seconds, "Bạn đã nhập sai mật khẩu quá số lần cho phép.")
     if account is None:
-        svc.passwords.verify(svc.passwords.hash(_DUMMY_PASSWORD), req.password)
+        svc.passwords.verify(_dummy_hash(svc), req.password)
         raise refused
     if account.status != "active" or not svc.passwords.verify(account.password_hash, req.password):
         # A lock-out that has run its course starts a fresh count.
@@ -398,6 +399,17 @@ def sign_in(svc: AccountServices, body: dict) -> dict:
     if account.sign_in_failures:
         _update(svc, account, replace(account, sign_in_failures=0, last_failure_at=0, rev=account.rev + 1))
     return _token_answer(svc, account)
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash(svc: AccountServices) -> str:
+    """A real hash with the hasher's parameters, made once per process (not per request)."""
+    key = id(svc.passwords)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = svc.passwords.hash(_DUMMY_PASSWORD)
+    return _DUMMY_HASHES[key]
 
 
 def _token_answer(svc: AccountServices, account: CitizenAccount) -> dict:
