@@ -36,6 +36,7 @@ RESOURCE_ENV: dict[str, Any] = {
     "FORWARDING_QUEUE_URL": {"Ref": "ForwardingQueue"},
     "FORWARDING_DLQ_URL": {"Ref": "ForwardingDLQ"},
     "ALERTS_TOPIC_ARN": {"Ref": "AlertsTopic"},
+    "ALERT_EMAILS_TOPIC_ARN": {"Ref": "AlertEmailsTopic"},
     "DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},
     "APP_SECRET_NAME": {"Ref": "AppSecret"},
 }
@@ -107,6 +108,23 @@ def policy_statements() -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Action": "sns:Publish",
             "Resource": {"Ref": "AlertsTopic"},
+        },
+        {
+            # M12 alert emails: registering a contact subscribes the address (with its filter policy); an alert
+            # burst is one publish.
+            "Sid": "AlertEmails",
+            "Effect": "Allow",
+            "Action": ["sns:Publish", "sns:Subscribe"],
+            "Resource": {"Ref": "AlertEmailsTopic"},
+        },
+        {
+            # Province API credentials, one secret per province and API type, written by the registry API.
+            "Sid": "ProvinceCredentials",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                       "secretsmanager:CreateSecret"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+                                    "secret:lfo/${Stage}/provinces/*"},
         },
         {
             # SMS published straight to a phone number has no resource ARN: IAM can only allow it on "*".

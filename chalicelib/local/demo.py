@@ -25,11 +25,9 @@ DEMO_ID_NUMBER = "035095001234"
 
 def demo_notice(dossier_code: str, amounts: tuple[int, ...] = (1_378_500, 2_450_000), version: int = 1,
                 notice_number: str | None = None, phone: str = "0912345678") -> dict:
-    items = [
-        {"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất", "amount_vnd": amounts[0]},
-        {"sub_item_code": "1006", "description": "Thuế thu nhập từ chuyển nhượng bất động sản",
-         "amount_vnd": amounts[1]},
-    ][: len(amounts)]
+    kinds = [("2801", "Lệ phí trước bạ nhà đất"), ("1006", "Thuế thu nhập từ chuyển nhượng bất động sản")]
+    items = [{"sub_item_code": code, "description": text, "amount_vnd": amount}
+             for (code, text), amount in zip(kinds, amounts)]
     return {
         "dossier_code": dossier_code,
         "id_number": DEMO_ID_NUMBER,
@@ -60,7 +58,8 @@ def signed_post(session: requests.Session, url: str, payload: dict, secret: str)
     return session.post(url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=10)
 
 
-def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = print, bank_code: str = "BIDV") -> dict:
+def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = print, bank_code: str = "BIDV",
+             province: str | None = None) -> dict:
     s = requests.Session()
     dossier = new_dossier_code()
     notice = demo_notice(dossier)
@@ -108,17 +107,40 @@ def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = pr
     pdf_path = out_dir / f"bien-lai-{receipt['receipt_number']}.pdf"
     pdf_path.write_bytes(r.content)
     say(f"7. Đã lưu PDF biên lai: {pdf_path} ({len(r.content)} byte)")
-    return {"dossier_code": dossier, "payment": status, "receipt": receipt, "pdf_path": str(pdf_path)}
+    result = {"dossier_code": dossier, "payment": status, "receipt": receipt, "pdf_path": str(pdf_path)}
+    if province:
+        result["province_received"] = _wait_for_province(s, province, dossier, receipt, say)
+    return result
+
+
+def _wait_for_province(s: requests.Session, province: str, dossier: str, receipt: dict,
+                       say: Callable[[str], None], timeout_s: float = 20) -> list[str]:
+    """The forwarding consumer delivers the notice, the payment result and the receipt file to the simulated province."""
+    short = dossier.split("-", 1)[0].rsplit(".", 1)[1]
+    wanted = [f"{receipt['receipt_id']}:payment_result", f"{receipt['receipt_id']}:receipt_file"]
+    say(f"8. Hàng đợi chuyển biên lai về phần mềm một cửa của tỉnh ({short}, mô phỏng tại {province})")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = s.get(f"{province}/received", params={"province": short}, timeout=10).json()["by_message_id"]
+        if all(m in got for m in wanted):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the province did not receive {wanted} within {timeout_s} s")
+        time.sleep(0.1)
+    say(f"   -> tỉnh đã nhận: {', '.join(wanted)} (mỗi message_id một lần)")
+    return wanted
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--api", default="http://127.0.0.1:8000")
     ap.add_argument("--bank", default="http://127.0.0.1:8001")
+    ap.add_argument("--province", default="http://127.0.0.1:8002", help="the simulated province ('' to skip)")
     ap.add_argument("--bank-code", default="BIDV")
     ap.add_argument("--out", default="demo-output")
     args = ap.parse_args()
-    run_demo(args.api.rstrip("/"), args.bank.rstrip("/"), Path(args.out), bank_code=args.bank_code)
+    run_demo(args.api.rstrip("/"), args.bank.rstrip("/"), Path(args.out), bank_code=args.bank_code,
+             province=args.province.rstrip("/") or None)
 
 
 if __name__ == "__main__":

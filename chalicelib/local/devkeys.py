@@ -30,3 +30,14 @@ def local_app_secret() -> dict:
         "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET,
         "local_jwt_secret": LOCAL_JWT_SECRET,
     }
+
+# The simulated province's one login (accepted for every province it simulates); stored per province and API type
+# in the local Secrets Manager by the local stack, as production stores the real ones.
+LOCAL_PROVINCE_USERNAME = "dvcqg-local"
+LOCAL_PROVINCE_PASSWORD = "dev-only-province-password-0001"
+# Provinces the local stack registers against the simulated province: agency code -> (statistics code, name).
+LOCAL_PROVINCES = {
+    "000.00.00.H35": ("35", "Tỉnh Ninh Bình (địa bàn Hà Nam cũ)"),
+    "000.00.00.H49": ("22", "Tỉnh Quảng Ninh"),
+}
+LOCAL_ALERT_CONTACTS = {"phones": ["0912345001", "0912345002"], "emails": ["canhbao@hanam.example.vn"]}

@@ -62,6 +62,7 @@ OUTPUT_ENV = {
     "ForwardingQueueUrl": "FORWARDING_QUEUE_URL",
     "ForwardingDLQUrl": "FORWARDING_DLQ_URL",
     "AlertsTopicArn": "ALERTS_TOPIC_ARN",
+    "AlertEmailsTopicArn": "ALERT_EMAILS_TOPIC_ARN",
     "DocumentsBucketName": "DOCUMENTS_BUCKET",
     "AppSecretName": "APP_SECRET_NAME",
 }

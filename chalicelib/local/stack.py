@@ -85,7 +85,8 @@ def provision(endpoint: str, stage: str) -> dict[str, str]:
     return env
 
 
-def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str], bank_url: str) -> None:
+def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str], bank_url: str,
+                          delivery_backoff_scale: float | None = None) -> None:
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update(resource_env)
     os.environ.update({
@@ -98,9 +99,33 @@ def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         "POWERTOOLS_DEV": "false",
     })
-    from .. import bootstrap
+    if delivery_backoff_scale is not None:
+        os.environ["DELIVERY_BACKOFF_SCALE"] = str(delivery_backoff_scale)
+    from .. import bootstrap, bootstrap_provinces
 
     bootstrap.reset()
+    bootstrap_provinces.reset()
+
+
+def register_local_provinces(province_url: str) -> None:
+    """Point the documented local provinces' three APIs at the simulated province and register alert contacts,
+    through the same use cases an administrator's API calls go through."""
+    from ..bootstrap_provinces import province_services
+    from ..domain.delivery import SERVICE_LAND_TAX_PAYMENT, ApiType
+    from ..services.delivery_ports import Actor
+    from ..services.provinces import put_api, put_contacts
+    from .devkeys import LOCAL_ALERT_CONTACTS, LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME, LOCAL_PROVINCES
+
+    psvc, actor = province_services(), Actor(subject="local-stack", operator=True)
+    for agency, (stats_code, name) in LOCAL_PROVINCES.items():
+        short = agency.rsplit(".", 1)[1]
+        for api_type in ApiType:
+            put_api(psvc, actor, agency, api_type.value, {
+                "province_code": stats_code, "province_name": name, "unit_code": agency,
+                "session_url": f"{province_url}/p/{short}/session", "data_url": f"{province_url}/p/{short}/{api_type.value}",
+                "credentials": {"username": LOCAL_PROVINCE_USERNAME, "password": LOCAL_PROVINCE_PASSWORD},
+                "connect_timeout_s": 2, "read_timeout_s": 3})
+        put_contacts(psvc, actor, agency, SERVICE_LAND_TAX_PAYMENT, LOCAL_ALERT_CONTACTS)
 
 
 class QueuePoller(threading.Thread):
@@ -150,6 +175,8 @@ class LocalStack:
     api_url: str
     bank_url: str
     env: dict[str, str]
+    province_url: str = ""
+    province: Any = None  # the SimulatedProvince (tests in this process control it directly)
     _parts: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -161,8 +188,11 @@ class LocalStack:
 
 
 def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str = "local",
-          poll_queue: bool = True) -> LocalStack:
-    """Start everything in this process (threads) and return when the API answers."""
+          poll_queue: bool = True, province_port: int = 0, delivery_backoff_scale: float | None = None) -> LocalStack:
+    """Start everything in this process (threads) and return when the API answers.
+
+    ``delivery_backoff_scale`` compresses the 3-day retry schedule (the "test" stage defaults to 0: every retry at
+    once, so the whole window runs in seconds; the number of attempts and the dead-letter queue stay as in AWS)."""
     os.environ.update(LOCAL_CREDENTIALS)
     moto, endpoint = start_moto(moto_port)
     resource_env = provision(endpoint, stage)
@@ -170,7 +200,14 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     bank_port = bank_port or free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     bank_url = f"http://127.0.0.1:{bank_port}"
-    configure_environment(endpoint, stage, resource_env, bank_url)
+    if delivery_backoff_scale is None and stage == "test":
+        delivery_backoff_scale = 0.0
+    configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
+    from .devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
+    from .province_sim import SimulatedProvince
+
+    province = SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=province_port).start()
+    register_local_provinces(province.url)
 
     from chalice.config import Config
     from chalice.local import LocalDevServer, ThreadedHTTPServer
@@ -187,8 +224,8 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     server = LocalDevServer(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port, server_cls=_Server)
     bank = SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
                          port=bank_port).start()
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env)
-    stack._parts += [moto.stop, bank.stop]
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
+    stack._parts += [moto.stop, bank.stop, province.stop]
     if poll_queue:
         import boto3
 
@@ -227,15 +264,18 @@ def main() -> None:
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
     ap.add_argument("--bank-port", type=int, default=int(os.environ.get("BANK_PORT", "8001")))
     ap.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    ap.add_argument("--province-port", type=int, default=int(os.environ.get("PROVINCE_PORT", "8002")))
     args = ap.parse_args()
     started = time.monotonic()
-    stack = start(args.api_port, args.bank_port, args.moto_port)
+    stack = start(args.api_port, args.bank_port, args.moto_port, province_port=args.province_port)
     secrets_list = "\n".join(f"    {code}: {secret}" for code, secret in LOCAL_BANK_SECRETS.items())
     print(f"""
 Local stack ready in {time.monotonic() - started:.1f} s (stage "{stack.stage}", no AWS account, no network).
 
   API             {stack.api_url}        (health: {stack.api_url}/v1/health)
   Simulated bank  {stack.bank_url}
+  Province sim    {stack.province_url}       (what it received: {stack.province_url}/received?province=H35;
+                  make it fail: curl -X POST {stack.province_url}/control -d '{{"province": "H35", "mode": "500"}}')
   Moto (AWS)      {stack.endpoint}       (AWS_ENDPOINT_URL; credentials testing/testing, region {REGION})
 
 Local partner secrets (documented dev values, also in chalicelib/local/devkeys.py):

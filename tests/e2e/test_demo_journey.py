@@ -20,20 +20,23 @@ def test_demo_journey_and_logs_hold_no_personal_data_or_secrets(stack, tmp_path)
         _journeys(stack, tmp_path, lines, run_demo)
     finally:
         handler.stream = original
-    assert len(lines) == 22  # 11 printed steps per journey
+    assert len(lines) == 26  # 13 printed lines per journey (the last two: the receipt arriving at the province)
 
     logs = captured.getvalue()
     assert '"level"' in logs and "sms sent" in logs, "the journey should have produced structured logs"
     forbidden = [DEMO_ID_NUMBER, "0912345678", "+84912345678", "912345678", devkeys.LOCAL_TAX_AUTHORITY_SECRET,
-                 devkeys.LOCAL_VNPAY_HASH_SECRET, devkeys.LOCAL_ID_HASH_KEY, *devkeys.LOCAL_BANK_SECRETS.values()]
+                 devkeys.LOCAL_VNPAY_HASH_SECRET, devkeys.LOCAL_ID_HASH_KEY, *devkeys.LOCAL_BANK_SECRETS.values(),
+                 devkeys.LOCAL_PROVINCE_PASSWORD]
     for value in forbidden:
         assert value not in logs, f"found a secret or personal value in the logs: {value[:4]}..."
 
 
 def _journeys(stack, tmp_path, lines, run_demo):
     for bank in ("BIDV", "MB"):
-        result = run_demo(stack.api_url, stack.bank_url, tmp_path, say=lines.append, bank_code=bank)
+        result = run_demo(stack.api_url, stack.bank_url, tmp_path, say=lines.append, bank_code=bank,
+                          province=stack.province_url)
         assert result["payment"]["state"] == "PAID"
+        assert len(result["province_received"]) == 2
         receipt = result["receipt"]
         assert receipt["payer_name"] == "Nguyễn Thị Trang"
         assert receipt["amount_in_words"] == "Ba triệu tám trăm hai mươi tám nghìn năm trăm đồng"

@@ -113,12 +113,15 @@ def test_point_in_time_recovery_enabled(moto_kwargs, outputs, output):
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-def test_forwarding_queue_redrives_to_dlq_after_40_receives(moto_kwargs, outputs):
+def test_forwarding_queue_redrives_to_dlq_after_the_last_scheduled_attempt(moto_kwargs, outputs):
+    from chalicelib.domain.delivery import MAX_ATTEMPTS
+
     sqs = client(moto_kwargs, "sqs")
     attrs = sqs.get_queue_attributes(QueueUrl=outputs["ForwardingQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert MAX_ATTEMPTS == 17
     assert json.loads(attrs["RedrivePolicy"]) == {
         "deadLetterTargetArn": outputs["ForwardingDLQArn"],
-        "maxReceiveCount": 40,
+        "maxReceiveCount": MAX_ATTEMPTS,
     }
     assert attrs["VisibilityTimeout"] == "120"
     assert attrs["MessageRetentionPeriod"] == "1209600"
@@ -177,6 +180,9 @@ def test_alerts_topic_exists_encrypted(moto_kwargs, outputs):
     attrs = client(moto_kwargs, "sns").get_topic_attributes(TopicArn=outputs["AlertsTopicArn"])["Attributes"]
     assert attrs["TopicArn"].endswith(f":lfo-{STAGE}-alerts")
     assert attrs["KmsMasterKeyId"] == "alias/aws/sns"
+    emails = client(moto_kwargs, "sns").get_topic_attributes(TopicArn=outputs["AlertEmailsTopicArn"])["Attributes"]
+    assert emails["TopicArn"].endswith(f":lfo-{STAGE}-alert-emails")
+    assert emails["KmsMasterKeyId"] == "alias/aws/sns"
 
 
 def test_package_only_and_waf_resources_are_left_out_locally():

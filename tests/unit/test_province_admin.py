@@ -1,0 +1,184 @@
+"""M11 registry, M12 contacts and the API check's SSRF guard, in the production configuration (https only, no
+loopback), through in-memory fakes and the real GuardedHttp with an injected resolver."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.adapters.provinces.http import GuardedHttp
+from chalicelib.domain.outbound_urls import UrlRefusedError
+from chalicelib.errors import AppError
+from chalicelib.services import api_check, provinces
+from chalicelib.services.delivery_ports import Actor, HttpAnswer
+from tests.fakes_provinces import PROVINCE, make_province_services
+
+OPERATOR = Actor("op-1", operator=True)
+ADMIN_H35 = Actor("admin-h35", operator=False, province_claim="35")
+ADMIN_OTHER = Actor("admin-h49", operator=False, province_claim="22")
+
+
+def _body(**over):
+    return {"province_code": "35", "province_name": "Tỉnh Hà Nam", "unit_code": PROVINCE,
+            "session_url": "https://motcua.hanam.gov.vn/api/session", "data_url": "https://motcua.hanam.gov.vn/api/tt",
+            "credentials": {"username": "dvcqg", "password": "S3cret-pass!"}, **over}
+
+
+def _refused(fn, status: int, code: str) -> AppError:
+    with pytest.raises(AppError) as exc:
+        fn()
+    assert (exc.value.status, exc.value.code) == (status, code), exc.value
+    return exc.value
+
+
+# --- registry ----------------------------------------------------------------------------------------------------
+
+def test_registry_create_update_list_disable_with_audit_and_no_credentials_out():
+    psvc = make_province_services(register=False)
+    created = provinces.put_api(psvc, OPERATOR, PROVINCE, "payment_result", _body())
+    assert created["has_credentials"] is True and "credentials" not in created and "S3cret" not in str(created)
+    assert psvc.credentials.get(PROVINCE, created and __import__("chalicelib.domain.delivery", fromlist=["ApiType"])
+                                .ApiType.PAYMENT_RESULT).password == "S3cret-pass!"
+    updated = provinces.put_api(psvc, ADMIN_H35, PROVINCE, "payment_result",
+                                {k: v for k, v in _body(read_timeout_s=5).items() if k != "credentials"})
+    assert updated["version"] == 2 and updated["read_timeout_s"] == 5 and updated["updated_by"] == "admin-h35"
+    disabled = provinces.disable_api(psvc, OPERATOR, PROVINCE, "payment_result")
+    assert disabled["active"] is False
+    listed = provinces.list_apis(psvc, ADMIN_H35)
+    assert [a["api_type"] for a in listed] == ["payment_result"] and "S3cret" not in str(listed)
+    trail = provinces.audit_trail(psvc, OPERATOR, PROVINCE)
+    assert [r["action"] for r in trail] == ["api_disabled", "api_updated", "api_created"]
+    assert trail[2]["changes"]["credentials"] == "changed" and "S3cret" not in str(trail)
+    assert trail[1]["changes"] == {"read_timeout_s": {"from": 10.0, "to": 5.0}} and trail[1]["by"] == "admin-h35"
+
+
+def test_province_admin_manages_only_their_own_province():
+    psvc = make_province_services()
+    _refused(lambda: provinces.put_api(psvc, ADMIN_OTHER, PROVINCE, "notice", _body()), 403, "PROVINCE_FORBIDDEN")
+    _refused(lambda: provinces.list_apis(psvc, ADMIN_OTHER, PROVINCE), 403, "PROVINCE_FORBIDDEN")
+    _refused(lambda: provinces.delivery_stats(psvc, ADMIN_OTHER, PROVINCE), 403, "PROVINCE_FORBIDDEN")
+    assert provinces.list_apis(psvc, ADMIN_OTHER) == []
+    assert provinces.delivery_stats(psvc, Actor("x", False, "H35"), PROVINCE)["agency_code"] == PROVINCE
+
+
+def test_first_registration_needs_credentials_and_production_urls_must_be_https():
+    psvc = make_province_services(register=False)
+    _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "notice", {**_body(), "credentials": None}),
+             422, "VALIDATION_FAILED")
+    for url in ("http://motcua.hanam.gov.vn/x", "https://169.254.169.254/latest", "https://2130706433/x",
+                "https://user:pw@motcua.hanam.gov.vn/x", "https://[::1]/x", "https://10.1.2.3/x"):
+        err = _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "notice", _body(data_url=url)),
+                       422, "VALIDATION_FAILED")
+        assert err.errors[0].field == "data_url", url
+    _refused(lambda: provinces.put_api(psvc, OPERATOR, "000.00.43.H35", "notice", _body()), 422, "VALIDATION_FAILED")
+    _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "fax", _body()), 422, "VALIDATION_FAILED")
+    assert psvc.registry.apis == {} and psvc.credentials.store == {}
+
+
+# --- contacts ----------------------------------------------------------------------------------------------------
+
+def test_alert_contacts_normalised_listed_changed_removed_and_subscribed():
+    psvc = make_province_services(register=False)
+    stored = provinces.put_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment", {
+        "phones": ["0912 345 678", "+84912345678", "84987654321"], "emails": ["Ops@HaNam.Example.VN"]})
+    assert stored["phones"] == ["+84912345678", "+84987654321"]
+    assert stored["emails"] == ["Ops@hanam.example.vn"] and stored["service_name"] == "Thanh toán thuế đất"
+    assert psvc.alerts.subscribed == {"Ops@hanam.example.vn"}
+    err = _refused(lambda: provinces.put_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment",
+                                                  {"phones": ["0241234567"], "emails": ["a@b"]}), 422,
+                   "VALIDATION_FAILED")
+    assert {e.code for e in err.errors} == {"PHONE_INVALID", "EMAIL_INVALID"}
+    assert provinces.get_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment")["phones"] == stored["phones"]
+    provinces.put_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment", {"phones": ["0912345678"]})
+    assert [c["phones"] for c in provinces.list_contacts(psvc, OPERATOR)] == [["+84912345678"]]
+    provinces.delete_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment")
+    _refused(lambda: provinces.get_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment"), 404,
+             "ALERT_CONTACTS_NOT_FOUND")
+    _refused(lambda: provinces.put_contacts(psvc, OPERATOR, PROVINCE, "other", {"phones": ["0912345678"]}),
+             422, "VALIDATION_FAILED")
+    actions = [r["action"] for r in provinces.audit_trail(psvc, OPERATOR, PROVINCE)]
+    assert actions == ["contacts_removed", "contacts_updated", "contacts_created"]
+    assert "0912345678" not in str(provinces.audit_trail(psvc, OPERATOR, PROVINCE))
+
+
+# --- SSRF guard (production configuration) --------------------------------------------------------------------------
+
+class _Resolver:
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers, self.asked = answers, []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return self.answers[host]
+
+
+def _prod_http(answers=None) -> GuardedHttp:
+    return GuardedHttp(https_only=True, allow_loopback=False, resolver=_Resolver(answers or {}))
+
+
+@pytest.mark.parametrize("url, code", [
+    ("https://127.0.0.1/x", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://[::1]/x", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://169.254.169.254/latest/meta-data/", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://[::ffff:169.254.169.254]/", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://[fd00:ec2::254]/", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://2130706433/", "URL_IP_ENCODING_NOT_ALLOWED"),
+    ("https://0x7f000001/", "URL_IP_ENCODING_NOT_ALLOWED"),
+    ("https://0177.0.0.1/", "URL_IP_ENCODING_NOT_ALLOWED"),
+    ("https://10.0.0.5/", "URL_ADDRESS_NOT_ALLOWED"),
+    ("https://192.168.1.1/", "URL_ADDRESS_NOT_ALLOWED"),
+    ("http://motcua.example.vn/", "URL_SCHEME_NOT_ALLOWED"),
+    ("file:///etc/passwd", "URL_SCHEME_NOT_ALLOWED"),
+    ("https://admin:pw@motcua.example.vn/", "URL_USERINFO_NOT_ALLOWED"),
+])
+def test_ssrf_targets_are_refused_before_any_connection(url, code):
+    with pytest.raises(UrlRefusedError) as exc:
+        _prod_http().post_json(url, {}, {}, 1, 1)
+    assert exc.value.code == code
+
+
+def test_a_name_resolving_to_an_internal_address_is_refused_even_if_one_answer_is_public():
+    http = _prod_http({"rebind.example.vn": ["14.160.32.10", "169.254.169.254"],
+                       "internal.example.vn": ["10.0.0.7"]})
+    for host in ("rebind.example.vn", "internal.example.vn"):
+        with pytest.raises(UrlRefusedError) as exc:
+            http.post_json(f"https://{host}/x", {}, {}, 1, 1)
+        assert exc.value.code == "URL_ADDRESS_NOT_ALLOWED"
+
+
+def test_api_check_refusals_are_problem_json_and_audited():
+    psvc = make_province_services()
+    psvc.http = _prod_http()
+    err = _refused(lambda: api_check.check_url(psvc, OPERATOR, {
+        "url": "https://169.254.169.254/latest/meta-data/iam", "api_type": "notice", "body": {},
+        "agency_code": PROVINCE}), 422, "URL_ADDRESS_NOT_ALLOWED")
+    assert "metadata" in err.detail
+    record = psvc.registry.list_audit(PROVINCE)[0]
+    assert record["action"] == "api_check_refused" and record["code"] == "URL_ADDRESS_NOT_ALLOWED"
+
+
+def test_a_redirect_to_an_internal_address_is_shown_not_followed():
+    psvc = make_province_services()
+    calls = []
+
+    class Redirecting:
+        def post_json(self, url, payload, headers, connect_timeout_s, read_timeout_s, body_cap=1 << 20):
+            calls.append(url)
+            return HttpAnswer(302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"", False, 3.0)
+
+    psvc.http = Redirecting()
+    result = api_check.check_url(psvc, OPERATOR, {"url": "https://motcua.example.vn/api", "api_type": "notice",
+                                                  "body": {"a": 1}, "agency_code": PROVINCE})
+    assert calls == ["https://motcua.example.vn/api"]  # one request: the Location was not fetched
+    assert result["status"] == 302 and result["redirect_not_followed"] is True
+    assert result["headers"]["Location"].startswith("http://169.254.169.254")
+    assert psvc.registry.list_audit(PROVINCE)[0]["status"] == 302
+
+
+def test_api_check_of_a_configured_api_uses_the_session_and_never_shows_the_token():
+    psvc = make_province_services()
+    result = api_check.check_configured(psvc, ADMIN_H35, PROVINCE, "notice", {"body": {"message_id": "check-1"}})
+    assert result["session"]["token_received"] is True and "body" not in result["session"]
+    assert "tok1" not in str(result)  # the fake province's token
+    assert result["data"]["status"] == 200 and result["data"]["latency_ms"] >= 0
+    assert psvc.registry.list_audit(PROVINCE)[0]["action"] == "api_check"
+    _refused(lambda: api_check.check_configured(psvc, ADMIN_OTHER, PROVINCE, "notice", {"body": {}}), 403,
+             "PROVINCE_FORBIDDEN")
