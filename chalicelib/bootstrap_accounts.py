@@ -42,10 +42,9 @@ def link_store():
 
 
 def bank_links():
-    """The payment flow's `BankLinks` port: is this signed-in citizen linked at this bank?"""
-    from .services.bank_links import StoredBankLinks
-
-    return StoredBankLinks(link_store())
+    """The payment flow's `BankLinks` port: is this signed-in citizen linked at this bank? (The link store itself,
+    so the payment loop's first request imports none of the account use cases.)"""
+    return link_store()
 
 
 @_per_settings

@@ -139,10 +139,16 @@ def admin_user_audit(user_id: str):
 # --- officers: citizen accounts ------------------------------------------------------------------------------------
 
 def _officer_call(use_case):
-    from ..services.officers import creator_units
-
+    """Each officer use case checks the caller's right (and unit) before it parses or reads anything else."""
     caller = _caller()
-    creator_units(_svc(), caller)  # the right first: nothing is parsed or read for a caller without it
+    if caller.subject is None:
+        from ..errors import unauthorized
+
+        raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
+    if "officer" not in caller.roles:
+        from ..errors import forbidden
+
+        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho cán bộ một cửa.")
     return use_case(_svc(), caller, _body())
 
 

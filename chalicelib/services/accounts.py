@@ -240,8 +240,8 @@ def scan_upload(svc: AccountServices, caller: Caller, body: dict) -> dict:
     """Step 1 of 2 of the scan: a presigned S3 POST the browser sends the file to (the file never passes through
     the API: a 5 MB file is ~6.7 MB in base64, over Lambda's 6 MB synchronous payload limit). The policy caps the
     size, forces encryption and binds the object to this officer and unit; creation checks the bytes."""
+    creator_units(svc, caller, _unit_of(body))
     req = parse(ScanUploadIn, body)
-    creator_units(svc, caller, req.unit_code)
     kind = scan_kind_of_name(req.file_name)
     scan_id = svc.new_id()
     limits = svc.settings

@@ -243,7 +243,9 @@ def test_link_store_transactions(svc):
     with pytest.raises(AlreadyExistsError):
         svc.links.create_link(link, claim)
     assert svc.links.get_link(account_id) == link
+    assert svc.links.is_linked(account_id, "VCB") and not svc.links.is_linked(account_id, "BIDV")
     assert svc.links.delete_link(account_id) and not svc.links.delete_link(account_id)
+    assert not svc.links.is_linked(account_id, "VCB")
 
 
 # --- the bank adapter against the simulated bank ------------------------------------------------------------------

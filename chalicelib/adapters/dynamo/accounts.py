@@ -371,6 +371,11 @@ class DynamoBankLinkStore(_Table):
                 raise TokenRejectedError() from None
             raise
 
+    def is_linked(self, citizen_sub: str, bank_code: str) -> bool:
+        """The payment flow's `BankLinks` port (one read; loads nothing of the account use cases)."""
+        link = self.get_link(citizen_sub)
+        return link is not None and link.bank_code == bank_code
+
     def delete_link(self, account_id: str) -> bool:
         M = self.M
         try:
