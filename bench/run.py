@@ -335,11 +335,6 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
                                   for op, r in results["accounts"].items()))
-    from .accounts import run as run_accounts  # OTP issue/verify and account creation (M8, M9)
-
-    results["accounts"] = run_accounts(max(20, min(n, 300)))
-    say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
-                                  for op, r in results["accounts"].items()))
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked
