@@ -5,7 +5,6 @@ an OTP and pays straight at the bank; the payment shows in their history. SMS ar
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -236,7 +235,8 @@ def test_otp_limits_over_http_answer_429_with_retry_after(desk):
     for _ in range(4):
         assert_problem(desk.post("/v1/otp/verify", wrong), 422, "OTP_INVALID")
     r = desk.post("/v1/otp/verify", wrong)
-    assert_problem(r, 429, "OTP_LOCKED") and int(r.headers["Retry-After"]) > 0
+    assert_problem(r, 429, "OTP_LOCKED")
+    assert int(r.headers["Retry-After"]) > 0
     right = {**body, "code": sms_to(phone)[-1][:6]}
     assert_problem(desk.post("/v1/otp/verify", right), 429, "OTP_LOCKED")
 
@@ -262,3 +262,30 @@ def test_vietnam_post_account_cannot_get_the_right_and_unit_rule_uses_nfd(api):
             assert r.status_code == 200, r.text
             audit = api.s.get(f"{api.url}/v1/admin/users/{user}/audit", headers=admin).json()["items"]
             assert audit[-1]["action"] == "GRANT_RIGHT" and audit[-1]["actor"] == "op-e2e"
+
+
+def test_history_pages_with_a_cursor_that_cannot_reach_another_citizen(api):
+    import base64
+    import json
+
+    sub = f"acc-{uuid.uuid4().hex}"
+    me = auth(token(sub, "citizen"))
+    paid = []
+    for _ in range(3):
+        dossier, number, _ = api.new_notice()
+        r = api.pay(dossier, number, "BIDV", token=token(sub, "citizen"))  # not single-sign-on: no link needed
+        assert r.status_code == 201, r.text
+        paid.append(r.json()["payment_id"])
+    first = api.s.get(f"{api.url}/v1/citizens/me/transactions?limit=2", headers=me).json()
+    second = api.s.get(f"{api.url}/v1/citizens/me/transactions", params={"limit": 2, "cursor": first["next_cursor"]},
+                       headers=me).json()
+    got = [t["payment_id"] for t in first["items"] + second["items"]]
+    assert sorted(got) == sorted(paid) and len(set(got)) == 3 and second["next_cursor"] is None
+    assert all(t["state"] == "PENDING_BANK" for t in first["items"])
+    # Someone else's cursor (or a forged one) is refused, never followed into their partition.
+    other = auth(token(f"acc-{uuid.uuid4().hex}", "citizen"))
+    r = api.s.get(f"{api.url}/v1/citizens/me/transactions", params={"cursor": first["next_cursor"]}, headers=other)
+    assert_problem(r, 422, "VALIDATION_FAILED")
+    forged = base64.urlsafe_b64encode(json.dumps({"pk": {"S": "x"}}).encode()).decode()
+    r = api.s.get(f"{api.url}/v1/citizens/me/transactions", params={"cursor": forged}, headers=me)
+    assert_problem(r, 422, "VALIDATION_FAILED")

@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 5
 
 
-class BankUnavailableError(Exception):
-    pass
-
-
 class HttpInternetBanking:
     def __init__(self, base_url_of: Callable[[str], str], secrets_of: Callable[[str], list[str]],
                  timeout_s: float = TIMEOUT_S) -> None:
