@@ -267,7 +267,8 @@ REGISTRY: dict[tuple[str, str], Op] = {
         request="chalicelib.domain.notices:NoticeBatchIn",
         ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
         errors=_errors(_BODY_ERRORS, _SIGNATURE_ERRORS,
-                       {409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE")}),
+                       {409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
+                        503: ("NOTICE_FORWARDING_UNAVAILABLE",)}),
         auth="webhook",
     ),
     ("POST", "/v1/partners/banks/{bank_code}/callbacks"): Op(

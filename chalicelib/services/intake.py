@@ -51,6 +51,10 @@ def ingest_notices(svc: Services, body: dict) -> IntakeResult:
         except DossierConflictError as exc:
             raise conflict(exc.code, exc.message, **({"notice_number": exc.notice_number} if exc.notice_number else {}))
         if not accepted:
+            # A resend of the current version may follow a failed queue send (answered 503): forward it again.
+            # The province de-duplicates on message_id, so a resend that was already forwarded costs nothing.
+            _forward_to_province(svc, batch, [n for n in unchanged
+                                              if existing and existing.notices[n.notice_number].version == n.version])
             return IntakeResult(0, len(unchanged))
         try:
             svc.dossiers.save(dossier, existing.rev if existing else None)
@@ -76,10 +80,15 @@ def _notify_payers(svc: Services, dossier_code: str, accepted: list[NoticeIn]) -
 
 
 def _forward_to_province(svc: Services, batch: NoticeBatchIn, accepted: list[NoticeIn]) -> None:
-    """Send each accepted notice to the province's one-stop software ("API BNDP nhận thông báo thuế đất") through the
-    forwarding queue. No ID number and no phone travel: the province matches on its own dossier code. A failed
-    send is logged and counted; the stored notice stands (the partner may resend it)."""
+    """Send each notice to the province's one-stop software ("API BNDP nhận thông báo thuế đất") through the
+    forwarding queue. No ID number and no phone travel: the province matches on its own dossier code.
+
+    If the queue cannot be reached the notice is stored but not yet on its way: the partner is answered 503 so it
+    resends, and the resend (same version, "unchanged") forwards it again. Nothing is lost."""
     from ..domain.codes import province_agency_code
+
+    if not accepted:
+        return
 
     notices = [{"dossier_code": batch.dossier_code, "commune_code": batch.commune_code,
                 "property": batch.property.model_dump(mode="json", exclude_none=True),
@@ -89,3 +98,11 @@ def _forward_to_province(svc: Services, batch: NoticeBatchIn, accepted: list[Not
     except Exception:  # noqa: BLE001 - any SQS failure
         log.warning("notices not queued for the province", extra={"dossier_code": batch.dossier_code})
         svc.count("NoticeForwardingFailed")
+        raise AppError(
+            "NOTICE_FORWARDING_UNAVAILABLE",
+            "Thông báo đã được lưu nhưng chưa chuyển được tới phần mềm một cửa của địa phương; "
+            "vui lòng gửi lại cùng phiên bản sau ít phút.",
+            503,
+            "Tạm thời chưa chuyển được",
+            headers={"Retry-After": "60"},
+        ) from None

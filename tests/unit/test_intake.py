@@ -270,3 +270,34 @@ def test_dossier_of_a_non_provincial_agency_is_refused_at_intake(svc):
     assert (err.status, err.code) == (422, "VALIDATION_FAILED")
     assert ("dossier_code", "DOSSIER_CODE_NOT_PROVINCIAL") in field_errors(err)
     assert svc.dossiers.all_raw() == {}
+
+
+# -- forwarding to the province -----------------------------------------------------------------------------------
+def test_accepted_notice_is_queued_for_the_province_without_id_or_phone(svc):
+    ingest_notices(svc, sample_batch())
+
+    [(province, notice)] = svc.forwarding.notices
+    assert province == "000.00.00.H35" and notice["notice_number"] == NOTICE_NUMBER
+    assert ID_NUMBER not in str(notice) and "912345678" not in str(notice)
+
+
+def test_a_failed_queue_send_is_a_503_and_the_resend_forwards_it():
+    from tests.fakes import FakeForwarding
+
+    forwarding = FakeForwarding(fail_notices=True)
+    svc = make_services(forwarding=forwarding)
+    err = refused(svc, sample_batch())
+    assert (err.status, err.code, err.headers.get("Retry-After")) == (503, "NOTICE_FORWARDING_UNAVAILABLE", "60")
+    assert NOTICE_NUMBER in svc.dossiers.get(DOSSIER_CODE).notices  # stored, not lost
+
+    forwarding.fail_notices = False
+    assert ingest_notices(svc, sample_batch()).as_dict() == {"accepted": 0, "unchanged": 1}
+    assert [n["notice_number"] for _, n in forwarding.notices] == [NOTICE_NUMBER]
+    assert len(svc.sms.sent) == 1  # the resend does not text the citizen twice
+
+
+def test_a_stale_lower_version_resend_is_not_forwarded(svc):
+    ingest_notices(svc, sample_batch(sample_notice(version=2)))
+    ingest_notices(svc, sample_batch(sample_notice(version=1)))
+
+    assert [n["version"] for _, n in svc.forwarding.notices] == [2]
