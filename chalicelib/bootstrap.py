@@ -42,9 +42,12 @@ def services():
 
 @cache
 def token_verifier():
+    return make_token_verifier(get_settings())
+
+
+def make_token_verifier(s):
     from .adapters.auth import JwksVerifier, LocalJwtVerifier
 
-    s = get_settings()
     if s.jwt_mode == "jwks":
         return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
     if not s.is_local:

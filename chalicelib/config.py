@@ -25,7 +25,7 @@ def _csv(value: str | None, default: str = "") -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str = "dev"
+    stage: str = "local"
     region: str = "ap-southeast-1"
     aws_endpoint_url: str = ""  # set only locally (the embedded moto server); empty in AWS
     dossiers_table: str = "lfo-dev-dossiers"
@@ -57,17 +57,21 @@ class Settings:
     bank_gateway_urls: dict[str, str] = field(default_factory=dict)
 
     def bank_gateway_url(self, bank_code: str) -> str:
-        return self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
+        url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
+        if not url:
+            raise RuntimeError(f"no payment gateway URL configured for bank {bank_code}")
+        return url
 
     @property
     def is_local(self) -> bool:
-        return self.stage in {"local", "dev", "test"}
+        """The embedded stack or the test suite: never a deployed stage (dev included), whose key is public here."""
+        return self.stage in {"local", "test"}
 
 
 @cache
 def get_settings() -> Settings:
     env = os.environ
-    stage = env.get("APP_STAGE", "dev")
+    stage = env.get("APP_STAGE", "local")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -80,7 +84,9 @@ def get_settings() -> Settings:
         documents_bucket=env.get("DOCUMENTS_BUCKET", ""),
         app_secret_name=env.get("APP_SECRET_NAME", f"lfo/{stage}/app-secrets"),
         sso_banks=_csv(env.get("SSO_BANKS"), "VCB"),
-        bank_gateway_base_url=env.get("BANK_GATEWAY_BASE_URL", "http://127.0.0.1:8001").rstrip("/"),
+        # Deployed stages must name their banks' gateways (BANK_GATEWAY_URLS): never default them to a local URL.
+        bank_gateway_base_url=env.get("BANK_GATEWAY_BASE_URL",
+                                      "http://127.0.0.1:8001" if stage in {"local", "test"} else "").rstrip("/"),
         payment_ttl_minutes=int(env.get("PAYMENT_TTL_MINUTES", "15")),
         idempotency_ttl_hours=int(env.get("IDEMPOTENCY_TTL_HOURS", "48")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(256 * 1024))),

@@ -517,3 +517,25 @@ def test_cli_runs_as_module():
     )
     p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(out.stdout.strip())
     assert p.roles == frozenset({Role.PROVINCE_ADMIN}) and p.province_code == "01"
+
+
+def test_deployed_stages_refuse_the_local_issuer():
+    """The local HS256 key is in the repository: only the embedded stack and tests may accept its tokens."""
+    from chalicelib.bootstrap import make_token_verifier
+    from chalicelib.config import Settings
+
+    for stage in ("dev", "prod"):
+        with pytest.raises(RuntimeError):
+            make_token_verifier(Settings(stage=stage, jwt_mode="local"))
+    assert isinstance(make_token_verifier(Settings(stage="test", jwt_mode="local")), LocalJwtVerifier)
+
+
+def test_deployed_stage_without_a_gateway_url_never_redirects_to_localhost(monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("APP_STAGE", "prod")
+    monkeypatch.delenv("BANK_GATEWAY_BASE_URL", raising=False)
+    monkeypatch.delenv("BANK_GATEWAY_URLS", raising=False)
+    settings = get_settings.__wrapped__()  # uncached: leaves the process's settings alone
+    with pytest.raises(RuntimeError):
+        settings.bank_gateway_url("VCB")

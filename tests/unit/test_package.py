@@ -210,7 +210,9 @@ def test_chalice_config_stage(stage):
     assert merged["iam_policy_file"] == f"policy-{stage}.json"
     assert merged["api_gateway_endpoint_type"] == "REGIONAL"
     assert merged["environment_variables"]["APP_STAGE"] == stage
-    assert merged["environment_variables"]["JWT_MODE"] == ("jwks" if stage == "prod" else "local")
+    # Deployed stages verify the identity provider's tokens: the local issuer's key is public in this repository.
+    assert merged["environment_variables"]["JWT_MODE"] == "jwks"
+    assert set(json.loads(merged["environment_variables"]["BANK_GATEWAY_URLS"])) == {"VCB", "ICB", "BIDV", "VBA", "MB"}
     # A consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
     visibility = RESOURCES["Resources"]["ForwardingQueue"]["Properties"]["VisibilityTimeout"]
     for settings in merged.get("lambda_functions", {}).values():
