@@ -189,7 +189,9 @@ class _ReceiptView:
     def payment_fields(self) -> list[tuple[str, str]]:
         t = self.text
         return [
-            ("Ngân hàng:", f"{t['bank_name']} ({t['bank_code']})"),
+            # Registry names already end with the short name, e.g. "... Việt Nam (BIDV)": do not print it twice.
+            ("Ngân hàng:", t["bank_name"] if f"({t['bank_code']})" in t["bank_name"]
+             else f"{t['bank_name']} ({t['bank_code']})"),
             ("Mã giao dịch ngân hàng:", t["bank_txn_ref"]),
             ("Thời gian thanh toán:", f"{self.paid_at:%d/%m/%Y %H:%M:%S} (GMT+7)"),
             ("Mã thanh toán:", t["payment_id"]),

@@ -313,3 +313,12 @@ def test_missing_field_is_refused():
     del receipt["bank_txn_ref"]
     with pytest.raises(ReceiptRenderError, match="bank_txn_ref"):
         render_receipt_pdf(receipt)
+
+
+def test_bank_short_name_is_printed_once():
+    from chalicelib.domain.banks import get_bank
+
+    name = get_bank("BIDV").name_vi
+    lines = lines_of(render_receipt_pdf(sample_receipt(bank_code="BIDV", bank_name=name)))
+    bank_line = next(line for line in lines if line.startswith("Ngân hàng:"))
+    assert bank_line.count("(BIDV)") == 1, bank_line
