@@ -62,7 +62,7 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
         pdf.set_font(_FAMILY, "", 11)
         pdf.cell(label_w, 7, label)
         pdf.set_font(_FAMILY, "B", 11)
-        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, value, align="L", new_x="LMARGIN", new_y="NEXT")  # never stretch a name
     pdf.ln(6)
     pdf.set_font(_FAMILY, "", 10)
     pdf.multi_cell(0, 5.5, "Tôi đã kiểm tra các thông tin trên là đúng và đề nghị tạo tài khoản trên Cổng Dịch vụ "
