@@ -16,11 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..domain import codes, identity, phones, taxcode
+from ..domain import codes, identity, phones
 from ..domain.accounts import (
     ScanKind,
     check_new_password,
-    clean_name,
     detect_scan_kind,
     name_key,
     scan_kind_of_name,
@@ -30,6 +29,7 @@ from ..domain.clock import VN_TZ, epoch
 from ..domain.masking import mask_phone
 from ..domain.otp import OtpPurpose
 from ..domain.validation import InvalidValueError
+from ..domain.fields import AgencyCode, Email, IdNumber, IdNumberText, MobilePhone, PersonName, TaxCode
 from ..errors import AppError, FieldError, conflict, forbidden, not_found, unauthorized, validation_error
 from . import otp as otp_cases
 from .account_context import AccountServices, Caller
@@ -52,12 +52,7 @@ _DUMMY_PASSWORD = "khong-phai-mat-khau-that-0"
 
 class IdNumberIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    id_number: str
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return identity.validate_id_number(v)
+    id_number: IdNumber
 
 
 class CitizenDataIn(BaseModel):
@@ -66,32 +61,17 @@ class CitizenDataIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id_number: str = Field(description="12-digit CCCD/personal ID (digits 4-6 must agree with date of birth and "
                            "sex) or 9-digit CMND.")
-    full_name: str = Field(min_length=1, max_length=150)
+    full_name: PersonName = Field(min_length=1, max_length=150)
     date_of_birth: date
     sex: Literal["male", "female"] | None = Field(default=None, description="Required with a 12-digit number.")
-    phone: str = Field(description="The citizen's own mobile phone.")
+    phone: MobilePhone = Field(description="The citizen's own mobile phone.")
     email: str | None = None
-    unit_code: str = Field(description="The officer's one-stop unit creating the account.")
-
-    @field_validator("full_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_name(v)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        return phones.normalise_mobile(v)
+    unit_code: AgencyCode = Field(description="The officer's one-stop unit creating the account.")
 
     @field_validator("email")
     @classmethod
     def _email(cls, v: str | None) -> str | None:
         return None if v in (None, "") else phones.validate_email(v)
-
-    @field_validator("unit_code")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        return codes.validate_agency_code(v)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -118,13 +98,8 @@ class CitizenAccountIn(CitizenDataIn):
 
 class ScanUploadIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    unit_code: str
+    unit_code: AgencyCode
     file_name: str = Field(min_length=5, max_length=200, description="Ends in .pdf, .doc or .docx.")
-
-    @field_validator("unit_code")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        return codes.validate_agency_code(v)
 
     @field_validator("file_name")
     @classmethod
@@ -136,27 +111,12 @@ class ScanUploadIn(BaseModel):
 class AccountQueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, max_length=150)
-    phone: str | None = None
-    id_number: str | None = None
+    phone: MobilePhone | None = None
+    id_number: IdNumberText | None = None
     created_by: str | None = Field(default=None, max_length=128, description="The creating officer's user id.")
-    unit_code: str | None = None
+    unit_code: AgencyCode | None = None
     created_from: date | None = None
     created_to: date | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        return None if v is None else phones.normalise_mobile(v)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str | None) -> str | None:
-        return None if v is None else identity.normalise_id_number(v)
-
-    @field_validator("unit_code")
-    @classmethod
-    def _unit(cls, v: str | None) -> str | None:
-        return None if v is None else codes.validate_agency_code(v)
 
 
 class SignInIn(BaseModel):
@@ -173,31 +133,16 @@ class PasswordChangeIn(BaseModel):
 
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    email: str | None = None
-    tax_code: str | None = Field(default=None, description="10 or 13-digit tax code, or the 12-digit personal ID "
+    email: Email | None = None
+    tax_code: TaxCode | None = Field(default=None, description="10 or 13-digit tax code, or the 12-digit personal ID "
                                  "number (an individual's tax code since 1 July 2025).")
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str | None) -> str | None:
-        return None if v is None else phones.validate_email(v)
-
-    @field_validator("tax_code")
-    @classmethod
-    def _tax(cls, v: str | None) -> str | None:
-        return None if v is None else taxcode.validate_tax_code(v)
 
 
 class PhoneChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    phone: str
+    phone: MobilePhone
     verification_token: str = Field(min_length=16, max_length=200, description="From POST /v1/otp/verify "
                                     "(purpose phone_change, subject = your account id, phone = the new phone).")
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        return phones.normalise_mobile(v)
 
 
 # --- views ---------------------------------------------------------------------------------------------------------

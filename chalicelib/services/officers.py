@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..domain import codes, identity, phones, taxcode
-from ..domain.accounts import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, clean_name, is_one_stop_unit, name_key
+from ..domain import codes
+from ..domain.accounts import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit, name_key
+from ..domain.fields import AgencyCode, IdNumber, MobilePhone, PersonName, TaxCode, UnitName
 from ..errors import AppError, conflict, forbidden, not_found
 from .account_context import AccountServices, Caller
 from .account_ports import AlreadyExistsError, AuditEntry, OfficerUser, StaleRecordError, Unit
@@ -29,50 +30,20 @@ RIGHTS = tuple(RIGHT_NAMES)
 
 class UnitIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    code: str = Field(description="Agency identification code (mã định danh), e.g. 000.00.15.H35.")
-    name: str = Field(min_length=1, max_length=150)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return codes.validate_agency_code(v)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_name(v, "UNIT_NAME")
+    code: AgencyCode = Field(description="Agency identification code (mã định danh), e.g. 000.00.15.H35.")
+    name: UnitName = Field(min_length=1, max_length=150)
 
 
 class OfficerUserIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     user_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$",
                          description="The user's subject at the portal's identity provider.")
-    full_name: str = Field(min_length=1, max_length=150)
-    phone: str
-    id_number: str
+    full_name: PersonName = Field(min_length=1, max_length=150)
+    phone: MobilePhone
+    id_number: IdNumber
     issuer: Issuer = Field(description="Who issued the account: `portal` or `vnpost` (Vietnam Post; such accounts "
                            "can never receive officer rights).")
-    tax_code: str | None = None
-
-    @field_validator("full_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_name(v)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        return phones.normalise_mobile(v)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return identity.validate_id_number(v)
-
-    @field_validator("tax_code")
-    @classmethod
-    def _tax(cls, v: str | None) -> str | None:
-        return None if v is None else taxcode.validate_tax_code(v)
+    tax_code: TaxCode | None = None
 
 
 class UserSearchIn(BaseModel):
@@ -80,26 +51,16 @@ class UserSearchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, max_length=150, description="Part of the name, any case/normalisation.")
-    phone: str | None = None
+    phone: MobilePhone | None = None
     id_or_tax_code: str | None = Field(default=None, max_length=20, description="ID number or tax code (exact).")
     unit_code: str | None = None
     status: Literal["active", "locked"] | None = None
     unassigned: bool | None = Field(default=None, description="true: only users assigned to no unit.")
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        return None if v is None else phones.normalise_mobile(v)
-
 
 class UnitAssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    unit_code: str
-
-    @field_validator("unit_code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return codes.validate_agency_code(v)
+    unit_code: AgencyCode
 
 
 # --- who may administer what ---------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from __future__ import annotations
 import hmac
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..domain import identity, phones
+from ..domain import identity
 from ..domain.clock import epoch
 from ..domain.masking import mask_phone
 from ..domain.otp import (
@@ -29,6 +29,7 @@ from ..domain.otp import (
     send_windows,
     sms_text,
 )
+from ..domain.fields import MobilePhone
 from ..errors import AppError, forbidden
 from .account_context import AccountServices, Caller
 from .account_ports import SendLimitError, StaleRecordError, TokenClaim
@@ -41,17 +42,12 @@ CITIZEN, OFFICER = "citizen", "officer"
 
 class OtpIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    phone: str = Field(description="The phone the code is sent to (0912345678 or +84912345678).")
+    phone: MobilePhone = Field(description="The phone the code is sent to (0912345678 or +84912345678).")
     purpose: OtpPurpose
     subject: str = Field(min_length=1, max_length=200,
                          description="What the code is for: the citizen's ID number (account_creation), the "
                          "subject given by POST /v1/citizens/me/bank-links (bank_link), or the caller's account "
                          "id (phone_change).")
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        return phones.normalise_mobile(v)
 
 
 class OtpVerifyIn(OtpIn):
