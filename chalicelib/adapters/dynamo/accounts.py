@@ -19,7 +19,6 @@ from typing import Any, Iterable
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -38,7 +37,7 @@ from ...services.account_ports import (
     TokenRejectedError,
     Unit,
 )
-from .models import models
+from .models import gsi1_index, models
 
 _CONDITION = "ConditionalCheckFailed"
 
@@ -51,13 +50,7 @@ def directory_model(settings: Settings) -> type[Model]:
 def _directory_model(table: str, region: str, host: str | None) -> type[Model]:
     region_ = region
 
-    class Gsi1(GlobalSecondaryIndex):
-        class Meta:
-            index_name = "gsi1"
-            projection = AllProjection()
-
-        gsi1pk = UnicodeAttribute(hash_key=True)
-        gsi1sk = UnicodeAttribute(range_key=True)
+    Gsi1 = gsi1_index()
 
     class DirectoryItem(Model):
         class Meta:

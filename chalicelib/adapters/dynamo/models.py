@@ -15,6 +15,21 @@ from pynamodb.models import Model
 from ...config import Settings
 
 
+def gsi1_index() -> type[GlobalSecondaryIndex]:
+    """The generic `gsi1` (gsi1pk/gsi1sk, all attributes) of the ledger and directory tables. A fresh class per
+    model: pynamodb binds an index class to the model it is declared on."""
+
+    class Gsi1(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "gsi1"
+            projection = AllProjection()
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi1sk = UnicodeAttribute(range_key=True)
+
+    return Gsi1
+
+
 def models(settings: Settings) -> tuple[type[Model], type[Model]]:
     return _models(settings.dossiers_table, settings.ledger_table, settings.region, settings.aws_endpoint_url or None)
 
@@ -37,13 +52,7 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
 
-    class Gsi1(GlobalSecondaryIndex):
-        class Meta:
-            index_name = "gsi1"
-            projection = AllProjection()
-
-        gsi1pk = UnicodeAttribute(hash_key=True)
-        gsi1sk = UnicodeAttribute(range_key=True)
+    Gsi1 = gsi1_index()
 
     class LedgerItem(Model):
         class Meta:
