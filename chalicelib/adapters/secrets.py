@@ -26,9 +26,6 @@ class AppSecrets:
             self._provider = SecretsProvider(boto3_client=client("secretsmanager", self._region))
         return self._provider.get(self._name, transform="json", max_age=self._max_age)
 
-    def partner_secrets(self, partner_id: str) -> list[str]:
-        return list(self._all().get("partners", {}).get(partner_id, []))
-
     def all_partner_secrets(self) -> dict[str, list[str]]:
         return dict(self._all().get("partners", {}))
 

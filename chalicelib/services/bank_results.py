@@ -14,7 +14,7 @@ from enum import Enum
 
 from ..domain import agencies, banks
 from ..domain.clock import epoch
-from ..domain.payments import Payment, PaymentState, is_payment_id, province_of_payment
+from ..domain.payments import Payment, PaymentState, check_transition, is_payment_id, province_of_payment
 from ..domain.receipts import build_receipt
 from ..errors import AppError, conflict, not_found
 from .context import Services
@@ -122,8 +122,6 @@ def _apply(svc: Services, payment: Payment, counter: int, result: BankResult, no
 
 
 def _moved(payment: Payment, target: PaymentState, now, **changes) -> Payment:
-    from ..domain.payments import check_transition
-
     check_transition(payment.state, target)
     return payment.model_copy(
         update={

@@ -298,14 +298,6 @@ class DynamoLedger:
             receipt.delivery_state = item.state  # moved by the forwarding consumer (DynamoDeliveries)
         return receipt
 
-    def count_receipts_for_payment(self, payment_id: str) -> int:
-        from ...domain.receipts import receipt_id_for
-
-        return 1 if self.get_receipt(receipt_id_for(payment_id)) else 0
-
-
-
-
 
 # -- delivery state (M6) ----------------------------------------------------------------------------------------------
 
