@@ -4,7 +4,10 @@ Thin on purpose: parse -> call a service -> render. Heavy imports happen inside 
 """
 from chalice import Rate
 
-from chalicelib.api import accounts, citizens, docs, partners, provinces
+from chalicelib.accounts import routes as accounts
+from chalicelib.payments.routes import citizens, partners
+from chalicelib.api import docs
+from chalicelib.provinces import routes as provinces
 from chalicelib.api.http import endpoint, json_response, thread_safe_app
 from chalicelib.config import get_settings
 

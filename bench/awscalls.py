@@ -1,7 +1,7 @@
 """Count (and capture, for the bare replay) the AWS API calls the app makes, with botocore event hooks.
 
 Hooks are registered on the event system of every client the app uses: the boto3 clients of
-`chalicelib.adapters.clients.client` (SQS, SNS, Secrets Manager) and the botocore client under each pynamodb model.
+`chalicelib.aws.clients.client` (SQS, SNS, Secrets Manager) and the botocore client under each pynamodb model.
 As a safety net, `hook_new_clients()` also hooks any other botocore client created afterwards (a new model, a new
 service), so a call can't slip by uncounted. `provide-client-params` fires once per API call (retries included);
 `before-send` once per HTTP attempt.
@@ -76,8 +76,8 @@ class CallRecorder:
 
     def attach_app_clients(self) -> None:
         """Hook every client the app will use (creating the cached ones now, so the app gets the same objects)."""
-        from chalicelib.adapters.clients import client
-        from chalicelib.adapters.dynamo.models import models
+        from chalicelib.aws.clients import client
+        from chalicelib.payments.adapters.models import models
         from chalicelib.config import get_settings
 
         for service in BOTO3_SERVICES:
@@ -88,8 +88,8 @@ class CallRecorder:
     def check_still_hooked(self) -> None:
         """Fail loudly if a client the app uses is not hooked (the counts would silently miss its calls): pynamodb
         re-creates its client when credentials go missing, for instance, and the app may grow new clients."""
-        from chalicelib.adapters.clients import client
-        from chalicelib.adapters.dynamo.models import models
+        from chalicelib.aws.clients import client
+        from chalicelib.payments.adapters.models import models
         from chalicelib.config import get_settings
 
         current = [client(s, get_settings().region) for s in BOTO3_SERVICES]

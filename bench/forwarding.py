@@ -27,7 +27,7 @@ PROVINCE = "000.00.00.H35"
 
 
 def _receipt(i: int, now_iso: str) -> dict:
-    from chalicelib.domain.clock import new_ulid
+    from chalicelib.core.clock import new_ulid
 
     ulid = new_ulid()
     return {
@@ -90,12 +90,12 @@ def _measure(stack, n: int) -> dict:
     import urllib3
 
     import app as app_module
-    from chalicelib.adapters.clients import client
-    from chalicelib.adapters.dynamo.models import models
+    from chalicelib.aws.clients import client
+    from chalicelib.payments.adapters.models import models
     from chalicelib.bootstrap_provinces import province_services
     from chalicelib.config import get_settings
-    from chalicelib.domain.clock import SystemClock
-    from chalicelib.domain.delivery import payment_result_payload, receipt_delivery, receipt_file_payload
+    from chalicelib.core.clock import SystemClock
+    from chalicelib.provinces.domain.delivery import payment_result_payload, receipt_delivery, receipt_file_payload
     from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
     from chalicelib.local.stack import REGION
     from bench.lambda_proxy import LambdaContext

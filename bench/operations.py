@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from chalicelib.adapters.banks.webhooks import sign_webhook
+from chalicelib.core.webhooks import sign_webhook
 from chalicelib.local.demo import DEMO_ID_NUMBER, demo_notice
 from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET
 

@@ -166,7 +166,7 @@ def render(results: dict) -> str:
         "",
         "**AWS calls** are counted with botocore event hooks (`provide-client-params` per API call, "
         "`before-send` per HTTP attempt, in `http_requests`) registered on every client the app uses: the cached "
-        "boto3 clients of `chalicelib.adapters.clients.client` (SQS, SNS, Secrets Manager) and the botocore "
+        "boto3 clients of `chalicelib.aws.clients.client` (SQS, SNS, Secrets Manager) and the botocore "
         "client under both pynamodb models; as a safety net, any other botocore client created while the bench "
         f"runs is hooked too (hooked this run: {hooked}). The run fails if a client the app uses is not hooked. "
         "The hooks only append to a list and bump a counter (microseconds per call).",

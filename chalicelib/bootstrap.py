@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from .config import get_settings
+from chalicelib.config import get_settings
 
 
 @cache
 def app_secrets():
-    from .adapters.secrets import AppSecrets
+    from chalicelib.aws.secrets import AppSecrets
 
     s = get_settings()
     return AppSecrets(s.app_secret_name, s.region, s.secrets_max_age_s)
@@ -16,14 +16,14 @@ def app_secrets():
 
 @cache
 def services():
-    from .adapters.dynamo.repositories import DynamoDossiers, DynamoLedger
-    from .adapters.notify import SnsAlerts, SnsSms
-    from .adapters.queues import SqsForwarding
-    from .adapters.secrets import HmacIdHasher
-    from .bootstrap_accounts import bank_links
-    from .domain.clock import SystemClock
-    from .observability import metrics
-    from .services.context import Services
+    from chalicelib.payments.adapters.dynamo import DynamoDossiers, DynamoLedger
+    from chalicelib.aws.notify import SnsAlerts, SnsSms
+    from chalicelib.provinces.adapters.queue import SqsForwarding
+    from chalicelib.aws.secrets import HmacIdHasher
+    from chalicelib.bootstrap_accounts import bank_links
+    from chalicelib.core.clock import SystemClock
+    from chalicelib.aws.observability import metrics
+    from chalicelib.payments.context import Services
 
     s = get_settings()
     return Services(
@@ -46,13 +46,13 @@ def token_verifier():
 
 
 def make_token_verifier(s):
-    from .adapters.auth import JwksVerifier, LocalJwtVerifier
+    from chalicelib.identity.tokens import JwksVerifier, LocalJwtVerifier
 
     if s.jwt_mode == "jwks":
         return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
     if not s.is_local:
         raise RuntimeError("the local JWT issuer is refused outside local stages")
-    from .local import devkeys
+    from chalicelib.local import devkeys
 
     return LocalJwtVerifier(
         s.local_jwt_secret or devkeys.LOCAL_JWT_SECRET, s.jwt_issuer or devkeys.LOCAL_JWT_ISSUER, s.jwt_audience
@@ -65,6 +65,6 @@ def reset() -> None:
     app_secrets.cache_clear()
     services.cache_clear()
     token_verifier.cache_clear()
-    from .adapters.clients import client
+    from chalicelib.aws.clients import client
 
     client.cache_clear()

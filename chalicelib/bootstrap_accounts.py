@@ -10,7 +10,7 @@ import threading
 from functools import wraps
 from typing import Callable, TypeVar
 
-from .config import get_settings
+from chalicelib.config import get_settings
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ def _per_settings(build: Callable[[], T]) -> Callable[[], T]:
 
 @_per_settings
 def link_store():
-    from .adapters.dynamo.accounts import DynamoBankLinkStore
+    from chalicelib.accounts.adapters.dynamo import DynamoBankLinkStore
 
     return DynamoBankLinkStore(get_settings())
 
@@ -51,8 +51,8 @@ def bank_links():
 def token_issuer():
     """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage would delegate
     sign-in to the portal's identity provider; nothing here issues tokens there)."""
-    from .adapters.credentials import LocalTokenIssuer
-    from .local import devkeys
+    from chalicelib.accounts.adapters.credentials import LocalTokenIssuer
+    from chalicelib.local import devkeys
 
     s = get_settings()
     if s.jwt_mode != "local" or not s.is_local:
@@ -68,20 +68,20 @@ class _LazyIssuer:
 
 @_per_settings
 def account_services():
-    from .adapters.banks.ibanking import HttpInternetBanking
-    from .adapters.credentials import Argon2Passwords, HmacKeyring
-    from .adapters.dynamo.accounts import (
+    from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
+    from chalicelib.accounts.adapters.credentials import Argon2Passwords, HmacKeyring
+    from chalicelib.accounts.adapters.dynamo import (
         DynamoCitizenAccounts,
         DynamoDirectory,
         DynamoOtpStore,
         LedgerPaymentHistory,
     )
-    from .adapters.files import S3ScanFiles
-    from .adapters.notify import SnsSms
-    from .bootstrap import app_secrets
-    from .domain.clock import SystemClock
-    from .observability import metrics
-    from .services.account_context import AccountServices, AccountSettings
+    from chalicelib.accounts.adapters.scans import S3ScanFiles
+    from chalicelib.aws.notify import SnsSms
+    from chalicelib.bootstrap import app_secrets
+    from chalicelib.core.clock import SystemClock
+    from chalicelib.aws.observability import metrics
+    from chalicelib.accounts.context import AccountServices, AccountSettings
 
     s = get_settings()
     secrets = app_secrets()
@@ -108,6 +108,6 @@ def reset() -> None:
     """Forget every wired object (tests that change the environment)."""
     for fn in (link_store, token_issuer, account_services):
         fn.cache_clear()
-    from .adapters.files import s3_client
+    from chalicelib.accounts.adapters.scans import s3_client
 
     s3_client.cache_clear()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from .config import get_settings
+from chalicelib.config import get_settings
 
 
 def delivery_settings():
-    from .services.delivery_ports import DeliverySettings
+    from chalicelib.provinces.ports import DeliverySettings
 
     s, env = get_settings(), os.environ
     local = s.is_local and bool(s.aws_endpoint_url)  # the embedded stack only, never a deployed stage
@@ -26,18 +26,18 @@ def delivery_settings():
 
 @cache
 def province_services():
-    from .adapters.dynamo.directory import DynamoDirectory
-    from .adapters.dynamo.repositories import DynamoDeliveries
-    from .adapters.notify import SnsAlertChannels
-    from .adapters.pdf import render_receipt_pdf
-    from .adapters.provinces.credentials import SecretsManagerCredentials
-    from .adapters.provinces.http import GuardedHttp
-    from .adapters.queues import SqsForwarding
-    from .domain.agencies import collecting_unit_name
-    from .domain.clock import SystemClock
-    from .observability import metrics
-    from .services.delivery_ports import ProvinceServices
-    from .services.forwarding import province_apis
+    from chalicelib.provinces.adapters.registry import DynamoDirectory
+    from chalicelib.payments.adapters.dynamo import DynamoDeliveries
+    from chalicelib.aws.notify import SnsAlertChannels
+    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+    from chalicelib.provinces.adapters.credentials import SecretsManagerCredentials
+    from chalicelib.provinces.adapters.http import GuardedHttp
+    from chalicelib.provinces.adapters.queue import SqsForwarding
+    from chalicelib.receipts.units import collecting_unit_name
+    from chalicelib.core.clock import SystemClock
+    from chalicelib.aws.observability import metrics
+    from chalicelib.provinces.ports import ProvinceServices
+    from chalicelib.provinces.services.forwarding import province_apis
 
     s, ds = get_settings(), delivery_settings()
     psvc = ProvinceServices(

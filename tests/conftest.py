@@ -34,7 +34,7 @@ class Api:
 
     def send_notices(self, payload: dict, secret: str | None = None, timestamp: int | None = None,
                      headers: dict | None = None) -> requests.Response:
-        from chalicelib.adapters.banks.webhooks import sign_webhook
+        from chalicelib.core.webhooks import sign_webhook
         from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
 
         body = json.dumps(payload, ensure_ascii=False).encode()
@@ -45,7 +45,7 @@ class Api:
 
     def bank_callback(self, bank_code: str, payload: dict, secret: str | None = None,
                       timestamp: int | None = None) -> requests.Response:
-        from chalicelib.adapters.banks.webhooks import sign_webhook
+        from chalicelib.core.webhooks import sign_webhook
         from chalicelib.local.devkeys import LOCAL_BANK_SECRETS
 
         body = json.dumps(payload).encode()

@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `chalicelib.services.ports`, for driving the use cases in unit tests.
+"""In-memory fakes of the ports in `chalicelib.payments.ports`, for driving the use cases in unit tests.
 
 The ledger fake mirrors `DynamoLedger`: every method checks all the conditions of its DynamoDB transaction under one
 lock, writes everything or nothing, and raises the same exceptions. Items are stored as JSON strings, as DynamoDB
@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.domain.clock import VN_TZ, FixedClock
-from chalicelib.domain.notices import Dossier
-from chalicelib.domain.payments import Payment
-from chalicelib.domain.receipts import Receipt, receipt_id_for
-from chalicelib.services.context import Services
-from chalicelib.services.ports import (
+from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.payments.domain.notices import Dossier
+from chalicelib.payments.domain.payments import Payment
+from chalicelib.receipts.domain import Receipt, receipt_id_for
+from chalicelib.payments.context import Services
+from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
     IdempotencyRecord,

@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `chalicelib.services.account_ports`, for driving the OTP, officer, citizen-account
+"""In-memory fakes of the ports in `chalicelib.accounts.ports`, for driving the OTP, officer, citizen-account
 and bank-link use cases in unit tests.
 
 `InMemoryDirectory` mirrors the one DynamoDB directory table: every item is stored as JSON under (pk, sk), every
@@ -13,11 +13,11 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, Iterable
 
-from chalicelib.adapters.credentials import Argon2Passwords, HmacKeyring
-from chalicelib.domain.clock import VN_TZ, FixedClock
-from chalicelib.domain.otp import OtpRecord, SendWindows, counted_attempt
-from chalicelib.services.account_context import AccountServices, AccountSettings
-from chalicelib.services.account_ports import (
+from chalicelib.accounts.adapters.credentials import Argon2Passwords, HmacKeyring
+from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
+from chalicelib.accounts.context import AccountServices, AccountSettings
+from chalicelib.accounts.ports import (
     AlreadyExistsError,
     AuditEntry,
     BankAccountInfo,
@@ -335,7 +335,7 @@ CITIZEN_PHONE = "+84912345678"
 
 
 def caller(subject: str | None, *roles: str, province: str | None = None):
-    from chalicelib.services.account_context import Caller
+    from chalicelib.accounts.context import Caller
 
     return Caller(subject, frozenset(roles), province)
 
@@ -345,7 +345,7 @@ def admin():
 
 
 def seed_units(svc: AccountServices) -> None:
-    from chalicelib.services import officers
+    from chalicelib.accounts.services import officers
 
     for code, name in ((ONE_STOP_UNIT, ONE_STOP_NAME), (OTHER_ONE_STOP_UNIT, OTHER_ONE_STOP_NAME),
                        (PLAIN_UNIT, PLAIN_NAME), (OTHER_PROVINCE_UNIT, OTHER_PROVINCE_NAME)):
@@ -354,7 +354,7 @@ def seed_units(svc: AccountServices) -> None:
 
 def seed_officer(svc: AccountServices, user_id: str, units: tuple[str, ...] = (ONE_STOP_UNIT,), grant: bool = True,
                  issuer: str = "portal", id_number: str = "001090005678", phone: str = "0987654321") -> None:
-    from chalicelib.services import officers
+    from chalicelib.accounts.services import officers
 
     officers.register_user(svc, admin(), {"user_id": user_id, "full_name": "Trần Văn Bình", "phone": phone,
                                           "id_number": id_number, "issuer": issuer})
@@ -373,7 +373,7 @@ PDF_BYTES = b"%PDF-1.7\n% hai mat CCCD\n" + b"0" * 2048
 
 def upload_scan(svc: AccountServices, who: str, unit: str = ONE_STOP_UNIT, content: bytes = PDF_BYTES,
                 file_name: str = "cccd.pdf") -> str:
-    from chalicelib.services import accounts
+    from chalicelib.accounts.services import citizen_accounts as accounts
 
     answer = accounts.scan_upload(svc, officer(who), {"unit_code": unit, "file_name": file_name})
     fields = answer["upload"]["fields"]
@@ -384,7 +384,7 @@ def upload_scan(svc: AccountServices, who: str, unit: str = ONE_STOP_UNIT, conte
 
 def otp_token(svc: AccountServices, phone: str, purpose, subject: str) -> str:
     """Send a code (the fake SMS keeps it) and verify it, as the officer/citizen would."""
-    from chalicelib.services import otp as otp_cases
+    from chalicelib.otp import services as otp_cases
 
     otp_cases.issue_otp(svc, phone, purpose, subject)
     code = svc.sms.sent[-1][1][:6]
@@ -392,7 +392,7 @@ def otp_token(svc: AccountServices, phone: str, purpose, subject: str) -> str:
 
 
 def account_body(svc: AccountServices, who: str, **over: Any) -> dict[str, Any]:
-    from chalicelib.domain.otp import OtpPurpose
+    from chalicelib.otp.domain import OtpPurpose
 
     body = {"id_number": CITIZEN_ID, "full_name": "Nguyễn Văn An", "date_of_birth": CITIZEN_DOB, "sex": "male",
             "phone": CITIZEN_PHONE, "email": "an.nguyen@example.vn", "unit_code": ONE_STOP_UNIT}
@@ -400,7 +400,7 @@ def account_body(svc: AccountServices, who: str, **over: Any) -> dict[str, Any]:
     if "scan_id" not in body:
         body["scan_id"] = upload_scan(svc, who, body["unit_code"])
     if "verification_token" not in body:
-        from chalicelib.domain import identity, phones
+        from chalicelib.core import identity, phones
 
         body["verification_token"] = otp_token(svc, phones.normalise_mobile(body["phone"]),
                                                OtpPurpose.ACCOUNT_CREATION,

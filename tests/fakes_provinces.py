@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.clock import FixedClock
-from chalicelib.domain.delivery import MAX_ATTEMPTS, ApiType, Delivery
-from chalicelib.domain.provinces import Credentials, ProvinceApi
-from chalicelib.services.delivery_ports import (
+from chalicelib.core.clock import FixedClock
+from chalicelib.provinces.domain.delivery import MAX_ATTEMPTS, ApiType, Delivery
+from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
+from chalicelib.provinces.ports import (
     ConcurrentChangeError,
     DeliverySettings,
     HttpAnswer,
     ProvinceCallError,
     ProvinceServices,
 )
-from chalicelib.services.forwarding import Attempt, BatchState, handle_message
+from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
 from tests.fakes import START
 
 
@@ -61,13 +61,13 @@ class FakeRegistry:
         return [{**deepcopy(v), "unit_code": u, "service_type": s} for (u, s), v in self.contacts.items()]
 
     def put_contacts(self, unit_code: str, service_type: str, contacts: dict, audit: dict) -> None:
-        from chalicelib.domain.provinces import province_of_unit
+        from chalicelib.provinces.domain.registry import province_of_unit
 
         self.contacts[(unit_code, service_type)] = deepcopy(contacts)
         self.audit(province_of_unit(unit_code), audit)
 
     def delete_contacts(self, unit_code: str, service_type: str, audit: dict) -> bool:
-        from chalicelib.domain.provinces import province_of_unit
+        from chalicelib.provinces.domain.registry import province_of_unit
 
         if self.contacts.pop((unit_code, service_type), None) is None:
             return False
@@ -229,7 +229,7 @@ class FakeQueue:
 
     def run(self, psvc: ProvinceServices, until_idle: bool = True, max_batches: int = 10_000) -> int:
         """Poll like Lambda's event source, moving the clock to the next visible message when none is visible."""
-        from chalicelib.domain.clock import VN_TZ
+        from chalicelib.core.clock import VN_TZ
 
         batches = 0
         while batches < max_batches:

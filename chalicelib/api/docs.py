@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from .http import endpoint, json_response
+from chalicelib.api.http import endpoint, json_response
 
 bp = Blueprint(__name__)
 
@@ -13,7 +13,7 @@ _cache: list = [None, None]  # [app, document]: the route table does not change 
 @bp.route("/openapi.json", methods=["GET"])
 @endpoint(bp)
 def openapi_document():
-    from .openapi import build_openapi
+    from chalicelib.api.openapi import build_openapi
 
     app = bp.current_app
     if _cache[0] is not app:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from chalice import Response
 
-from ..errors import AppError, internal_error
+from chalicelib.core.errors import AppError, internal_error
 
 JSON_TYPES = ("application/json", "application/problem+json")
 # Chalice refuses content types a route does not list with its own (non-problem) 415: list the common ones and
@@ -72,7 +72,7 @@ def endpoint(owner) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            from ..observability import logger, metrics
+            from chalicelib.aws.observability import logger, metrics
 
             request = owner.current_request
             cid = header(request, "x-correlation-id") or (request.context or {}).get("requestId") or str(uuid.uuid4())
@@ -106,9 +106,9 @@ def endpoint(owner) -> Callable:
 def principal(request, required: bool):
     """The verified bearer-token principal, or None for an anonymous caller when not required.
     A token that is present but invalid is always refused (never silently treated as anonymous)."""
-    from ..adapters.auth import AuthError, parse_bearer
-    from ..bootstrap import token_verifier
-    from ..errors import unauthorized
+    from chalicelib.identity.tokens import AuthError, parse_bearer
+    from chalicelib.bootstrap import token_verifier
+    from chalicelib.core.errors import unauthorized
 
     value = header(request, "authorization")
     if value is None and not required:

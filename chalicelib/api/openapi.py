@@ -264,7 +264,7 @@ REGISTRY: dict[tuple[str, str], Op] = {
         "sum of the items. Re-sending the same version is `unchanged`; a higher version replaces an unpaid notice; "
         "changing a paid or in-payment notice is `409 NOTICE_LOCKED`. A batch is applied whole or not at all. "
         "The payer is sent an SMS for each accepted notice.",
-        request="chalicelib.domain.notices:NoticeBatchIn",
+        request="chalicelib.payments.domain.notices:NoticeBatchIn",
         ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
         errors=_errors(_BODY_ERRORS, _SIGNATURE_ERRORS,
                        {409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
@@ -277,7 +277,7 @@ REGISTRY: dict[tuple[str, str], Op] = {
         description="Signed per Standard Webhooks with the bank's secret. The first result is `applied`; a repeat "
         "of an already applied result is `duplicate`; a different result for a final payment is "
         "`409 PAYMENT_ALREADY_FINAL`. Extra fields sent by the bank are ignored.",
-        request="chalicelib.api.partners:CallbackIn",
+        request="chalicelib.payments.routes.partners:CallbackIn",
         ok={200: Ok("The result was applied, or was already applied.", CallbackResult)},
         errors=_errors(_BODY_ERRORS, _SIGNATURE_ERRORS,
                        {404: ("BANK_UNKNOWN", "PAYMENT_NOT_FOUND"),
@@ -306,7 +306,7 @@ REGISTRY: dict[tuple[str, str], Op] = {
         tag="citizens",
         description="By dossier code and ID number (CCCD/CMND). An unknown dossier and a dossier with another ID "
         "number give the same `404 DOSSIER_NOT_FOUND`.",
-        request="chalicelib.services.lookup:LookupIn",
+        request="chalicelib.payments.services.lookup:LookupIn",
         ok={200: Ok("The dossier's property and notices, with their payment status.", LookupResult)},
         errors=_errors(_BODY_ERRORS, {404: ("DOSSIER_NOT_FOUND",)}),
     ),
@@ -318,7 +318,7 @@ REGISTRY: dict[tuple[str, str], Op] = {
         "(`403 BANK_ACCOUNT_NOT_LINKED` without a link) and only that citizen may cancel. `Idempotency-Key`: the "
         "same key with the same body returns the first answer; with a different body, "
         "`409 IDEMPOTENCY_KEY_REUSED`.",
-        request="chalicelib.services.payments:PaymentIn",
+        request="chalicelib.payments.services.payment_requests:PaymentIn",
         ok={201: Ok("Payment created (or the first answer replayed for the same Idempotency-Key).",
                     PaymentCreated)},
         errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS,
@@ -512,7 +512,7 @@ def _components(schemas: dict[str, Any]) -> dict[str, Any]:
 
 # Blueprints of later features document their own routes: a module listed here may define `openapi_ops()`
 # returning {(method, path): Op}, merged into REGISTRY when the document is built.
-EXTENSION_MODULES = ("chalicelib.api.provinces", "chalicelib.api.accounts")
+EXTENSION_MODULES = ("chalicelib.provinces.routes", "chalicelib.accounts.routes")
 
 
 def registry() -> dict[tuple[str, str], Op]:
@@ -576,7 +576,7 @@ def load_app():
     """The deployed Chalice app, with the documentation blueprint registered (it may not be yet in app.py)."""
     import app as app_module
 
-    from . import docs
+    from chalicelib.api import docs
 
     chalice_app = app_module.app
     if "/openapi.json" not in chalice_app.routes:

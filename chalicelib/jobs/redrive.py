@@ -11,9 +11,9 @@ import json
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..bootstrap_provinces import province_services
-    from ..services.delivery_ports import Actor
-    from ..services.recovery import redrive
+    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.provinces.ports import Actor
+    from chalicelib.provinces.services.recovery import redrive
 
     parser = argparse.ArgumentParser(prog="python -m chalicelib.jobs.redrive", description=__doc__.splitlines()[0])
     parser.add_argument("agency_code", help="the province's level-1 agency code, e.g. 000.00.00.H49")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 
 def run_sweep() -> dict:
-    from ..bootstrap_provinces import province_services
-    from ..observability import logger
-    from ..services.recovery import sweep
+    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.aws.observability import logger
+    from chalicelib.provinces.services.recovery import sweep
 
     psvc = province_services()
     result = sweep(psvc)

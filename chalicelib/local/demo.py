@@ -16,8 +16,8 @@ from typing import Callable
 
 import requests
 
-from ..adapters.banks.webhooks import sign_webhook
-from .devkeys import LOCAL_TAX_AUTHORITY_SECRET
+from chalicelib.core.webhooks import sign_webhook
+from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
 
 VN = timezone(timedelta(hours=7))
 DEMO_ID_NUMBER = "035095001234"

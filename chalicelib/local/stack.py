@@ -74,8 +74,8 @@ def provision(endpoint: str, stage: str) -> dict[str, str]:
     """Create the resources from the one template and store the documented local secrets; return the app's env."""
     import boto3
 
-    from .devkeys import local_app_secret
-    from .resources import deploy_local_stack, env_from_outputs
+    from chalicelib.local.devkeys import local_app_secret
+    from chalicelib.local.resources import deploy_local_stack, env_from_outputs
 
     kwargs = {"endpoint_url": endpoint, "region_name": REGION,
               "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -101,7 +101,7 @@ def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str
     })
     if delivery_backoff_scale is not None:
         os.environ["DELIVERY_BACKOFF_SCALE"] = str(delivery_backoff_scale)
-    from .. import bootstrap, bootstrap_provinces
+    from chalicelib import bootstrap, bootstrap_provinces
 
     bootstrap.reset()
     bootstrap_provinces.reset()
@@ -110,11 +110,16 @@ def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str
 def register_local_provinces(province_url: str) -> None:
     """Point the documented local provinces' three APIs at the simulated province and register alert contacts,
     through the same use cases an administrator's API calls go through."""
-    from ..bootstrap_provinces import province_services
-    from ..domain.delivery import SERVICE_LAND_TAX_PAYMENT, ApiType
-    from ..services.delivery_ports import Actor
-    from ..services.provinces import put_api, put_contacts
-    from .devkeys import LOCAL_ALERT_CONTACTS, LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME, LOCAL_PROVINCES
+    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.provinces.domain.delivery import SERVICE_LAND_TAX_PAYMENT, ApiType
+    from chalicelib.provinces.ports import Actor
+    from chalicelib.provinces.services.registry import put_api, put_contacts
+    from chalicelib.local.devkeys import (
+        LOCAL_ALERT_CONTACTS,
+        LOCAL_PROVINCE_PASSWORD,
+        LOCAL_PROVINCE_USERNAME,
+        LOCAL_PROVINCES,
+    )
 
     psvc, actor = province_services(), Actor(subject="local-stack", operator=True)
     for agency, (stats_code, name) in LOCAL_PROVINCES.items():
@@ -140,7 +145,7 @@ class QueuePoller(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        from ..adapters.clients import client
+        from chalicelib.aws.clients import client
 
         sqs = client("sqs", REGION)
         while not self._stop.is_set():
@@ -203,8 +208,8 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
-    from .devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
-    from .province_sim import SimulatedProvince
+    from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
+    from chalicelib.local.province_sim import SimulatedProvince
 
     province = SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=province_port).start()
     register_local_provinces(province.url)
@@ -214,8 +219,8 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
 
     import app as app_module
 
-    from .bank_sim import SimulatedBank
-    from .devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
+    from chalicelib.local.bank_sim import SimulatedBank
+    from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
 
     class _Server(ThreadedHTTPServer):
         request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections
@@ -264,7 +269,7 @@ def _wait_healthy(api_url: str, timeout_s: float = 30) -> None:
 def main() -> None:
     import argparse
 
-    from .devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET, LOCAL_VNPAY_HASH_SECRET
+    from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET, LOCAL_VNPAY_HASH_SECRET
 
     ap = argparse.ArgumentParser(description="Run the embedded local stack in the foreground.")
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from chalicelib.adapters.auth import Role, issue_local_token
+from chalicelib.identity.tokens import Role, issue_local_token
 from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
 DEFAULT_SUBJECTS: dict[Role, str] = {

@@ -69,7 +69,7 @@ def test_tampered_body_with_valid_headers_is_refused(api):
     import json
     import uuid
 
-    from chalicelib.adapters.banks.webhooks import sign_webhook
+    from chalicelib.core.webhooks import sign_webhook
     from chalicelib.local.demo import demo_notice
     from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
 
@@ -155,7 +155,7 @@ def test_two_concurrent_initiations_leave_one_live_payment(api):
 
 
 def test_signed_in_citizen_needs_a_link_for_single_sign_on_bank(api):
-    from chalicelib.adapters.auth import issue_local_token
+    from chalicelib.identity.tokens import issue_local_token
     from chalicelib.local import devkeys
 
     token = issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
@@ -194,7 +194,7 @@ def test_twenty_concurrent_duplicate_callbacks_give_one_receipt(api, stack):
     assert outcomes.count("applied") == 1 and outcomes.count("duplicate") == 19
 
     from chalicelib import bootstrap
-    from chalicelib.domain.receipts import receipt_id_for
+    from chalicelib.receipts.domain import receipt_id_for
 
     payment = bootstrap.services().ledger.get_payment(p["payment_id"])
     assert payment.state.value == "PAID"
@@ -251,7 +251,7 @@ def test_unknown_payment_and_unknown_bank(api):
 
 
 def test_vnpay_ipn_success_duplicate_bad_signature_and_amount(api):
-    from chalicelib.adapters.banks.vnpay import build_ipn_params
+    from chalicelib.payments.adapters.vnpay import build_ipn_params
     from chalicelib.local.devkeys import LOCAL_VNPAY_HASH_SECRET
 
     dossier, number, _ = api.new_notice()
@@ -296,7 +296,7 @@ def test_double_payment_is_recorded_for_refund(api):
     stored = ledger.get_payment(a["payment_id"])
     ledger._payment_item(stored.model_copy(update={"expires_at": int(time.time()) - 1,
                                                    "rev": stored.rev + 1})).save()
-    from chalicelib.adapters.dynamo.models import models
+    from chalicelib.payments.adapters.models import models
     from chalicelib.config import get_settings
 
     dossier_model, _ = models(get_settings())
@@ -316,7 +316,7 @@ def test_crash_after_the_receipt_transaction_loses_nothing(api, stack):
     import boto3
 
     from chalicelib import bootstrap
-    from chalicelib.services.bank_results import BankResult, Outcome, apply_bank_result
+    from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
 
     dossier, number, _ = api.new_notice()
     p = _pay_ok(api, dossier, number)

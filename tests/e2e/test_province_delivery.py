@@ -17,7 +17,7 @@ REGION = "ap-southeast-1"
 
 
 def token(role: str, province: str | None = None, sub: str | None = None) -> str:
-    from chalicelib.adapters.auth import issue_local_token
+    from chalicelib.identity.tokens import issue_local_token
     from chalicelib.local import devkeys
 
     claims = {"province_code": province} if province else {}
@@ -198,7 +198,7 @@ def test_a_crash_between_the_receipt_transaction_and_the_queue_send_is_recovered
     import app as app_module
     from chalicelib.bootstrap import services
     from chalicelib.bootstrap_provinces import province_services
-    from chalicelib.services.recovery import sweep
+    from chalicelib.provinces.services.recovery import sweep
 
     short, _ = fresh_province
     forwarding = services().forwarding

@@ -11,11 +11,12 @@ import boto3
 import pytest
 import requests
 
-from chalicelib.domain.clock import FixedClock
-from chalicelib.domain.otp import OtpPurpose
-from chalicelib.errors import AppError
-from chalicelib.services import accounts, otp as otp_cases
-from chalicelib.services.account_ports import AlreadyExistsError, BankLink, TokenRejectedError
+from chalicelib.core.clock import FixedClock
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.core.errors import AppError
+from chalicelib.accounts.services import citizen_accounts as accounts
+from chalicelib.otp import services as otp_cases
+from chalicelib.accounts.ports import AlreadyExistsError, BankLink, TokenRejectedError
 from tests.fakes import FakeSms
 from tests.fakes_accounts import START, caller, fast_passwords
 
@@ -125,7 +126,7 @@ def test_send_counters_on_dynamodb_map_to_the_right_limit(svc):
 
 @pytest.fixture()
 def officer_svc(svc):
-    from chalicelib.services import officers
+    from chalicelib.accounts.services import officers
 
     unit = f"000.00.{uuid.uuid4().int % 90 + 10}.H35"
     admin = caller("op", "operator")
@@ -225,7 +226,7 @@ def test_token_consumed_in_the_creating_transaction(officer_svc):
 
 
 def test_link_store_transactions(svc):
-    from chalicelib.services.account_ports import TokenClaim
+    from chalicelib.accounts.ports import TokenClaim
 
     account_id = f"acc-{uuid.uuid4().hex}"
     phone = fresh_phone()
@@ -251,7 +252,7 @@ def test_link_store_transactions(svc):
 # --- the bank adapter against the simulated bank ------------------------------------------------------------------
 
 def test_internet_banking_lookup_through_the_simulated_bank(stack):
-    from chalicelib.adapters.banks.ibanking import HttpInternetBanking
+    from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
     from chalicelib.local.devkeys import LOCAL_BANK_SECRETS
 
     username = f"user{uuid.uuid4().hex[:8]}"

@@ -14,13 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from chalicelib.local.resources import (
-    OUTPUT_ENV,
-    TEMPLATE_PATH,
-    deploy_local_stack,
-    env_from_outputs,
-    local_template,
-)
+from chalicelib.local.resources import OUTPUT_ENV, TEMPLATE_PATH, deploy_local_stack, env_from_outputs, local_template
 
 # Not "dev"/"test": moto servers in one process share their backends, and the e2e stack uses stage "test".
 STAGE = "infratest"
@@ -114,7 +108,7 @@ def test_point_in_time_recovery_enabled(moto_kwargs, outputs, output):
 
 
 def test_forwarding_queue_redrives_to_dlq_after_the_last_scheduled_attempt(moto_kwargs, outputs):
-    from chalicelib.domain.delivery import MAX_ATTEMPTS
+    from chalicelib.provinces.domain.delivery import MAX_ATTEMPTS
 
     sqs = client(moto_kwargs, "sqs")
     attrs = sqs.get_queue_attributes(QueueUrl=outputs["ForwardingQueueUrl"], AttributeNames=["All"])["Attributes"]

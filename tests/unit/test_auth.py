@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.adapters.auth import (
+from chalicelib.identity.tokens import (
     AuthError,
     ForbiddenError,
     JwksVerifier,
@@ -58,7 +58,7 @@ def _local_token(roles=("citizen",), subject="citizen-1", **kw) -> str:
 
 
 def test_importing_auth_module_does_not_import_jwt():
-    code = "import sys, chalicelib.adapters.auth; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
+    code = "import sys, chalicelib.identity.tokens; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.otp import OtpPurpose
-from chalicelib.errors import AppError
-from chalicelib.services import accounts, bank_links
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.core.errors import AppError
+from chalicelib.accounts.services import citizen_accounts as accounts, bank_links
 from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
@@ -52,7 +52,7 @@ def link(svc, me, username=USERNAME, bank="VCB"):
     started = bank_links.start_link(svc, me, {"bank_code": bank, "banking_username": username})
     code = svc.sms.sent[-1][1][:6]
     otp = started["otp"]
-    from chalicelib.services import otp as otp_cases
+    from chalicelib.otp import services as otp_cases
 
     token = otp_cases.verify_otp(svc, CITIZEN_PHONE, OtpPurpose.BANK_LINK, otp["subject"], code)["verification_token"]
     return bank_links.confirm_link(svc, me, {"bank_code": bank, "banking_username": username,
@@ -131,13 +131,13 @@ def test_confirm_needs_a_token_for_this_bank_account(svc, me):
 
 def test_a_link_confirmed_twice_concurrently_is_one_link(svc, me):
     """Two confirmations racing (two tokens): the link's key lets one in."""
-    from chalicelib.services.account_ports import AlreadyExistsError, BankLink, TokenClaim
+    from chalicelib.accounts.ports import AlreadyExistsError, BankLink, TokenClaim
 
     account_id = me.subject
     t1 = otp_token(svc, CITIZEN_PHONE, OtpPurpose.BANK_LINK, f"{account_id}:VCB:{USERNAME}")
     svc.clock.advance(seconds=61)
     t2 = otp_token(svc, "+84900000001", OtpPurpose.BANK_LINK, f"{account_id}:VCB:{USERNAME}")
-    from chalicelib.services import otp as otp_cases
+    from chalicelib.otp import services as otp_cases
 
     c1 = otp_cases.token_claim(svc, CITIZEN_PHONE, OtpPurpose.BANK_LINK, f"{account_id}:VCB:{USERNAME}", t1)
     c2 = otp_cases.token_claim(svc, "+84900000001", OtpPurpose.BANK_LINK, f"{account_id}:VCB:{USERNAME}", t2)
@@ -151,8 +151,8 @@ def test_a_link_confirmed_twice_concurrently_is_one_link(svc, me):
 # --- the payment flow --------------------------------------------------------------------------------------------
 
 def test_payment_without_a_link_is_refused_and_with_one_goes_straight_to_the_bank(svc, me):
-    from chalicelib.services.intake import ingest_notices
-    from chalicelib.services.payments import initiate_payment
+    from chalicelib.payments.services.intake import ingest_notices
+    from chalicelib.payments.services.payment_requests import initiate_payment
     from tests.fakes import make_services, payment_body, sample_batch
 
     pay = make_services(bank_links=bank_links.StoredBankLinks(svc.links))

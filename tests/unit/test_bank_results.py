@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 
-from chalicelib.domain.clock import VN_TZ, FixedClock
-from chalicelib.domain.notices import NoticeStatus
-from chalicelib.domain.receipts import receipt_id_for
-from chalicelib.errors import AppError
-from chalicelib.services.bank_results import BankResult, Outcome, apply_bank_result
-from chalicelib.services.intake import ingest_notices
-from chalicelib.services.payments import cancel_payment, get_payment, initiate_payment
+from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.payments.domain.notices import NoticeStatus
+from chalicelib.receipts.domain import receipt_id_for
+from chalicelib.core.errors import AppError
+from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
+from chalicelib.payments.services.intake import ingest_notices
+from chalicelib.payments.services.payment_requests import cancel_payment, get_payment, initiate_payment
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,

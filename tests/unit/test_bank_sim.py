@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from chalicelib.adapters.banks.vnpay import parse_ipn, verify_ipn
-from chalicelib.adapters.banks.webhooks import SignatureError, verify_webhook
+from chalicelib.payments.adapters.vnpay import parse_ipn, verify_ipn
+from chalicelib.core.webhooks import SignatureError, verify_webhook
 from chalicelib.local.bank_sim import SimulatedBank, format_vnd
 
 VN_TZ = timezone(timedelta(hours=7))

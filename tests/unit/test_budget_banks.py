@@ -6,9 +6,9 @@ from typing import get_args
 
 import pytest
 
-from chalicelib.domain.banks import Bank, BankProtocol, bank_registry, get_bank
-from chalicelib.domain.budget import SubItemKind, is_known_sub_item, sub_item, sub_items
-from chalicelib.domain.validation import InvalidValueError
+from chalicelib.core.banks import Bank, BankProtocol, bank_registry, get_bank
+from chalicelib.core.budget import SubItemKind, is_known_sub_item, sub_item, sub_items
+from chalicelib.core.validation import InvalidValueError
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
-from chalicelib.domain.accounts import MAX_SCAN_BYTES, ScanKind, detect_scan_kind
-from chalicelib.domain.otp import OtpPurpose
-from chalicelib.errors import AppError
-from chalicelib.services import accounts
+from chalicelib.accounts.domain import MAX_SCAN_BYTES, ScanKind, detect_scan_kind
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.core.errors import AppError
+from chalicelib.accounts.services import citizen_accounts as accounts
 from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
@@ -358,7 +358,7 @@ def test_otp_targets_are_checked(svc):
 
 
 def test_transactions_show_states_and_receipts_page_by_page(svc):
-    from chalicelib.domain.payments import Payment, PaymentState
+    from chalicelib.payments.domain.payments import Payment, PaymentState
 
     account_id, me = _citizen(svc)
 

@@ -5,13 +5,13 @@ import datetime
 
 import pytest
 
-from chalicelib.domain.codes import (
+from chalicelib.core.codes import (
     parse_dossier_code,
     province_agency_code,
     validate_agency_code,
     validate_dossier_code,
 )
-from chalicelib.domain.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError
 
 
 def _code(call, *args) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.clock import FixedClock
-from chalicelib.domain.delivery import (
+from chalicelib.core.clock import FixedClock
+from chalicelib.provinces.domain.delivery import (
     BACKOFF_SCHEDULE_S,
     MAX_ATTEMPTS,
     ApiType,
@@ -17,9 +17,9 @@ from chalicelib.domain.delivery import (
     retry_delay_s,
     retry_window_s,
 )
-from chalicelib.services.alerts import alert_province
-from chalicelib.services.delivery_ports import Actor
-from chalicelib.services.recovery import redrive, sweep
+from chalicelib.provinces.services.alerts import alert_province
+from chalicelib.provinces.ports import Actor
+from chalicelib.provinces.services.recovery import redrive, sweep
 from tests.fakes import START
 from tests.fakes_provinces import PROVINCE, make_province_services, sample_receipt
 
@@ -213,7 +213,7 @@ def test_payloads_carry_stable_message_ids_and_no_id_number():
 # --- alerts ----------------------------------------------------------------------------------------------------
 
 def test_alerts_are_throttled_per_province_per_window_with_one_escalation():
-    from chalicelib.domain.delivery import AlertKind
+    from chalicelib.provinces.domain.delivery import AlertKind
 
     clock = FixedClock(START)
     psvc = make_province_services(clock)
@@ -232,7 +232,7 @@ def test_alerts_are_throttled_per_province_per_window_with_one_escalation():
 
 
 def test_two_containers_share_the_alert_window():
-    from chalicelib.domain.delivery import AlertKind
+    from chalicelib.provinces.domain.delivery import AlertKind
 
     psvc = make_province_services()
     other = replace(psvc, caches={})
@@ -272,7 +272,7 @@ def test_redrive_after_the_province_is_back_delivers_the_dead_letters():
     psvc.queue.run(psvc)
     assert len(psvc.queue.dlq) == 12
 
-    from chalicelib.errors import AppError
+    from chalicelib.core.errors import AppError
 
     with pytest.raises(AppError) as refused:
         redrive(psvc, Actor("admin-h35", operator=False, province_claim="35"), PROVINCE)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.identity import decode_personal_id, normalise_id_number, validate_id_number
-from chalicelib.domain.validation import InvalidValueError
+from chalicelib.core.identity import decode_personal_id, normalise_id_number, validate_id_number
+from chalicelib.core.validation import InvalidValueError
 
 MALE_1985_HANOI = "001085012345"  # 001 Hà Nội, 0 = male 1900s, 85
 FEMALE_2001_HCMC = "079301234567"  # 079 TP Hồ Chí Minh, 3 = female 2000s, 01

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from chalicelib.errors import AppError
-from chalicelib.services.bank_results import BankResult, apply_bank_result
-from chalicelib.services.intake import ingest_notices
-from chalicelib.services.payments import initiate_payment
+from chalicelib.core.errors import AppError
+from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
+from chalicelib.payments.services.intake import ingest_notices
+from chalicelib.payments.services.payment_requests import initiate_payment
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,

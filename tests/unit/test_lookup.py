@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import AppError
-from chalicelib.services.bank_results import BankResult, apply_bank_result
-from chalicelib.services.intake import ingest_notices
-from chalicelib.services.lookup import lookup
-from chalicelib.services.payments import initiate_payment
+from chalicelib.core.errors import AppError
+from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
+from chalicelib.payments.services.intake import ingest_notices
+from chalicelib.payments.services.lookup import lookup
+from chalicelib.payments.services.payment_requests import initiate_payment
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from chalicelib.domain.masking import mask_id_number, mask_phone, mask_pii, scrub_text
+from chalicelib.core.masking import mask_id_number, mask_phone, mask_pii, scrub_text
 
 
 def test_mask_id_number_keeps_last_three() -> None:

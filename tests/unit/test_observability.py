@@ -7,7 +7,7 @@ import logging
 
 
 def test_log_lines_never_carry_id_numbers_phones_or_secrets():
-    from chalicelib.observability import logger
+    from chalicelib.aws.observability import logger
 
     handler = logger().registered_handler
     captured = io.StringIO()

@@ -7,9 +7,9 @@ import unicodedata
 
 import pytest
 
-from chalicelib.domain.accounts import is_one_stop_unit, name_key
-from chalicelib.errors import AppError
-from chalicelib.services import officers
+from chalicelib.accounts.domain import is_one_stop_unit, name_key
+from chalicelib.core.errors import AppError
+from chalicelib.accounts.services import officers
 from tests.fakes_accounts import (
     ONE_STOP_UNIT,
     OTHER_PROVINCE_UNIT,
@@ -104,7 +104,7 @@ def test_a_vietnam_post_account_with_a_right_in_storage_still_cannot_create(svc)
     seed_officer(svc, "off-post2", grant=False, issuer="vnpost")
     user = svc.directory.get_user("off-post2")
     svc.directory.update_user(replace(user, rights=(RIGHT,), rev=user.rev + 1), user.rev,
-                              __import__("chalicelib.services.account_ports", fromlist=["AuditEntry"]).AuditEntry(
+                              __import__("chalicelib.accounts.ports", fromlist=["AuditEntry"]).AuditEntry(
                                   "off-post2", "2026-05-20T09:00:00+07:00", "test", "TEST", {}))
     assert refused(officers.creator_units, svc, officer("off-post2")).code == "CREATE_RIGHT_MISSING"
 
@@ -137,7 +137,7 @@ def test_removing_the_last_one_stop_unit_takes_the_right_away_audited(svc):
 def test_concurrent_change_is_refused_not_lost(svc):
     from dataclasses import replace
 
-    from chalicelib.services.account_ports import AuditEntry, StaleRecordError
+    from chalicelib.accounts.ports import AuditEntry, StaleRecordError
 
     seed_officer(svc, "off-3", grant=False)
     user = svc.directory.get_user("off-3")

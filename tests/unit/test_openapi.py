@@ -281,16 +281,16 @@ def test_headers_security_and_query_parameters(document):
 def test_enums_follow_the_domain():
     from typing import get_args
 
-    from chalicelib.domain.notices import NoticeStatus
-    from chalicelib.domain.payments import PaymentState
+    from chalicelib.payments.domain.notices import NoticeStatus
+    from chalicelib.payments.domain.payments import PaymentState
 
     assert list(get_args(openapi.PaymentStateName)) == [s.value for s in PaymentState]
     assert list(get_args(openapi.NoticeStatusName)) == [s.value for s in NoticeStatus]
 
 
 def test_views_follow_the_domain_models():
-    from chalicelib.domain.notices import NoticeItemIn, PropertyIn
-    from chalicelib.domain.receipts import Receipt
+    from chalicelib.payments.domain.notices import NoticeItemIn, PropertyIn
+    from chalicelib.receipts.domain import Receipt
 
     # receipt_view answers the stored receipt without its internal sequence number
     assert set(openapi.Receipt.model_fields) == set(Receipt.model_fields) - {"sequence"}
@@ -299,8 +299,8 @@ def test_views_follow_the_domain_models():
 
 
 def test_payment_views_match_the_service_answers():
-    from chalicelib.domain.payments import Payment, PaymentState
-    from chalicelib.services.payments import _view
+    from chalicelib.payments.domain.payments import Payment, PaymentState
+    from chalicelib.payments.services.payment_requests import _view
 
     payment = Payment(
         payment_id="PAYH3501HZX3Q8Y4B8N5W6M7K9J0R1T2", state=PaymentState.PAID,
@@ -320,8 +320,8 @@ def test_payment_views_match_the_service_answers():
 
 
 def test_ipn_answers_and_problems_match_their_models():
-    from chalicelib.adapters.banks import vnpay
-    from chalicelib.errors import FieldError, conflict, validation_error
+    from chalicelib.payments.adapters import vnpay
+    from chalicelib.core.errors import FieldError, conflict, validation_error
 
     for code in ("00", "01", "02", "04", "97", "99"):
         openapi.VnpayIpnAnswer.model_validate(vnpay.ipn_response(code))

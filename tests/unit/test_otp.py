@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from chalicelib.domain.otp import OtpPolicy, OtpPurpose, new_code, retry_text, send_windows
-from chalicelib.errors import AppError
-from chalicelib.services import otp as otp_cases
+from chalicelib.otp.domain import OtpPolicy, OtpPurpose, new_code, retry_text, send_windows
+from chalicelib.core.errors import AppError
+from chalicelib.otp import services as otp_cases
 from tests.fakes_accounts import InMemoryDirectory, make_account_services
 
 PHONE = "+84912345678"
@@ -91,7 +91,7 @@ def test_refused_just_after_120_seconds(svc):
 
 
 def test_ttl_is_configurable(codes):
-    from chalicelib.services.account_context import AccountSettings
+    from chalicelib.accounts.context import AccountSettings
 
     svc = make_account_services(new_code=codes, settings=AccountSettings(otp=OtpPolicy(ttl_s=30)))
     issue(svc)
@@ -339,7 +339,7 @@ def test_sms_is_vietnamese_and_says_how_long(svc, codes):
 def test_windows_and_retry_text():
     from datetime import datetime
 
-    from chalicelib.domain.clock import VN_TZ
+    from chalicelib.core.clock import VN_TZ
 
     w = send_windows(datetime(2026, 5, 20, 9, 59, 59, tzinfo=VN_TZ))
     assert (w.hour, w.day) == ("H#2026052009", "D#20260520")

@@ -7,13 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.domain.clock import FixedClock
-from chalicelib.domain.notices import NoticeStatus
-from chalicelib.domain.payments import is_payment_id
-from chalicelib.errors import AppError
-from chalicelib.services.bank_results import BankResult, apply_bank_result
-from chalicelib.services.intake import ingest_notices
-from chalicelib.services.payments import cancel_payment, get_payment, initiate_payment
+from chalicelib.core.clock import FixedClock
+from chalicelib.payments.domain.notices import NoticeStatus
+from chalicelib.payments.domain.payments import is_payment_id
+from chalicelib.core.errors import AppError
+from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
+from chalicelib.payments.services.intake import ingest_notices
+from chalicelib.payments.services.payment_requests import cancel_payment, get_payment, initiate_payment
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,

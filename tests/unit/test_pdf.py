@@ -14,7 +14,7 @@ from typing import NamedTuple
 import pytest
 from pypdf import PdfReader
 
-from chalicelib.adapters.pdf import FONT_DIR, ReceiptRenderError, format_vnd, render_receipt_pdf
+from chalicelib.receipts.adapters.pdf import FONT_DIR, ReceiptRenderError, format_vnd, render_receipt_pdf
 
 A4_PT = (595.28, 841.89)
 MARGIN_PT = 15 / 25.4 * 72
@@ -127,7 +127,7 @@ def test_the_whole_vietnamese_alphabet_reads_back_exactly(caplog):
 
 def test_the_vietnamese_alphabet_takes_the_fast_font_path():
     # Speed, not correctness: letters outside the cut-down fonts re-parse the full ones (~200 ms).
-    from chalicelib.adapters.pdf import _in_fast_repertoire
+    from chalicelib.receipts.adapters.pdf import _in_fast_repertoire
 
     assert all(_in_fast_repertoire(ord(c)) for c in "".join(ALPHABET) + "₫–“”…")
 
@@ -316,7 +316,7 @@ def test_missing_field_is_refused():
 
 
 def test_bank_short_name_is_printed_once():
-    from chalicelib.domain.banks import get_bank
+    from chalicelib.core.banks import get_bank
 
     name = get_bank("BIDV").name_vi
     lines = lines_of(render_receipt_pdf(sample_receipt(bank_code="BIDV", bank_name=name)))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.phones import normalise_mobile, validate_email
-from chalicelib.domain.validation import InvalidValueError
+from chalicelib.core.phones import normalise_mobile, validate_email
+from chalicelib.core.validation import InvalidValueError
 
 
 def _code(call, raw) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.provinces.http import GuardedHttp
-from chalicelib.domain.outbound_urls import UrlRefusedError
-from chalicelib.errors import AppError
-from chalicelib.services import api_check, provinces
-from chalicelib.services.delivery_ports import Actor, HttpAnswer
+from chalicelib.provinces.adapters.http import GuardedHttp
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
+from chalicelib.core.errors import AppError
+from chalicelib.provinces.services import api_check, registry as provinces
+from chalicelib.provinces.ports import Actor, HttpAnswer
 from tests.fakes_provinces import PROVINCE, make_province_services
 
 OPERATOR = Actor("op-1", operator=True)
@@ -35,7 +35,7 @@ def test_registry_create_update_list_disable_with_audit_and_no_credentials_out()
     psvc = make_province_services(register=False)
     created = provinces.put_api(psvc, OPERATOR, PROVINCE, "payment_result", _body())
     assert created["has_credentials"] is True and "credentials" not in created and "S3cret" not in str(created)
-    assert psvc.credentials.get(PROVINCE, created and __import__("chalicelib.domain.delivery", fromlist=["ApiType"])
+    assert psvc.credentials.get(PROVINCE, created and __import__("chalicelib.provinces.domain.delivery", fromlist=["ApiType"])
                                 .ApiType.PAYMENT_RESULT).password == "S3cret-pass!"
     updated = provinces.put_api(psvc, ADMIN_H35, PROVINCE, "payment_result",
                                 {k: v for k, v in _body(read_timeout_s=5).items() if k != "credentials"})

@@ -6,7 +6,7 @@ from itertools import product
 
 import pytest
 
-from chalicelib.domain.payments import (
+from chalicelib.payments.domain.payments import (
     LIVE_STATES,
     TRANSITIONS,
     IllegalTransitionError,
@@ -19,7 +19,7 @@ from chalicelib.domain.payments import (
     new_payment_id,
     province_of_payment,
 )
-from chalicelib.domain.receipts import format_receipt_number, receipt_id_for, series_for
+from chalicelib.receipts.domain import format_receipt_number, receipt_id_for, series_for
 
 S = PaymentState
 # The specification's table, written out independently of the code: CREATED -> PENDING_BANK -> PAID | FAILED |
@@ -112,7 +112,7 @@ def test_province_of_a_malformed_payment_id_raises():
 
 
 def test_real_ulids_make_valid_payment_ids():
-    from chalicelib.domain.clock import new_ulid
+    from chalicelib.core.clock import new_ulid
 
     ids = {new_payment_id("H49", new_ulid()) for _ in range(200)}
     assert len(ids) == 200

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.taxcode import tax_code_check_digit, validate_tax_code
-from chalicelib.domain.validation import InvalidValueError
+from chalicelib.core.taxcode import tax_code_check_digit, validate_tax_code
+from chalicelib.core.validation import InvalidValueError
 
 
 def _code(raw, **kwargs) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.adapters.banks.vnpay import (
+from chalicelib.payments.adapters.vnpay import (
     InvalidIpnError,
     IpnResult,
     build_ipn_params,

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from chalicelib.adapters.banks.webhooks import SignatureError, sign_webhook, verify_webhook
+from chalicelib.core.webhooks import SignatureError, sign_webhook, verify_webhook
 
 # Known-answer vector from the Standard Webhooks specification.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.validation import InvalidValueError
-from chalicelib.domain.words import amount_in_words
+from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.words import amount_in_words
 
 CASES = [
     (0, "Không đồng"),

@@ -1,0 +1,417 @@
+"""DynamoDB implementations of the OTP store, the officer directory, citizen accounts, bank links (directory table)
+and the citizen's payment history (the ledger's gsi1). Conditional writes and transactions live here.
+
+Items of the directory table (pk / sk):
+  OTP#<hmac(phone|purpose|subject)> / OTP       newest code's hash, attempts, token hash (only hashes)
+  RATE#<hmac(phone)> / H#yyyymmddhh, D#yyyymmdd  per-phone send counters (TTL)
+  UNIT#<agency code> / UNIT                      gsi1 UNITS / code
+  USER#<subject> / PROFILE, AUDIT#<at>#<ulid>    gsi1 USERS / subject (profile only)
+  IDN#<hmac(id number)> / IDN                    the uniqueness key of a citizen account -> account id
+  ACC#<account id> / ACCOUNT, LINK               gsi1 ACCUNIT#<unit> / <created_at>#<id> (account only)
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+from functools import cache
+from typing import Any, Iterable
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import Settings
+from chalicelib.core.clock import new_ulid
+from chalicelib.otp.domain import OtpRecord, SendWindows
+from chalicelib.accounts.ports import (
+    AlreadyExistsError,
+    AuditEntry,
+    BankLink,
+    CitizenAccount,
+    OfficerUser,
+    SendLimitError,
+    StaleRecordError,
+    TokenClaim,
+    TokenRejectedError,
+    Unit,
+)
+from chalicelib.payments.adapters.models import gsi1_index, models
+
+_CONDITION = "ConditionalCheckFailed"
+
+
+def directory_model(settings: Settings) -> type[Model]:
+    return _directory_model(settings.directory_table, settings.region, settings.aws_endpoint_url or None)
+
+
+@cache
+def _directory_model(table: str, region: str, host: str | None) -> type[Model]:
+    region_ = region
+
+    Gsi1 = gsi1_index()
+
+    class DirectoryItem(Model):
+        class Meta:
+            table_name = table
+            region = region_
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+        kind = UnicodeAttribute(null=True)
+        doc = UnicodeAttribute(null=True)  # the record as JSON; conditions only look at the attributes below
+        rev = NumberAttribute(null=True)
+        gsi1pk = UnicodeAttribute(null=True)
+        gsi1sk = UnicodeAttribute(null=True)
+        ttl = NumberAttribute(null=True)
+        # OTP
+        code_hash = UnicodeAttribute(null=True)
+        issued_at = NumberAttribute(null=True)
+        expires_at = NumberAttribute(null=True)
+        used = NumberAttribute(null=True)
+        attempts = NumberAttribute(null=True)
+        last_attempt_at = NumberAttribute(null=True)
+        last_sent_at = NumberAttribute(null=True)
+        token_hash = UnicodeAttribute(null=True)
+        token_expires_at = NumberAttribute(null=True)
+        # counters and sign-in failures
+        count = NumberAttribute(null=True)
+        failures = NumberAttribute(null=True)
+        last_failure_at = NumberAttribute(null=True)
+        gsi1 = Gsi1()
+
+    if host:
+        DirectoryItem.Meta.host = host
+    return DirectoryItem
+
+
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
+
+
+def _failed(reasons: list[str | None], index: int) -> bool:
+    return index < len(reasons) and reasons[index] == _CONDITION
+
+
+def _conditional(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class _Table:
+    def __init__(self, settings: Settings) -> None:
+        self.M = directory_model(settings)
+
+    def _tx(self) -> TransactWrite:
+        return TransactWrite(connection=self.M._get_connection().connection)
+
+    def _get(self, pk: str, sk: str):
+        try:
+            return self.M.get(pk, sk, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def _claim(self, tx: TransactWrite, claim: TokenClaim) -> None:
+        """Consume a verification token: it must still be this one and unexpired; it is removed."""
+        M = self.M
+        tx.update(M(f"OTP#{claim.otp_key}", "OTP"), actions=[M.token_hash.remove(), M.rev.add(1)],
+                  condition=(M.token_hash == claim.token_hash) & (M.token_expires_at >= claim.now))
+
+
+# --- OTP -----------------------------------------------------------------------------------------------------------
+
+class DynamoOtpStore(_Table):
+    def get(self, key: str) -> OtpRecord | None:
+        item = self._get(f"OTP#{key}", "OTP")
+        return _otp(item, key) if item is not None else None
+
+    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
+                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
+        M = self.M
+        item = M(f"OTP#{record.key}", "OTP", kind="otp", code_hash=record.code_hash, issued_at=record.issued_at,
+                 expires_at=record.expires_at, used=0, attempts=record.attempts,
+                 last_attempt_at=record.last_attempt_at, last_sent_at=record.last_sent_at, rev=record.rev,
+                 ttl=record.expires_at + 86_400)
+        condition = M.pk.does_not_exist() if expected_rev is None else (M.rev == expected_rev)
+        try:
+            with self._tx() as tx:
+                tx.save(item, condition=condition)
+                for sk, cap in ((windows.hour, max_per_hour), (windows.day, max_per_day)):
+                    tx.update(M(f"RATE#{phone_key}", sk), actions=[M.count.add(1), M.ttl.set(counter_ttl),
+                                                                   M.kind.set("otp_rate")],
+                              condition=M.count.does_not_exist() | (M.count < cap))
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)  # puts first (the record), then the updates (hour, day)
+            if _failed(reasons, 1):
+                raise SendLimitError("hour") from None
+            if _failed(reasons, 2):
+                raise SendLimitError("day") from None
+            if _failed(reasons, 0) or any(r not in (None, "None") for r in reasons):
+                raise StaleRecordError(record.key) from None
+            raise
+
+    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
+        M = self.M
+        item = M(f"OTP#{key}", "OTP")
+        try:
+            item.update(actions=[M.attempts.add(1), M.last_attempt_at.set(now), M.rev.add(1)],
+                        condition=M.pk.exists() & (M.attempts < max_attempts))
+        except UpdateError as exc:
+            if _conditional(exc):
+                return None
+            raise
+        return _otp(item, key)
+
+    def mark_verified(self, key: str, code_hash: str, token_hash: str, token_expires_at: int) -> bool:
+        M = self.M
+        try:
+            M(f"OTP#{key}", "OTP").update(
+                actions=[M.used.set(1), M.attempts.set(0), M.token_hash.set(token_hash),
+                         M.token_expires_at.set(token_expires_at), M.rev.add(1)],
+                condition=(M.code_hash == code_hash) & (M.used == 0))
+        except UpdateError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+
+def _otp(item, key: str) -> OtpRecord:
+    return OtpRecord(
+        key=key, code_hash=item.code_hash or "", issued_at=int(item.issued_at or 0),
+        expires_at=int(item.expires_at or 0), used=bool(item.used), attempts=int(item.attempts or 0),
+        last_attempt_at=int(item.last_attempt_at or 0), last_sent_at=int(item.last_sent_at or 0),
+        rev=int(item.rev or 0), token_hash=item.token_hash, token_expires_at=int(item.token_expires_at or 0),
+    )
+
+
+# --- units, officers, audit ----------------------------------------------------------------------------------------
+
+class DynamoDirectory(_Table):
+    def create_unit(self, unit: Unit) -> None:
+        M = self.M
+        item = M(f"UNIT#{unit.code}", "UNIT", kind="unit", doc=json.dumps(asdict(unit), ensure_ascii=False),
+                 gsi1pk="UNITS", gsi1sk=unit.code)
+        try:
+            item.save(condition=M.pk.does_not_exist())
+        except PutError as exc:
+            if _conditional(exc):
+                raise AlreadyExistsError(unit.code) from None
+            raise
+
+    def get_unit(self, code: str) -> Unit | None:
+        item = self._get(f"UNIT#{code}", "UNIT")
+        return Unit(**json.loads(item.doc)) if item is not None else None
+
+    def get_units(self, codes: Iterable[str]) -> dict[str, Unit]:
+        keys = [(f"UNIT#{c}", "UNIT") for c in dict.fromkeys(codes)]
+        if not keys:
+            return {}
+        units = [Unit(**json.loads(i.doc)) for i in self.M.batch_get(keys, consistent_read=True)]
+        return {u.code: u for u in units}
+
+    def list_units(self) -> list[Unit]:
+        return [Unit(**json.loads(i.doc)) for i in self.M.gsi1.query("UNITS")]
+
+    def _user_item(self, user: OfficerUser):
+        doc = {**asdict(user), "units": list(user.units), "rights": list(user.rights)}
+        return self.M(f"USER#{user.user_id}", "PROFILE", kind="user", doc=json.dumps(doc, ensure_ascii=False),
+                      rev=user.rev, gsi1pk="USERS", gsi1sk=user.user_id)
+
+    def _audit_item(self, entry: AuditEntry):
+        return self.M(f"USER#{entry.user_id}", f"AUDIT#{entry.at}#{new_ulid()}", kind="audit",
+                      doc=json.dumps(asdict(entry), ensure_ascii=False, default=str))
+
+    def create_user(self, user: OfficerUser, audit: AuditEntry) -> None:
+        try:
+            with self._tx() as tx:
+                tx.save(self._user_item(user), condition=self.M.pk.does_not_exist())
+                tx.save(self._audit_item(audit))
+        except TransactWriteError as exc:
+            if _failed(_reasons(exc), 0):
+                raise AlreadyExistsError(user.user_id) from None
+            raise
+
+    def get_user(self, user_id: str) -> OfficerUser | None:
+        item = self._get(f"USER#{user_id}", "PROFILE")
+        return _user(item) if item is not None else None
+
+    def list_users(self) -> list[OfficerUser]:
+        return [_user(i) for i in self.M.gsi1.query("USERS")]
+
+    def update_user(self, user: OfficerUser, expected_rev: int, audit: AuditEntry) -> None:
+        try:
+            with self._tx() as tx:
+                tx.save(self._user_item(user), condition=self.M.rev == expected_rev)
+                tx.save(self._audit_item(audit))
+        except TransactWriteError as exc:
+            if _CONDITION in _reasons(exc):
+                raise StaleRecordError(user.user_id) from None
+            raise
+
+    def list_audit(self, user_id: str) -> list[AuditEntry]:
+        items = self.M.query(f"USER#{user_id}", self.M.sk.startswith("AUDIT#"), consistent_read=True)
+        return [AuditEntry(**json.loads(i.doc)) for i in items]
+
+
+def _user(item) -> OfficerUser:
+    doc = json.loads(item.doc)
+    return OfficerUser(**{**doc, "units": tuple(doc["units"]), "rights": tuple(doc["rights"]), "rev": int(item.rev)})
+
+
+# --- citizen accounts ----------------------------------------------------------------------------------------------
+
+_ACCOUNT_COUNTERS = ("sign_in_failures", "last_failure_at", "rev")
+
+
+class DynamoCitizenAccounts(_Table):
+    def account_id_for(self, id_hash: str) -> str | None:
+        item = self._get(f"IDN#{id_hash}", "IDN")
+        return json.loads(item.doc)["account_id"] if item is not None else None
+
+    def _account_item(self, a: CitizenAccount):
+        doc = {k: v for k, v in asdict(a).items() if k not in _ACCOUNT_COUNTERS}
+        return self.M(f"ACC#{a.account_id}", "ACCOUNT", kind="account", doc=json.dumps(doc, ensure_ascii=False),
+                      rev=a.rev, failures=a.sign_in_failures, last_failure_at=a.last_failure_at,
+                      gsi1pk=f"ACCUNIT#{a.unit_code}", gsi1sk=f"{a.created_at}#{a.account_id}")
+
+    def create(self, account: CitizenAccount, claim: TokenClaim) -> None:
+        M = self.M
+        key = M(f"IDN#{account.id_hash}", "IDN", kind="id_key",
+                doc=json.dumps({"account_id": account.account_id}))
+        try:
+            with self._tx() as tx:
+                tx.save(key, condition=M.pk.does_not_exist())
+                tx.save(self._account_item(account), condition=M.pk.does_not_exist())
+                self._claim(tx, claim)
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)  # puts: id key, account; then the token update
+            if _failed(reasons, 0):
+                raise AlreadyExistsError("account") from None
+            if _failed(reasons, 2):
+                raise TokenRejectedError() from None
+            if any(r not in (None, "None") for r in reasons):
+                raise AlreadyExistsError("account") from None  # a concurrent writer of the same key
+            raise
+
+    def get_account(self, account_id: str) -> CitizenAccount | None:
+        item = self._get(f"ACC#{account_id}", "ACCOUNT")
+        return _account(item) if item is not None else None
+
+    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None) -> None:
+        M = self.M
+        if claim is None:
+            try:
+                self._account_item(account).save(condition=M.rev == expected_rev)
+            except PutError as exc:
+                if _conditional(exc):
+                    raise StaleRecordError(account.account_id) from None
+                raise
+            return
+        try:
+            with self._tx() as tx:
+                tx.save(self._account_item(account), condition=M.rev == expected_rev)
+                self._claim(tx, claim)
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if _failed(reasons, 1):
+                raise TokenRejectedError() from None
+            if _CONDITION in reasons:
+                raise StaleRecordError(account.account_id) from None
+            raise
+
+    def record_sign_in_failure(self, account_id: str, now: int, reset: bool = False) -> None:
+        M = self.M
+        count = M.failures.set(1) if reset else M.failures.add(1)
+        try:
+            M(f"ACC#{account_id}", "ACCOUNT").update(actions=[count, M.last_failure_at.set(now), M.rev.add(1)],
+                                                      condition=M.pk.exists())
+        except UpdateError as exc:
+            if not _conditional(exc):
+                raise
+
+    def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
+        M = self.M
+        items = M.gsi1.query(f"ACCUNIT#{unit_code}", M.gsi1sk.between(created_from, created_to))
+        return [_account(i) for i in items]
+
+
+def _account(item) -> CitizenAccount:
+    doc = json.loads(item.doc)
+    return CitizenAccount(**doc, sign_in_failures=int(item.failures or 0),
+                          last_failure_at=int(item.last_failure_at or 0), rev=int(item.rev or 0))
+
+
+# --- bank links ----------------------------------------------------------------------------------------------------
+
+class DynamoBankLinkStore(_Table):
+    def get_link(self, account_id: str) -> BankLink | None:
+        item = self._get(f"ACC#{account_id}", "LINK")
+        return BankLink(**json.loads(item.doc)) if item is not None else None
+
+    def create_link(self, link: BankLink, claim: TokenClaim) -> None:
+        M = self.M
+        item = M(f"ACC#{link.account_id}", "LINK", kind="bank_link", doc=json.dumps(asdict(link), ensure_ascii=False))
+        try:
+            with self._tx() as tx:
+                tx.save(item, condition=M.pk.does_not_exist())  # one link per account, by its key
+                self._claim(tx, claim)
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if _failed(reasons, 0):
+                raise AlreadyExistsError("link") from None
+            if _failed(reasons, 1):
+                raise TokenRejectedError() from None
+            raise
+
+    def is_linked(self, citizen_sub: str, bank_code: str) -> bool:
+        """The payment flow's `BankLinks` port (one read; loads nothing of the account use cases)."""
+        link = self.get_link(citizen_sub)
+        return link is not None and link.bank_code == bank_code
+
+    def delete_link(self, account_id: str) -> bool:
+        M = self.M
+        try:
+            M(f"ACC#{account_id}", "LINK").delete(condition=M.pk.exists())
+        except DeleteError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+
+# --- payment history (the ledger) ----------------------------------------------------------------------------------
+
+class LedgerPaymentHistory:
+    """The citizen's payments through the ledger's gsi1 (``CIT#<sub>`` / created_at), newest first."""
+
+    def __init__(self, settings: Settings) -> None:
+        _, self._item = models(settings)
+
+    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None):
+        from chalicelib.payments.domain.payments import Payment
+
+        partition = f"CIT#{citizen_sub}"
+        start = _decode_cursor(cursor, partition) if cursor else None
+        results = self._item.gsi1.query(partition, scan_index_forward=False, limit=limit,
+                                        last_evaluated_key=start)
+        payments = [Payment.model_validate_json(i.doc) for i in results if i.kind == "payment"]
+        last = results.last_evaluated_key
+        return payments, (_encode_cursor(last) if last and len(payments) >= limit else None)
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, partition: str) -> dict[str, Any]:
+    """A cursor is only ever a position inside the caller's own partition: anything else is refused."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise ValueError("cursor") from None
+    if not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi1pk", "gsi1sk"} \
+            or key["gsi1pk"] != {"S": partition} or not all(isinstance(v, dict) and set(v) == {"S"} and
+                                                            isinstance(v["S"], str) for v in key.values()):
+        raise ValueError("cursor")
+    return key

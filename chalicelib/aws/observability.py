@@ -1,0 +1,65 @@
+"""Structured JSON logs (Powertools Logger) with personal data masked, and Powertools Metrics.
+
+Both are created on first use, not at import, to keep the cold start lean. Every record passes through
+`MaskingFormatter`, which masks PII-named fields and scrubs ID-number/phone-shaped digit runs from the text.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+from typing import Any
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "land-payments")
+
+
+@cache
+def logger():
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    from chalicelib.core.masking import mask_pii, scrub_text
+
+    class MaskingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: dict[str, Any]) -> str:
+            return scrub_text(super().serialize(mask_pii(log)))
+
+    pt = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+    # Our modules log with logging.getLogger(__name__): route the "chalicelib" tree through the same masking
+    # JSON handler (and so the same correlation id), once.
+    package = logging.getLogger("chalicelib")
+    package.handlers = [pt.registered_handler]
+    package.setLevel(pt.log_level)
+    package.propagate = False
+    return pt
+
+
+class _Metrics:
+    """Services call `add(name, value)`; Powertools emits them as CloudWatch EMF at the end of each invocation."""
+
+    def __init__(self) -> None:
+        from aws_lambda_powertools import Metrics
+
+        self._metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LandPayments"),
+                                service=SERVICE)
+        self._dirty = False
+        # Locally metrics are off; Powertools then never empties its buffer, so do not fill it.
+        self._disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true"
+
+    def add(self, name: str, value: int = 1) -> None:
+        if self._disabled:
+            return
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        self._dirty = True
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self._metrics.flush_metrics()
+
+
+@cache
+def metrics() -> _Metrics:
+    return _Metrics()

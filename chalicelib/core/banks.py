@@ -1,0 +1,49 @@
+"""The banks that collect land financial obligations through the portal.
+
+Each bank has a short code used in our API and records, its NAPAS BIN, and the callback protocol its adapter speaks
+(``standard_webhooks`` for signed JSON callbacks, ``vnpay_ipn`` for a VNPay-style IPN). The list is data
+(``data/banks.json``). Whether a bank has single sign-on with the portal is stage configuration, not bank data.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from chalicelib.core.validation import InvalidValueError
+
+BankProtocol = Literal["standard_webhooks", "vnpay_ipn"]
+
+_DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "banks.json"
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A collecting bank as citizens see it and as our adapters address it."""
+
+    code: str
+    name_vi: str
+    short_name: str
+    napas_bin: str
+    protocol: BankProtocol
+
+
+@cache
+def _load_banks() -> dict[str, Bank]:
+    rows = json.loads(_DATA_FILE.read_text(encoding="utf-8"))["banks"]
+    return {row["code"]: Bank(**row) for row in rows}
+
+
+def bank_registry() -> dict[str, Bank]:
+    """All collecting banks by code (VCB, ICB, BIDV, VBA, MB); read once, and a copy so callers cannot alter it."""
+    return dict(_load_banks())
+
+
+def get_bank(code: str) -> Bank:
+    """The bank with this code (case and surrounding spaces ignored); an unknown code is refused with BANK_UNKNOWN."""
+    bank = _load_banks().get(code.strip().upper()) if isinstance(code, str) else None
+    if bank is None:
+        raise InvalidValueError("BANK_UNKNOWN", "Ngân hàng không được hỗ trợ thanh toán nghĩa vụ tài chính về đất đai.")
+    return bank

@@ -1,0 +1,231 @@
+"""Tax notices of a land dossier: the intake model, the stored model and the versioning rules (M1, M2).
+
+A dossier is stored as one item holding the keyed hash of the citizen's ID number and its notices, so a lookup is
+one read. A notice is *locked* while it is paid or has a live (unexpired) payment: a corrected version may replace
+an unlocked notice only.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator, model_validator
+
+from chalicelib.core import budget, codes, identity, phones
+from chalicelib.core.validation import InvalidValueError
+
+MAX_AMOUNT_VND = 10**13  # ten thousand billion VND: above any single land obligation; guards overflow and typos
+
+
+class NoticeStatus(str, Enum):
+    PAYABLE = "payable"
+    IN_PAYMENT = "in_payment"
+    PAID = "paid"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class NoticeItemIn(_Strict):
+    sub_item_code: str = Field(min_length=4, max_length=4)
+    description: str = Field(min_length=1, max_length=300)
+    amount_vnd: StrictInt = Field(gt=0, le=MAX_AMOUNT_VND)
+
+    @field_validator("sub_item_code")
+    @classmethod
+    def _known_sub_item(cls, v: str) -> str:
+        if not budget.is_known_sub_item(v):
+            raise InvalidValueError("SUB_ITEM_UNKNOWN", f"Mã tiểu mục {v} không có trong danh mục.")
+        return v
+
+
+class NoticeIn(_Strict):
+    notice_number: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z./_-]*$")
+    version: StrictInt = Field(ge=1, le=10_000)
+    payer_name: str = Field(min_length=1, max_length=200)
+    payer_phone: str | None = None
+    payer_tax_code: str | None = Field(default=None, max_length=20)
+    issued_at: datetime | None = None
+    due_date: date | None = None
+    items: list[NoticeItemIn] = Field(min_length=1, max_length=50)
+    total_vnd: StrictInt = Field(gt=0, le=MAX_AMOUNT_VND)
+
+    @field_validator("payer_phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return phones.normalise_mobile(v) if v else None
+
+    @model_validator(mode="after")
+    def _total_is_sum(self) -> "NoticeIn":
+        if sum(i.amount_vnd for i in self.items) != self.total_vnd:
+            raise InvalidValueError(
+                "TOTAL_MISMATCH", "Tổng tiền (total_vnd) không bằng tổng số tiền của các khoản nộp."
+            )
+        return self
+
+
+class PropertyIn(_Strict):
+    address: str = Field(default="", max_length=500)
+    parcel_number: str | None = Field(default=None, max_length=50)
+    map_sheet_number: str | None = Field(default=None, max_length=50)
+    area_m2: StrictFloat | StrictInt | None = Field(default=None, gt=0, le=10**9)
+    land_use_certificate: str | None = Field(default=None, max_length=100)
+
+
+class NoticeBatchIn(_Strict):
+    dossier_code: str
+    id_number: str
+    commune_code: str = Field(min_length=1, max_length=10)
+    commune_code_system: Literal["gso", "tax"]
+    property: PropertyIn = PropertyIn()
+    notices: list[NoticeIn] = Field(min_length=1, max_length=20)
+
+    @field_validator("dossier_code")
+    @classmethod
+    def _dossier(cls, v: str) -> str:
+        code = codes.validate_dossier_code(v)
+        codes.province_agency_code(code)  # payable notices belong to a province's one-stop unit
+        return code
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return identity.validate_id_number(v)
+
+    @model_validator(mode="after")
+    def _unique_and_commune(self) -> "NoticeBatchIn":
+        numbers = [n.notice_number for n in self.notices]
+        if len(set(numbers)) != len(numbers):
+            raise InvalidValueError("NOTICE_DUPLICATED", "Một số thông báo xuất hiện nhiều lần trong cùng yêu cầu.")
+        if self.commune_code_system == "gso" and not (self.commune_code.isdigit() and len(self.commune_code) == 5):
+            raise InvalidValueError("COMMUNE_CODE_FORMAT", "Mã xã theo danh mục thống kê (gso) phải gồm 5 chữ số.")
+        return self
+
+
+class StoredNotice(BaseModel):
+    """A notice as stored in the dossier item (no phone: it is used for the SMS and not kept)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    notice_number: str
+    version: int
+    payer_name: str
+    payer_tax_code: str | None = None
+    issued_at: str | None = None
+    due_date: str | None = None
+    items: list[dict]
+    total_vnd: int
+    content_hash: str
+    paid_payment_id: str | None = None
+    live_payment_id: str | None = None
+    live_payment_expires_at: int | None = None
+
+    def status(self, now_epoch: int) -> NoticeStatus:
+        if self.paid_payment_id:
+            return NoticeStatus.PAID
+        if self.live_payment_id and (self.live_payment_expires_at or 0) > now_epoch:
+            return NoticeStatus.IN_PAYMENT
+        return NoticeStatus.PAYABLE
+
+    def is_locked(self, now_epoch: int) -> bool:
+        return self.status(now_epoch) != NoticeStatus.PAYABLE
+
+
+class Dossier(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    dossier_code: str
+    id_hash: str
+    commune_code: str
+    commune_code_system: str
+    property: dict
+    notices: dict[str, StoredNotice]
+    rev: int = 0
+    updated_at: str = ""
+
+
+class DossierConflictError(Exception):
+    """A batch that cannot be applied without overwriting a locked notice or another citizen's dossier."""
+
+    def __init__(self, code: str, message: str, notice_number: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.notice_number = code, message, notice_number
+
+
+def notice_content_hash(n: NoticeIn) -> str:
+    import hashlib
+    import json
+
+    payload = n.model_dump(mode="json", exclude={"payer_phone"})
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _to_stored(n: NoticeIn) -> StoredNotice:
+    return StoredNotice(
+        notice_number=n.notice_number,
+        version=n.version,
+        payer_name=n.payer_name,
+        payer_tax_code=n.payer_tax_code,
+        issued_at=n.issued_at.isoformat() if n.issued_at else None,
+        due_date=n.due_date.isoformat() if n.due_date else None,
+        items=[i.model_dump() for i in n.items],
+        total_vnd=n.total_vnd,
+        content_hash=notice_content_hash(n),
+    )
+
+
+def merge_batch(
+    existing: Dossier | None, batch: NoticeBatchIn, id_hash: str, now_epoch: int, now_iso: str
+) -> tuple[Dossier, list[NoticeIn], list[NoticeIn]]:
+    """Apply the versioning rules; return (new dossier, accepted notices, unchanged notices).
+
+    Same version and same content: unchanged. Same version, other content: conflict (a version is immutable).
+    Lower version: unchanged (a late, stale resend never overwrites a newer notice). Higher version: replaces the
+    notice unless it is locked (paid or in payment). Any conflict refuses the whole batch: nothing is half-applied.
+    """
+    if existing is not None and existing.id_hash != id_hash:
+        raise DossierConflictError(
+            "DOSSIER_ID_MISMATCH", "Hồ sơ đã tồn tại với số giấy tờ tùy thân khác; không thể ghi đè."
+        )
+    notices = dict(existing.notices) if existing else {}
+    accepted: list[NoticeIn] = []
+    unchanged: list[NoticeIn] = []
+    for n in batch.notices:
+        current = notices.get(n.notice_number)
+        if current is None:
+            notices[n.notice_number] = _to_stored(n)
+            accepted.append(n)
+        elif n.version == current.version:
+            if notice_content_hash(n) != current.content_hash:
+                raise DossierConflictError(
+                    "NOTICE_VERSION_CONFLICT",
+                    f"Thông báo {n.notice_number} phiên bản {n.version} đã được nhận với nội dung khác; "
+                    "hãy gửi phiên bản mới hơn.",
+                    n.notice_number,
+                )
+            unchanged.append(n)
+        elif n.version < current.version:
+            unchanged.append(n)
+        elif current.is_locked(now_epoch):
+            raise DossierConflictError(
+                "NOTICE_LOCKED",
+                f"Thông báo {n.notice_number} đã được thanh toán hoặc đang trong quá trình thanh toán; "
+                "không thể thay thế.",
+                n.notice_number,
+            )
+        else:
+            notices[n.notice_number] = _to_stored(n)
+            accepted.append(n)
+    dossier = Dossier(
+        dossier_code=batch.dossier_code,
+        id_hash=id_hash,
+        commune_code=batch.commune_code if accepted or existing is None else existing.commune_code,
+        commune_code_system=batch.commune_code_system,
+        property=batch.property.model_dump(exclude_none=True) if accepted or existing is None else existing.property,
+        notices=notices,
+        rev=(existing.rev if existing else 0) + (1 if accepted else 0),
+        updated_at=now_iso if accepted or existing is None else existing.updated_at,
+    )
+    return dossier, accepted, unchanged

@@ -1,0 +1,96 @@
+"""What the use cases need from the outside world. Adapters (DynamoDB, SNS, SQS...) and in-memory fakes implement these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib.payments.domain.notices import Dossier
+from chalicelib.payments.domain.payments import Payment
+from chalicelib.receipts.domain import Receipt
+
+
+class ConcurrentUpdateError(Exception):
+    """Someone else changed the item between our read and our conditional write: re-read and retry."""
+
+
+class NoticeBusyError(Exception):
+    """The notice was claimed by another payment, paid, or changed version between read and write."""
+
+
+class IdempotencyConflictError(Exception):
+    """The idempotency key is already stored (by an earlier or concurrent request)."""
+
+
+class NoticeAlreadyPaidError(Exception):
+    """The notice was paid by another payment: this success is a double payment."""
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key_hash: str
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+    expires_at: int
+
+
+class DossierRepository(Protocol):
+    def get(self, dossier_code: str) -> Dossier | None: ...
+
+    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
+        """Write the whole dossier if its stored rev still equals expected_rev (None: must not exist)."""
+
+
+class Ledger(Protocol):
+    """Payments, receipts, receipt counters, idempotency records and anomalies."""
+
+    def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
+        """Atomically: store the payment, claim its notice (no live unexpired payment, unpaid, same version) and
+        store the idempotency record. Raises NoticeBusyError or IdempotencyConflictError; nothing is written then."""
+
+    def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None: ...
+
+    def get_payment(self, payment_id: str) -> Payment | None: ...
+
+    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
+        """One round trip: the payment and the last receipt sequence of (unit, year)."""
+
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+        """One transaction: payment -> PAID with receipt id, notice marked paid, receipt stored, counter moved
+        from counter_was to receipt.sequence. ConcurrentUpdateError if payment or counter moved,
+        NoticeAlreadyPaidError if the notice is paid by another payment. Nothing is written on failure."""
+
+    def record_double_payment(self, payment: Payment, expected: Payment) -> None: ...
+
+    def record_failed(self, payment: Payment, expected: Payment) -> None:
+        """Payment -> FAILED/CANCELLED, releasing the notice if this payment still holds it."""
+
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None: ...
+
+    def get_receipt(self, receipt_id: str) -> Receipt | None: ...
+
+
+class SmsSender(Protocol):
+    def send_sms(self, phone_e164: str, message: str) -> None: ...
+
+
+class AlertPublisher(Protocol):
+    def alert(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
+
+
+class ForwardingQueue(Protocol):
+    def enqueue_receipt(self, receipt: Receipt) -> None: ...
+
+    def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
+
+
+class BankLinks(Protocol):
+    """Is this signed-in citizen linked to an internet-banking account at this bank? (M7 plugs in here.)"""
+
+    def is_linked(self, citizen_sub: str, bank_code: str) -> bool: ...
+
+
+class IdHasher(Protocol):
+    def hash_id(self, normalised_id_number: str) -> str: ...
+
+

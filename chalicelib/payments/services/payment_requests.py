@@ -1,0 +1,236 @@
+"""M3: initiate, read and cancel payment requests. One notice per payment; at most one live payment per notice."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import Field, field_validator
+
+from chalicelib.core import banks, codes
+from chalicelib.core.clock import VN_TZ, epoch
+from chalicelib.payments.domain.notices import NoticeStatus
+from chalicelib.payments.domain.payments import (
+    LIVE_STATES,
+    Payment,
+    PaymentState,
+    collecting_unit_of_province,
+    is_payment_id,
+    new_payment_id,
+)
+from chalicelib.core.errors import AppError, conflict, forbidden, not_found
+from chalicelib.payments.context import Services
+from chalicelib.payments.services.lookup import LookupIn, find_dossier
+from chalicelib.payments.ports import (
+    ConcurrentUpdateError,
+    IdempotencyConflictError,
+    IdempotencyRecord,
+    NoticeBusyError,
+)
+from chalicelib.core.parsing import parse
+
+ALLOWED_RETURN_SCHEMES = {"https"}
+
+
+class PaymentIn(LookupIn):
+    notice_number: str = Field(min_length=1, max_length=64)
+    bank_code: str = Field(min_length=2, max_length=10)
+    return_url: str | None = Field(default=None, max_length=500)
+
+    @field_validator("bank_code")
+    @classmethod
+    def _bank(cls, v: str) -> str:
+        return banks.get_bank(v.upper()).code
+
+
+def _check_return_url(svc: Services, url: str | None) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    schemes = ALLOWED_RETURN_SCHEMES | ({"http"} if svc.settings.is_local else set())
+    hosts = svc.settings.return_url_hosts
+    # Browsers read "\\" as "/" and honour user-info ("a@b"): either could send the citizen to another host than
+    # the one urlsplit reports, so both are refused outright, as are control characters.
+    ambiguous = "\\" in url or "@" in parts.netloc or any(ord(c) < 33 for c in url)
+    if ambiguous or parts.scheme not in schemes or not parts.hostname or (hosts and parts.hostname not in hosts):
+        raise AppError(
+            "RETURN_URL_NOT_ALLOWED",
+            "Địa chỉ quay lại (return_url) không thuộc danh sách được phép.",
+            422,
+            "Dữ liệu không hợp lệ",
+        )
+
+
+def _request_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _key_hash(key: str, citizen_sub: str | None) -> str:
+    # Scoped to the signed-in citizen when there is one, so one citizen's key can never replay another's answer.
+    return hashlib.sha256(f"{citizen_sub or '-'}\x00{key}".encode()).hexdigest()
+
+
+def _view(p: Payment, now_epoch: int) -> dict:
+    out = {
+        "payment_id": p.payment_id,
+        "state": p.effective_state(now_epoch).value,
+        "amount_vnd": p.amount_vnd,
+        "currency": p.currency,
+        "dossier_code": p.dossier_code,
+        "notice_number": p.notice_number,
+        "bank_code": p.bank_code,
+        "created_at": p.created_at,
+        "expires_at": _iso(p.expires_at),
+    }
+    if p.receipt_id:
+        out["receipt_id"] = p.receipt_id
+    if p.paid_at:
+        out["paid_at"] = p.paid_at
+    if p.refund_required:
+        out["refund_required"] = True
+    return out
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, VN_TZ).isoformat()
+
+
+def _redirect_url(svc: Services, payment: Payment, direct: bool) -> str:
+    base = svc.settings.bank_gateway_url(payment.bank_code)
+    path = "/pay" if direct else "/ib/login"
+    query = {"payment_id": payment.payment_id, "bank_code": payment.bank_code, "amount_vnd": payment.amount_vnd}
+    if payment.return_url:
+        query["return_url"] = payment.return_url
+    return f"{base}{path}?{urlencode(query)}"
+
+
+def initiate_payment(
+    svc: Services, body: dict, idempotency_key: str | None, citizen_sub: str | None
+) -> tuple[int, dict]:
+    """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer."""
+    req = parse(PaymentIn, body)
+    _check_return_url(svc, req.return_url)
+    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255):
+        raise AppError("IDEMPOTENCY_KEY_INVALID", "Khóa Idempotency-Key phải dài từ 1 đến 255 ký tự.", 400)
+    key_hash = _key_hash(idempotency_key, citizen_sub) if idempotency_key else None
+    req_hash = _request_hash(req.model_dump())
+
+    bank = banks.get_bank(req.bank_code)
+    sso = bank.code in svc.settings.sso_banks
+    direct = False
+    if citizen_sub and sso:
+        if not svc.bank_links.is_linked(citizen_sub, bank.code):
+            raise forbidden(
+                "BANK_ACCOUNT_NOT_LINKED",
+                "Người dùng chưa liên kết tài khoản thanh toán. Vui lòng liên kết tài khoản ngân hàng trước khi "
+                "thanh toán.",
+            )
+        direct = True
+
+    dossier = find_dossier(svc, req.dossier_code, req.id_number)
+    notice = dossier.notices.get(req.notice_number)
+    if notice is None:
+        raise not_found("NOTICE_NOT_FOUND", "Không tìm thấy thông báo thuế trong hồ sơ.")
+    now = svc.clock.now()
+    now_epoch = epoch(now)
+    status = notice.status(now_epoch)
+    if status != NoticeStatus.PAYABLE:
+        replay = _replay(svc, key_hash, req_hash)
+        if replay:
+            return replay
+        if status == NoticeStatus.PAID:
+            raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
+        raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
+
+    province = codes.province_agency_code(dossier.dossier_code).rsplit(".", 1)[1]
+    payment = Payment(
+        payment_id=new_payment_id(province, svc.new_id()),
+        state=PaymentState.PENDING_BANK,
+        dossier_code=dossier.dossier_code,
+        notice_number=notice.notice_number,
+        notice_version=notice.version,
+        amount_vnd=notice.total_vnd,
+        bank_code=bank.code,
+        collecting_unit=collecting_unit_of_province(province),
+        payer_name=notice.payer_name,
+        items=notice.items,
+        created_at=now.isoformat(),
+        expires_at=now_epoch + svc.settings.payment_ttl_minutes * 60,
+        return_url=req.return_url,
+        citizen_sub=citizen_sub,
+        history=[{"state": "CREATED", "at": now.isoformat()}, {"state": "PENDING_BANK", "at": now.isoformat()}],
+    )
+    payment = payment.model_copy(update={"redirect_url": _redirect_url(svc, payment, direct)})
+    answer = {**_view(payment, now_epoch), "redirect_url": payment.redirect_url}
+    record = None
+    if key_hash:
+        ttl = now + timedelta(hours=svc.settings.idempotency_ttl_hours)
+        record = IdempotencyRecord(key_hash, req_hash, 201, answer, epoch(ttl))
+    try:
+        svc.ledger.create_payment(payment, record, now_epoch)
+    except IdempotencyConflictError:
+        replay = _replay(svc, key_hash, req_hash)
+        if replay:
+            return replay
+        raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
+    except NoticeBusyError:
+        replay = _replay(svc, key_hash, req_hash)
+        if replay:
+            return replay
+        raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này vừa có giao dịch thanh toán khác hoặc đã thay đổi.")
+    svc.count("PaymentsInitiated")
+    return 201, answer
+
+
+def _replay(svc: Services, key_hash: str | None, req_hash: str) -> tuple[int, dict] | None:
+    if not key_hash:
+        return None
+    record = svc.ledger.get_idempotency(key_hash)
+    if record is None:
+        return None
+    if record.request_hash != req_hash:
+        raise conflict(
+            "IDEMPOTENCY_KEY_REUSED", "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác."
+        )
+    return record.status, record.body
+
+
+def _load(svc: Services, payment_id: str) -> Payment:
+    if not is_payment_id(payment_id):
+        raise not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
+    payment = svc.ledger.get_payment(payment_id)
+    if payment is None:
+        raise not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
+    return payment
+
+
+def get_payment(svc: Services, payment_id: str) -> dict:
+    return _view(_load(svc, payment_id), epoch(svc.clock.now()))
+
+
+def cancel_payment(svc: Services, payment_id: str, citizen_sub: str | None = None) -> dict:
+    """The payer gives up before paying at the bank: the notice becomes payable again at once.
+    A payment started by a signed-in citizen can only be cancelled by that citizen."""
+    payment = _load(svc, payment_id)
+    if payment.citizen_sub and payment.citizen_sub != citizen_sub:
+        raise forbidden("PAYMENT_NOT_OWNED", "Chỉ người đã tạo giao dịch mới được hủy giao dịch này.")
+    now = svc.clock.now()
+    state = payment.effective_state(epoch(now))
+    if state == PaymentState.CANCELLED:
+        return _view(payment, epoch(now))
+    if state not in LIVE_STATES:
+        raise conflict("PAYMENT_NOT_CANCELLABLE", "Giao dịch đã kết thúc, không thể hủy.", state=state.value)
+    cancelled = payment.model_copy(
+        update={
+            "state": PaymentState.CANCELLED,
+            "history": [*payment.history, {"state": "CANCELLED", "at": now.isoformat()}],
+            "rev": payment.rev + 1,
+        }
+    )
+    try:
+        svc.ledger.record_failed(cancelled, payment)
+    except ConcurrentUpdateError:
+        raise conflict("PAYMENT_STATE_CHANGED", "Trạng thái giao dịch vừa thay đổi, vui lòng tải lại.") from None
+    return _view(cancelled, epoch(now))
+

@@ -1,0 +1,136 @@
+"""The province API registry (M11, configuration part) and error-alert contacts (M12): validated shapes and scope.
+
+A province is identified by its level-1 agency code (``000.00.00.H49``, what receipts and dossier codes carry) and
+also records its statistics province code (2 digits, what administrators' tokens carry). Per API type it has a
+session URL, a data URL, the unit code it expects in payloads, timeouts and an active flag. Credentials are write-only
+here: the service stores them in the secret store and only ``has_credentials`` is ever shown.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.core.codes import validate_agency_code
+from chalicelib.provinces.domain.delivery import SERVICE_TYPES, ApiType
+from chalicelib.core.phones import normalise_mobile, validate_email
+from chalicelib.core.validation import InvalidValueError
+
+_PROVINCE_AGENCY = re.compile(r"^000\.00\.00\.H\d{2}$")
+_STATS_CODE = re.compile(r"^\d{2}$")
+MAX_CONTACTS = 10
+
+
+def validate_province_agency_code(raw: str) -> str:
+    code = validate_agency_code(raw)
+    if not _PROVINCE_AGENCY.fullmatch(code):
+        raise InvalidValueError("PROVINCE_CODE_FORMAT",
+                                "Mã định danh cấp tỉnh phải có dạng 000.00.00.Hxx, ví dụ 000.00.00.H49.")
+    return code
+
+
+def province_of_unit(unit_code: str) -> str:
+    """The level-1 province agency code of any agency code: ``000.00.43.H35`` -> ``000.00.00.H35``."""
+    return f"000.00.00.{unit_code.rsplit('.', 1)[1]}"
+
+
+def parse_api_type(raw: str) -> ApiType:
+    try:
+        return ApiType(raw)
+    except ValueError:
+        raise InvalidValueError("API_TYPE_UNKNOWN", "Loại API không hợp lệ: notice, payment_result hoặc "
+                                                    "receipt_file.") from None
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=500)
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Credentials(username={self.username!r}, password='***')"
+
+    __str__ = __repr__
+
+
+class ProvinceApiIn(BaseModel):
+    """Body of PUT /v1/provinces/{agency_code}/apis/{api_type}. On update, omitted credentials keep the stored ones."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    province_code: str = Field(description="Statistics province code, 2 digits (e.g. 22 for Quảng Ninh).")
+    province_name: str = Field(min_length=2, max_length=100, description="e.g. Tỉnh Quảng Ninh.")
+    unit_code: str = Field(description="Unit / DST code the province expects in payloads (agency code).")
+    session_url: str = Field(min_length=8, max_length=2048, description="URL API lấy session.")
+    data_url: str = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
+    credentials: Credentials | None = Field(default=None, description="Write-only; kept in the secret store.")
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
+    read_timeout_s: float = Field(default=10.0, gt=0, le=30)
+    active: bool = True
+
+    @field_validator("province_code")
+    @classmethod
+    def _stats(cls, v: str) -> str:
+        if not _STATS_CODE.fullmatch(v):
+            raise InvalidValueError("PROVINCE_STATS_CODE_FORMAT", "Mã tỉnh (thống kê) gồm 2 chữ số, ví dụ 22.")
+        return v
+
+    @field_validator("unit_code")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        return validate_agency_code(v)
+
+
+class ProvinceApi(BaseModel):
+    """A stored API configuration (no credentials)."""
+
+    model_config = ConfigDict(extra="ignore")
+    agency_code: str
+    api_type: ApiType
+    province_code: str
+    province_name: str
+    unit_code: str
+    session_url: str
+    data_url: str
+    connect_timeout_s: float
+    read_timeout_s: float
+    active: bool
+    has_credentials: bool
+    updated_at: str
+    updated_by: str
+    version: int = 1
+
+    def view(self) -> dict[str, Any]:
+        return {**self.model_dump(mode="json"), "api_type_label": self.api_type.label_vi}
+
+
+class AlertContactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phones: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    emails: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS)
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(normalise_mobile(v) for v in values))
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(validate_email(v) for v in values))
+
+
+def validate_service_type(raw: str) -> str:
+    if raw not in SERVICE_TYPES:
+        raise InvalidValueError("SERVICE_TYPE_UNKNOWN",
+                                "Loại dịch vụ không hợp lệ: land_tax_payment (Thanh toán thuế đất).")
+    return raw
+
+
+def in_scope(principal_province: str | None, agency_code: str, stats_code: str | None) -> bool:
+    """Does a province administrator whose token names ``principal_province`` manage this province? The claim may
+    hold the statistics code (``22``), the agency code (``000.00.00.H49``) or its level-1 part (``H49``)."""
+    if not principal_province:
+        return False
+    claim = principal_province.strip().upper()
+    return claim in {agency_code, agency_code.rsplit(".", 1)[1]} or (stats_code is not None and claim == stats_code)

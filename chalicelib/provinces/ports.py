@@ -1,0 +1,175 @@
+"""What the province-integration use cases (registry, delivery, alerts, sweeper, re-drive, API check) need from the
+outside world, and the settings they run with. DynamoDB/SQS/SNS/Secrets Manager/HTTP adapters and the in-memory
+fakes of tests/fakes.py implement these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+from chalicelib.core.clock import Clock, new_ulid
+from chalicelib.provinces.domain.delivery import AlertKind, ApiType, Delivery
+from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Read once per container (bootstrap_provinces); tests build their own."""
+
+    backoff_scale: float = 1.0  # 0 in the test stage: the whole 17-attempt window runs in seconds
+    failing_alert_after_s: int = 2 * 3600  # alert when a province has been failing this long
+    alert_window_s: int = 24 * 3600  # at most one alert burst per province per window (and one escalation)
+    sweep_grace_s: int = 600  # a PENDING receipt older than this was never sent (or its message was lost)
+    config_cache_s: float = 60.0  # province API configuration cached per container
+    token_ttl_default_s: int = 1800  # when the province's session answer has no expires_in
+    https_only: bool = True  # production; the local stages also allow loopback http (the simulated province)
+    allow_loopback: bool = False
+    check_body_cap_bytes: int = 16 * 1024
+    check_timeout_s: float = 5.0
+
+
+class ConcurrentChangeError(Exception):
+    """A registry item changed between read and conditional write."""
+
+
+class ProvinceCallError(Exception):
+    """A failed call to a province: ``code`` (stable, e.g. HTTP_500, TIMEOUT) and a short safe ``detail``
+    (never the body of the answer, which may echo personal data)."""
+
+    def __init__(self, code: str, detail: str = "", *, unavailable: bool = False) -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code, self.detail = code, detail
+        # True when the province cannot be reached at all (timeout, refused): the rest of the batch for this
+        # province is not attempted in this invocation.
+        self.unavailable = unavailable
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+    latency_ms: float
+
+
+class ProvinceHttp(Protocol):
+    def post_json(self, url: str, payload: Any, headers: dict[str, str], connect_timeout_s: float,
+                  read_timeout_s: float, body_cap: int = 1 << 20) -> HttpAnswer:
+        """POST JSON without following redirects. Raises ProvinceCallError (TIMEOUT, CONNECTION) and
+        UrlRefusedError (the SSRF guard)."""
+
+
+class ProvinceRegistry(Protocol):
+    def get_apis(self, agency_code: str) -> dict[ApiType, ProvinceApi]: ...
+
+    def list_apis(self) -> list[ProvinceApi]: ...
+
+    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict[str, Any]) -> None:
+        """Store the configuration and its audit record in one transaction (optimistic on ``version``)."""
+
+    def audit(self, agency_code: str, record: dict[str, Any]) -> None: ...
+
+    def list_audit(self, agency_code: str, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def get_contacts(self, unit_code: str, service_type: str) -> dict[str, Any] | None: ...
+
+    def list_contacts(self, unit_prefix: str | None = None) -> list[dict[str, Any]]: ...
+
+    def put_contacts(self, unit_code: str, service_type: str, contacts: dict[str, Any],
+                     audit: dict[str, Any]) -> None: ...
+
+    def delete_contacts(self, unit_code: str, service_type: str, audit: dict[str, Any]) -> bool: ...
+
+    def open_alert_window(self, province: str, level: int, now_epoch: int, window_s: int) -> bool:
+        """Conditional write: True if no alert of this level or higher was sent for the province in the window."""
+
+    def record_alert(self, province: str, record: dict[str, Any]) -> None: ...
+
+    def list_alerts(self, province: str) -> list[dict[str, Any]]: ...
+
+
+class CredentialStore(Protocol):
+    def get(self, agency_code: str, api_type: ApiType) -> Credentials | None: ...
+
+    def put(self, agency_code: str, api_type: ApiType, credentials: Credentials) -> None: ...
+
+
+class DeliveryLedger(Protocol):
+    def mark_delivered(self, delivery: Delivery, at: str) -> None:
+        """One write: state DELIVERED, attempts + 1."""
+
+    def mark_failed(self, delivery: Delivery, *, error: str, at: str, first_attempt_at: str, next_attempt_at: str | None,
+                    dead: bool) -> None:
+        """One write: state FAILING (or DEAD), attempts + 1, last error; never overwrites DELIVERED."""
+
+    def counts(self, province: str) -> dict[str, int]: ...
+
+    def oldest_open_failure(self, province: str) -> str | None: ...
+
+    def stale_pending(self, cutoff_iso: str, limit: int = 500) -> list[Delivery]:
+        """PENDING deliveries issued before ``cutoff_iso`` and not swept since then."""
+
+    def mark_swept(self, delivery: Delivery, at: str) -> None: ...
+
+    def dead(self, province: str, limit: int = 1000) -> list[Delivery]: ...
+
+    def reset_to_pending(self, delivery: Delivery, at: str) -> bool:
+        """DEAD -> PENDING (re-drive); False if it was no longer DEAD."""
+
+    def delivery_state(self, delivery: Delivery) -> dict[str, Any] | None: ...
+
+
+class DeliveryQueue(Protocol):
+    def send(self, deliveries: Iterable[Delivery]) -> None: ...
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None:
+        """Hide the message for ``seconds`` (the backoff: ChangeMessageVisibility)."""
+
+    def drain_dead_letters(self, province: str) -> int:
+        """Delete the dead-letter messages of ``province`` (their deliveries were re-enqueued); return how many."""
+
+
+class AlertChannels(Protocol):
+    def sms(self, phone_e164: str, text: str) -> None: ...
+
+    def email(self, recipients: list[str], subject: str, text: str, province: str) -> None: ...
+
+    def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
+
+    def subscribe_email(self, email: str) -> None:
+        """Make sure the address receives the alert emails meant for it (idempotent)."""
+
+
+@dataclass
+class ProvinceServices:
+    settings: DeliverySettings
+    clock: Clock
+    registry: ProvinceRegistry
+    credentials: CredentialStore
+    ledger: DeliveryLedger
+    queue: DeliveryQueue
+    http: ProvinceHttp
+    alerts: AlertChannels
+    render_pdf: Callable[[dict[str, Any]], bytes]
+    new_id: Callable[[], str] = new_ulid
+    metrics: Any = None
+    province_name: Callable[[str], str] = field(default=lambda code: code)
+    # per-container caches (the service module fills them)
+    caches: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, name: str, value: int = 1) -> None:
+        if self.metrics is not None:
+            self.metrics.add(name, value)
+
+
+__all__ = ["AlertChannels", "AlertKind", "CredentialStore", "DeliveryLedger", "DeliveryQueue", "DeliverySettings",
+           "HttpAnswer", "ProvinceCallError", "ProvinceHttp", "ProvinceRegistry", "ProvinceServices"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling an administration use case (built by the HTTP layer from the verified token)."""
+
+    subject: str
+    operator: bool  # role operator: every province
+    province_claim: str | None = None  # role province_admin: the province in the token

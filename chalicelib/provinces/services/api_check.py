@@ -1,0 +1,120 @@
+"""M11 API check ("like Postman"): an administrator sends a sample body to a configured province API, or to a new
+URL with a chosen API type, and sees status, headers, a size-capped body and latency.
+
+The server is calling a URL a person typed, so every call goes through the SSRF guard of the HTTP adapter (https
+only in production, host resolved and refused if private, loopback, link-local or metadata, no redirects followed,
+short timeout), and every check - refused ones included - leaves an audit record.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.provinces.domain.delivery import InvalidAnswerError, token_from_session_answer
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
+from chalicelib.core.errors import AppError, not_found
+from chalicelib.provinces.ports import Actor, HttpAnswer, ProvinceCallError, ProvinceServices
+from chalicelib.provinces.services.registry import _api_type, _code, require_scope
+from chalicelib.core.parsing import parse
+
+_SHOWN_HEADERS_DROPPED = {"set-cookie"}
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: dict[str, Any] = Field(description="Sample JSON body sent as it is.")
+
+
+class CheckUrlIn(CheckIn):
+    url: str = Field(min_length=8, max_length=2048)
+    api_type: str = Field(description="notice, payment_result or receipt_file.")
+    agency_code: str | None = Field(default=None, description="Province the check is for (audit and scope).")
+
+
+def _view(url: str, answer: HttpAnswer) -> dict[str, Any]:
+    headers = {k: v for k, v in answer.headers.items() if k.lower() not in _SHOWN_HEADERS_DROPPED}
+    out: dict[str, Any] = {"url": url, "status": answer.status, "headers": headers,
+                           "body": answer.body.decode("utf-8", errors="replace"), "truncated": answer.truncated,
+                           "latency_ms": round(answer.latency_ms, 1)}
+    if 300 <= answer.status < 400:
+        out["redirect_not_followed"] = True
+    return out
+
+
+def _refused(psvc: ProvinceServices, actor: Actor, agency: str, url: str, exc: UrlRefusedError) -> AppError:
+    psvc.registry.audit(agency, {"action": "api_check_refused", "by": actor.subject, "at": psvc.clock.now().isoformat(),
+                                 "url": url[:300], "code": exc.code})
+    return AppError(exc.code, exc.message, 422, "Địa chỉ không được phép")
+
+
+def _call(psvc: ProvinceServices, url: str, body: Any, headers: dict[str, str], connect_s: float,
+          read_s: float) -> dict[str, Any]:
+    s = psvc.settings
+    try:
+        answer = psvc.http.post_json(url, body, headers, min(connect_s, s.check_timeout_s),
+                                     min(read_s, s.check_timeout_s), body_cap=s.check_body_cap_bytes)
+    except ProvinceCallError as exc:
+        return {"url": url, "error": {"code": exc.code, "message": "Không kết nối được hoặc quá thời gian chờ."}}
+    return _view(url, answer)
+
+
+def check_configured(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+    agency, api_type = _code(agency_raw), _api_type(api_type_raw)
+    require_scope(psvc, actor, agency)
+    sample = parse(CheckIn, body)
+    api = psvc.registry.get_apis(agency).get(api_type)
+    if api is None:
+        raise not_found("PROVINCE_API_NOT_FOUND", "Chưa khai báo API này cho tỉnh.")
+    result: dict[str, Any] = {"agency_code": agency, "api_type": api_type.value}
+    try:
+        creds = psvc.credentials.get(agency, api_type)
+        session = _call(psvc, api.session_url, creds.model_dump() if creds else {}, {}, api.connect_timeout_s,
+                        api.read_timeout_s)
+        session_body = session.pop("body", "")  # the token is a secret: never shown
+        result["session"] = {**session, "token_received": False}
+        token = None
+        if 200 <= session.get("status", 0) < 300:
+            try:
+                import json
+
+                token, _ = token_from_session_answer(json.loads(session_body))
+                result["session"]["token_received"] = True
+            except (ValueError, InvalidAnswerError):
+                pass
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        result["data"] = _call(psvc, api.data_url, sample.body, headers, api.connect_timeout_s, api.read_timeout_s)
+    except UrlRefusedError as exc:
+        raise _refused(psvc, actor, agency, api.data_url, exc) from None
+    _audit(psvc, actor, agency, api.data_url, api_type.value, result.get("data", {}))
+    return result
+
+
+def check_url(psvc: ProvinceServices, actor: Actor, body: Any) -> dict:
+    data = parse(CheckUrlIn, body)
+    api_type = _api_type(data.api_type)
+    agency = _code(data.agency_code) if data.agency_code else None
+    if agency is not None:
+        require_scope(psvc, actor, agency)
+    elif not actor.operator:
+        agency = _own_agency(actor)
+    scope = agency or "ADHOC"
+    try:
+        result = _call(psvc, data.url, data.body, {}, 3.0, psvc.settings.check_timeout_s)
+    except UrlRefusedError as exc:
+        raise _refused(psvc, actor, scope, data.url, exc) from None
+    _audit(psvc, actor, scope, data.url, api_type.value, result)
+    return {"api_type": api_type.value, **result}
+
+
+def _own_agency(actor: Actor) -> str:
+    from chalicelib.core.errors import validation_error, FieldError
+
+    raise validation_error([FieldError("agency_code", "FIELD_REQUIRED", "Cần mã định danh của tỉnh được kiểm tra.")])
+
+
+def _audit(psvc: ProvinceServices, actor: Actor, agency: str, url: str, api_type: str, result: dict) -> None:
+    psvc.registry.audit(agency, {"action": "api_check", "by": actor.subject, "at": psvc.clock.now().isoformat(),
+                                 "url": url[:300], "api_type": api_type, "status": result.get("status"),
+                                 "error": (result.get("error") or {}).get("code"),
+                                 "latency_ms": result.get("latency_ms")})

@@ -1,0 +1,224 @@
+"""M11 (configuration) and M12: the province API registry and the error-alert contacts, audited; delivery stats.
+
+Scope: an operator manages every province; a province administrator only the province named in their token
+(statistics code, agency code or its H-code). Credentials go to the secret store and are never returned; the audit
+record says that they changed, never what they are.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.provinces.domain.delivery import STATES, ApiType
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
+from chalicelib.provinces.domain.registry import (
+    AlertContactsIn,
+    ProvinceApi,
+    ProvinceApiIn,
+    in_scope,
+    parse_api_type,
+    province_of_unit,
+    validate_province_agency_code,
+    validate_service_type,
+)
+from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.errors import AppError, FieldError, forbidden, not_found, validation_error
+from chalicelib.provinces.ports import Actor, ConcurrentChangeError, ProvinceServices
+from chalicelib.provinces.services.forwarding import forget_province
+from chalicelib.core.parsing import parse
+
+_CONFIG_FIELDS = ("province_code", "province_name", "unit_code", "session_url", "data_url", "connect_timeout_s",
+                  "read_timeout_s", "active")
+
+
+def _code(raw: str) -> str:
+    try:
+        return validate_province_agency_code(raw)
+    except InvalidValueError as exc:
+        raise validation_error([FieldError("agency_code", exc.code, exc.message)]) from None
+
+
+def _api_type(raw: str) -> ApiType:
+    try:
+        return parse_api_type(raw)
+    except InvalidValueError as exc:
+        raise validation_error([FieldError("api_type", exc.code, exc.message)]) from None
+
+
+def _stats_code(psvc: ProvinceServices, agency: str) -> str | None:
+    apis = psvc.registry.get_apis(agency)
+    return next((a.province_code for a in apis.values()), None)
+
+
+def require_scope(psvc: ProvinceServices, actor: Actor, agency: str, stats_code: str | None = None) -> None:
+    if actor.operator:
+        return
+    known = _stats_code(psvc, agency)
+    if in_scope(actor.province_claim, agency, known if known is not None else stats_code):
+        return
+    raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được quản lý cấu hình của tỉnh mình.")
+
+
+def _check_url(psvc: ProvinceServices, field: str, url: str) -> None:
+    s = psvc.settings
+    try:
+        target = parse_target(url, https_only=s.https_only)
+        if target.ip_literal:
+            check_address(target.host, allow_loopback=s.allow_loopback)
+    except UrlRefusedError as exc:
+        raise validation_error([FieldError(field, exc.code, exc.message)]) from None
+
+
+def put_api(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+    agency, api_type = _code(agency_raw), _api_type(api_type_raw)
+    data = parse(ProvinceApiIn, body)
+    require_scope(psvc, actor, agency, data.province_code)
+    _check_url(psvc, "session_url", data.session_url)
+    _check_url(psvc, "data_url", data.data_url)
+    current = psvc.registry.get_apis(agency).get(api_type)
+    if current is None and data.credentials is None:
+        raise validation_error([FieldError("credentials", "FIELD_REQUIRED",
+                                           "Cần thông tin xác thực khi khai báo API lần đầu.")])
+    now = psvc.clock.now().isoformat()
+    if data.credentials is not None:
+        psvc.credentials.put(agency, api_type, data.credentials)
+    api = ProvinceApi(agency_code=agency, api_type=api_type, has_credentials=True, updated_at=now,
+                      updated_by=actor.subject, version=(current.version + 1) if current else 1,
+                      **data.model_dump(include=set(_CONFIG_FIELDS)))
+    changes = _diff(current, api)
+    if data.credentials is not None:
+        changes["credentials"] = "changed"
+    audit = {"action": "api_created" if current is None else "api_updated", "api_type": api_type.value,
+             "by": actor.subject, "at": now, "changes": changes}
+    try:
+        psvc.registry.put_api(api, current.version if current else None, audit)
+    except ConcurrentChangeError:
+        raise AppError("CONCURRENT_UPDATE", "Cấu hình đang được cập nhật đồng thời, vui lòng thử lại.", 409,
+                       "Xung đột") from None
+    forget_province(psvc, agency)
+    return api.view()
+
+
+def _diff(before: ProvinceApi | None, after: ProvinceApi) -> dict[str, Any]:
+    old = before.model_dump(mode="json") if before else {}
+    new = after.model_dump(mode="json")
+    return {k: {"from": old.get(k), "to": new[k]} for k in _CONFIG_FIELDS if old.get(k) != new[k]}
+
+
+def disable_api(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str) -> dict:
+    agency, api_type = _code(agency_raw), _api_type(api_type_raw)
+    require_scope(psvc, actor, agency)
+    current = psvc.registry.get_apis(agency).get(api_type)
+    if current is None:
+        raise not_found("PROVINCE_API_NOT_FOUND", "Chưa khai báo API này cho tỉnh.")
+    now = psvc.clock.now().isoformat()
+    api = current.model_copy(update={"active": False, "updated_at": now, "updated_by": actor.subject,
+                                     "version": current.version + 1})
+    audit = {"action": "api_disabled", "api_type": api_type.value, "by": actor.subject, "at": now,
+             "changes": _diff(current, api)}
+    try:
+        psvc.registry.put_api(api, current.version, audit)
+    except ConcurrentChangeError:
+        raise AppError("CONCURRENT_UPDATE", "Cấu hình đang được cập nhật đồng thời, vui lòng thử lại.", 409,
+                       "Xung đột") from None
+    forget_province(psvc, agency)
+    return api.view()
+
+
+def list_apis(psvc: ProvinceServices, actor: Actor, agency_raw: str | None = None) -> list[dict]:
+    if agency_raw is not None:
+        agency = _code(agency_raw)
+        require_scope(psvc, actor, agency)
+        return [a.view() for _, a in sorted(psvc.registry.get_apis(agency).items(), key=lambda kv: kv[0].value)]
+    apis = psvc.registry.list_apis()
+    if not actor.operator:
+        apis = [a for a in apis if in_scope(actor.province_claim, a.agency_code, a.province_code)]
+    return [a.view() for a in apis]
+
+
+def audit_trail(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> list[dict]:
+    agency = _code(agency_raw)
+    require_scope(psvc, actor, agency)
+    return psvc.registry.list_audit(agency)
+
+
+def delivery_stats(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> dict:
+    agency = _code(agency_raw)
+    require_scope(psvc, actor, agency)
+    counts = psvc.ledger.counts(agency)
+    return {"agency_code": agency, **{s.lower(): counts.get(s, 0) for s in STATES},
+            "failing_since": psvc.ledger.oldest_open_failure(agency)}
+
+
+# -- alert contacts (M12) ------------------------------------------------------------------------------------------
+
+def _unit(raw: str) -> str:
+    from chalicelib.core.codes import validate_agency_code
+
+    try:
+        return validate_agency_code(raw)
+    except InvalidValueError as exc:
+        raise validation_error([FieldError("unit_code", exc.code, exc.message)]) from None
+
+
+def _service(raw: str) -> str:
+    try:
+        return validate_service_type(raw)
+    except InvalidValueError as exc:
+        raise validation_error([FieldError("service_type", exc.code, exc.message)]) from None
+
+
+def _contacts_view(unit: str, service: str, item: dict) -> dict:
+    from chalicelib.provinces.domain.delivery import SERVICE_TYPES
+
+    return {"unit_code": unit, "service_type": service, "service_name": SERVICE_TYPES[service],
+            "phones": item.get("phones", []), "emails": item.get("emails", []),
+            "updated_at": item.get("updated_at"), "updated_by": item.get("updated_by")}
+
+
+def put_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str, body: Any) -> dict:
+    unit, service = _unit(unit_raw), _service(service_raw)
+    require_scope(psvc, actor, province_of_unit(unit))
+    data = parse(AlertContactsIn, body)
+    if not data.phones and not data.emails:
+        raise validation_error([FieldError("phones", "CONTACT_REQUIRED", "Cần ít nhất một số điện thoại hoặc email.")])
+    for email in data.emails:
+        psvc.alerts.subscribe_email(email)
+    now = psvc.clock.now().isoformat()
+    before = psvc.registry.get_contacts(unit, service) or {}
+    item = {"phones": data.phones, "emails": data.emails, "updated_at": now, "updated_by": actor.subject}
+    audit = {"action": "contacts_updated" if before else "contacts_created", "unit_code": unit,
+             "service_type": service, "by": actor.subject, "at": now,
+             "changes": {"phones": {"added": len(set(data.phones) - set(before.get("phones", []))),
+                                    "removed": len(set(before.get("phones", [])) - set(data.phones))},
+                         "emails": {"added": len(set(data.emails) - set(before.get("emails", []))),
+                                    "removed": len(set(before.get("emails", [])) - set(data.emails))}}}
+    psvc.registry.put_contacts(unit, service, item, audit)
+    return _contacts_view(unit, service, item)
+
+
+def get_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str) -> dict:
+    unit, service = _unit(unit_raw), _service(service_raw)
+    require_scope(psvc, actor, province_of_unit(unit))
+    item = psvc.registry.get_contacts(unit, service)
+    if item is None:
+        raise not_found("ALERT_CONTACTS_NOT_FOUND", "Chưa đăng ký người nhận cảnh báo cho đơn vị và dịch vụ này.")
+    return _contacts_view(unit, service, item)
+
+
+def list_contacts(psvc: ProvinceServices, actor: Actor) -> list[dict]:
+    items = psvc.registry.list_contacts()
+    out = []
+    for item in items:
+        province = province_of_unit(item["unit_code"])
+        if actor.operator or in_scope(actor.province_claim, province, _stats_code(psvc, province)):
+            out.append(_contacts_view(item["unit_code"], item["service_type"], item))
+    return out
+
+
+def delete_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str) -> None:
+    unit, service = _unit(unit_raw), _service(service_raw)
+    require_scope(psvc, actor, province_of_unit(unit))
+    audit = {"action": "contacts_removed", "unit_code": unit, "service_type": service, "by": actor.subject,
+             "at": psvc.clock.now().isoformat()}
+    if not psvc.registry.delete_contacts(unit, service, audit):
+        raise not_found("ALERT_CONTACTS_NOT_FOUND", "Chưa đăng ký người nhận cảnh báo cho đơn vị và dịch vụ này.")

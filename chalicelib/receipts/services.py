@@ -1,0 +1,24 @@
+"""M5: read a receipt as data or as a PDF document."""
+from __future__ import annotations
+
+from chalicelib.receipts.domain import Receipt
+from chalicelib.core.errors import not_found
+from chalicelib.payments.context import Services
+
+
+def _load(svc: Services, receipt_id: str) -> Receipt:
+    receipt = svc.ledger.get_receipt(receipt_id) if receipt_id.startswith("RCP") and len(receipt_id) < 80 else None
+    if receipt is None:
+        raise not_found("RECEIPT_NOT_FOUND", "Không tìm thấy biên lai.")
+    return receipt
+
+
+def receipt_view(svc: Services, receipt_id: str) -> dict:
+    return _load(svc, receipt_id).model_dump(exclude={"sequence"})
+
+
+def receipt_pdf(svc: Services, receipt_id: str) -> tuple[bytes, str]:
+    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+
+    receipt = _load(svc, receipt_id)
+    return render_receipt_pdf(receipt.model_dump()), receipt.receipt_number
