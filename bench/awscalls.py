@@ -77,7 +77,7 @@ class CallRecorder:
     def attach_app_clients(self) -> None:
         """Hook every client the app will use (creating the cached ones now, so the app gets the same objects)."""
         from chalicelib.aws.clients import client
-        from chalicelib.payments.adapters.models import models
+        from chalicelib.aws.tables import models
         from chalicelib.config import get_settings
 
         for service in BOTO3_SERVICES:
@@ -89,7 +89,7 @@ class CallRecorder:
         """Fail loudly if a client the app uses is not hooked (the counts would silently miss its calls): pynamodb
         re-creates its client when credentials go missing, for instance, and the app may grow new clients."""
         from chalicelib.aws.clients import client
-        from chalicelib.payments.adapters.models import models
+        from chalicelib.aws.tables import models
         from chalicelib.config import get_settings
 
         current = [client(s, get_settings().region) for s in BOTO3_SERVICES]

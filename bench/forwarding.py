@@ -90,15 +90,22 @@ def _measure(stack, n: int) -> dict:
     import urllib3
 
     import app as app_module
+    from bench.lambda_proxy import LambdaContext
     from chalicelib.aws.clients import client
-    from chalicelib.payments.adapters.models import models
+    from chalicelib.aws.tables import models
     from chalicelib.bootstrap_provinces import province_services
     from chalicelib.config import get_settings
     from chalicelib.core.clock import SystemClock
-    from chalicelib.provinces.domain.delivery import payment_result_payload, receipt_delivery, receipt_file_payload
-    from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
+    from chalicelib.local.devkeys import (
+        LOCAL_PROVINCE_PASSWORD,
+        LOCAL_PROVINCE_USERNAME,
+    )
     from chalicelib.local.stack import REGION
-    from bench.lambda_proxy import LambdaContext
+    from chalicelib.provinces.domain.delivery import (
+        payment_result_payload,
+        receipt_delivery,
+        receipt_file_payload,
+    )
 
     settings, psvc = get_settings(), province_services()
     sqs = client("sqs", REGION)

@@ -264,7 +264,12 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     t_start = time.perf_counter()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from chalicelib.local.stack import REGION, configure_environment, provision, start_moto
+    from chalicelib.local.stack import (
+        REGION,
+        configure_environment,
+        provision,
+        start_moto,
+    )
 
     results: dict = {}
     sink = CountingSink()
@@ -330,7 +335,9 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["forwarding"] = forwarding.run(2000)
     say(f"  {results['forwarding']['receipts_per_s']} receipts/s, raw {results['forwarding']['raw_receipts_per_s']}/s")
 
-    from .accounts import run as run_accounts  # OTP issue/verify and account creation (M8, M9)
+    from .accounts import (
+        run as run_accounts,  # OTP issue/verify and account creation (M8, M9)
+    )
 
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"

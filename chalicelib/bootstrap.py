@@ -16,14 +16,14 @@ def app_secrets():
 
 @cache
 def services():
-    from chalicelib.payments.adapters.dynamo import DynamoDossiers, DynamoLedger
     from chalicelib.aws.notify import SnsAlerts, SnsSms
-    from chalicelib.provinces.adapters.queue import SqsForwarding
-    from chalicelib.aws.secrets import HmacIdHasher
+    from chalicelib.aws.observability import metrics
     from chalicelib.bootstrap_accounts import bank_links
     from chalicelib.core.clock import SystemClock
-    from chalicelib.aws.observability import metrics
+    from chalicelib.core.hashing import HmacIdHasher
+    from chalicelib.payments.adapters.dynamo import DynamoDossiers, DynamoLedger
     from chalicelib.payments.context import Services
+    from chalicelib.provinces.adapters.queue import SqsForwarding
 
     s = get_settings()
     return Services(
@@ -46,7 +46,7 @@ def token_verifier():
 
 
 def make_token_verifier(s):
-    from chalicelib.identity.tokens import JwksVerifier, LocalJwtVerifier
+    from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier
 
     if s.jwt_mode == "jwks":
         return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)

@@ -51,7 +51,7 @@ def bank_links():
 def token_issuer():
     """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage would delegate
     sign-in to the portal's identity provider; nothing here issues tokens there)."""
-    from chalicelib.accounts.adapters.credentials import LocalTokenIssuer
+    from chalicelib.identity.adapters import LocalTokenIssuer
     from chalicelib.local import devkeys
 
     s = get_settings()
@@ -68,20 +68,21 @@ class _LazyIssuer:
 
 @_per_settings
 def account_services():
-    from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
-    from chalicelib.accounts.adapters.credentials import Argon2Passwords, HmacKeyring
     from chalicelib.accounts.adapters.dynamo import (
         DynamoCitizenAccounts,
         DynamoDirectory,
-        DynamoOtpStore,
         LedgerPaymentHistory,
     )
+    from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
+    from chalicelib.accounts.adapters.passwords import Argon2Passwords
     from chalicelib.accounts.adapters.scans import S3ScanFiles
+    from chalicelib.accounts.context import AccountServices, AccountSettings
     from chalicelib.aws.notify import SnsSms
+    from chalicelib.aws.observability import metrics
     from chalicelib.bootstrap import app_secrets
     from chalicelib.core.clock import SystemClock
-    from chalicelib.aws.observability import metrics
-    from chalicelib.accounts.context import AccountServices, AccountSettings
+    from chalicelib.core.hashing import HmacKeyring
+    from chalicelib.otp.adapters import DynamoOtpStore
 
     s = get_settings()
     secrets = app_secrets()

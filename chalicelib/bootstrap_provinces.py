@@ -26,18 +26,18 @@ def delivery_settings():
 
 @cache
 def province_services():
-    from chalicelib.provinces.adapters.registry import DynamoDirectory
-    from chalicelib.payments.adapters.dynamo import DynamoDeliveries
     from chalicelib.aws.notify import SnsAlertChannels
-    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+    from chalicelib.aws.observability import metrics
+    from chalicelib.core.clock import SystemClock
     from chalicelib.provinces.adapters.credentials import SecretsManagerCredentials
+    from chalicelib.provinces.adapters.deliveries import DynamoDeliveries
     from chalicelib.provinces.adapters.http import GuardedHttp
     from chalicelib.provinces.adapters.queue import SqsForwarding
-    from chalicelib.receipts.units import collecting_unit_name
-    from chalicelib.core.clock import SystemClock
-    from chalicelib.aws.observability import metrics
+    from chalicelib.provinces.adapters.registry import DynamoDirectory
     from chalicelib.provinces.ports import ProvinceServices
     from chalicelib.provinces.services.forwarding import province_apis
+    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+    from chalicelib.receipts.units import collecting_unit_name
 
     s, ds = get_settings(), delivery_settings()
     psvc = ProvinceServices(

@@ -16,10 +16,9 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.payments.context import Services
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
-from chalicelib.receipts.domain import Receipt, receipt_id_for
-from chalicelib.payments.context import Services
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
@@ -27,6 +26,7 @@ from chalicelib.payments.ports import (
     NoticeAlreadyPaidError,
     NoticeBusyError,
 )
+from chalicelib.receipts.domain import Receipt, receipt_id_for
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
 TEST_ID_HASH_KEY = b"unit-test-id-hash-key-never-used-in-production"

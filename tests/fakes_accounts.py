@@ -13,24 +13,22 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, Iterable
 
-from chalicelib.accounts.adapters.credentials import Argon2Passwords, HmacKeyring
-from chalicelib.core.clock import VN_TZ, FixedClock
-from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
+from chalicelib.accounts.adapters.passwords import Argon2Passwords
 from chalicelib.accounts.context import AccountServices, AccountSettings
 from chalicelib.accounts.ports import (
-    AlreadyExistsError,
     AuditEntry,
     BankAccountInfo,
     BankLink,
     CitizenAccount,
     OfficerUser,
     ScanObject,
-    SendLimitError,
-    StaleRecordError,
-    TokenClaim,
-    TokenRejectedError,
     Unit,
 )
+from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.core.hashing import HmacKeyring
+from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
+from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
+from chalicelib.otp.ports import SendLimitError, TokenClaim, TokenRejectedError
 from tests.fakes import FakeSms
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)

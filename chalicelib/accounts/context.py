@@ -10,20 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalicelib.accounts.domain import MAX_SCAN_BYTES
-from chalicelib.core.clock import Clock, new_ulid
-from chalicelib.otp.domain import OtpPolicy
 from chalicelib.accounts.ports import (
     BankDirectory,
     BankLinkStore,
     CitizenAccounts,
     Directory,
-    Keyring,
-    OtpStore,
     PasswordHasher,
     PaymentHistory,
     ScanFiles,
     TokenIssuer,
 )
+from chalicelib.core.clock import Clock, new_ulid
+from chalicelib.otp.domain import OtpPolicy
+from chalicelib.otp.ports import Keyring, OtpStore
 from chalicelib.payments.ports import SmsSender
 
 

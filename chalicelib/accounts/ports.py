@@ -10,36 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
-from chalicelib.otp.domain import OtpRecord, SendWindows
-
-
-class SendLimitError(Exception):
-    """A per-phone send counter is full (``which`` is "hour" or "day")."""
-
-    def __init__(self, which: str) -> None:
-        super().__init__(which)
-        self.which = which
-
-
-class TokenRejectedError(Exception):
-    """The verification token is unknown, already used, expired or bound to something else."""
-
-
-class AlreadyExistsError(Exception):
-    """The conditional put found the key taken (an account for this ID number, a unit code, a link...)."""
-
-
-class StaleRecordError(Exception):
-    """The record changed since it was read: re-read and decide again."""
-
-
-@dataclass(frozen=True)
-class TokenClaim:
-    """Consume a verification token inside the same transaction as the write it authorises."""
-
-    otp_key: str
-    token_hash: str
-    now: int
+from chalicelib.otp.ports import TokenClaim
 
 
 @dataclass(frozen=True)
@@ -127,24 +98,6 @@ class ScanObject:
     encryption: str | None
 
 
-class OtpStore(Protocol):
-    def get(self, key: str) -> OtpRecord | None: ...
-
-    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
-        """One transaction: the new record (if the stored rev is still ``expected_rev``; None: absent) and both
-        per-phone send counters moved by one (each below its cap). SendLimitError names the full counter;
-        StaleRecordError if the record moved."""
-
-    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
-        """Atomically count one verification attempt if fewer than ``max_attempts`` are counted; return the
-        record after the increment, or None (no record, or already at the limit)."""
-
-    def mark_verified(self, key: str, code_hash: str, token_hash: str, token_expires_at: int) -> bool:
-        """Mark the code used, reset the attempts and store the token hash, if the code is still this one and
-        unused. False when another request got there first (or a resend replaced the code)."""
-
-
 class Directory(Protocol):
     """Units, officer users and the audit trail of their rights."""
 
@@ -219,17 +172,3 @@ class PasswordHasher(Protocol):
 class PaymentHistory(Protocol):
     def payments_of(self, citizen_sub: str, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
         """A page of the citizen's payments, newest first, and an opaque cursor for the next page."""
-
-
-class Keyring(Protocol):
-    """Keyed hashes (HMAC sub-keys of the app secret). Nothing secret or personal is ever stored in clear."""
-
-    def otp_key(self, phone: str, purpose: str, subject: str) -> str: ...
-
-    def code_hash(self, otp_key: str, code: str) -> str: ...
-
-    def token_hash(self, token: str) -> str: ...
-
-    def id_hash(self, id_number: str) -> str: ...
-
-    def phone_key(self, phone: str) -> str: ...

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import ACCEPTED_CONTENT_TYPES, endpoint, json_response, parse_json, principal, raw_body
+from chalicelib.api.http import (
+    ACCEPTED_CONTENT_TYPES,
+    endpoint,
+    json_response,
+    parse_json,
+    principal,
+    raw_body,
+)
 
 bp = Blueprint(__name__)
 _CT = ACCEPTED_CONTENT_TYPES
@@ -216,7 +223,10 @@ def me():
 @bp.route("/v1/citizens/me", methods=["PATCH"], content_types=_CT)
 @endpoint(bp)
 def me_update():
-    from chalicelib.accounts.services.citizen_accounts import require_citizen, update_profile
+    from chalicelib.accounts.services.citizen_accounts import (
+        require_citizen,
+        update_profile,
+    )
 
     caller = _caller()
     require_citizen(caller)
@@ -226,8 +236,8 @@ def me_update():
 @bp.route("/v1/citizens/me/password", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_password():
-    from chalicelib.core.errors import unauthorized
     from chalicelib.accounts.services.citizen_accounts import change_password
+    from chalicelib.core.errors import unauthorized
 
     caller = _caller()
     if caller.subject is None:
@@ -238,7 +248,10 @@ def me_password():
 @bp.route("/v1/citizens/me/phone", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_phone():
-    from chalicelib.accounts.services.citizen_accounts import change_phone, require_citizen
+    from chalicelib.accounts.services.citizen_accounts import (
+        change_phone,
+        require_citizen,
+    )
 
     caller = _caller()
     require_citizen(caller)
@@ -265,8 +278,8 @@ def me_bank_link():
 @bp.route("/v1/citizens/me/bank-links", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_bank_link_start():
-    from chalicelib.accounts.services.citizen_accounts import require_citizen
     from chalicelib.accounts.services.bank_links import start_link
+    from chalicelib.accounts.services.citizen_accounts import require_citizen
 
     caller = _caller()
     require_citizen(caller)
@@ -276,8 +289,8 @@ def me_bank_link_start():
 @bp.route("/v1/citizens/me/bank-links/confirm", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_bank_link_confirm():
-    from chalicelib.accounts.services.citizen_accounts import require_citizen
     from chalicelib.accounts.services.bank_links import confirm_link
+    from chalicelib.accounts.services.citizen_accounts import require_citizen
 
     caller = _caller()
     require_citizen(caller)

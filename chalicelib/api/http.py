@@ -106,9 +106,9 @@ def endpoint(owner) -> Callable:
 def principal(request, required: bool):
     """The verified bearer-token principal, or None for an anonymous caller when not required.
     A token that is present but invalid is always refused (never silently treated as anonymous)."""
-    from chalicelib.identity.tokens import AuthError, parse_bearer
     from chalicelib.bootstrap import token_verifier
     from chalicelib.core.errors import unauthorized
+    from chalicelib.identity.domain import AuthError, parse_bearer
 
     value = header(request, "authorization")
     if value is None and not required:

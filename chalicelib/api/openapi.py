@@ -575,7 +575,6 @@ def dumps(document: dict[str, Any]) -> str:
 def load_app():
     """The deployed Chalice app, with the documentation blueprint registered (it may not be yet in app.py)."""
     import app as app_module
-
     from chalicelib.api import docs
 
     chalice_app = app_module.app

@@ -12,8 +12,8 @@ import json
 import logging
 from typing import Any
 
-from chalicelib.core.masking import mask_phone
 from chalicelib.aws.clients import client
+from chalicelib.core.masking import mask_phone
 
 log = logging.getLogger(__name__)
 

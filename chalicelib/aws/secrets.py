@@ -7,8 +7,6 @@ Lists allow rotation: any listed secret verifies.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from chalicelib.aws.clients import client
@@ -40,14 +38,3 @@ class AppSecrets:
 
     def local_jwt_secret(self) -> str:
         return str(self._all().get("local_jwt_secret", ""))
-
-
-class HmacIdHasher:
-    """ID numbers are only ever stored as HMAC-SHA256 under a secret key (a plain hash of 12 digits is
-    brute-forceable in minutes)."""
-
-    def __init__(self, key_source) -> None:
-        self._key_source = key_source
-
-    def hash_id(self, normalised_id_number: str) -> str:
-        return hmac.new(self._key_source(), normalised_id_number.encode(), hashlib.sha256).hexdigest()

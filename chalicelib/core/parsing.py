@@ -5,8 +5,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.core.validation import InvalidValueError
 from chalicelib.core.errors import AppError, FieldError, validation_error
+from chalicelib.core.validation import InvalidValueError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -14,10 +14,18 @@ class DeliveryFailedError(Exception):
 
 
 def handle_batch(event: dict[str, Any], context: Any = None, psvc=None) -> dict:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
 
     from chalicelib.core.clock import VN_TZ
-    from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
+    from chalicelib.provinces.services.forwarding import (
+        Attempt,
+        BatchState,
+        handle_message,
+    )
 
     if psvc is None:
         from chalicelib.bootstrap_provinces import province_services

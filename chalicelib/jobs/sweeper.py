@@ -3,8 +3,8 @@ from __future__ import annotations
 
 
 def run_sweep() -> dict:
-    from chalicelib.bootstrap_provinces import province_services
     from chalicelib.aws.observability import logger
+    from chalicelib.bootstrap_provinces import province_services
     from chalicelib.provinces.services.recovery import sweep
 
     psvc = province_services()

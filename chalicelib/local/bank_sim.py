@@ -34,8 +34,8 @@ from secrets import randbelow
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from chalicelib.payments.adapters.vnpay import build_ipn_params
 from chalicelib.core.webhooks import SignatureError, sign_webhook, verify_webhook
+from chalicelib.payments.adapters.vnpay import build_ipn_params
 
 __all__ = ["BANKS", "Bank", "CallbackFailedError", "CallbackResult", "DEMO_IB_ACCOUNTS", "InternetBankingAccount",
            "PaymentOrder", "SimulatedBank", "format_vnd"]

@@ -46,7 +46,11 @@ class MotoServer:
     """moto's server app on a werkzeug threaded server bound to 127.0.0.1, DynamoDB serialised."""
 
     def __init__(self, port: int) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from werkzeug.serving import make_server
 
         app = _SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
@@ -111,15 +115,15 @@ def register_local_provinces(province_url: str) -> None:
     """Point the documented local provinces' three APIs at the simulated province and register alert contacts,
     through the same use cases an administrator's API calls go through."""
     from chalicelib.bootstrap_provinces import province_services
-    from chalicelib.provinces.domain.delivery import SERVICE_LAND_TAX_PAYMENT, ApiType
-    from chalicelib.provinces.ports import Actor
-    from chalicelib.provinces.services.registry import put_api, put_contacts
     from chalicelib.local.devkeys import (
         LOCAL_ALERT_CONTACTS,
         LOCAL_PROVINCE_PASSWORD,
         LOCAL_PROVINCE_USERNAME,
         LOCAL_PROVINCES,
     )
+    from chalicelib.provinces.domain.delivery import SERVICE_LAND_TAX_PAYMENT, ApiType
+    from chalicelib.provinces.ports import Actor
+    from chalicelib.provinces.services.registry import put_api, put_contacts
 
     psvc, actor = province_services(), Actor(subject="local-stack", operator=True)
     for agency, (stats_code, name) in LOCAL_PROVINCES.items():
@@ -208,7 +212,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
-    from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
+    from chalicelib.local.devkeys import (
+        LOCAL_PROVINCE_PASSWORD,
+        LOCAL_PROVINCE_USERNAME,
+    )
     from chalicelib.local.province_sim import SimulatedProvince
 
     province = SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=province_port).start()
@@ -218,7 +225,6 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
     import app as app_module
-
     from chalicelib.local.bank_sim import SimulatedBank
     from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
 
@@ -269,7 +275,11 @@ def _wait_healthy(api_url: str, timeout_s: float = 30) -> None:
 def main() -> None:
     import argparse
 
-    from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET, LOCAL_VNPAY_HASH_SECRET
+    from chalicelib.local.devkeys import (
+        LOCAL_BANK_SECRETS,
+        LOCAL_TAX_AUTHORITY_SECRET,
+        LOCAL_VNPAY_HASH_SECRET,
+    )
 
     ap = argparse.ArgumentParser(description="Run the embedded local stack in the foreground.")
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))

@@ -10,16 +10,21 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.core import identity
 from chalicelib.core.clock import epoch
+from chalicelib.core.errors import AppError, forbidden
+from chalicelib.core.fields import MobilePhone
 from chalicelib.core.masking import mask_phone
+from chalicelib.core.parsing import parse
+from chalicelib.core.ports import StaleRecordError
 from chalicelib.otp.domain import (
     AttemptOutcome,
     OtpPurpose,
     SendRefusal,
     attempts_left,
-    issued,
     is_locked,
+    issued,
     judge_attempt,
     lock_ends_at,
     new_code,
@@ -29,11 +34,7 @@ from chalicelib.otp.domain import (
     send_windows,
     sms_text,
 )
-from chalicelib.core.fields import MobilePhone
-from chalicelib.core.errors import AppError, forbidden
-from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.accounts.ports import SendLimitError, StaleRecordError, TokenClaim
-from chalicelib.core.parsing import parse
+from chalicelib.otp.ports import SendLimitError, TokenClaim
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +208,8 @@ def verify_request(svc: AccountServices, caller: Caller, body: dict) -> dict:
 
 
 def _subject(purpose: OtpPurpose, subject: str) -> str:
-    from chalicelib.core.validation import InvalidValueError
     from chalicelib.core.errors import FieldError, validation_error
+    from chalicelib.core.validation import InvalidValueError
 
     try:
         return normalise_subject(purpose, subject)

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import ACCEPTED_CONTENT_TYPES, endpoint, json_response, parse_json, raw_body
+from chalicelib.api.http import (
+    ACCEPTED_CONTENT_TYPES,
+    endpoint,
+    json_response,
+    parse_json,
+    raw_body,
+)
 
 bp = Blueprint(__name__)
 _ADMIN_ROLES = ("province_admin", "operator")
 
 
 def _actor(*roles: str):
-    from chalicelib.identity.tokens import ForbiddenError, Role, require_roles
-    from chalicelib.core.errors import forbidden
-    from chalicelib.provinces.ports import Actor
     from chalicelib.api.http import principal
+    from chalicelib.core.errors import forbidden
+    from chalicelib.identity.domain import ForbiddenError, Role, require_roles
+    from chalicelib.provinces.ports import Actor
 
     p = principal(bp.current_request, required=True)
     try:

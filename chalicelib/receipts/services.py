@@ -1,9 +1,9 @@
 """M5: read a receipt as data or as a PDF document."""
 from __future__ import annotations
 
-from chalicelib.receipts.domain import Receipt
 from chalicelib.core.errors import not_found
 from chalicelib.payments.context import Services
+from chalicelib.receipts.domain import Receipt
 
 
 def _load(svc: Services, receipt_id: str) -> Receipt:

@@ -8,9 +8,9 @@ from pypdf import PdfReader
 
 
 def test_demo_journey_and_logs_hold_no_personal_data_or_secrets(stack, tmp_path):
+    from chalicelib.aws.observability import logger
     from chalicelib.local import devkeys
     from chalicelib.local.demo import DEMO_ID_NUMBER, run_demo
-    from chalicelib.aws.observability import logger
 
     handler = logger().registered_handler
     captured = io.StringIO()

@@ -155,7 +155,7 @@ def test_two_concurrent_initiations_leave_one_live_payment(api):
 
 
 def test_signed_in_citizen_needs_a_link_for_single_sign_on_bank(api):
-    from chalicelib.identity.tokens import issue_local_token
+    from chalicelib.identity.adapters import issue_local_token
     from chalicelib.local import devkeys
 
     token = issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
@@ -251,8 +251,8 @@ def test_unknown_payment_and_unknown_bank(api):
 
 
 def test_vnpay_ipn_success_duplicate_bad_signature_and_amount(api):
-    from chalicelib.payments.adapters.vnpay import build_ipn_params
     from chalicelib.local.devkeys import LOCAL_VNPAY_HASH_SECRET
+    from chalicelib.payments.adapters.vnpay import build_ipn_params
 
     dossier, number, _ = api.new_notice()
     p = _pay_ok(api, dossier, number, bank="MB")
@@ -296,7 +296,7 @@ def test_double_payment_is_recorded_for_refund(api):
     stored = ledger.get_payment(a["payment_id"])
     ledger._payment_item(stored.model_copy(update={"expires_at": int(time.time()) - 1,
                                                    "rev": stored.rev + 1})).save()
-    from chalicelib.payments.adapters.models import models
+    from chalicelib.aws.tables import models
     from chalicelib.config import get_settings
 
     dossier_model, _ = models(get_settings())
@@ -316,7 +316,11 @@ def test_crash_after_the_receipt_transaction_loses_nothing(api, stack):
     import boto3
 
     from chalicelib import bootstrap
-    from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
+    from chalicelib.payments.services.bank_results import (
+        BankResult,
+        Outcome,
+        apply_bank_result,
+    )
 
     dossier, number, _ = api.new_notice()
     p = _pay_ok(api, dossier, number)

@@ -17,7 +17,7 @@ REGION = "ap-southeast-1"
 
 
 def token(role: str, province: str | None = None, sub: str | None = None) -> str:
-    from chalicelib.identity.tokens import issue_local_token
+    from chalicelib.identity.adapters import issue_local_token
     from chalicelib.local import devkeys
 
     claims = {"province_code": province} if province else {}

@@ -11,12 +11,14 @@ import boto3
 import pytest
 import requests
 
-from chalicelib.core.clock import FixedClock
-from chalicelib.otp.domain import OtpPurpose
-from chalicelib.core.errors import AppError
+from chalicelib.accounts.ports import BankLink
 from chalicelib.accounts.services import citizen_accounts as accounts
+from chalicelib.core.clock import FixedClock
+from chalicelib.core.errors import AppError
+from chalicelib.core.ports import AlreadyExistsError
 from chalicelib.otp import services as otp_cases
-from chalicelib.accounts.ports import AlreadyExistsError, BankLink, TokenRejectedError
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.otp.ports import TokenRejectedError
 from tests.fakes import FakeSms
 from tests.fakes_accounts import START, caller, fast_passwords
 
@@ -226,7 +228,7 @@ def test_token_consumed_in_the_creating_transaction(officer_svc):
 
 
 def test_link_store_transactions(svc):
-    from chalicelib.accounts.ports import TokenClaim
+    from chalicelib.otp.ports import TokenClaim
 
     account_id = f"acc-{uuid.uuid4().hex}"
     phone = fresh_phone()

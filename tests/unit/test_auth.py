@@ -16,19 +16,25 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.identity.tokens import (
-    AuthError,
-    ForbiddenError,
+from chalicelib.identity.adapters import (
     JwksVerifier,
     LocalJwtVerifier,
+    issue_local_token,
+)
+from chalicelib.identity.domain import (
+    AuthError,
+    ForbiddenError,
     Principal,
     Role,
-    issue_local_token,
     parse_bearer,
     require_roles,
 )
 from chalicelib.local import token as token_cli
-from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
+from chalicelib.local.devkeys import (
+    LOCAL_JWT_AUDIENCE,
+    LOCAL_JWT_ISSUER,
+    LOCAL_JWT_SECRET,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +64,7 @@ def _local_token(roles=("citizen",), subject="citizen-1", **kw) -> str:
 
 
 def test_importing_auth_module_does_not_import_jwt():
-    code = "import sys, chalicelib.identity.tokens; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
+    code = "import sys, chalicelib.identity.adapters; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.otp.domain import OtpPurpose
+from chalicelib.accounts.services import bank_links
+from chalicelib.accounts.services import citizen_accounts as accounts
 from chalicelib.core.errors import AppError
-from chalicelib.accounts.services import citizen_accounts as accounts, bank_links
+from chalicelib.otp.domain import OtpPurpose
 from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
@@ -131,7 +132,9 @@ def test_confirm_needs_a_token_for_this_bank_account(svc, me):
 
 def test_a_link_confirmed_twice_concurrently_is_one_link(svc, me):
     """Two confirmations racing (two tokens): the link's key lets one in."""
-    from chalicelib.accounts.ports import AlreadyExistsError, BankLink, TokenClaim
+    from chalicelib.accounts.ports import BankLink
+    from chalicelib.core.ports import AlreadyExistsError
+    from chalicelib.otp.ports import TokenClaim
 
     account_id = me.subject
     t1 = otp_token(svc, CITIZEN_PHONE, OtpPurpose.BANK_LINK, f"{account_id}:VCB:{USERNAME}")

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from chalicelib.payments.adapters.vnpay import parse_ipn, verify_ipn
 from chalicelib.core.webhooks import SignatureError, verify_webhook
 from chalicelib.local.bank_sim import SimulatedBank, format_vnd
+from chalicelib.payments.adapters.vnpay import parse_ipn, verify_ipn
 
 VN_TZ = timezone(timedelta(hours=7))
 NOW = datetime(2021, 5, 20, 10, 1, 2, tzinfo=VN_TZ)

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from chalicelib.accounts.domain import MAX_SCAN_BYTES, ScanKind, detect_scan_kind
-from chalicelib.otp.domain import OtpPurpose
-from chalicelib.core.errors import AppError
 from chalicelib.accounts.services import citizen_accounts as accounts
+from chalicelib.core.errors import AppError
+from chalicelib.otp.domain import OtpPurpose
 from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
@@ -232,9 +232,9 @@ def test_request_form_is_a_vietnamese_pdf_of_the_citizen_data(svc):
             "phone": "0912345678", "unit_code": ONE_STOP_UNIT}
     pdf = accounts.request_form(svc, officer("off-a"), body)
     assert pdf.startswith(b"%PDF-")
-    from pypdf import PdfReader
-
     import unicodedata
+
+    from pypdf import PdfReader
 
     text = " ".join(unicodedata.normalize("NFC", PdfReader(io.BytesIO(pdf)).pages[0].extract_text()).split())
     for expected in ("PHIẾU ĐỀ NGHỊ TẠO TÀI KHOẢN", "Nguyễn Văn An", "14/03/1995", CITIZEN_ID, "+84912345678",

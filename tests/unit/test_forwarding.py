@@ -17,8 +17,8 @@ from chalicelib.provinces.domain.delivery import (
     retry_delay_s,
     retry_window_s,
 )
-from chalicelib.provinces.services.alerts import alert_province
 from chalicelib.provinces.ports import Actor
+from chalicelib.provinces.services.alerts import alert_province
 from chalicelib.provinces.services.recovery import redrive, sweep
 from tests.fakes import START
 from tests.fakes_provinces import PROVINCE, make_province_services, sample_receipt

@@ -9,7 +9,14 @@ from chalicelib.core.errors import AppError
 from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 from chalicelib.payments.services.intake import ingest_notices
 from chalicelib.payments.services.payment_requests import initiate_payment
-from tests.fakes import AMOUNT, NOTICE_NUMBER, make_services, payment_body, sample_batch, sample_notice
+from tests.fakes import (
+    AMOUNT,
+    NOTICE_NUMBER,
+    make_services,
+    payment_body,
+    sample_batch,
+    sample_notice,
+)
 
 
 class RecordingMetrics:

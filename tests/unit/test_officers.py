@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 
 from chalicelib.accounts.domain import is_one_stop_unit, name_key
-from chalicelib.core.errors import AppError
 from chalicelib.accounts.services import officers
+from chalicelib.core.errors import AppError
 from tests.fakes_accounts import (
     ONE_STOP_UNIT,
     OTHER_PROVINCE_UNIT,
@@ -137,7 +137,8 @@ def test_removing_the_last_one_stop_unit_takes_the_right_away_audited(svc):
 def test_concurrent_change_is_refused_not_lost(svc):
     from dataclasses import replace
 
-    from chalicelib.accounts.ports import AuditEntry, StaleRecordError
+    from chalicelib.accounts.ports import AuditEntry
+    from chalicelib.core.ports import StaleRecordError
 
     seed_officer(svc, "off-3", grant=False)
     user = svc.directory.get_user("off-3")

@@ -320,8 +320,8 @@ def test_payment_views_match_the_service_answers():
 
 
 def test_ipn_answers_and_problems_match_their_models():
-    from chalicelib.payments.adapters import vnpay
     from chalicelib.core.errors import FieldError, conflict, validation_error
+    from chalicelib.payments.adapters import vnpay
 
     for code in ("00", "01", "02", "04", "97", "99"):
         openapi.VnpayIpnAnswer.model_validate(vnpay.ipn_response(code))

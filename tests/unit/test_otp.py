@@ -8,9 +8,15 @@ import random
 
 import pytest
 
-from chalicelib.otp.domain import OtpPolicy, OtpPurpose, new_code, retry_text, send_windows
 from chalicelib.core.errors import AppError
 from chalicelib.otp import services as otp_cases
+from chalicelib.otp.domain import (
+    OtpPolicy,
+    OtpPurpose,
+    new_code,
+    retry_text,
+    send_windows,
+)
 from tests.fakes_accounts import InMemoryDirectory, make_account_services
 
 PHONE = "+84912345678"

@@ -14,7 +14,12 @@ from typing import NamedTuple
 import pytest
 from pypdf import PdfReader
 
-from chalicelib.receipts.adapters.pdf import FONT_DIR, ReceiptRenderError, format_vnd, render_receipt_pdf
+from chalicelib.receipts.adapters.pdf import (
+    FONT_DIR,
+    ReceiptRenderError,
+    format_vnd,
+    render_receipt_pdf,
+)
 
 A4_PT = (595.28, 841.89)
 MARGIN_PT = 15 / 25.4 * 72

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core.errors import AppError
 from chalicelib.provinces.adapters.http import GuardedHttp
 from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
-from chalicelib.core.errors import AppError
-from chalicelib.provinces.services import api_check, registry as provinces
 from chalicelib.provinces.ports import Actor, HttpAnswer
+from chalicelib.provinces.services import api_check
+from chalicelib.provinces.services import registry as provinces
 from tests.fakes_provinces import PROVINCE, make_province_services
 
 OPERATOR = Actor("op-1", operator=True)

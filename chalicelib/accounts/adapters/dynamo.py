@@ -14,180 +14,38 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict
-from functools import cache
 from typing import Any, Iterable
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import (
+    DeleteError,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
 
-from chalicelib.config import Settings
-from chalicelib.core.clock import new_ulid
-from chalicelib.otp.domain import OtpRecord, SendWindows
 from chalicelib.accounts.ports import (
-    AlreadyExistsError,
     AuditEntry,
     BankLink,
     CitizenAccount,
     OfficerUser,
-    SendLimitError,
-    StaleRecordError,
-    TokenClaim,
-    TokenRejectedError,
     Unit,
 )
-from chalicelib.payments.adapters.models import gsi1_index, models
-
-_CONDITION = "ConditionalCheckFailed"
-
-
-def directory_model(settings: Settings) -> type[Model]:
-    return _directory_model(settings.directory_table, settings.region, settings.aws_endpoint_url or None)
-
-
-@cache
-def _directory_model(table: str, region: str, host: str | None) -> type[Model]:
-    region_ = region
-
-    Gsi1 = gsi1_index()
-
-    class DirectoryItem(Model):
-        class Meta:
-            table_name = table
-            region = region_
-
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        kind = UnicodeAttribute(null=True)
-        doc = UnicodeAttribute(null=True)  # the record as JSON; conditions only look at the attributes below
-        rev = NumberAttribute(null=True)
-        gsi1pk = UnicodeAttribute(null=True)
-        gsi1sk = UnicodeAttribute(null=True)
-        ttl = NumberAttribute(null=True)
-        # OTP
-        code_hash = UnicodeAttribute(null=True)
-        issued_at = NumberAttribute(null=True)
-        expires_at = NumberAttribute(null=True)
-        used = NumberAttribute(null=True)
-        attempts = NumberAttribute(null=True)
-        last_attempt_at = NumberAttribute(null=True)
-        last_sent_at = NumberAttribute(null=True)
-        token_hash = UnicodeAttribute(null=True)
-        token_expires_at = NumberAttribute(null=True)
-        # counters and sign-in failures
-        count = NumberAttribute(null=True)
-        failures = NumberAttribute(null=True)
-        last_failure_at = NumberAttribute(null=True)
-        gsi1 = Gsi1()
-
-    if host:
-        DirectoryItem.Meta.host = host
-    return DirectoryItem
+from chalicelib.aws.tables import (
+    CONDITION_FAILED,
+    DirectoryTable,
+    cancellation_reasons,
+    failed_at,
+    is_conditional,
+    models,
+)
+from chalicelib.config import Settings
+from chalicelib.core.clock import new_ulid
+from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
+from chalicelib.otp.adapters import consume_token
+from chalicelib.otp.ports import TokenClaim, TokenRejectedError
 
 
-def _reasons(exc: TransactWriteError) -> list[str | None]:
-    return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
-
-
-def _failed(reasons: list[str | None], index: int) -> bool:
-    return index < len(reasons) and reasons[index] == _CONDITION
-
-
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-class _Table:
-    def __init__(self, settings: Settings) -> None:
-        self.M = directory_model(settings)
-
-    def _tx(self) -> TransactWrite:
-        return TransactWrite(connection=self.M._get_connection().connection)
-
-    def _get(self, pk: str, sk: str):
-        try:
-            return self.M.get(pk, sk, consistent_read=True)
-        except DoesNotExist:
-            return None
-
-    def _claim(self, tx: TransactWrite, claim: TokenClaim) -> None:
-        """Consume a verification token: it must still be this one and unexpired; it is removed."""
-        M = self.M
-        tx.update(M(f"OTP#{claim.otp_key}", "OTP"), actions=[M.token_hash.remove(), M.rev.add(1)],
-                  condition=(M.token_hash == claim.token_hash) & (M.token_expires_at >= claim.now))
-
-
-# --- OTP -----------------------------------------------------------------------------------------------------------
-
-class DynamoOtpStore(_Table):
-    def get(self, key: str) -> OtpRecord | None:
-        item = self._get(f"OTP#{key}", "OTP")
-        return _otp(item, key) if item is not None else None
-
-    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
-        M = self.M
-        item = M(f"OTP#{record.key}", "OTP", kind="otp", code_hash=record.code_hash, issued_at=record.issued_at,
-                 expires_at=record.expires_at, used=0, attempts=record.attempts,
-                 last_attempt_at=record.last_attempt_at, last_sent_at=record.last_sent_at, rev=record.rev,
-                 ttl=record.expires_at + 86_400)
-        condition = M.pk.does_not_exist() if expected_rev is None else (M.rev == expected_rev)
-        try:
-            with self._tx() as tx:
-                tx.save(item, condition=condition)
-                for sk, cap in ((windows.hour, max_per_hour), (windows.day, max_per_day)):
-                    tx.update(M(f"RATE#{phone_key}", sk), actions=[M.count.add(1), M.ttl.set(counter_ttl),
-                                                                   M.kind.set("otp_rate")],
-                              condition=M.count.does_not_exist() | (M.count < cap))
-        except TransactWriteError as exc:
-            reasons = _reasons(exc)  # puts first (the record), then the updates (hour, day)
-            if _failed(reasons, 1):
-                raise SendLimitError("hour") from None
-            if _failed(reasons, 2):
-                raise SendLimitError("day") from None
-            if _failed(reasons, 0) or any(r not in (None, "None") for r in reasons):
-                raise StaleRecordError(record.key) from None
-            raise
-
-    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
-        M = self.M
-        item = M(f"OTP#{key}", "OTP")
-        try:
-            item.update(actions=[M.attempts.add(1), M.last_attempt_at.set(now), M.rev.add(1)],
-                        condition=M.pk.exists() & (M.attempts < max_attempts))
-        except UpdateError as exc:
-            if _conditional(exc):
-                return None
-            raise
-        return _otp(item, key)
-
-    def mark_verified(self, key: str, code_hash: str, token_hash: str, token_expires_at: int) -> bool:
-        M = self.M
-        try:
-            M(f"OTP#{key}", "OTP").update(
-                actions=[M.used.set(1), M.attempts.set(0), M.token_hash.set(token_hash),
-                         M.token_expires_at.set(token_expires_at), M.rev.add(1)],
-                condition=(M.code_hash == code_hash) & (M.used == 0))
-        except UpdateError as exc:
-            if _conditional(exc):
-                return False
-            raise
-        return True
-
-
-def _otp(item, key: str) -> OtpRecord:
-    return OtpRecord(
-        key=key, code_hash=item.code_hash or "", issued_at=int(item.issued_at or 0),
-        expires_at=int(item.expires_at or 0), used=bool(item.used), attempts=int(item.attempts or 0),
-        last_attempt_at=int(item.last_attempt_at or 0), last_sent_at=int(item.last_sent_at or 0),
-        rev=int(item.rev or 0), token_hash=item.token_hash, token_expires_at=int(item.token_expires_at or 0),
-    )
-
-
-# --- units, officers, audit ----------------------------------------------------------------------------------------
-
-class DynamoDirectory(_Table):
+class DynamoDirectory(DirectoryTable):
     def create_unit(self, unit: Unit) -> None:
         M = self.M
         item = M(f"UNIT#{unit.code}", "UNIT", kind="unit", doc=json.dumps(asdict(unit), ensure_ascii=False),
@@ -195,7 +53,7 @@ class DynamoDirectory(_Table):
         try:
             item.save(condition=M.pk.does_not_exist())
         except PutError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 raise AlreadyExistsError(unit.code) from None
             raise
 
@@ -228,7 +86,7 @@ class DynamoDirectory(_Table):
                 tx.save(self._user_item(user), condition=self.M.pk.does_not_exist())
                 tx.save(self._audit_item(audit))
         except TransactWriteError as exc:
-            if _failed(_reasons(exc), 0):
+            if failed_at(cancellation_reasons(exc), 0):
                 raise AlreadyExistsError(user.user_id) from None
             raise
 
@@ -245,7 +103,7 @@ class DynamoDirectory(_Table):
                 tx.save(self._user_item(user), condition=self.M.rev == expected_rev)
                 tx.save(self._audit_item(audit))
         except TransactWriteError as exc:
-            if _CONDITION in _reasons(exc):
+            if CONDITION_FAILED in cancellation_reasons(exc):
                 raise StaleRecordError(user.user_id) from None
             raise
 
@@ -264,7 +122,7 @@ def _user(item) -> OfficerUser:
 _ACCOUNT_COUNTERS = ("sign_in_failures", "last_failure_at", "rev")
 
 
-class DynamoCitizenAccounts(_Table):
+class DynamoCitizenAccounts(DirectoryTable):
     def account_id_for(self, id_hash: str) -> str | None:
         item = self._get(f"IDN#{id_hash}", "IDN")
         return json.loads(item.doc)["account_id"] if item is not None else None
@@ -283,12 +141,12 @@ class DynamoCitizenAccounts(_Table):
             with self._tx() as tx:
                 tx.save(key, condition=M.pk.does_not_exist())
                 tx.save(self._account_item(account), condition=M.pk.does_not_exist())
-                self._claim(tx, claim)
+                consume_token(tx, self.M, claim)
         except TransactWriteError as exc:
-            reasons = _reasons(exc)  # puts: id key, account; then the token update
-            if _failed(reasons, 0):
+            reasons = cancellation_reasons(exc)  # puts: id key, account; then the token update
+            if failed_at(reasons, 0):
                 raise AlreadyExistsError("account") from None
-            if _failed(reasons, 2):
+            if failed_at(reasons, 2):
                 raise TokenRejectedError() from None
             if any(r not in (None, "None") for r in reasons):
                 raise AlreadyExistsError("account") from None  # a concurrent writer of the same key
@@ -304,19 +162,19 @@ class DynamoCitizenAccounts(_Table):
             try:
                 self._account_item(account).save(condition=M.rev == expected_rev)
             except PutError as exc:
-                if _conditional(exc):
+                if is_conditional(exc):
                     raise StaleRecordError(account.account_id) from None
                 raise
             return
         try:
             with self._tx() as tx:
                 tx.save(self._account_item(account), condition=M.rev == expected_rev)
-                self._claim(tx, claim)
+                consume_token(tx, self.M, claim)
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if _failed(reasons, 1):
+            reasons = cancellation_reasons(exc)
+            if failed_at(reasons, 1):
                 raise TokenRejectedError() from None
-            if _CONDITION in reasons:
+            if CONDITION_FAILED in reasons:
                 raise StaleRecordError(account.account_id) from None
             raise
 
@@ -327,7 +185,7 @@ class DynamoCitizenAccounts(_Table):
             M(f"ACC#{account_id}", "ACCOUNT").update(actions=[count, M.last_failure_at.set(now), M.rev.add(1)],
                                                       condition=M.pk.exists())
         except UpdateError as exc:
-            if not _conditional(exc):
+            if not is_conditional(exc):
                 raise
 
     def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
@@ -344,7 +202,7 @@ def _account(item) -> CitizenAccount:
 
 # --- bank links ----------------------------------------------------------------------------------------------------
 
-class DynamoBankLinkStore(_Table):
+class DynamoBankLinkStore(DirectoryTable):
     def get_link(self, account_id: str) -> BankLink | None:
         item = self._get(f"ACC#{account_id}", "LINK")
         return BankLink(**json.loads(item.doc)) if item is not None else None
@@ -355,12 +213,12 @@ class DynamoBankLinkStore(_Table):
         try:
             with self._tx() as tx:
                 tx.save(item, condition=M.pk.does_not_exist())  # one link per account, by its key
-                self._claim(tx, claim)
+                consume_token(tx, self.M, claim)
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if _failed(reasons, 0):
+            reasons = cancellation_reasons(exc)
+            if failed_at(reasons, 0):
                 raise AlreadyExistsError("link") from None
-            if _failed(reasons, 1):
+            if failed_at(reasons, 1):
                 raise TokenRejectedError() from None
             raise
 
@@ -374,7 +232,7 @@ class DynamoBankLinkStore(_Table):
         try:
             M(f"ACC#{account_id}", "LINK").delete(condition=M.pk.exists())
         except DeleteError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 return False
             raise
         return True

@@ -17,8 +17,8 @@ import urllib.request
 import uuid
 from typing import Callable
 
-from chalicelib.core.errors import AppError
 from chalicelib.accounts.ports import BankAccountInfo
+from chalicelib.core.errors import AppError
 from chalicelib.core.webhooks import sign_webhook
 
 log = logging.getLogger(__name__)

@@ -12,22 +12,18 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.core import banks, identity, phones
-from chalicelib.core.masking import mask_phone
-from chalicelib.otp.domain import OtpPurpose
-from chalicelib.core.validation import InvalidValueError
-from chalicelib.core.errors import AppError, conflict, not_found
-from chalicelib.otp import services as otp_cases
 from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.accounts.ports import (
-    AlreadyExistsError,
-    BankAccountInfo,
-    BankLink,
-    CitizenAccount,
-    TokenRejectedError,
-)
+from chalicelib.accounts.ports import BankAccountInfo, BankLink, CitizenAccount
 from chalicelib.accounts.services.citizen_accounts import _me
+from chalicelib.core import banks, identity, phones
+from chalicelib.core.errors import AppError, conflict, not_found
+from chalicelib.core.masking import mask_phone
 from chalicelib.core.parsing import parse
+from chalicelib.core.ports import AlreadyExistsError
+from chalicelib.core.validation import InvalidValueError
+from chalicelib.otp import services as otp_cases
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.otp.ports import TokenRejectedError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.core import codes, identity, phones
+from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.domain import (
     ScanKind,
     check_new_password,
@@ -25,11 +25,10 @@ from chalicelib.accounts.domain import (
     scan_kind_of_name,
     temporary_password,
 )
+from chalicelib.accounts.ports import CitizenAccount
+from chalicelib.accounts.services.officers import creator_units
+from chalicelib.core import codes, identity, phones
 from chalicelib.core.clock import VN_TZ, epoch
-from chalicelib.core.masking import mask_phone
-from chalicelib.otp.domain import OtpPurpose
-from chalicelib.core.validation import InvalidValueError
-from chalicelib.core.fields import AgencyCode, Email, IdNumber, IdNumberText, MobilePhone, PersonName, TaxCode
 from chalicelib.core.errors import (
     AppError,
     FieldError,
@@ -39,11 +38,22 @@ from chalicelib.core.errors import (
     unauthorized,
     validation_error,
 )
-from chalicelib.otp import services as otp_cases
-from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.accounts.ports import AlreadyExistsError, CitizenAccount, StaleRecordError, TokenRejectedError
-from chalicelib.accounts.services.officers import creator_units
+from chalicelib.core.fields import (
+    AgencyCode,
+    Email,
+    IdNumber,
+    IdNumberText,
+    MobilePhone,
+    PersonName,
+    TaxCode,
+)
+from chalicelib.core.masking import mask_phone
 from chalicelib.core.parsing import parse
+from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
+from chalicelib.core.validation import InvalidValueError
+from chalicelib.otp import services as otp_cases
+from chalicelib.otp.domain import OtpPurpose
+from chalicelib.otp.ports import TokenRejectedError
 
 log = logging.getLogger(__name__)
 

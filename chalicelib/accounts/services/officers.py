@@ -12,13 +12,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.core import codes
-from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit, name_key
-from chalicelib.core.fields import AgencyCode, IdNumber, MobilePhone, PersonName, TaxCode, UnitName
-from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.accounts.ports import AlreadyExistsError, AuditEntry, OfficerUser, StaleRecordError, Unit
+from chalicelib.accounts.domain import (
+    RIGHT_CREATE_CITIZEN_ACCOUNTS,
+    RIGHT_NAMES,
+    Issuer,
+    is_one_stop_unit,
+    name_key,
+)
+from chalicelib.accounts.ports import AuditEntry, OfficerUser, Unit
+from chalicelib.core import codes
+from chalicelib.core.errors import AppError, conflict, forbidden, not_found
+from chalicelib.core.fields import (
+    AgencyCode,
+    IdNumber,
+    MobilePhone,
+    PersonName,
+    TaxCode,
+    UnitName,
+)
 from chalicelib.core.parsing import parse
+from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ def _body():
 
 
 def _citizen_sub(required: bool = False) -> str | None:
-    from chalicelib.identity.tokens import Role
     from chalicelib.core.errors import forbidden
+    from chalicelib.identity.domain import Role
 
     p = principal(bp.current_request, required=required)
     if p is None:
@@ -68,7 +68,9 @@ def get_payment(payment_id: str):
 @endpoint(bp)
 def cancel_payment(payment_id: str):
     from chalicelib.bootstrap import services
-    from chalicelib.payments.services.payment_requests import cancel_payment as do_cancel
+    from chalicelib.payments.services.payment_requests import (
+        cancel_payment as do_cancel,
+    )
 
     return json_response(do_cancel(services(), payment_id, _citizen_sub()))
 

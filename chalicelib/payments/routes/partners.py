@@ -7,7 +7,13 @@ from typing import Literal
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from chalicelib.api.http import ACCEPTED_CONTENT_TYPES, endpoint, json_response, parse_json, raw_body
+from chalicelib.api.http import (
+    ACCEPTED_CONTENT_TYPES,
+    endpoint,
+    json_response,
+    parse_json,
+    raw_body,
+)
 
 bp = Blueprint(__name__)
 
@@ -23,9 +29,9 @@ class CallbackIn(BaseModel):
 
 
 def _verify(secrets: list[str], body: bytes) -> str:
-    from chalicelib.core.webhooks import SignatureError, verify_webhook
-    from chalicelib.core.errors import invalid_signature
     from chalicelib.aws.observability import logger
+    from chalicelib.core.errors import invalid_signature
+    from chalicelib.core.webhooks import SignatureError, verify_webhook
 
     try:
         return verify_webhook(body, bp.current_request.headers or {}, secrets)
@@ -57,8 +63,8 @@ def bank_callback(bank_code: str):
     from chalicelib.bootstrap import app_secrets, services
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import not_found
-    from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
     from chalicelib.core.parsing import parse
+    from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 
     bank = bank_registry().get(bank_code.upper())
     if bank is None or bank.protocol != "standard_webhooks":
@@ -82,12 +88,16 @@ _IPN_CODES = {"PAYMENT_NOT_FOUND": "01", "PAYMENT_ALREADY_FINAL": "02", "AMOUNT_
 @endpoint(bp)
 def vnpay_ipn():
     """VNPay-style IPN: always HTTP 200 with the gateway's RspCode (its protocol), never problem+json."""
-    from chalicelib.payments.adapters import vnpay
+    from chalicelib.aws.observability import logger
     from chalicelib.bootstrap import app_secrets, services
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import AppError
-    from chalicelib.aws.observability import logger
-    from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
+    from chalicelib.payments.adapters import vnpay
+    from chalicelib.payments.services.bank_results import (
+        BankResult,
+        Outcome,
+        apply_bank_result,
+    )
 
     svc = services()
     params = dict(bp.current_request.query_params or {})

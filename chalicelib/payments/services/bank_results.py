@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from chalicelib.receipts import units as agencies
 from chalicelib.core import banks
 from chalicelib.core.clock import epoch
+from chalicelib.core.errors import AppError, conflict, not_found
+from chalicelib.payments.context import Services
 from chalicelib.payments.domain.payments import (
     Payment,
     PaymentState,
@@ -22,10 +23,9 @@ from chalicelib.payments.domain.payments import (
     is_payment_id,
     province_of_payment,
 )
-from chalicelib.receipts.domain import build_receipt
-from chalicelib.core.errors import AppError, conflict, not_found
-from chalicelib.payments.context import Services
 from chalicelib.payments.ports import ConcurrentUpdateError, NoticeAlreadyPaidError
+from chalicelib.receipts import units as agencies
+from chalicelib.receipts.domain import build_receipt
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25  # optimistic retries under contention (20 concurrent duplicates settle well within this)

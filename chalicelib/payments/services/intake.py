@@ -5,12 +5,17 @@ import logging
 from dataclasses import dataclass
 
 from chalicelib.core.clock import epoch
-from chalicelib.core.money import format_vnd
-from chalicelib.payments.domain.notices import DossierConflictError, NoticeBatchIn, NoticeIn, merge_batch
 from chalicelib.core.errors import AppError, FieldError, conflict, validation_error
-from chalicelib.payments.context import Services
-from chalicelib.payments.ports import ConcurrentUpdateError
+from chalicelib.core.money import format_vnd
 from chalicelib.core.parsing import parse
+from chalicelib.payments.context import Services
+from chalicelib.payments.domain.notices import (
+    DossierConflictError,
+    NoticeBatchIn,
+    NoticeIn,
+    merge_batch,
+)
+from chalicelib.payments.ports import ConcurrentUpdateError
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

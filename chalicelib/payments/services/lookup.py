@@ -7,10 +7,10 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from chalicelib.core import codes, identity
 from chalicelib.core.clock import epoch
-from chalicelib.payments.domain.notices import Dossier
 from chalicelib.core.errors import not_found
-from chalicelib.payments.context import Services
 from chalicelib.core.parsing import parse
+from chalicelib.payments.context import Services
+from chalicelib.payments.domain.notices import Dossier
 
 NOT_FOUND_DETAIL = "Không tìm thấy hồ sơ với mã hồ sơ và số giấy tờ tùy thân đã nhập."
 

@@ -10,6 +10,9 @@ from pydantic import Field, field_validator
 
 from chalicelib.core import banks, codes
 from chalicelib.core.clock import VN_TZ, epoch
+from chalicelib.core.errors import AppError, conflict, forbidden, not_found
+from chalicelib.core.parsing import parse
+from chalicelib.payments.context import Services
 from chalicelib.payments.domain.notices import NoticeStatus
 from chalicelib.payments.domain.payments import (
     LIVE_STATES,
@@ -19,16 +22,13 @@ from chalicelib.payments.domain.payments import (
     is_payment_id,
     new_payment_id,
 )
-from chalicelib.core.errors import AppError, conflict, forbidden, not_found
-from chalicelib.payments.context import Services
-from chalicelib.payments.services.lookup import LookupIn, find_dossier
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
     IdempotencyRecord,
     NoticeBusyError,
 )
-from chalicelib.core.parsing import parse
+from chalicelib.payments.services.lookup import LookupIn, find_dossier
 
 ALLOWED_RETURN_SCHEMES = {"https"}
 

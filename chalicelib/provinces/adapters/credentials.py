@@ -10,9 +10,9 @@ import json
 import threading
 import time
 
+from chalicelib.aws.clients import client
 from chalicelib.provinces.domain.delivery import ApiType
 from chalicelib.provinces.domain.registry import Credentials
-from chalicelib.aws.clients import client
 
 
 class SecretsManagerCredentials:

@@ -13,7 +13,12 @@ import threading
 import time
 from typing import Any, Callable
 
-from chalicelib.provinces.domain.outbound_urls import Target, UrlRefusedError, check_address, parse_target
+from chalicelib.provinces.domain.outbound_urls import (
+    Target,
+    UrlRefusedError,
+    check_address,
+    parse_target,
+)
 from chalicelib.provinces.ports import HttpAnswer, ProvinceCallError
 
 Resolver = Callable[[str, int], list[str]]
@@ -74,7 +79,8 @@ class GuardedHttp:
     def post_json(self, url: str, payload: Any, headers: dict[str, str], connect_timeout_s: float,
                   read_timeout_s: float, body_cap: int = 1 << 20) -> HttpAnswer:
         import urllib3
-        from urllib3.exceptions import HTTPError, TimeoutError as Urllib3Timeout
+        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         target = parse_target(url, https_only=self.https_only)
         pool = self._pool(target, self._address(target))

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from chalicelib.provinces.domain.delivery import Delivery, notice_delivery, receipt_delivery
-from chalicelib.receipts.domain import Receipt
 from chalicelib.aws.clients import client
+from chalicelib.provinces.domain.delivery import (
+    Delivery,
+    notice_delivery,
+    receipt_delivery,
+)
+from chalicelib.receipts.domain import Receipt
 
 
 def forwarding_message(receipt: Receipt) -> dict:

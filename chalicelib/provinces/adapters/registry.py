@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.aws.tables import models
 from chalicelib.config import Settings
 from chalicelib.core.clock import new_ulid
 from chalicelib.provinces.domain.delivery import ApiType
 from chalicelib.provinces.domain.registry import ProvinceApi
 from chalicelib.provinces.ports import ConcurrentChangeError
-from chalicelib.payments.adapters.models import models
 
 YEAR_S = 366 * 86400
 

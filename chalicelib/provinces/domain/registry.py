@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core.codes import validate_agency_code
-from chalicelib.provinces.domain.delivery import SERVICE_TYPES, ApiType
 from chalicelib.core.phones import normalise_mobile, validate_email
 from chalicelib.core.validation import InvalidValueError
+from chalicelib.provinces.domain.delivery import SERVICE_TYPES, ApiType
 
 _PROVINCE_AGENCY = re.compile(r"^000\.00\.00\.H\d{2}$")
 _STATS_CODE = re.compile(r"^\d{2}$")

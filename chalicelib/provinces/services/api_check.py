@@ -11,12 +11,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.provinces.domain.delivery import InvalidAnswerError, token_from_session_answer
-from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
 from chalicelib.core.errors import AppError, not_found
-from chalicelib.provinces.ports import Actor, HttpAnswer, ProvinceCallError, ProvinceServices
-from chalicelib.provinces.services.registry import _api_type, _code, require_scope
 from chalicelib.core.parsing import parse
+from chalicelib.provinces.domain.delivery import (
+    InvalidAnswerError,
+    token_from_session_answer,
+)
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
+from chalicelib.provinces.ports import (
+    Actor,
+    HttpAnswer,
+    ProvinceCallError,
+    ProvinceServices,
+)
+from chalicelib.provinces.services.registry import _api_type, _code, require_scope
 
 _SHOWN_HEADERS_DROPPED = {"set-cookie"}
 
@@ -108,7 +116,7 @@ def check_url(psvc: ProvinceServices, actor: Actor, body: Any) -> dict:
 
 
 def _own_agency(actor: Actor) -> str:
-    from chalicelib.core.errors import validation_error, FieldError
+    from chalicelib.core.errors import FieldError, validation_error
 
     raise validation_error([FieldError("agency_code", "FIELD_REQUIRED", "Cần mã định danh của tỉnh được kiểm tra.")])
 

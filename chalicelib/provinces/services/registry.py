@@ -8,8 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core.errors import (
+    AppError,
+    FieldError,
+    forbidden,
+    not_found,
+    validation_error,
+)
+from chalicelib.core.parsing import parse
+from chalicelib.core.validation import InvalidValueError
 from chalicelib.provinces.domain.delivery import STATES, ApiType
-from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
+from chalicelib.provinces.domain.outbound_urls import (
+    UrlRefusedError,
+    check_address,
+    parse_target,
+)
 from chalicelib.provinces.domain.registry import (
     AlertContactsIn,
     ProvinceApi,
@@ -20,11 +33,8 @@ from chalicelib.provinces.domain.registry import (
     validate_province_agency_code,
     validate_service_type,
 )
-from chalicelib.core.validation import InvalidValueError
-from chalicelib.core.errors import AppError, FieldError, forbidden, not_found, validation_error
 from chalicelib.provinces.ports import Actor, ConcurrentChangeError, ProvinceServices
 from chalicelib.provinces.services.forwarding import forget_province
-from chalicelib.core.parsing import parse
 
 _CONFIG_FIELDS = ("province_code", "province_name", "unit_code", "session_url", "data_url", "connect_timeout_s",
                   "read_timeout_s", "active")

@@ -14,8 +14,6 @@ outside that repertoire falls back to the full fonts rather than printing a blan
 
 from __future__ import annotations
 
-from chalicelib.core.money import format_vnd  # noqa: F401 - re-exported for the receipt layout and tests
-
 import atexit
 import shutil
 import tempfile
@@ -25,6 +23,8 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
+
+from chalicelib.core.money import format_vnd  # noqa: F401 - re-exported for the receipt layout and tests
 
 if TYPE_CHECKING:
     from fpdf import FPDF

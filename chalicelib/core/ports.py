@@ -1,0 +1,10 @@
+"""Outcomes every repository reports the same way, whatever the store: the use cases decide what they mean."""
+from __future__ import annotations
+
+
+class AlreadyExistsError(Exception):
+    """The conditional put found the key taken (an account for this ID number, a unit code, a link...)."""
+
+
+class StaleRecordError(Exception):
+    """The record changed since it was read: re-read and decide again."""

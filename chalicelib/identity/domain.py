@@ -1,0 +1,206 @@
+"""Who is calling: roles, the principal a verified token describes, and the bearer header rules (401 vs 403).
+
+Plain Python, no Chalice, no JWT library: the HTTP shell reads the ``Authorization`` header, calls
+:func:`parse_bearer`, then a :class:`TokenVerifier` (``identity.adapters``), and turns :class:`AuthError` (401) /
+:class:`ForbiddenError` (403) into problem+json. Tokens never appear in errors; :attr:`AuthError.reason` is a short
+English diagnosis that is safe to log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping, Protocol
+
+
+class Role(str, Enum):
+    """Roles known to the back end (Cognito group names / local ``roles`` claim values)."""
+
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+    PROVINCE_ADMIN = "province_admin"
+    OPERATOR = "operator"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _as_role(value: Role | str) -> Role:
+    """Coerce a role or its string value; raise ValueError on unknown values (programming errors)."""
+    if isinstance(value, Role):
+        return value
+    return Role(value)
+
+
+TOKEN_MISSING = "TOKEN_MISSING"
+
+
+TOKEN_INVALID = "TOKEN_INVALID"
+
+
+TOKEN_EXPIRED = "TOKEN_EXPIRED"
+
+
+ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
+
+
+_AUTH_MESSAGES: dict[str, str] = {
+    TOKEN_MISSING: "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.",
+    TOKEN_INVALID: "Mã xác thực không hợp lệ. Vui lòng đăng nhập lại.",
+    TOKEN_EXPIRED: "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+}
+
+
+_FORBIDDEN_MESSAGE = "Bạn không có quyền thực hiện chức năng này."
+
+
+class AuthError(Exception):
+    """The caller is not authenticated (HTTP 401, ``WWW-Authenticate: Bearer``).
+
+    ``code`` is stable (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED); ``message`` is Vietnamese, for people;
+    ``reason`` is a short English diagnosis for logs. None of them ever contains the token.
+    """
+
+    status = 401
+
+    def __init__(self, code: str, message: str | None = None, *, reason: str = "") -> None:
+        if code not in _AUTH_MESSAGES:
+            raise ValueError(f"unknown auth error code: {code}")
+        self.code = code
+        self.message = message or _AUTH_MESSAGES[code]
+        self.reason = reason
+        super().__init__(f"{code}: {self.message}")
+
+
+class ForbiddenError(Exception):
+    """The caller is authenticated but lacks the role (HTTP 403). Deliberately not an AuthError subclass, so that an
+    ``except AuthError`` answering 401 can never swallow a 403."""
+
+    status = 403
+    code = ROLE_FORBIDDEN
+
+    def __init__(self, message: str | None = None, *, required: Iterable[Role] = ()) -> None:
+        self.message = message or _FORBIDDEN_MESSAGE
+        self.required: tuple[Role, ...] = tuple(required)
+        super().__init__(f"{self.code}: {self.message}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    subject: str
+    roles: frozenset[Role]
+    province_code: str | None
+    unit_codes: tuple[str, ...]
+    issuer: str
+    expires_at: int  # UNIX seconds (the token's ``exp``)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """True when the principal holds at least one of ``roles`` (Role members or their string values)."""
+        return any(_as_role(r) in self.roles for r in roles)
+
+
+def require_roles(principal: Principal, *roles: Role | str) -> Principal:
+    """Return ``principal`` if it holds at least one of ``roles``; otherwise raise :class:`ForbiddenError`."""
+    if not roles:
+        raise TypeError("require_roles needs at least one role")
+    wanted = tuple(_as_role(r) for r in roles)
+    if not principal.has_role(*wanted):
+        raise ForbiddenError(required=wanted)
+    return principal
+
+
+def _roles_from_claims(claims: Mapping[str, Any]) -> frozenset[Role]:
+    known = {r.value: r for r in Role}
+    found: set[Role] = set()
+    for name in ("cognito:groups", "roles"):
+        values = claims.get(name)
+        if not isinstance(values, (list, tuple)):
+            continue  # a bare string would otherwise be iterated character by character
+        for value in values:
+            if isinstance(value, str):
+                role = known.get(value.strip().lower())
+                if role is not None:
+                    found.add(role)
+    return frozenset(found)
+
+
+def _province_from_claims(claims: Mapping[str, Any]) -> str | None:
+    for name in ("custom:province_code", "province_code"):
+        value = claims.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _units_from_claims(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = claims.get("custom:unit_codes")
+    items: list[Any]
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(claims.get("unit_codes"), (list, tuple)):
+        items = list(claims["unit_codes"])
+    elif isinstance(claims.get("unit_codes"), str):
+        items = claims["unit_codes"].split(",")
+    else:
+        items = []
+    units: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            code = item.strip()
+            if code and code not in units:
+                units.append(code)
+    return tuple(units)
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """Build a :class:`Principal` from already verified claims."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise AuthError(TOKEN_INVALID, reason="missing or empty sub")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        raise AuthError(TOKEN_INVALID, reason="missing or non-numeric exp")
+    return Principal(
+        subject=subject,
+        roles=_roles_from_claims(claims),
+        province_code=_province_from_claims(claims),
+        unit_codes=_units_from_claims(claims),
+        issuer=str(claims.get("iss", "")),
+        expires_at=int(exp),
+    )
+
+
+_MAX_TOKEN_LENGTH = 16_384
+
+
+def parse_bearer(header_value: str | None) -> str:
+    """Extract the token from an ``Authorization: Bearer <token>`` header value (scheme case-insensitive).
+
+    No header, another scheme, or an empty token -> TOKEN_MISSING. A token with inner whitespace or absurd length ->
+    TOKEN_INVALID.
+    """
+    if not header_value or not isinstance(header_value, str):
+        raise AuthError(TOKEN_MISSING, reason="no Authorization header")
+    scheme, _, rest = header_value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError(TOKEN_MISSING, reason="Authorization scheme is not Bearer")
+    token = rest.strip()
+    if not token:
+        raise AuthError(TOKEN_MISSING, reason="empty bearer token")
+    if len(token) > _MAX_TOKEN_LENGTH or any(ch.isspace() for ch in token):
+        raise AuthError(TOKEN_INVALID, reason="malformed bearer token")
+    return token
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Principal:
+        """Return the principal for a valid token; raise :class:`AuthError` otherwise."""
+        ...
+
+
+def _check_token_shape(token: Any) -> None:
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise AuthError(TOKEN_INVALID, reason="token is not a non-empty string of sane length")
