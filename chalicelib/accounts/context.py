@@ -21,9 +21,9 @@ from chalicelib.accounts.ports import (
     TokenIssuer,
 )
 from chalicelib.core.clock import Clock, new_ulid
+from chalicelib.core.ports import SmsSender
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.otp.ports import Keyring, OtpStore
-from chalicelib.payments.ports import SmsSender
 
 
 @dataclass(frozen=True)

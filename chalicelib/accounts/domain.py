@@ -9,10 +9,10 @@ import io
 import re
 import secrets
 import string
-import unicodedata
 import zipfile
 from enum import Enum
 
+from chalicelib.core.names import name_key
 from chalicelib.core.validation import InvalidValueError
 
 RIGHT_CREATE_CITIZEN_ACCOUNTS = "create_citizen_accounts"
@@ -29,15 +29,6 @@ class Issuer(str, Enum):
     VNPOST = "vnpost"
 
 
-def name_key(text: str) -> str:
-    """The comparable form of a Vietnamese name: NFC, case-folded, inner whitespace collapsed.
-
-    NFC first, because the same "ụ" typed on two keyboards may be one code point or "u" + dot below + ...; case
-    folding then maps "Đ" to "đ" and "TRUNG TÂM" to "trung tâm".
-    """
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
 _MARKER_KEYS = tuple(name_key(m) for m in ONE_STOP_MARKERS)
 
 
@@ -46,16 +37,6 @@ def is_one_stop_unit(unit_name: str) -> bool:
     and any Unicode normalisation."""
     key = name_key(unit_name)
     return any(marker in key for marker in _MARKER_KEYS)
-
-
-def clean_name(raw: str, field: str = "FULL_NAME") -> str:
-    """A person's or unit's name as stored: NFC, single spaces, no control or invisible characters."""
-    text = unicodedata.normalize("NFC", raw if isinstance(raw, str) else "")
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
-    text = " ".join(text.split())
-    if not text or len(text) > 150:
-        raise InvalidValueError(f"{field}_INVALID", "Họ tên/tên đơn vị không được để trống và tối đa 150 ký tự.")
-    return text
 
 
 # --- scans of the ID card ------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def _body() -> dict:
 @bp.route("/v1/otp", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def otp_issue():
-    from chalicelib.otp.services import request_otp
+    from chalicelib.accounts.services.otp_requests import request_otp
 
     caller = _caller()
     return json_response(request_otp(_svc(), caller, _body()), 202)
@@ -55,7 +55,7 @@ def otp_issue():
 @bp.route("/v1/otp/verify", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def otp_verify():
-    from chalicelib.otp.services import verify_request
+    from chalicelib.accounts.services.otp_requests import verify_request
 
     caller = _caller()
     return json_response(verify_request(_svc(), caller, _body()))
@@ -207,7 +207,7 @@ def officer_list_accounts():
 @bp.route("/v1/auth/sign-in", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def sign_in():
-    from chalicelib.accounts.services.citizen_accounts import sign_in as do_sign_in
+    from chalicelib.accounts.services.citizens import sign_in as do_sign_in
 
     return json_response(do_sign_in(_svc(), _body()), headers={"Cache-Control": "no-store"})
 
@@ -215,7 +215,7 @@ def sign_in():
 @bp.route("/v1/citizens/me", methods=["GET"])
 @endpoint(bp)
 def me():
-    from chalicelib.accounts.services.citizen_accounts import profile
+    from chalicelib.accounts.services.citizens import profile
 
     return json_response(profile(_svc(), _caller()))
 
@@ -223,10 +223,7 @@ def me():
 @bp.route("/v1/citizens/me", methods=["PATCH"], content_types=_CT)
 @endpoint(bp)
 def me_update():
-    from chalicelib.accounts.services.citizen_accounts import (
-        require_citizen,
-        update_profile,
-    )
+    from chalicelib.accounts.services.citizens import require_citizen, update_profile
 
     caller = _caller()
     require_citizen(caller)
@@ -236,7 +233,7 @@ def me_update():
 @bp.route("/v1/citizens/me/password", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_password():
-    from chalicelib.accounts.services.citizen_accounts import change_password
+    from chalicelib.accounts.services.citizens import change_password
     from chalicelib.core.errors import unauthorized
 
     caller = _caller()
@@ -248,10 +245,7 @@ def me_password():
 @bp.route("/v1/citizens/me/phone", methods=["POST"], content_types=_CT)
 @endpoint(bp)
 def me_phone():
-    from chalicelib.accounts.services.citizen_accounts import (
-        change_phone,
-        require_citizen,
-    )
+    from chalicelib.accounts.services.citizens import change_phone, require_citizen
 
     caller = _caller()
     require_citizen(caller)
@@ -261,7 +255,7 @@ def me_phone():
 @bp.route("/v1/citizens/me/transactions", methods=["GET"])
 @endpoint(bp)
 def me_transactions():
-    from chalicelib.accounts.services.citizen_accounts import transactions
+    from chalicelib.accounts.services.citizens import transactions
 
     query = bp.current_request.query_params or {}
     return json_response(transactions(_svc(), _caller(), query.get("limit"), query.get("cursor")))
@@ -279,7 +273,7 @@ def me_bank_link():
 @endpoint(bp)
 def me_bank_link_start():
     from chalicelib.accounts.services.bank_links import start_link
-    from chalicelib.accounts.services.citizen_accounts import require_citizen
+    from chalicelib.accounts.services.citizens import require_citizen
 
     caller = _caller()
     require_citizen(caller)
@@ -290,7 +284,7 @@ def me_bank_link_start():
 @endpoint(bp)
 def me_bank_link_confirm():
     from chalicelib.accounts.services.bank_links import confirm_link
-    from chalicelib.accounts.services.citizen_accounts import require_citizen
+    from chalicelib.accounts.services.citizens import require_citizen
 
     caller = _caller()
     require_citizen(caller)
@@ -332,7 +326,7 @@ def openapi_ops():
             "right (subject = the citizen's ID number); bank_link: the citizen, to their account phone (subject "
             "from POST /v1/citizens/me/bank-links); phone_change: the citizen, to the new phone (subject = their "
             "account id). Limits answer 429 with Retry-After.",
-            request="chalicelib.otp.services:OtpIn", ok={202: obj("Sent.", "purpose", "phone_masked", "expires_in_s")},
+            request="chalicelib.accounts.services.otp_requests:OtpIn", ok={202: obj("Sent.", "purpose", "phone_masked", "expires_in_s")},
             errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS, creator, too_many,
                            {403: ("OTP_SUBJECT_FORBIDDEN", "PASSWORD_CHANGE_REQUIRED"),
                             422: ("OTP_PHONE_NOT_ACCOUNT_PHONE", "PHONE_UNCHANGED")}),
@@ -341,7 +335,7 @@ def openapi_ops():
             "Verify an OTP and receive a single-use verification token", "otp",
             "Attempts are counted per (phone, purpose, subject) across resends; 5 wrong attempts lock it for "
             "15 minutes. The token (valid 10 minutes, single use) is bound to phone, purpose and subject.",
-            request="chalicelib.otp.services:OtpVerifyIn", ok={200: obj("Verified.", "verification_token", "expires_in_s")},
+            request="chalicelib.accounts.services.otp_requests:OtpVerifyIn", ok={200: obj("Verified.", "verification_token", "expires_in_s")},
             errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS,
                            {403: ("OTP_SUBJECT_FORBIDDEN",), 404: ("OTP_NOT_FOUND",), 409: ("OTP_USED",),
                             422: ("OTP_INVALID", "OTP_EXPIRED"), 429: ("OTP_LOCKED",)}),
@@ -419,25 +413,25 @@ def openapi_ops():
         ("POST", "/v1/auth/sign-in"): Op(
             "Sign in with ID number and password", "citizens",
             "While the temporary password is unchanged, the token only allows POST /v1/citizens/me/password.",
-            request="chalicelib.accounts.services.citizen_accounts:SignInIn",
+            request="chalicelib.accounts.services.citizens:SignInIn",
             ok={200: obj("A bearer token.", "access_token", "token_type", "expires_in", "must_change_password")},
             errors=_errors(_BODY_ERRORS, {401: ("SIGN_IN_FAILED",), 429: ("SIGN_IN_LOCKED",)})),
         ("GET", "/v1/citizens/me"): Op(
             "The signed-in citizen's profile", "citizens", ok={200: obj("Profile.", "account_id", "bank_link")},
             errors=_errors(_TOKEN_ERRORS, me_), auth="bearer"),
         ("PATCH", "/v1/citizens/me"): Op(
-            "Update email and tax code", "citizens", request="chalicelib.accounts.services.citizen_accounts:ProfileIn",
+            "Update email and tax code", "citizens", request="chalicelib.accounts.services.citizens:ProfileIn",
             ok={200: obj("Profile.", "account_id")},
             errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS, me_, {409: ("ACCOUNT_CHANGED",)}), auth="bearer"),
         ("POST", "/v1/citizens/me/password"): Op(
             "Change the password (required after the first sign-in)", "citizens",
-            request="chalicelib.accounts.services.citizen_accounts:PasswordChangeIn",
+            request="chalicelib.accounts.services.citizens:PasswordChangeIn",
             ok={200: obj("A new citizen token.", "access_token", "must_change_password")},
             errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS, {404: ("ACCOUNT_NOT_FOUND",), 409: ("ACCOUNT_CHANGED",),
                                                          422: ("CURRENT_PASSWORD_WRONG",)}),
             auth="bearer"),
         ("POST", "/v1/citizens/me/phone"): Op(
-            "Change the phone (OTP to the new phone)", "citizens", request="chalicelib.accounts.services.citizen_accounts:PhoneChangeIn",
+            "Change the phone (OTP to the new phone)", "citizens", request="chalicelib.accounts.services.citizens:PhoneChangeIn",
             ok={200: obj("Profile.", "phone")},
             errors=_errors(_BODY_ERRORS, _TOKEN_ERRORS, me_, token,
                            {409: ("ACCOUNT_CHANGED",), 422: ("PHONE_UNCHANGED",)}), auth="bearer"),

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from chalicelib.accounts.domain import clean_name
 from chalicelib.core import codes, identity, phones, taxcode
+from chalicelib.core.names import clean_name
 
 MobilePhone = Annotated[str, AfterValidator(phones.normalise_mobile)]  # stored as E.164
 Email = Annotated[str, AfterValidator(phones.validate_email)]

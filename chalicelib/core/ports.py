@@ -1,6 +1,8 @@
 """Outcomes every repository reports the same way, whatever the store: the use cases decide what they mean."""
 from __future__ import annotations
 
+from typing import Protocol
+
 
 class AlreadyExistsError(Exception):
     """The conditional put found the key taken (an account for this ID number, a unit code, a link...)."""
@@ -8,3 +10,7 @@ class AlreadyExistsError(Exception):
 
 class StaleRecordError(Exception):
     """The record changed since it was read: re-read and decide again."""
+
+
+class SmsSender(Protocol):
+    def send_sms(self, phone_e164: str, message: str) -> None: ...

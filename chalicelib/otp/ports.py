@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
+from chalicelib.core.clock import Clock
+from chalicelib.core.ports import SmsSender
 from chalicelib.otp.domain import OtpRecord, SendWindows
 
 
@@ -59,3 +61,16 @@ class Keyring(Protocol):
     def id_hash(self, id_number: str) -> str: ...
 
     def phone_key(self, phone: str) -> str: ...
+
+
+class OtpContext(Protocol):
+    """The part of the service context the OTP use cases read (the one Context satisfies it)."""
+
+    settings: Any  # .otp is the OtpPolicy
+    clock: Clock
+    otp: OtpStore
+    keys: Keyring
+    sms: SmsSender
+    new_code: Callable[[], str] | None
+
+    def count(self, name: str, value: int = 1) -> None: ...

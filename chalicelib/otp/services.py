@@ -8,15 +8,9 @@ from __future__ import annotations
 import hmac
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.core import identity
 from chalicelib.core.clock import epoch
-from chalicelib.core.errors import AppError, forbidden
-from chalicelib.core.fields import MobilePhone
+from chalicelib.core.errors import AppError
 from chalicelib.core.masking import mask_phone
-from chalicelib.core.parsing import parse
 from chalicelib.core.ports import StaleRecordError
 from chalicelib.otp.domain import (
     AttemptOutcome,
@@ -34,25 +28,10 @@ from chalicelib.otp.domain import (
     send_windows,
     sms_text,
 )
-from chalicelib.otp.ports import SendLimitError, TokenClaim
+from chalicelib.otp.ports import OtpContext, SendLimitError, TokenClaim
 
 log = logging.getLogger(__name__)
 
-CITIZEN, OFFICER = "citizen", "officer"
-
-
-class OtpIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    phone: MobilePhone = Field(description="The phone the code is sent to (0912345678 or +84912345678).")
-    purpose: OtpPurpose
-    subject: str = Field(min_length=1, max_length=200,
-                         description="What the code is for: the citizen's ID number (account_creation), the "
-                         "subject given by POST /v1/citizens/me/bank-links (bank_link), or the caller's account "
-                         "id (phone_change).")
-
-
-class OtpVerifyIn(OtpIn):
-    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the SMS.")
 
 
 def too_many(code: str, seconds: int, what: str) -> AppError:
@@ -68,31 +47,7 @@ _SEND_MESSAGES = {
 }
 
 
-def normalise_subject(purpose: OtpPurpose, subject: str) -> str:
-    """The subject in one form, so the key computed at issue and at use is the same."""
-    if purpose == OtpPurpose.ACCOUNT_CREATION:
-        return identity.validate_id_number(subject)
-    return subject.strip()
-
-
-def check_caller(caller: Caller, purpose: OtpPurpose, subject: str) -> None:
-    """Who may ask for or verify a code of each purpose (role and subject; the officer's stored right is checked
-    by the account use cases)."""
-    if caller.subject is None:
-        from chalicelib.core.errors import unauthorized
-
-        raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
-    if purpose == OtpPurpose.ACCOUNT_CREATION:
-        if not caller.has(OFFICER):
-            raise forbidden("ROLE_FORBIDDEN", "Chỉ cán bộ một cửa được gửi mã OTP tạo tài khoản.")
-        return
-    if not caller.has(CITIZEN):
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    if subject != caller.subject and not subject.startswith(f"{caller.subject}:"):
-        raise forbidden("OTP_SUBJECT_FORBIDDEN", "Mã OTP này không thuộc tài khoản của bạn.")
-
-
-def issue_otp(svc: AccountServices, phone: str, purpose: OtpPurpose, subject: str) -> dict:
+def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str) -> dict:
     """Send a new code for (phone, purpose, subject); the previous one stops being valid. Callers are checked
     before this is called (see `check_caller` and the account use cases)."""
     policy = svc.settings.otp
@@ -124,7 +79,7 @@ def issue_otp(svc: AccountServices, phone: str, purpose: OtpPurpose, subject: st
             "resend_after_s": policy.resend_cooldown_s}
 
 
-def verify_otp(svc: AccountServices, phone: str, purpose: OtpPurpose, subject: str, code: str) -> dict:
+def verify_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, code: str) -> dict:
     """Check a code; on success answer a single-use verification token bound to (phone, purpose, subject)."""
     policy = svc.settings.otp
     key = svc.keys.otp_key(phone, purpose.value, subject)
@@ -160,7 +115,7 @@ def verify_otp(svc: AccountServices, phone: str, purpose: OtpPurpose, subject: s
                    extra={"attempts_left": left})
 
 
-def _refused_attempt(svc: AccountServices, key: str, now: float) -> AppError:
+def _refused_attempt(svc: OtpContext, key: str, now: float) -> AppError:
     record = svc.otp.get(key)
     policy = svc.settings.otp
     if record is None:
@@ -174,7 +129,7 @@ def _refused_attempt(svc: AccountServices, key: str, now: float) -> AppError:
                     "Mã OTP không còn hiệu lực")
 
 
-def token_claim(svc: AccountServices, phone: str, purpose: OtpPurpose, subject: str, token: str) -> TokenClaim:
+def token_claim(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, token: str) -> TokenClaim:
     """The claim a use case writes together with what the token authorises (consumed once, in that write)."""
     if not isinstance(token, str) or not (16 <= len(token) <= 200):
         raise token_rejected()
@@ -186,32 +141,3 @@ def token_rejected() -> AppError:
     return AppError("VERIFICATION_TOKEN_INVALID",
                     "Mã xác thực OTP không hợp lệ, đã được sử dụng hoặc đã hết hạn. Vui lòng xác thực lại mã OTP "
                     "mới nhất.", 422, "Xác thực OTP không hợp lệ")
-
-
-def request_otp(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    """POST /v1/otp: check the caller for the purpose, then send."""
-    req = parse(OtpIn, body)
-    subject = _subject(req.purpose, req.subject)
-    check_caller(caller, req.purpose, subject)
-    from chalicelib.accounts.services import citizen_accounts as account_cases
-
-    account_cases.check_otp_target(svc, caller, req.phone, req.purpose, subject)
-    return issue_otp(svc, req.phone, req.purpose, subject)
-
-
-def verify_request(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    """POST /v1/otp/verify."""
-    req = parse(OtpVerifyIn, body)
-    subject = _subject(req.purpose, req.subject)
-    check_caller(caller, req.purpose, subject)
-    return verify_otp(svc, req.phone, req.purpose, subject, req.code)
-
-
-def _subject(purpose: OtpPurpose, subject: str) -> str:
-    from chalicelib.core.errors import FieldError, validation_error
-    from chalicelib.core.validation import InvalidValueError
-
-    try:
-        return normalise_subject(purpose, subject)
-    except InvalidValueError as exc:
-        raise validation_error([FieldError("subject", exc.code, exc.message)]) from None

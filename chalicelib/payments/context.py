@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from chalicelib.config import Settings
 from chalicelib.core.clock import Clock, new_ulid
+from chalicelib.core.ports import SmsSender
 from chalicelib.payments.ports import (
     AlertPublisher,
     BankLinks,
@@ -13,7 +14,6 @@ from chalicelib.payments.ports import (
     ForwardingQueue,
     IdHasher,
     Ledger,
-    SmsSender,
 )
 
 

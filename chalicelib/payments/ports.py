@@ -70,10 +70,6 @@ class Ledger(Protocol):
     def get_receipt(self, receipt_id: str) -> Receipt | None: ...
 
 
-class SmsSender(Protocol):
-    def send_sms(self, phone_e164: str, message: str) -> None: ...
-
-
 class AlertPublisher(Protocol):
     def alert(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
 
@@ -92,5 +88,3 @@ class BankLinks(Protocol):
 
 class IdHasher(Protocol):
     def hash_id(self, normalised_id_number: str) -> str: ...
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.accounts.services import bank_links
+from chalicelib.accounts.services import bank_links, citizens
 from chalicelib.accounts.services import citizen_accounts as accounts
 from chalicelib.core.errors import AppError
 from chalicelib.otp.domain import OtpPurpose
@@ -35,9 +35,9 @@ def svc():
 def me(svc):
     account_id = accounts.create_account(svc, officer("off-a"), account_body(svc, "off-a"))["account_id"]
     temp = svc.sms.sent[-1][1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
-    accounts.change_password(svc, caller(account_id), {"current_password": temp, "new_password": "MatKhauMoi2026"})
+    citizens.change_password(svc, caller(account_id), {"current_password": temp, "new_password": "MatKhauMoi2026"})
     who = caller(account_id, "citizen")
-    accounts.update_profile(svc, who, {"tax_code": "0100109106"})
+    citizens.update_profile(svc, who, {"tax_code": "0100109106"})
     svc.banks.add("VCB", USERNAME, id_number=CITIZEN_ID, otp_phone="0912 345 678")
     svc.clock.advance(seconds=61)
     return who
@@ -67,11 +67,11 @@ def test_link_happy_path_sends_the_otp_to_the_common_phone(svc, me):
     svc.clock.advance(seconds=61)
     out = link(svc, me)
     assert out["bank_code"] == "VCB" and out["account_number_masked"] == "*********4567"
-    assert accounts.profile(svc, me)["bank_link"]["bank_code"] == "VCB"
+    assert citizens.profile(svc, me)["bank_link"]["bank_code"] == "VCB"
 
 
 def test_condition_1_tax_code_required(svc, me):
-    accounts.update_profile(svc, me, {"tax_code": None})
+    citizens.update_profile(svc, me, {"tax_code": None})
     err = refused(bank_links.start_link, svc, me, {"bank_code": "VCB", "banking_username": USERNAME})
     assert (err.code, err.status) == ("TAX_CODE_REQUIRED", 422) and "mã số thuế" in err.detail
     assert svc.banks.lookups == 0  # checked first, without asking the bank
@@ -98,7 +98,7 @@ def test_conditions_are_checked_in_order(svc, me):
     svc.banks.add("VCB", "allwrong", id_number="001090009999", otp_phone="0900000001")
     assert refused(bank_links.start_link, svc, me,
                    {"bank_code": "VCB", "banking_username": "allwrong"}).code == "BANK_ID_NUMBER_MISMATCH"
-    accounts.update_profile(svc, me, {"tax_code": None})
+    citizens.update_profile(svc, me, {"tax_code": None})
     assert refused(bank_links.start_link, svc, me,
                    {"bank_code": "VCB", "banking_username": "allwrong"}).code == "TAX_CODE_REQUIRED"
 

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.accounts.domain import MAX_SCAN_BYTES, ScanKind, detect_scan_kind
 from chalicelib.accounts.services import citizen_accounts as accounts
+from chalicelib.accounts.services import citizens, otp_requests
 from chalicelib.core.errors import AppError
 from chalicelib.otp.domain import OtpPurpose
 from tests.fakes_accounts import (
@@ -279,58 +280,58 @@ def _temp_password(svc) -> str:
 def test_first_sign_in_allows_only_a_password_change(svc):
     account_id = create(svc)["account_id"]
     temp = _temp_password(svc)
-    first = accounts.sign_in(svc, {"id_number": CITIZEN_ID, "password": temp})
+    first = citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": temp})
     assert first["must_change_password"] is True
     assert svc.tokens.issued[-1] == (account_id, (), 600)  # no role: every other endpoint refuses it
     restricted = caller(account_id)
-    for call in (lambda: accounts.profile(svc, restricted),
-                 lambda: accounts.transactions(svc, restricted, None, None),
-                 lambda: accounts.update_profile(svc, restricted, {"email": "a@b.vn"})):
+    for call in (lambda: citizens.profile(svc, restricted),
+                 lambda: citizens.transactions(svc, restricted, None, None),
+                 lambda: citizens.update_profile(svc, restricted, {"email": "a@b.vn"})):
         with pytest.raises(AppError) as exc:
             call()
         assert (exc.value.code, exc.value.status) == ("PASSWORD_CHANGE_REQUIRED", 403)
     # a citizen token (e.g. from the identity provider) is refused too while the flag is set
-    assert refused(accounts.profile, svc, caller(account_id, "citizen")).code == "PASSWORD_CHANGE_REQUIRED"
-    err = refused(accounts.change_password, svc, restricted, {"current_password": temp, "new_password": "short"})
+    assert refused(citizens.profile, svc, caller(account_id, "citizen")).code == "PASSWORD_CHANGE_REQUIRED"
+    err = refused(citizens.change_password, svc, restricted, {"current_password": temp, "new_password": "short"})
     assert err.errors[0].code == "PASSWORD_TOO_WEAK"
-    assert refused(accounts.change_password, svc, restricted,
+    assert refused(citizens.change_password, svc, restricted,
                    {"current_password": temp, "new_password": temp}).errors[0].code == "PASSWORD_UNCHANGED"
-    changed = accounts.change_password(svc, restricted, {"current_password": temp, "new_password": "MatKhauMoi2026"})
+    changed = citizens.change_password(svc, restricted, {"current_password": temp, "new_password": "MatKhauMoi2026"})
     assert changed["must_change_password"] is False and svc.tokens.issued[-1] == (account_id, ("citizen",), 3600)
-    assert accounts.profile(svc, caller(account_id, "citizen"))["full_name"] == "Nguyễn Văn An"
-    again = accounts.sign_in(svc, {"id_number": CITIZEN_ID, "password": "MatKhauMoi2026"})
+    assert citizens.profile(svc, caller(account_id, "citizen"))["full_name"] == "Nguyễn Văn An"
+    again = citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": "MatKhauMoi2026"})
     assert again["must_change_password"] is False
-    assert refused(accounts.sign_in, svc, {"id_number": CITIZEN_ID, "password": temp}).code == "SIGN_IN_FAILED"
+    assert refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": temp}).code == "SIGN_IN_FAILED"
 
 
 def test_wrong_password_and_unknown_id_look_the_same_and_failures_lock(svc):
     create(svc)
-    unknown = refused(accounts.sign_in, svc, {"id_number": "001090001111", "password": "x"})
-    wrong = refused(accounts.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
+    unknown = refused(citizens.sign_in, svc, {"id_number": "001090001111", "password": "x"})
+    wrong = refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
     assert (unknown.code, unknown.status, unknown.detail) == (wrong.code, wrong.status, wrong.detail)
     for _ in range(4):
-        refused(accounts.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
-    err = refused(accounts.sign_in, svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})
+        refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
+    err = refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})
     assert (err.code, err.status) == ("SIGN_IN_LOCKED", 429) and int(err.headers["Retry-After"]) == 900
     svc.clock.advance(seconds=901)
-    assert accounts.sign_in(svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})["access_token"]
+    assert citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})["access_token"]
 
 
 def _citizen(svc) -> tuple[str, object]:
     account_id = create(svc)["account_id"]
-    accounts.change_password(svc, caller(account_id), {"current_password": _temp_password(svc),
+    citizens.change_password(svc, caller(account_id), {"current_password": _temp_password(svc),
                                                        "new_password": "MatKhauMoi2026"})
     return account_id, caller(account_id, "citizen")
 
 
 def test_tax_code_forms_and_the_personal_id_rule(svc):
     _, me = _citizen(svc)
-    assert accounts.update_profile(svc, me, {"tax_code": "0100109106"})["tax_code"] == "0100109106"
-    assert accounts.update_profile(svc, me, {"tax_code": "0100109106001"})["tax_code"] == "0100109106-001"
-    assert accounts.update_profile(svc, me, {"tax_code": CITIZEN_ID})["tax_code"] == CITIZEN_ID
-    assert refused(accounts.update_profile, svc, me, {"tax_code": "0100109107"}).errors[0].code == \
+    assert citizens.update_profile(svc, me, {"tax_code": "0100109106"})["tax_code"] == "0100109106"
+    assert citizens.update_profile(svc, me, {"tax_code": "0100109106001"})["tax_code"] == "0100109106-001"
+    assert citizens.update_profile(svc, me, {"tax_code": CITIZEN_ID})["tax_code"] == CITIZEN_ID
+    assert refused(citizens.update_profile, svc, me, {"tax_code": "0100109107"}).errors[0].code == \
         "TAX_CODE_CHECK_DIGIT"
-    assert refused(accounts.update_profile, svc, me, {"tax_code": "001090009999"}).errors[0].code == \
+    assert refused(citizens.update_profile, svc, me, {"tax_code": "001090009999"}).errors[0].code == \
         "TAX_CODE_NOT_OWN_ID"
 
 
@@ -338,17 +339,17 @@ def test_phone_change_needs_an_otp_to_the_new_phone(svc):
     account_id, me = _citizen(svc)
     new = "+84900000077"
     wrong = otp_token(svc, CITIZEN_PHONE, OtpPurpose.PHONE_CHANGE, account_id)  # to the old phone
-    assert refused(accounts.change_phone, svc, me, {"phone": new, "verification_token": wrong}).code == \
+    assert refused(citizens.change_phone, svc, me, {"phone": new, "verification_token": wrong}).code == \
         "VERIFICATION_TOKEN_INVALID"
     token = otp_token(svc, new, OtpPurpose.PHONE_CHANGE, account_id)
-    assert accounts.change_phone(svc, me, {"phone": "0900000077", "verification_token": token})["phone"] == new
-    assert refused(accounts.change_phone, svc, me, {"phone": "0900000078", "verification_token": token}).code == \
+    assert citizens.change_phone(svc, me, {"phone": "0900000077", "verification_token": token})["phone"] == new
+    assert refused(citizens.change_phone, svc, me, {"phone": "0900000078", "verification_token": token}).code == \
         "VERIFICATION_TOKEN_INVALID"
 
 
 def test_otp_targets_are_checked(svc):
     account_id, me = _citizen(svc)
-    check = accounts.check_otp_target
+    check = otp_requests.check_otp_target
     assert refused(check, svc, me, "+84900000001", OtpPurpose.BANK_LINK, f"{account_id}:VCB:x").code == \
         "OTP_PHONE_NOT_ACCOUNT_PHONE"
     assert refused(check, svc, me, CITIZEN_PHONE, OtpPurpose.PHONE_CHANGE, account_id).code == "PHONE_UNCHANGED"
@@ -372,17 +373,17 @@ def test_transactions_show_states_and_receipts_page_by_page(svc):
     svc.history.payments[account_id] = [payment(1, PaymentState.PAID, "RCPH35X"), payment(2, PaymentState.FAILED),
                                         payment(3, PaymentState.PENDING_BANK)]
     svc.history.payments["someone-else"] = [payment(4, PaymentState.PAID, "RCPH35Y")]
-    first = accounts.transactions(svc, me, "2", None)
+    first = citizens.transactions(svc, me, "2", None)
     assert [p["notice_number"] for p in first["items"]] == ["TB-3", "TB-2"]
     assert [p["state"] for p in first["items"]] == ["PENDING_BANK", "FAILED"]
-    second = accounts.transactions(svc, me, "2", first["next_cursor"])
+    second = citizens.transactions(svc, me, "2", first["next_cursor"])
     assert second["items"][0]["receipt_id"] == "RCPH35X" and second["next_cursor"] is None
     assert second["items"][0]["receipt_url"] == "/v1/receipts/RCPH35X"
 
 
 def test_transactions_limit_is_bounded(svc):
     _, me = _citizen(svc)
-    assert accounts.transactions(svc, me, None, None) == {"items": [], "next_cursor": None}
-    assert refused(accounts.transactions, svc, me, "0", None).errors[0].code == "LIMIT_INVALID"
-    assert refused(accounts.transactions, svc, me, "101", None).errors[0].code == "LIMIT_INVALID"
-    assert refused(accounts.transactions, svc, caller("x", "officer"), None, None).code == "ROLE_FORBIDDEN"
+    assert citizens.transactions(svc, me, None, None) == {"items": [], "next_cursor": None}
+    assert refused(citizens.transactions, svc, me, "0", None).errors[0].code == "LIMIT_INVALID"
+    assert refused(citizens.transactions, svc, me, "101", None).errors[0].code == "LIMIT_INVALID"
+    assert refused(citizens.transactions, svc, caller("x", "officer"), None, None).code == "ROLE_FORBIDDEN"

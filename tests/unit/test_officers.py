@@ -7,9 +7,10 @@ import unicodedata
 
 import pytest
 
-from chalicelib.accounts.domain import is_one_stop_unit, name_key
+from chalicelib.accounts.domain import is_one_stop_unit
 from chalicelib.accounts.services import officers
 from chalicelib.core.errors import AppError
+from chalicelib.core.names import name_key
 from tests.fakes_accounts import (
     ONE_STOP_UNIT,
     OTHER_PROVINCE_UNIT,

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import pytest
 from pypdf import PdfReader
 
+from chalicelib.core.fonts import FONT_DIR
 from chalicelib.receipts.adapters.pdf import (
-    FONT_DIR,
     ReceiptRenderError,
     format_vnd,
     render_receipt_pdf,
@@ -132,7 +132,7 @@ def test_the_whole_vietnamese_alphabet_reads_back_exactly(caplog):
 
 def test_the_vietnamese_alphabet_takes_the_fast_font_path():
     # Speed, not correctness: letters outside the cut-down fonts re-parse the full ones (~200 ms).
-    from chalicelib.receipts.adapters.pdf import _in_fast_repertoire
+    from chalicelib.core.fonts import _in_fast_repertoire
 
     assert all(_in_fast_repertoire(ord(c)) for c in "".join(ALPHABET) + "₫–“”…")
 

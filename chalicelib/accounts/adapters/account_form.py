@@ -11,7 +11,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any, Mapping
 
-from chalicelib.receipts.adapters.pdf import _FAMILY, _font_files
+from chalicelib.core.fonts import FAMILY, font_files
 
 TITLE = "PHIẾU ĐỀ NGHỊ TẠO TÀI KHOẢN"
 SUBTITLE = "Cổng Dịch vụ công quốc gia"
@@ -39,32 +39,32 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
     ]
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     all_text = "".join(v for _, v in rows) + TITLE + SUBTITLE
-    for style, path in _font_files(all_text).items():
-        pdf.add_font(_FAMILY, style, path)
+    for style, path in font_files(all_text).items():
+        pdf.add_font(FAMILY, style, path)
     pdf.set_margins(20, 20, 20)
     pdf.set_creation_date(created)
     pdf.set_lang("vi")
     pdf.set_title(TITLE.capitalize())
     pdf.set_creator(SUBTITLE)
     pdf.add_page()
-    pdf.set_font(_FAMILY, "B", 11)
+    pdf.set_font(FAMILY, "B", 11)
     pdf.multi_cell(0, 6, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", 11)
+    pdf.set_font(FAMILY, "", 11)
     pdf.multi_cell(0, 6, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
-    pdf.set_font(_FAMILY, "B", 15)
+    pdf.set_font(FAMILY, "B", 15)
     pdf.multi_cell(0, 8, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", 11)
+    pdf.set_font(FAMILY, "", 11)
     pdf.multi_cell(0, 6, SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     label_w = max(pdf.get_string_width(label) for label, _ in rows) + 4
     for label, value in rows:
-        pdf.set_font(_FAMILY, "", 11)
+        pdf.set_font(FAMILY, "", 11)
         pdf.cell(label_w, 7, label)
-        pdf.set_font(_FAMILY, "B", 11)
+        pdf.set_font(FAMILY, "B", 11)
         pdf.multi_cell(0, 7, value, align="L", new_x="LMARGIN", new_y="NEXT")  # never stretch a name
     pdf.ln(6)
-    pdf.set_font(_FAMILY, "", 10)
+    pdf.set_font(FAMILY, "", 10)
     pdf.multi_cell(0, 5.5, "Tôi đã kiểm tra các thông tin trên là đúng và đề nghị tạo tài khoản trên Cổng Dịch vụ "
                    "công quốc gia. Mật khẩu tạm thời sẽ được gửi bằng tin nhắn đến số điện thoại trên; tôi sẽ đổi "
                    "mật khẩu khi đăng nhập lần đầu.", new_x="LMARGIN", new_y="NEXT")
@@ -73,10 +73,10 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
     pdf.cell(half, 6, "")
     pdf.multi_cell(half, 6, f"Ngày {created:%d} tháng {created:%m} năm {created:%Y}", align="C",
                    new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "B", 10)
+    pdf.set_font(FAMILY, "B", 10)
     pdf.cell(half, 6, "Cán bộ tiếp nhận", align="C")
     pdf.cell(half, 6, "Người đề nghị", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", 9)
+    pdf.set_font(FAMILY, "", 9)
     pdf.cell(half, 5, "(Ký, ghi rõ họ tên)", align="C")
     pdf.cell(half, 5, "(Ký, ghi rõ họ tên)", align="C", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.ports import BankAccountInfo, BankLink, CitizenAccount
-from chalicelib.accounts.services.citizen_accounts import _me
+from chalicelib.accounts.services.citizens import current_account
+from chalicelib.accounts.services.views import link_view
 from chalicelib.core import banks, identity, phones
 from chalicelib.core.errors import AppError, conflict, not_found
 from chalicelib.core.masking import mask_phone
@@ -44,12 +45,6 @@ class BankLinkConfirmIn(BankLinkIn):
     verification_token: str = Field(min_length=16, max_length=200,
                                     description="From POST /v1/otp/verify with the purpose and subject answered by "
                                     "POST /v1/citizens/me/bank-links.")
-
-
-def link_view(link: BankLink) -> dict:
-    return {"bank_code": link.bank_code, "banking_username_masked": link.username_masked,
-            "account_number_masked": link.account_number_masked, "holder_name": link.holder_name,
-            "linked_at": link.linked_at}
 
 
 def _mask(text: str, keep: int = 3) -> str:
@@ -101,7 +96,7 @@ def _link_exists() -> AppError:
 
 def start_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
     """Check the four conditions, then send the OTP that confirms the link to the (common) phone."""
-    account = _me(svc, caller)
+    account = current_account(svc, caller)
     req = parse(BankLinkIn, body)
     _check_conditions(svc, account, req)
     subject = _subject(account, req)
@@ -110,7 +105,7 @@ def start_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
 
 
 def confirm_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    account = _me(svc, caller)
+    account = current_account(svc, caller)
     req = parse(BankLinkConfirmIn, body)
     info = _check_conditions(svc, account, req)  # the bank's data may have changed since the code was sent
     claim = otp_cases.token_claim(svc, account.phone, OtpPurpose.BANK_LINK, _subject(account, req),
@@ -129,13 +124,13 @@ def confirm_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
 
 
 def current_link(svc: AccountServices, caller: Caller) -> dict:
-    account = _me(svc, caller)
+    account = current_account(svc, caller)
     link = svc.links.get_link(account.account_id)
     return {"link": link_view(link) if link else None}
 
 
 def unlink(svc: AccountServices, caller: Caller) -> None:
-    account = _me(svc, caller)
+    account = current_account(svc, caller)
     if not svc.links.delete_link(account.account_id):
         raise not_found("BANK_LINK_NOT_FOUND", "Tài khoản chưa liên kết với tài khoản ngân hàng nào.")
     log.info("bank account unlinked")

@@ -1,5 +1,4 @@
-"""M9 citizen accounts created by a one-stop officer, and the citizen's own side: sign-in, password, profile,
-phone change and payment history.
+"""M9 citizen accounts created by a one-stop officer (the citizen's own side is ``accounts.services.citizens``).
 
 Creation, in the officer's order: search by ID number (an existing account is reported and nothing is created);
 upload the scan of the ID card straight to S3 (a presigned POST: see `scan_upload`); download the request form; send
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
@@ -19,37 +17,31 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.domain import (
     ScanKind,
-    check_new_password,
     detect_scan_kind,
-    name_key,
     scan_kind_of_name,
     temporary_password,
 )
 from chalicelib.accounts.ports import CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
+from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones
-from chalicelib.core.clock import VN_TZ, epoch
+from chalicelib.core.clock import VN_TZ
 from chalicelib.core.errors import (
     AppError,
-    FieldError,
     conflict,
     forbidden,
-    not_found,
-    unauthorized,
-    validation_error,
 )
 from chalicelib.core.fields import (
     AgencyCode,
-    Email,
     IdNumber,
     IdNumberText,
     MobilePhone,
     PersonName,
-    TaxCode,
 )
 from chalicelib.core.masking import mask_phone
+from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse
-from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
+from chalicelib.core.ports import AlreadyExistsError
 from chalicelib.core.validation import InvalidValueError
 from chalicelib.otp import services as otp_cases
 from chalicelib.otp.domain import OtpPurpose
@@ -57,15 +49,10 @@ from chalicelib.otp.ports import TokenRejectedError
 
 log = logging.getLogger(__name__)
 
-CITIZEN = "citizen"
 SCAN_PREFIX = "citizen-scans/"
 _SCAN_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 CONTENT_TYPES = {ScanKind.PDF: "application/pdf", ScanKind.DOC: "application/msword",
                  ScanKind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-# Argon2 verification of this hash takes as long as a real one: an unknown ID number is not told apart by timing.
-_DUMMY_PASSWORD = "khong-phai-mat-khau-that-0"
-
-
 # --- requests ------------------------------------------------------------------------------------------------------
 
 class IdNumberIn(BaseModel):
@@ -137,42 +124,7 @@ class AccountQueryIn(BaseModel):
     created_to: date | None = None
 
 
-class SignInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id_number: str = Field(description="The ID number is the user name.")
-    password: str = Field(min_length=1, max_length=128)
-
-
-class PasswordChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(min_length=1, max_length=128)
-    new_password: str = Field(min_length=1, max_length=128)
-
-
-class ProfileIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    email: Email | None = None
-    tax_code: TaxCode | None = Field(default=None, description="10 or 13-digit tax code, or the 12-digit personal ID "
-                                 "number (an individual's tax code since 1 July 2025).")
-
-
-class PhoneChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    phone: MobilePhone
-    verification_token: str = Field(min_length=16, max_length=200, description="From POST /v1/otp/verify "
-                                    "(purpose phone_change, subject = your account id, phone = the new phone).")
-
-
 # --- views ---------------------------------------------------------------------------------------------------------
-
-def account_view(a: CitizenAccount) -> dict:
-    return {
-        "account_id": a.account_id, "full_name": a.full_name, "date_of_birth": a.date_of_birth, "sex": a.sex,
-        "phone": a.phone, "email": a.email, "tax_code": a.tax_code, "id_number_masked": "*********" + a.id_last3,
-        "unit_code": a.unit_code, "created_by": a.created_by, "created_at": a.created_at, "status": a.status,
-        "must_change_password": a.must_change_password,
-    }
-
 
 # --- officer: search, form, scan, create, list ---------------------------------------------------------------------
 
@@ -316,205 +268,4 @@ def list_accounts(svc: AccountServices, caller: Caller, body: dict) -> dict:
 
 # --- OTP targets: who may receive a code for what -------------------------------------------------------------------
 
-def check_otp_target(svc: AccountServices, caller: Caller, phone: str, purpose: OtpPurpose, subject: str) -> None:
-    """SMS cost money and reach people: a code goes only where its purpose allows."""
-    if purpose == OtpPurpose.ACCOUNT_CREATION:
-        creator_units(svc, caller)
-        return
-    account = _me(svc, caller)
-    if purpose == OtpPurpose.BANK_LINK and phone != account.phone:
-        raise AppError("OTP_PHONE_NOT_ACCOUNT_PHONE", "Mã OTP liên kết chỉ được gửi đến số điện thoại của tài khoản.",
-                       422, "Dữ liệu không hợp lệ")
-    if purpose == OtpPurpose.PHONE_CHANGE:
-        if subject != account.account_id:
-            raise forbidden("OTP_SUBJECT_FORBIDDEN", "Mã OTP này không thuộc tài khoản của bạn.")
-        if phone == account.phone:
-            raise AppError("PHONE_UNCHANGED", "Số điện thoại mới trùng với số điện thoại hiện tại.", 422,
-                           "Dữ liệu không hợp lệ")
-
-
 # --- citizen: sign-in, password, profile, phone, history -----------------------------------------------------------
-
-def sign_in(svc: AccountServices, body: dict) -> dict:
-    req = parse(SignInIn, body)
-    refused = unauthorized("SIGN_IN_FAILED", "Số định danh hoặc mật khẩu không đúng.")
-    try:
-        id_number = identity.normalise_id_number(req.id_number)
-    except InvalidValueError:
-        raise refused from None
-    account_id = svc.accounts.account_id_for(svc.keys.id_hash(id_number))
-    account = svc.accounts.get_account(account_id) if account_id else None
-    now = epoch(svc.clock.now())
-    s = svc.settings
-    if account is not None and account.sign_in_failures >= s.max_sign_in_failures \
-            and now < account.last_failure_at + s.sign_in_lockout_s:
-        seconds = account.last_failure_at + s.sign_in_lockout_s - now
-        raise otp_cases.too_many("SIGN_IN_LOCKED", seconds, "Bạn đã nhập sai mật khẩu quá số lần cho phép.")
-    if account is None:
-        svc.passwords.verify(_dummy_hash(svc), req.password)
-        raise refused
-    if account.status != "active" or not svc.passwords.verify(account.password_hash, req.password):
-        # A lock-out that has run its course starts a fresh count.
-        stale = account.sign_in_failures >= s.max_sign_in_failures
-        svc.accounts.record_sign_in_failure(account.account_id, now, reset=stale)
-        svc.count("SignInRefused")
-        raise refused
-    if account.sign_in_failures:
-        _update(svc, account, replace(account, sign_in_failures=0, last_failure_at=0, rev=account.rev + 1))
-    return _token_answer(svc, account)
-
-
-_DUMMY_HASHES: dict[int, str] = {}
-
-
-def _dummy_hash(svc: AccountServices) -> str:
-    """A real hash with the hasher's parameters, made once per process (not per request)."""
-    key = id(svc.passwords)
-    if key not in _DUMMY_HASHES:
-        _DUMMY_HASHES[key] = svc.passwords.hash(_DUMMY_PASSWORD)
-    return _DUMMY_HASHES[key]
-
-
-def _token_answer(svc: AccountServices, account: CitizenAccount) -> dict:
-    s = svc.settings
-    if account.must_change_password:
-        # No role at all: every endpoint but the password change refuses this token.
-        token = svc.tokens.issue(account.account_id, [], s.password_change_token_ttl_s)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": s.password_change_token_ttl_s,
-                "must_change_password": True}
-    token = svc.tokens.issue(account.account_id, [CITIZEN], s.citizen_token_ttl_s)
-    return {"access_token": token, "token_type": "Bearer", "expires_in": s.citizen_token_ttl_s,
-            "must_change_password": False}
-
-
-def _account_of(svc: AccountServices, caller: Caller) -> CitizenAccount:
-    if caller.subject is None:
-        raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
-    account = svc.accounts.get_account(caller.subject)
-    if account is None:
-        raise not_found("ACCOUNT_NOT_FOUND", "Không tìm thấy tài khoản công dân của bạn.")
-    return account
-
-
-def require_citizen(caller: Caller) -> str:
-    if caller.subject is None:
-        raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
-    if not caller.has(CITIZEN):
-        if not caller.roles:
-            raise _must_change()
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    return caller.subject
-
-
-def _must_change() -> AppError:
-    return forbidden("PASSWORD_CHANGE_REQUIRED", "Bạn phải đổi mật khẩu tạm thời trước khi sử dụng chức năng này.")
-
-
-def _me(svc: AccountServices, caller: Caller) -> CitizenAccount:
-    require_citizen(caller)
-    account = _account_of(svc, caller)
-    if account.must_change_password:
-        raise _must_change()
-    return account
-
-
-def change_password(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    """Allowed with the password-change-only token from a first sign-in, or a citizen token."""
-    req = parse(PasswordChangeIn, body)
-    if caller.subject is not None and caller.roles and not caller.has(CITIZEN):
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    account = _account_of(svc, caller)
-    if not svc.passwords.verify(account.password_hash, req.current_password):
-        svc.accounts.record_sign_in_failure(account.account_id, epoch(svc.clock.now()))
-        raise AppError("CURRENT_PASSWORD_WRONG", "Mật khẩu hiện tại không đúng.", 422, "Dữ liệu không hợp lệ")
-    try:
-        new = check_new_password(req.new_password)
-    except InvalidValueError as exc:
-        raise validation_error([FieldError("new_password", exc.code, exc.message)]) from None
-    if new == req.current_password:
-        raise validation_error([FieldError("new_password", "PASSWORD_UNCHANGED",
-                                           "Mật khẩu mới phải khác mật khẩu hiện tại.")])
-    after = replace(account, password_hash=svc.passwords.hash(new), must_change_password=False,
-                    sign_in_failures=0, last_failure_at=0, rev=account.rev + 1)
-    _update(svc, account, after)
-    return _token_answer(svc, after)
-
-
-def _update(svc: AccountServices, before: CitizenAccount, after: CitizenAccount, claim=None) -> None:
-    try:
-        svc.accounts.update(after, before.rev, claim)
-    except StaleRecordError:
-        raise conflict("ACCOUNT_CHANGED", "Tài khoản vừa được thay đổi, vui lòng thử lại.") from None
-    except TokenRejectedError:
-        raise otp_cases.token_rejected() from None
-
-
-def profile(svc: AccountServices, caller: Caller) -> dict:
-    return profile_of(svc, _me(svc, caller))
-
-
-def update_profile(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    account = _me(svc, caller)
-    req = parse(ProfileIn, body)
-    changes: dict = {}
-    if "email" in req.model_fields_set:
-        changes["email"] = req.email
-    if "tax_code" in req.model_fields_set:
-        if req.tax_code and len(req.tax_code) == 12 and svc.keys.id_hash(req.tax_code) != account.id_hash:
-            raise validation_error([FieldError("tax_code", "TAX_CODE_NOT_OWN_ID",
-                                               "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")])
-        changes["tax_code"] = req.tax_code
-    if changes:
-        after = replace(account, rev=account.rev + 1, **changes)
-        _update(svc, account, after)
-        account = after
-    return profile_of(svc, account)
-
-
-def profile_of(svc: AccountServices, account: CitizenAccount) -> dict:
-    from chalicelib.accounts.services.bank_links import link_view
-
-    link = svc.links.get_link(account.account_id)
-    return account_view(account) | {"bank_link": link_view(link) if link else None}
-
-
-def change_phone(svc: AccountServices, caller: Caller, body: dict) -> dict:
-    account = _me(svc, caller)
-    req = parse(PhoneChangeIn, body)
-    if req.phone == account.phone:
-        raise AppError("PHONE_UNCHANGED", "Số điện thoại mới trùng với số điện thoại hiện tại.", 422,
-                       "Dữ liệu không hợp lệ")
-    claim = otp_cases.token_claim(svc, req.phone, OtpPurpose.PHONE_CHANGE, account.account_id,
-                                  req.verification_token)
-    after = replace(account, phone=req.phone, rev=account.rev + 1)
-    _update(svc, account, after, claim)
-    log.info("citizen phone changed", extra={"account_id": account.account_id})
-    return profile_of(svc, after)
-
-
-def transactions(svc: AccountServices, caller: Caller, limit: str | None, cursor: str | None) -> dict:
-    """The citizen's payments, newest first, with their states and receipts; paginated by an opaque cursor."""
-    sub = require_citizen(caller)
-    try:
-        size = int(limit) if limit not in (None, "") else 20
-    except ValueError:
-        size = 0
-    if not 1 <= size <= 100:
-        raise validation_error([FieldError("limit", "LIMIT_INVALID", "Số bản ghi mỗi trang phải từ 1 đến 100.")])
-    try:
-        items, next_cursor = svc.history.payments_of(sub, size, cursor)
-    except ValueError:
-        raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
-    now = epoch(svc.clock.now())
-    out = []
-    for p in items:
-        view = {"payment_id": p.payment_id, "state": p.effective_state(now).value, "amount_vnd": p.amount_vnd,
-                "dossier_code": p.dossier_code, "notice_number": p.notice_number, "bank_code": p.bank_code,
-                "created_at": p.created_at}
-        if p.paid_at:
-            view["paid_at"] = p.paid_at
-        if p.receipt_id:
-            view["receipt_id"] = p.receipt_id
-            view["receipt_url"] = f"/v1/receipts/{p.receipt_id}"
-        out.append(view)
-    return {"items": out, "next_cursor": next_cursor}

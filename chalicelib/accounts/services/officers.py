@@ -18,7 +18,6 @@ from chalicelib.accounts.domain import (
     RIGHT_NAMES,
     Issuer,
     is_one_stop_unit,
-    name_key,
 )
 from chalicelib.accounts.ports import AuditEntry, OfficerUser, Unit
 from chalicelib.core import codes
@@ -31,6 +30,7 @@ from chalicelib.core.fields import (
     TaxCode,
     UnitName,
 )
+from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 

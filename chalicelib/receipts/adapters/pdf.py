@@ -1,64 +1,26 @@
 """Electronic receipt (biên lai điện tử thu thuế, phí, lệ phí) rendered as an A4 PDF.
 
-All text on the document is Vietnamese, so the PDF embeds DejaVu Sans, vendored in
-``chalicelib/assets/fonts`` (the Lambda runtime has no system fonts). fpdf2 and fontTools are
-imported lazily: together they cost a few hundred milliseconds of cold start and only the
-receipt-document path needs them.
-
-Speed: fpdf2 parses and re-subsets the whole font on every document, which for the full DejaVu
-(about 6,000 glyphs, two styles) costs ~200 ms per receipt. So once per process (~0.15 s) we cut
-the vendored fonts down to the Vietnamese repertoire (~330 characters) in a private temporary
-directory and reuse those files; a receipt then renders in ~40 ms. A receipt with a character
-outside that repertoire falls back to the full fonts rather than printing a blank box.
+All text on the document is Vietnamese, so the PDF embeds the vendored DejaVu Sans, cut to the Vietnamese
+repertoire once per process (``core.fonts``). fpdf2 is imported lazily: with fontTools it costs a few hundred
+milliseconds of cold start and only the receipt-document path needs it.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
-import threading
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from chalicelib.core.fonts import FAMILY, font_files
 from chalicelib.core.money import format_vnd  # noqa: F401 - re-exported for the receipt layout and tests
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-__all__ = ["FONT_DIR", "ReceiptRenderError", "format_vnd", "render_receipt_pdf"]
-
-FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}  # fpdf2 style -> file
-_FAMILY = "DejaVuSans"
+__all__ = ["ReceiptRenderError", "format_vnd", "render_receipt_pdf"]
 
 GMT7 = timezone(timedelta(hours=7))
-
-# The Vietnamese alphabet and what a receipt prints around it. Every glyph kept costs parsing time
-# on each document, so anything rarer (other Latin letters, Cyrillic...) takes the full-font path.
-_FAST_REPERTOIRE = (
-    (0x0020, 0x007E),  # ASCII
-    (0x00A0, 0x00FF),  # Latin-1: à á â ã è é ê ì í ò ó ô õ ù ú ý, « » ×
-    (0x0102, 0x0103),  # Ă ă
-    (0x0110, 0x0111),  # Đ đ
-    (0x0128, 0x0129),  # Ĩ ĩ
-    (0x0168, 0x0169),  # Ũ ũ
-    (0x01A0, 0x01A1),  # Ơ ơ
-    (0x01AF, 0x01B0),  # Ư ư
-    (0x0300, 0x0301),  # combining tone marks left over after NFC: grave, acute,
-    (0x0303, 0x0303),  # tilde,
-    (0x0309, 0x0309),  # hook above,
-    (0x0323, 0x0323),  # dot below
-    (0x1EA0, 0x1EF9),  # Ạ ... ỹ
-    (0x2010, 0x2027),  # dashes, quotes, bullet, ellipsis
-    (0x2030, 0x2030),  # per mille
-    (0x2039, 0x203A),  # angle quotes
-    (0x20AB, 0x20AC),  # ₫ €
-    (0x2116, 0x2116),  # №
-)
 
 # Unforgeable: receipt text is stripped of control characters, so it cannot contain this.
 _PAGE_COUNT_ALIAS = "\x1fNB\x1f"
@@ -236,56 +198,6 @@ def _moment(value: str, field: str) -> datetime:
 
 # --- fonts ------------------------------------------------------------------------------------
 
-_fast_fonts_lock = threading.Lock()
-_fast_fonts: dict[str, Path] | None = None
-
-
-def _font_files(text: str) -> dict[str, Path]:
-    if all(_in_fast_repertoire(ord(c)) for c in set(text)):
-        return _fast_font_files()
-    return {style: FONT_DIR / name for style, name in _FONT_FILES.items()}
-
-
-def _in_fast_repertoire(codepoint: int) -> bool:
-    return any(lo <= codepoint <= hi for lo, hi in _FAST_REPERTOIRE)
-
-
-def _fast_font_files() -> dict[str, Path]:
-    global _fast_fonts
-    with _fast_fonts_lock:
-        if _fast_fonts is None or not all(p.is_file() for p in _fast_fonts.values()):
-            out_dir = Path(tempfile.mkdtemp(prefix="receipt-fonts-"))
-            atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
-            _fast_fonts = _subset_fonts(out_dir)
-        return _fast_fonts
-
-
-def _subset_fonts(out_dir: Path) -> dict[str, Path]:
-    """Write the vendored fonts, cut to the Vietnamese repertoire, into out_dir (private, 0700)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    unicodes = [cp for lo, hi in _FAST_REPERTOIRE for cp in range(lo, hi + 1)]
-    options = subset.Options()
-    options.layout_features = []  # fpdf2 shapes no text here: GSUB/GPOS would be dead weight
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "FFTM"]
-    options.hinting = False
-    options.notdef_outline = True
-    options.glyph_names = False
-    options.name_IDs = ["*"]  # keep the copyright and licence records
-    options.name_languages = ["*"]
-    options.recalc_timestamp = False  # keeps output byte-identical between processes
-    paths = {}
-    for style, name in _FONT_FILES.items():
-        font = TTFont(FONT_DIR / name, recalcTimestamp=False, lazy=True)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=unicodes)
-        subsetter.subset(font)
-        paths[style] = out_dir / name
-        font.save(paths[style])
-    return paths
-
-
 # --- layout -----------------------------------------------------------------------------------
 
 
@@ -303,7 +215,7 @@ def _document_class() -> type["FPDF"]:
             self.set_draw_color(150)
             self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
             self.ln(1.5)
-            self.set_font(_FAMILY, "", _FOOTER_PT)
+            self.set_font(FAMILY, "", _FOOTER_PT)
             self.multi_cell(0, 4, FOOTER_NOTE, align="C", new_x="LMARGIN", new_y="NEXT")
             half = (self.w - self.l_margin - self.r_margin) / 2
             self.cell(half, 4, f"Mã biên lai: {self.receipt_id}")
@@ -313,8 +225,8 @@ def _document_class() -> type["FPDF"]:
 
 
 def _setup(pdf: FPDF, view: _ReceiptView) -> None:
-    for style, path in _font_files(view.all_text()).items():
-        pdf.add_font(_FAMILY, style, path)
+    for style, path in font_files(view.all_text()).items():
+        pdf.add_font(FAMILY, style, path)
     for font in pdf.fonts.values():
         # fpdf2 re-subsets the font at output; recomputing every glyph's bounding box there
         # means decoding and re-encoding each outline (a third of the render time). The outlines
@@ -328,7 +240,7 @@ def _setup(pdf: FPDF, view: _ReceiptView) -> None:
     pdf.set_title(f"Biên lai {view.text['series']} số {view.text['receipt_number']}")
     pdf.set_author(view.text["collecting_unit_name"])
     pdf.set_creator("Cổng Dịch vụ công quốc gia")
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
 
 
 def _draw_header(pdf: FPDF, view: _ReceiptView) -> None:
@@ -336,9 +248,9 @@ def _draw_header(pdf: FPDF, view: _ReceiptView) -> None:
     t = view.text
     top = pdf.get_y()
     left_w = 110.0
-    pdf.set_font(_FAMILY, "B", _BODY_PT)
+    pdf.set_font(FAMILY, "B", _BODY_PT)
     pdf.multi_cell(left_w, _LINE, t["collecting_unit_name"], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
     if "collecting_unit_tax_code" in t:
         pdf.multi_cell(left_w, _LINE, f"Mã số thuế: {t['collecting_unit_tax_code']}", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(left_w, _LINE, f"Mã đơn vị thu: {t['collecting_unit_code']}", new_x="LMARGIN", new_y="NEXT")
@@ -352,9 +264,9 @@ def _draw_header(pdf: FPDF, view: _ReceiptView) -> None:
 
 
 def _draw_title(pdf: FPDF, view: _ReceiptView) -> None:
-    pdf.set_font(_FAMILY, "B", 15)
+    pdf.set_font(FAMILY, "B", 15)
     pdf.multi_cell(0, 8, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
     pdf.multi_cell(0, _LINE, SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, _LINE, f"Ngày lập: {view.issued_at:%d/%m/%Y}", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
@@ -363,15 +275,15 @@ def _draw_title(pdf: FPDF, view: _ReceiptView) -> None:
 def _draw_fields(pdf: FPDF, fields: list[tuple[str, str]], value_style: str = "") -> None:
     """Label/value lines from the current x to the right margin; long values wrap under the value."""
     x = pdf.get_x()
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
     label_w = max(pdf.get_string_width(label) for label, _ in fields) + 2
     for label, value in fields:
         pdf.set_x(x)
-        pdf.set_font(_FAMILY, "", _BODY_PT)
+        pdf.set_font(FAMILY, "", _BODY_PT)
         pdf.cell(label_w, _LINE, label)
-        pdf.set_font(_FAMILY, value_style, _BODY_PT)
+        pdf.set_font(FAMILY, value_style, _BODY_PT)
         pdf.multi_cell(0, _LINE, value, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
 
 
 def _draw_items(pdf: FPDF, view: _ReceiptView) -> None:
@@ -412,7 +324,7 @@ def _row_chunks(pdf: FPDF, code: str, description: str) -> list[tuple[str, str]]
     fpdf2 refuses a table row taller than a page, and a description can be arbitrarily long; so
     we wrap it ourselves and continue it in extra rows (blank number and amount) across pages.
     """
-    pdf.set_font(_FAMILY, "", _BODY_PT)
+    pdf.set_font(FAMILY, "", _BODY_PT)
     code_lines = _wrap(pdf, code, _ITEM_COLUMNS_MM[1])
     description_lines = _wrap(pdf, description, _ITEM_COLUMNS_MM[2])
     n = _MAX_ROW_LINES
