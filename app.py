@@ -4,12 +4,15 @@ Thin on purpose: parse -> call a service -> render. Heavy imports happen inside 
 """
 from chalice import Rate
 
+from chalicelib import bootstrap
 from chalicelib.accounts import routes as accounts
-from chalicelib.payments.routes import citizens, partners
 from chalicelib.api import docs
-from chalicelib.provinces import routes as provinces
 from chalicelib.api.http import endpoint, json_response, thread_safe_app
 from chalicelib.config import get_settings
+from chalicelib.payments.routes import citizens, partners
+from chalicelib.provinces import routes as provinces
+
+bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")

@@ -93,7 +93,7 @@ def _measure(stack, n: int) -> dict:
     from bench.lambda_proxy import LambdaContext
     from chalicelib.aws.clients import client
     from chalicelib.aws.tables import models
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context as province_services
     from chalicelib.config import get_settings
     from chalicelib.core.clock import SystemClock
     from chalicelib.local.devkeys import (

@@ -1,51 +1,74 @@
-"""Wires adapters into services once per container (lazily, on first request), never per request."""
+"""The one composition root: which adapter implements each port, wired once per container and lazily per port.
+
+`context()` is the service context of this container: the settings read once, and one factory per port. A port is
+built the first time a use case reads it, so a Lambda that only ever serves one capability never imports the
+others' dependencies (fpdf2, argon2, the Cognito or province HTTP clients...). `install()` (called by app.py) hands
+the context to the HTTP shell and the jobs; nothing in the capabilities imports this module.
+"""
 from __future__ import annotations
 
-from functools import cache
+import threading
+from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib.config import Settings, get_settings
+from chalicelib.core.context import Context, Factory
+
+_lock = threading.Lock()
+_current: list[Context] = []
 
 
-@cache
-def app_secrets():
+# -- shared ---------------------------------------------------------------------------------------------------------
+
+def _secrets(c: Context):
     from chalicelib.aws.secrets import AppSecrets
 
-    s = get_settings()
+    s = c.settings
     return AppSecrets(s.app_secret_name, s.region, s.secrets_max_age_s)
 
 
-@cache
-def services():
-    from chalicelib.aws.notify import SnsAlerts, SnsSms
+def _metrics(c: Context):
     from chalicelib.aws.observability import metrics
-    from chalicelib.bootstrap_accounts import bank_links
-    from chalicelib.core.clock import SystemClock
-    from chalicelib.core.hashing import HmacIdHasher
-    from chalicelib.payments.adapters.dynamo import DynamoDossiers, DynamoLedger
-    from chalicelib.payments.context import Services
+
+    return metrics()
+
+
+def _sms(c: Context):
+    from chalicelib.aws.notify import SnsSms
+
+    return SnsSms(c.settings.region)
+
+
+def _alerts(c: Context):
+    from chalicelib.aws.notify import SnsAlertChannels
+
+    s = c.settings
+    return SnsAlertChannels(s.region, s.alerts_topic_arn, s.alert_emails_topic_arn)
+
+
+def _forwarding(c: Context):
     from chalicelib.provinces.adapters.queue import SqsForwarding
 
-    s = get_settings()
-    return Services(
-        settings=s,
-        clock=SystemClock(),
-        dossiers=DynamoDossiers(s),
-        ledger=DynamoLedger(s),
-        sms=SnsSms(s.region),
-        alerts=SnsAlerts(s.region, s.alerts_topic_arn),
-        forwarding=SqsForwarding(s.region, s.forwarding_queue_url),
-        hasher=HmacIdHasher(app_secrets().id_hash_key),
-        bank_links=bank_links(),
-        metrics=metrics(),
-    )
+    s = c.settings
+    return SqsForwarding(s.region, s.forwarding_queue_url, s.forwarding_dlq_url)
 
 
-@cache
-def token_verifier():
-    return make_token_verifier(get_settings())
+def _keys(c: Context):
+    from chalicelib.core.hashing import HmacKeyring
+
+    return HmacKeyring(c.secrets.id_hash_key)
 
 
-def make_token_verifier(s):
+def _hasher(c: Context):
+    from chalicelib.core.hashing import HmacIdHasher
+
+    return HmacIdHasher(c.secrets.id_hash_key)
+
+
+def _verifier(c: Context):
+    return make_token_verifier(c.settings)
+
+
+def make_token_verifier(s: Settings):
     from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier
 
     if s.jwt_mode == "jwks":
@@ -59,12 +82,163 @@ def make_token_verifier(s):
     )
 
 
+def _tokens(c: Context):
+    """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage delegates sign-in to
+    the portal's identity provider; nothing here issues tokens there)."""
+    from chalicelib.identity.adapters import LocalTokenIssuer
+    from chalicelib.local import devkeys
+
+    s = c.settings
+    if s.jwt_mode != "local" or not s.is_local:
+        raise RuntimeError("password sign-in issues local tokens only on local stages")
+    return LocalTokenIssuer(s.local_jwt_secret or devkeys.LOCAL_JWT_SECRET, s.jwt_issuer or devkeys.LOCAL_JWT_ISSUER,
+                            s.jwt_audience)
+
+
+# -- payments and receipts ------------------------------------------------------------------------------------------
+
+def _dossiers(c: Context):
+    from chalicelib.payments.adapters.dynamo import DynamoDossiers
+
+    return DynamoDossiers(c.settings)
+
+
+def _ledger(c: Context):
+    from chalicelib.payments.adapters.dynamo import DynamoLedger
+
+    return DynamoLedger(c.settings)
+
+
+def _history(c: Context):
+    from chalicelib.payments.adapters.history import LedgerPaymentHistory
+
+    return LedgerPaymentHistory(c.settings)
+
+
+def _receipt_pdf(c: Context):
+    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+
+    return render_receipt_pdf
+
+
+# -- accounts and OTP -----------------------------------------------------------------------------------------------
+
+def _otp(c: Context):
+    from chalicelib.otp.adapters import DynamoOtpStore
+
+    return DynamoOtpStore(c.settings)
+
+
+def _directory(c: Context):
+    from chalicelib.accounts.adapters.dynamo import DynamoDirectory
+
+    return DynamoDirectory(c.settings)
+
+
+def _accounts(c: Context):
+    from chalicelib.accounts.adapters.dynamo import DynamoCitizenAccounts
+
+    return DynamoCitizenAccounts(c.settings)
+
+
+def _links(c: Context):
+    """Also the payment flow's `BankLinks` port (is this citizen linked at this bank?): the link store itself, so the
+    payment loop's first request imports none of the account use cases."""
+    from chalicelib.accounts.adapters.dynamo import DynamoBankLinkStore
+
+    return DynamoBankLinkStore(c.settings)
+
+
+def _files(c: Context):
+    from chalicelib.accounts.adapters.scans import S3ScanFiles
+
+    s = c.settings
+    return S3ScanFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _banks(c: Context):
+    from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
+
+    return HttpInternetBanking(c.settings.bank_gateway_url, c.secrets.bank_secrets)
+
+
+def _passwords(c: Context):
+    from chalicelib.accounts.adapters.passwords import Argon2Passwords
+
+    return Argon2Passwords(memory_cost=c.settings.argon2_memory_kib)
+
+
+def _account_form(c: Context):
+    from chalicelib.accounts.adapters.account_form import render_account_request_form
+
+    return render_account_request_form
+
+
+# -- provinces ------------------------------------------------------------------------------------------------------
+
+def _registry(c: Context):
+    from chalicelib.provinces.adapters.registry import DynamoProvinceRegistry
+
+    return DynamoProvinceRegistry(c.settings)
+
+
+def _credentials(c: Context):
+    from chalicelib.provinces.adapters.credentials import SecretsManagerCredentials
+
+    s = c.settings
+    return SecretsManagerCredentials(s.stage, s.region, s.secrets_max_age_s)
+
+
+def _deliveries(c: Context):
+    from chalicelib.provinces.adapters.deliveries import DynamoDeliveries
+
+    return DynamoDeliveries(c.settings)
+
+
+def _http(c: Context):
+    from chalicelib.provinces.adapters.http import GuardedHttp
+
+    d = c.settings.delivery
+    return GuardedHttp(https_only=d.https_only, allow_loopback=d.allow_loopback)
+
+
+FACTORIES: dict[str, Factory] = {
+    "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
+    "queue": lambda c: c.forwarding, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
+    "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
+    "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
+    "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
+    "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
+}
+
+
+def context() -> Context:
+    """This container's service context (built on first call; ports on first use)."""
+    if not _current or _current[0].settings is not get_settings():
+        with _lock:
+            if not _current or _current[0].settings is not get_settings():
+                _current[:] = [Context(get_settings(), FACTORIES)]
+    return _current[0]
+
+
+def install() -> None:
+    """Give the HTTP shell this composition root's context (app.py, at import: builds nothing yet)."""
+    from chalicelib.api import wiring
+
+    wiring.install(context)
+
+
 def reset() -> None:
-    """Forget every wired object (tests that change the environment)."""
-    get_settings.cache_clear()
-    app_secrets.cache_clear()
-    services.cache_clear()
-    token_verifier.cache_clear()
+    """Forget the settings and every wired object (tests and the local stack, after changing the environment)."""
+    from chalicelib.accounts.adapters.scans import s3_client
     from chalicelib.aws.clients import client
 
+    get_settings.cache_clear()
     client.cache_clear()
+    s3_client.cache_clear()
+    _current.clear()
+
+
+def wired(name: str) -> Any:
+    """A port of the current context (the local stack and the benchmarks reach the same objects the routes use)."""
+    return getattr(context(), name)

@@ -1,8 +1,12 @@
-"""Typed settings, read once per container from the environment (stage-aware).
+"""The one settings object: typed, read once per container from the environment (stage-aware).
 
-Resource names come from environment variables that `infra/` wires to the CloudFormation resources in AWS
-and that the local stack (`chalicelib/local/`) sets from the same template when it deploys it into moto.
-Secrets are never in the environment: only the *name* of the secret is.
+Resource names come from environment variables that `infra/` wires to the CloudFormation resources in AWS and that
+the local stack (`chalicelib/local/`) sets from the same template when it deploys it into moto. Secrets are never in
+the environment: only the *name* of the secret is.
+
+Capabilities own the shape of their own limits (`OtpPolicy` in the OTP domain, `DeliverySettings` in the province
+ports); this module only reads them from the environment. Use cases get the settings from their context and never
+import this module (an import-linter contract).
 """
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Mapping
 
+from chalicelib.otp.domain import OtpPolicy
+from chalicelib.provinces.ports import DeliverySettings
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
 
 
 def _csv(value: str | None, default: str = "") -> tuple[str, ...]:
@@ -32,29 +36,42 @@ class Settings:
     ledger_table: str = "lfo-dev-ledger"
     directory_table: str = "lfo-dev-directory"
     forwarding_queue_url: str = ""
+    forwarding_dlq_url: str = ""
     alerts_topic_arn: str = ""
+    alert_emails_topic_arn: str = ""
     documents_bucket: str = ""
     app_secret_name: str = "lfo/dev/app-secrets"
+    secrets_max_age_s: int = 300
     # Banks whose single sign-on with the portal is live (configuration: in 2023 only Vietcombank).
     sso_banks: tuple[str, ...] = ("VCB",)
     # Where the citizen is sent: "{base}/pay" (payment page) or "{base}/ib/login" (internet banking login).
     bank_gateway_base_url: str = "http://127.0.0.1:8001"
+    # Per-bank payment gateway base URLs (production); banks not listed use bank_gateway_base_url.
+    bank_gateway_urls: Mapping[str, str] = field(default_factory=dict)
+    # Hosts the bank may send the citizen back to (open-redirect guard); empty means any host.
+    return_url_hosts: tuple[str, ...] = ("dichvucong.gov.vn",)
     payment_ttl_minutes: int = 15
     idempotency_ttl_hours: int = 48
     max_body_bytes: int = 256 * 1024
     receipt_template_symbol: str = "01BLP0-001"
     # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
     receipt_series_pattern: str = "BI-{yy}T"
+    # Tokens
     jwt_mode: str = "local"  # "local" (HS256 dev issuer) or "jwks" (Cognito-compatible)
     jwt_issuer: str = ""
     jwt_audience: str = "dvcqg-land-payments"
     jwks_url: str = ""
     local_jwt_secret: str = ""
-    secrets_max_age_s: int = 300
-    # Hosts the bank may send the citizen back to (open-redirect guard); empty means any host.
-    return_url_hosts: tuple[str, ...] = ("dichvucong.gov.vn",)
-    # Per-bank payment gateway base URLs (production); banks not listed use bank_gateway_base_url.
-    bank_gateway_urls: dict[str, str] = field(default_factory=dict)
+    # Citizen accounts
+    scan_max_bytes: int = 5 * 1024 * 1024
+    scan_upload_expires_s: int = 900
+    citizen_token_ttl_s: int = 3600
+    password_change_token_ttl_s: int = 600
+    max_sign_in_failures: int = 5
+    sign_in_lockout_s: int = 900
+    argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
+    otp: OtpPolicy = field(default_factory=OtpPolicy)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def bank_gateway_url(self, bank_code: str) -> str:
         url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
@@ -65,31 +82,66 @@ class Settings:
     @property
     def is_local(self) -> bool:
         """The embedded stack or the test suite: never a deployed stage (dev included), whose key is public here."""
-        return self.stage in {"local", "test"}
+        return self.stage in LOCAL_STAGES
 
 
-@cache
-def get_settings() -> Settings:
-    env = os.environ
+def _num(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_num(env, name, default))
+
+
+def _otp(env: Mapping[str, str]) -> OtpPolicy:
+    base = OtpPolicy()
+    return OtpPolicy(**{f: _int(env, f"OTP_{f.upper()}", getattr(base, f)) for f in (
+        "ttl_s", "max_attempts", "lockout_s", "resend_cooldown_s", "max_sends_per_hour", "max_sends_per_day",
+        "token_ttl_s")})
+
+
+def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
+    base = DeliverySettings()
+    return DeliverySettings(
+        backoff_scale=_num(env, "DELIVERY_BACKOFF_SCALE", base.backoff_scale),
+        failing_alert_after_s=_int(env, "FAILING_ALERT_AFTER_S", base.failing_alert_after_s),
+        alert_window_s=_int(env, "ALERT_WINDOW_S", base.alert_window_s),
+        sweep_grace_s=_int(env, "SWEEP_GRACE_S", base.sweep_grace_s),
+        config_cache_s=_num(env, "PROVINCE_CONFIG_CACHE_S", base.config_cache_s),
+        # Loopback http only on the embedded stack (the simulated province), never on a deployed stage.
+        https_only=not embedded,
+        allow_loopback=embedded,
+    )
+
+
+def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
+    local = stage in LOCAL_STAGES
+    endpoint = env.get("AWS_ENDPOINT_URL", "")
+    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
-        aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+        aws_endpoint_url=endpoint,
         dossiers_table=env.get("DOSSIERS_TABLE", f"lfo-{stage}-dossiers"),
         ledger_table=env.get("LEDGER_TABLE", f"lfo-{stage}-ledger"),
         directory_table=env.get("DIRECTORY_TABLE", f"lfo-{stage}-directory"),
         forwarding_queue_url=env.get("FORWARDING_QUEUE_URL", ""),
+        forwarding_dlq_url=env.get("FORWARDING_DLQ_URL", ""),
         alerts_topic_arn=env.get("ALERTS_TOPIC_ARN", ""),
+        alert_emails_topic_arn=env.get("ALERT_EMAILS_TOPIC_ARN", ""),
         documents_bucket=env.get("DOCUMENTS_BUCKET", ""),
         app_secret_name=env.get("APP_SECRET_NAME", f"lfo/{stage}/app-secrets"),
+        secrets_max_age_s=_int(env, "SECRETS_MAX_AGE_S", 300),
         sso_banks=_csv(env.get("SSO_BANKS"), "VCB"),
         # Deployed stages must name their banks' gateways (BANK_GATEWAY_URLS): never default them to a local URL.
-        bank_gateway_base_url=env.get("BANK_GATEWAY_BASE_URL",
-                                      "http://127.0.0.1:8001" if stage in {"local", "test"} else "").rstrip("/"),
-        payment_ttl_minutes=int(env.get("PAYMENT_TTL_MINUTES", "15")),
-        idempotency_ttl_hours=int(env.get("IDEMPOTENCY_TTL_HOURS", "48")),
-        max_body_bytes=int(env.get("MAX_BODY_BYTES", str(256 * 1024))),
+        bank_gateway_base_url=env.get("BANK_GATEWAY_BASE_URL", "http://127.0.0.1:8001" if local else "").rstrip("/"),
+        bank_gateway_urls=json.loads(env.get("BANK_GATEWAY_URLS") or "{}"),
+        return_url_hosts=_csv(env.get("RETURN_URL_HOSTS"), "dichvucong.gov.vn"),
+        payment_ttl_minutes=_int(env, "PAYMENT_TTL_MINUTES", 15),
+        idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 48),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
         jwt_mode=env.get("JWT_MODE", "local"),
@@ -97,7 +149,13 @@ def get_settings() -> Settings:
         jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),
         jwks_url=env.get("JWKS_URL", ""),
         local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
-        secrets_max_age_s=int(env.get("SECRETS_MAX_AGE_S", "300")),
-        return_url_hosts=_csv(env.get("RETURN_URL_HOSTS"), "dichvucong.gov.vn"),
-        bank_gateway_urls=json.loads(env.get("BANK_GATEWAY_URLS") or "{}"),
+        scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
+        argon2_memory_kib=int(argon) if argon else None,
+        otp=_otp(env),
+        delivery=_delivery(env, embedded=local and bool(endpoint)),
     )
+
+
+@cache
+def get_settings() -> Settings:
+    return from_environ(os.environ)

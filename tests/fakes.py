@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.core.clock import VN_TZ, FixedClock
-from chalicelib.payments.context import Services
+from chalicelib.core.context import Context
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.payments.ports import (
@@ -270,7 +270,7 @@ class FakeAlerts:
     def __init__(self) -> None:
         self.published: list[tuple[str, str, dict[str, Any]]] = []
 
-    def alert(self, kind: str, subject: str, details: dict[str, Any]) -> None:
+    def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None:
         self.published.append((kind, subject, deepcopy(details)))
 
     @property
@@ -319,9 +319,9 @@ class FakeBankLinks:
 
 
 # -- wiring -----------------------------------------------------------------------------------------------------
-def make_services(clock: FixedClock | None = None, **overrides: Any) -> Services:
-    """Services wired with fakes, the default settings and a FixedClock at 2026-05-20T09:00:00+07:00.
-    Any Services field can be overridden (settings=, sms=, forwarding=, bank_links=, ...)."""
+def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
+    """A service context wired with the payment fakes, the default settings and a FixedClock at
+    2026-05-20T09:00:00+07:00. Any port can be overridden (settings=, sms=, forwarding=, bank_links=, ...)."""
     dossiers = overrides.pop("dossiers", None)
     dossiers = dossiers if dossiers is not None else InMemoryDossiers()
     ledger = overrides.pop("ledger", None)
@@ -337,7 +337,7 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Services
         "bank_links": FakeBankLinks(set()),
     }
     fields.update(overrides)
-    return Services(**fields)
+    return Context(**fields)
 
 
 # -- sample data ------------------------------------------------------------------------------------------------

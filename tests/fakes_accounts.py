@@ -13,8 +13,8 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, Iterable
 
+from chalicelib.accounts.adapters.account_form import render_account_request_form
 from chalicelib.accounts.adapters.passwords import Argon2Passwords
-from chalicelib.accounts.context import AccountServices, AccountSettings
 from chalicelib.accounts.ports import (
     AuditEntry,
     BankAccountInfo,
@@ -24,7 +24,9 @@ from chalicelib.accounts.ports import (
     ScanObject,
     Unit,
 )
+from chalicelib.config import Settings
 from chalicelib.core.clock import VN_TZ, FixedClock
+from chalicelib.core.context import Context
 from chalicelib.core.hashing import HmacKeyring
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
@@ -302,18 +304,18 @@ def fast_passwords() -> Argon2Passwords:
     return Argon2Passwords(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> AccountServices:
+def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     directory = overrides.pop("directory", None) or InMemoryDirectory()
     fields: dict[str, Any] = {
-        "settings": AccountSettings(),
+        "settings": Settings(),
         "clock": clock if clock is not None else FixedClock(START),
         "otp": directory, "directory": directory, "accounts": directory, "links": directory,
         "files": FakeFiles(), "banks": FakeBanks(), "sms": FakeSms(), "tokens": FakeTokens(),
-        "passwords": fast_passwords(), "history": FakeHistory(),
+        "passwords": fast_passwords(), "history": FakeHistory(), "account_form": render_account_request_form,
         "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
     }
     fields.update(overrides)
-    return AccountServices(**fields)
+    return Context(**fields)
 
 
 # -- scenario helpers -------------------------------------------------------------------------------------------
@@ -333,7 +335,7 @@ CITIZEN_PHONE = "+84912345678"
 
 
 def caller(subject: str | None, *roles: str, province: str | None = None):
-    from chalicelib.accounts.context import Caller
+    from chalicelib.accounts.ports import Caller
 
     return Caller(subject, frozenset(roles), province)
 
@@ -342,7 +344,7 @@ def admin():
     return caller(OPERATOR, "operator")
 
 
-def seed_units(svc: AccountServices) -> None:
+def seed_units(svc: Context) -> None:
     from chalicelib.accounts.services import officers
 
     for code, name in ((ONE_STOP_UNIT, ONE_STOP_NAME), (OTHER_ONE_STOP_UNIT, OTHER_ONE_STOP_NAME),
@@ -350,7 +352,7 @@ def seed_units(svc: AccountServices) -> None:
         officers.create_unit(svc, admin(), {"code": code, "name": name})
 
 
-def seed_officer(svc: AccountServices, user_id: str, units: tuple[str, ...] = (ONE_STOP_UNIT,), grant: bool = True,
+def seed_officer(svc: Context, user_id: str, units: tuple[str, ...] = (ONE_STOP_UNIT,), grant: bool = True,
                  issuer: str = "portal", id_number: str = "001090005678", phone: str = "0987654321") -> None:
     from chalicelib.accounts.services import officers
 
@@ -369,7 +371,7 @@ def officer(user_id: str):
 PDF_BYTES = b"%PDF-1.7\n% hai mat CCCD\n" + b"0" * 2048
 
 
-def upload_scan(svc: AccountServices, who: str, unit: str = ONE_STOP_UNIT, content: bytes = PDF_BYTES,
+def upload_scan(svc: Context, who: str, unit: str = ONE_STOP_UNIT, content: bytes = PDF_BYTES,
                 file_name: str = "cccd.pdf") -> str:
     from chalicelib.accounts.services import citizen_accounts as accounts
 
@@ -380,7 +382,7 @@ def upload_scan(svc: AccountServices, who: str, unit: str = ONE_STOP_UNIT, conte
     return answer["scan_id"]
 
 
-def otp_token(svc: AccountServices, phone: str, purpose, subject: str) -> str:
+def otp_token(svc: Context, phone: str, purpose, subject: str) -> str:
     """Send a code (the fake SMS keeps it) and verify it, as the officer/citizen would."""
     from chalicelib.otp import services as otp_cases
 
@@ -389,7 +391,7 @@ def otp_token(svc: AccountServices, phone: str, purpose, subject: str) -> str:
     return otp_cases.verify_otp(svc, phone, purpose, subject, code)["verification_token"]
 
 
-def account_body(svc: AccountServices, who: str, **over: Any) -> dict[str, Any]:
+def account_body(svc: Context, who: str, **over: Any) -> dict[str, Any]:
     from chalicelib.otp.domain import OtpPurpose
 
     body = {"id_number": CITIZEN_ID, "full_name": "Nguyễn Văn An", "date_of_birth": CITIZEN_DOB, "sex": "male",

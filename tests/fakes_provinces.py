@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.config import Settings
 from chalicelib.core.clock import FixedClock
+from chalicelib.core.context import Context
 from chalicelib.provinces.domain.delivery import MAX_ATTEMPTS, ApiType, Delivery
 from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
 from chalicelib.provinces.ports import (
     ConcurrentChangeError,
-    DeliverySettings,
     HttpAnswer,
     ProvinceCallError,
-    ProvinceServices,
 )
 from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
 from tests.fakes import START
@@ -227,7 +227,7 @@ class FakeQueue:
                 break
         return out
 
-    def run(self, psvc: ProvinceServices, until_idle: bool = True, max_batches: int = 10_000) -> int:
+    def run(self, psvc: Context, until_idle: bool = True, max_batches: int = 10_000) -> int:
         """Poll like Lambda's event source, moving the clock to the next visible message when none is visible."""
         from chalicelib.core.clock import VN_TZ
 
@@ -342,7 +342,7 @@ def api_config(api_type: ApiType, host: str = "https://motcua.example.vn", **ove
                        updated_at=START.isoformat(), updated_by="op", **over)
 
 
-def make_province_services(clock: FixedClock | None = None, register: bool = True, **overrides) -> ProvinceServices:
+def make_province_services(clock: FixedClock | None = None, register: bool = True, **overrides) -> Context:
     clock = clock or FixedClock(START)
     registry, creds = FakeRegistry(), FakeCredentials()
     province = overrides.pop("http", None) or FakeProvince(clock)
@@ -353,18 +353,18 @@ def make_province_services(clock: FixedClock | None = None, register: bool = Tru
         registry.contacts[(PROVINCE, "land_tax_payment")] = {"phones": ["+84912345001", "+84912345002"],
                                                              "emails": ["canhbao@hanam.example.vn"]}
     fields: dict[str, Any] = {
-        "settings": DeliverySettings(),
+        "settings": Settings(),
         "clock": clock,
         "registry": registry,
         "credentials": creds,
-        "ledger": FakeDeliveryLedger(),
+        "deliveries": FakeDeliveryLedger(),
         "queue": FakeQueue(clock),
         "http": province,
         "alerts": FakeAlertChannels(),
-        "render_pdf": lambda doc: b"%PDF-1.4 fake " + doc["receipt_id"].encode(),
+        "receipt_pdf": lambda doc: b"%PDF-1.4 fake " + doc["receipt_id"].encode(),
     }
     fields.update(overrides)
-    return ProvinceServices(**fields)
+    return Context(**fields)
 
 
 def sample_receipt(n: int = 1, province: str = PROVINCE) -> dict:

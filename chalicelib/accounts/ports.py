@@ -8,9 +8,11 @@ conditionally on the ``rev`` it read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from chalicelib.otp.ports import TokenClaim
+from chalicelib.core.clock import Clock
+from chalicelib.core.ports import SmsSender
+from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
 
 
 @dataclass(frozen=True)
@@ -172,3 +174,41 @@ class PasswordHasher(Protocol):
 class PaymentHistory(Protocol):
     def payments_of(self, citizen_sub: str, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
         """A page of the citizen's payments, newest first, and an opaque cursor for the next page."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the use cases need it (built by the HTTP layer from the verified token; no token: None
+    subject and no roles)."""
+
+    subject: str | None
+    roles: frozenset[str] = frozenset()
+    province_code: str | None = None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+
+class AccountsContext(Protocol):
+    """The part of the service context the officer, citizen-account and bank-link use cases read (settings: the
+    account limits, `otp` the OtpPolicy, `sso_banks`)."""
+
+    settings: Any
+    clock: Clock
+    otp: OtpStore
+    directory: Directory
+    accounts: CitizenAccounts
+    links: BankLinkStore
+    files: ScanFiles
+    banks: BankDirectory
+    sms: SmsSender
+    tokens: TokenIssuer
+    passwords: PasswordHasher
+    history: PaymentHistory
+    keys: Keyring
+    account_form: Callable[[Mapping[str, Any]], bytes]
+    new_id: Callable[[], str]
+    new_code: Callable[[], str] | None
+
+    def count(self, name: str, value: int = 1) -> None: ...

@@ -20,14 +20,14 @@ RIGHT = "/v1/admin/users/{user_id}/rights/{right}"
 
 
 def _svc():
-    from chalicelib.bootstrap_accounts import account_services
+    from chalicelib.api.wiring import context
 
-    return account_services()
+    return context()
 
 
 def _caller():
     """The verified caller, or an anonymous one (each use case decides what it requires; a bad token is a 401)."""
-    from chalicelib.accounts.context import Caller
+    from chalicelib.accounts.ports import Caller
 
     p = principal(bp.current_request, required=False)
     if p is None:
@@ -36,9 +36,9 @@ def _caller():
 
 
 def _body() -> dict:
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
 
-    return parse_json(raw_body(bp.current_request, services().settings.max_body_bytes), bp.current_request)
+    return parse_json(raw_body(bp.current_request, context().settings.max_body_bytes), bp.current_request)
 
 
 # --- OTP -----------------------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def endpoint(owner) -> Callable:
 def principal(request, required: bool):
     """The verified bearer-token principal, or None for an anonymous caller when not required.
     A token that is present but invalid is always refused (never silently treated as anonymous)."""
-    from chalicelib.bootstrap import token_verifier
+    from chalicelib.api.wiring import context
     from chalicelib.core.errors import unauthorized
     from chalicelib.identity.domain import AuthError, parse_bearer
 
@@ -114,7 +114,7 @@ def principal(request, required: bool):
     if value is None and not required:
         return None
     try:
-        return token_verifier().verify(parse_bearer(value))
+        return context().verifier.verify(parse_bearer(value))
     except AuthError as exc:
         raise unauthorized(exc.code, exc.message) from None
 

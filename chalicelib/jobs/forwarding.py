@@ -28,9 +28,9 @@ def handle_batch(event: dict[str, Any], context: Any = None, psvc=None) -> dict:
     )
 
     if psvc is None:
-        from chalicelib.bootstrap_provinces import province_services
+        from chalicelib.bootstrap import context
 
-        psvc = province_services()
+        psvc = context()
     batch = BatchState()
 
     def record_handler(record) -> None:

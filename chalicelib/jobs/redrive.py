@@ -11,7 +11,7 @@ import json
 
 
 def main(argv: list[str] | None = None) -> int:
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context
     from chalicelib.provinces.ports import Actor
     from chalicelib.provinces.services.recovery import redrive
 
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("agency_code", help="the province's level-1 agency code, e.g. 000.00.00.H49")
     parser.add_argument("--by", required=True, help="who runs it (recorded in the audit trail)")
     args = parser.parse_args(argv)
-    result = redrive(province_services(), Actor(subject=f"cli:{args.by}", operator=True), args.agency_code)
+    result = redrive(context(), Actor(subject=f"cli:{args.by}", operator=True), args.agency_code)
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

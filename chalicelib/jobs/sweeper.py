@@ -4,10 +4,10 @@ from __future__ import annotations
 
 def run_sweep() -> dict:
     from chalicelib.aws.observability import logger
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context
     from chalicelib.provinces.services.recovery import sweep
 
-    psvc = province_services()
+    psvc = context()
     result = sweep(psvc)
     logger().info("delivery sweep done", extra=result)
     if psvc.metrics is not None:

@@ -105,16 +105,15 @@ def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str
     })
     if delivery_backoff_scale is not None:
         os.environ["DELIVERY_BACKOFF_SCALE"] = str(delivery_backoff_scale)
-    from chalicelib import bootstrap, bootstrap_provinces
+    from chalicelib import bootstrap
 
     bootstrap.reset()
-    bootstrap_provinces.reset()
 
 
 def register_local_provinces(province_url: str) -> None:
     """Point the documented local provinces' three APIs at the simulated province and register alert contacts,
     through the same use cases an administrator's API calls go through."""
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context
     from chalicelib.local.devkeys import (
         LOCAL_ALERT_CONTACTS,
         LOCAL_PROVINCE_PASSWORD,
@@ -125,7 +124,7 @@ def register_local_provinces(province_url: str) -> None:
     from chalicelib.provinces.ports import Actor
     from chalicelib.provinces.services.registry import put_api, put_contacts
 
-    psvc, actor = province_services(), Actor(subject="local-stack", operator=True)
+    psvc, actor = context(), Actor(subject="local-stack", operator=True)
     for agency, (stats_code, name) in LOCAL_PROVINCES.items():
         short = agency.rsplit(".", 1)[1]
         for api_type in ApiType:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
+from chalicelib.core.clock import Clock
+from chalicelib.core.ports import SmsSender
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.receipts.domain import Receipt
@@ -71,7 +73,8 @@ class Ledger(Protocol):
 
 
 class AlertPublisher(Protocol):
-    def alert(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
+    def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None:
+        """Tell the operators (best effort: never undoes what was recorded)."""
 
 
 class ForwardingQueue(Protocol):
@@ -88,3 +91,20 @@ class BankLinks(Protocol):
 
 class IdHasher(Protocol):
     def hash_id(self, normalised_id_number: str) -> str: ...
+
+
+class PaymentsContext(Protocol):
+    """The part of the service context the intake, lookup, payment and bank-result use cases read."""
+
+    settings: Any
+    clock: Clock
+    dossiers: DossierRepository
+    ledger: Ledger
+    sms: SmsSender
+    alerts: AlertPublisher
+    forwarding: ForwardingQueue
+    hasher: IdHasher
+    bank_links: BankLinks
+    new_id: Callable[[], str]
+
+    def count(self, name: str, value: int = 1) -> None: ...

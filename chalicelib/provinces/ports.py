@@ -3,17 +3,17 @@ outside world, and the settings they run with. DynamoDB/SQS/SNS/Secrets Manager/
 fakes of tests/fakes.py implement these."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
-from chalicelib.core.clock import Clock, new_ulid
+from chalicelib.core.clock import Clock
 from chalicelib.provinces.domain.delivery import AlertKind, ApiType, Delivery
 from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """Read once per container (bootstrap_provinces); tests build their own."""
+    """A section of the one Settings (`settings.delivery`); tests build their own."""
 
     backoff_scale: float = 1.0  # 0 in the test stage: the whole 17-attempt window runs in seconds
     failing_alert_after_s: int = 2 * 3600  # alert when a province has been failing this long
@@ -140,30 +140,27 @@ class AlertChannels(Protocol):
         """Make sure the address receives the alert emails meant for it (idempotent)."""
 
 
-@dataclass
-class ProvinceServices:
-    settings: DeliverySettings
+class ProvincesContext(Protocol):
+    """The part of the service context the province use cases read (`settings.delivery` is the DeliverySettings;
+    `caches` the per-container caches this capability fills)."""
+
+    settings: Any
     clock: Clock
     registry: ProvinceRegistry
     credentials: CredentialStore
-    ledger: DeliveryLedger
+    deliveries: DeliveryLedger
     queue: DeliveryQueue
     http: ProvinceHttp
     alerts: AlertChannels
-    render_pdf: Callable[[dict[str, Any]], bytes]
-    new_id: Callable[[], str] = new_ulid
-    metrics: Any = None
-    province_name: Callable[[str], str] = field(default=lambda code: code)
-    # per-container caches (the service module fills them)
-    caches: dict[str, Any] = field(default_factory=dict)
+    receipt_pdf: Callable[[dict[str, Any]], bytes]
+    new_id: Callable[[], str]
+    caches: dict[str, Any]
 
-    def count(self, name: str, value: int = 1) -> None:
-        if self.metrics is not None:
-            self.metrics.add(name, value)
+    def count(self, name: str, value: int = 1) -> None: ...
 
 
 __all__ = ["AlertChannels", "AlertKind", "CredentialStore", "DeliveryLedger", "DeliveryQueue", "DeliverySettings",
-           "HttpAnswer", "ProvinceCallError", "ProvinceHttp", "ProvinceRegistry", "ProvinceServices"]
+           "HttpAnswer", "ProvinceCallError", "ProvinceHttp", "ProvinceRegistry", "ProvincesContext"]
 
 
 @dataclass(frozen=True)

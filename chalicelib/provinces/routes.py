@@ -32,16 +32,16 @@ def _actor(*roles: str):
 
 
 def _psvc():
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.api.wiring import context
 
-    return province_services()
+    return context()
 
 
 def _body():
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
 
     request = bp.current_request
-    return parse_json(raw_body(request, services().settings.max_body_bytes), request)
+    return parse_json(raw_body(request, context().settings.max_body_bytes), request)
 
 
 # -- registry ---------------------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def test_twenty_concurrent_duplicate_callbacks_give_one_receipt(api, stack):
     from chalicelib import bootstrap
     from chalicelib.receipts.domain import receipt_id_for
 
-    payment = bootstrap.services().ledger.get_payment(p["payment_id"])
+    payment = bootstrap.context().ledger.get_payment(p["payment_id"])
     assert payment.state.value == "PAID"
     assert [h["state"] for h in payment.history].count("PAID") == 1
     assert payment.receipt_id == receipt_id_for(p["payment_id"])
@@ -235,7 +235,7 @@ def test_amount_mismatch_is_refused_recorded_and_alerted(api, stack):
 
     from chalicelib import bootstrap
 
-    anomalies = bootstrap.services().ledger.list_anomalies(p["payment_id"])
+    anomalies = bootstrap.context().ledger.list_anomalies(p["payment_id"])
     assert [a["kind"] for a in anomalies] == ["AMOUNT_MISMATCH", "AMOUNT_MISMATCH"]
     messages = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
     kinds = [json.loads(json.loads(m["Body"])["Message"])["kind"] for m in messages]
@@ -277,7 +277,7 @@ def test_late_success_for_expired_payment_is_accepted(api, stack):
 
     dossier, number, _ = api.new_notice()
     p = _pay_ok(api, dossier, number)
-    ledger = bootstrap.services().ledger
+    ledger = bootstrap.context().ledger
     stored = ledger.get_payment(p["payment_id"])
     expired = stored.model_copy(update={"expires_at": int(time.time()) - 1, "rev": stored.rev + 1})
     ledger._payment_item(expired).save()  # age the payment past its expiry
@@ -292,7 +292,7 @@ def test_double_payment_is_recorded_for_refund(api):
 
     dossier, number, _ = api.new_notice()
     a = _pay_ok(api, dossier, number)
-    ledger = bootstrap.services().ledger
+    ledger = bootstrap.context().ledger
     stored = ledger.get_payment(a["payment_id"])
     ledger._payment_item(stored.model_copy(update={"expires_at": int(time.time()) - 1,
                                                    "rev": stored.rev + 1})).save()
@@ -324,7 +324,7 @@ def test_crash_after_the_receipt_transaction_loses_nothing(api, stack):
 
     dossier, number, _ = api.new_notice()
     p = _pay_ok(api, dossier, number)
-    svc = bootstrap.services()
+    svc = bootstrap.context()
 
     class Crash(Exception):
         pass
@@ -333,11 +333,10 @@ def test_crash_after_the_receipt_transaction_loses_nothing(api, stack):
         def enqueue_receipt(self, receipt):
             raise Crash()
 
-    from dataclasses import replace
 
     result = BankResult("BIDV", p["payment_id"], "FT26140123456", p["amount_vnd"], "VND", True)
     with pytest.raises(Crash):
-        apply_bank_result(replace(svc, forwarding=CrashingQueue()), result)
+        apply_bank_result(svc.replace(forwarding=CrashingQueue()), result)
 
     sent = []
 
@@ -345,7 +344,7 @@ def test_crash_after_the_receipt_transaction_loses_nothing(api, stack):
         def enqueue_receipt(self, receipt):
             sent.append(receipt.receipt_id)
 
-    assert apply_bank_result(replace(svc, forwarding=RecordingQueue()), result) == Outcome.DUPLICATE
+    assert apply_bank_result(svc.replace(forwarding=RecordingQueue()), result) == Outcome.DUPLICATE
     payment = svc.ledger.get_payment(p["payment_id"])
     assert payment.state.value == "PAID" and sent == [payment.receipt_id]
     assert svc.ledger.get_receipt(payment.receipt_id).amount_vnd == p["amount_vnd"]

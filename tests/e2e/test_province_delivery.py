@@ -131,7 +131,7 @@ def test_province_down_for_the_whole_window_dead_letters_alerts_once_loses_nothi
     wait_for(lambda: _dlq_count(stack) - dlq_before == 8, 30, "4 receipts + 4 notices in the DLQ")
     assert stack.province.received(short)["unique"] == 0
 
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context as province_services
 
     alerts = province_services().registry.list_alerts(agency)
     assert [a["kind"] for a in alerts] == ["DELIVERY_DEAD"]  # one burst for the whole outage
@@ -196,8 +196,8 @@ def test_a_slow_province_beyond_the_timeout_is_retried(api, stack, fresh_provinc
 def test_a_crash_between_the_receipt_transaction_and_the_queue_send_is_recovered_by_the_sweeper(
         api, stack, fresh_province, monkeypatch):
     import app as app_module
-    from chalicelib.bootstrap import services
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context as province_services
+    from chalicelib.bootstrap import context as services
     from chalicelib.provinces.services.recovery import sweep
 
     short, _ = fresh_province
@@ -228,7 +228,7 @@ def test_a_crash_between_the_receipt_transaction_and_the_queue_send_is_recovered
                                         "resources": [], "detail": {}, "id": "1"}, None)["requeued"] == 0
     # ... and once the grace period is over (0 here) re-enqueues it, once.
     psvc = province_services()
-    quick = replace(psvc, settings=replace(psvc.settings, sweep_grace_s=0))
+    quick = psvc.replace(settings=replace(psvc.settings, delivery=replace(psvc.settings.delivery, sweep_grace_s=0)))
     assert sweep(quick)["requeued"] >= 1
     wait_for(lambda: delivery_state(api, receipt_id) == "DELIVERED", 30)
     assert stack.province.received(short)["by_message_id"][f"{receipt_id}:payment_result"] == 1
@@ -290,7 +290,7 @@ def test_api_check_shows_the_answer_does_not_follow_redirects_and_refuses_metada
         assert r.status_code == 422 and r.json()["code"].startswith("URL_"), r.text
     trail = api.s.get(f"{api.url}/v1/provinces/ADHOC/audit", headers=auth())
     assert trail.status_code == 422  # not a province code: ad-hoc checks are audited under ADHOC, read via the table
-    from chalicelib.bootstrap_provinces import province_services
+    from chalicelib.bootstrap import context as province_services
 
     actions = [a["action"] for a in province_services().registry.list_audit("ADHOC")]
     assert actions[:3] == ["api_check_refused"] * 3 and "api_check" in actions

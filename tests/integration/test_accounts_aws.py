@@ -3,7 +3,6 @@ links and their transactions; S3 (moto) for the presigned upload, its encryption
 simulated bank for the internet-banking lookup. The use cases run with the real adapters and an injected clock."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 import uuid
 
@@ -37,11 +36,11 @@ class Codes:
 def svc(stack):
     """The wired account services (DynamoDB, S3, bank adapter), with a fixed clock, known codes, a fake SMS
     inbox and cheap Argon2; a fresh phone per test so send counters never collide."""
-    from chalicelib.bootstrap_accounts import account_services
+    from chalicelib.bootstrap import context as account_services
 
-    return dataclasses.replace(account_services(), clock=FixedClock(START), sms=FakeSms(),
-                               passwords=fast_passwords(),
-                               new_code=Codes("482913", "719305", "264871", "903517", "551842", "377064"))
+    return account_services().replace(clock=FixedClock(START), sms=FakeSms(),
+                                      passwords=fast_passwords(),
+                                      new_code=Codes("482913", "719305", "264871", "903517", "551842", "377064"))
 
 
 def fresh_phone() -> str:

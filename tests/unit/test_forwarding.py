@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _enqueue(psvc, n: int, start: int = 1) -> list:
     deliveries = [receipt_delivery(sample_receipt(i)) for i in range(start, start + n)]
     for d in deliveries:
-        psvc.ledger.add_pending(d, START.isoformat())
+        psvc.deliveries.add_pending(d, START.isoformat())
     psvc.queue.send(deliveries)
     return deliveries
 
@@ -63,14 +62,14 @@ def test_province_down_for_the_whole_retry_window_dead_letters_alerts_once_and_l
     assert elapsed >= timedelta(seconds=retry_window_s())  # retried for the whole window, no shorter
     assert psvc.queue.messages == []
     assert sorted(json.loads(m.body)["subject_id"] for m in psvc.queue.dlq) == sorted(d.subject_id for d in deliveries)
-    states = [psvc.ledger.delivery_state(d) for d in deliveries]
+    states = [psvc.deliveries.delivery_state(d) for d in deliveries]
     assert {s["state"] for s in states} == {"DEAD"}
     assert {s["attempts"] for s in states} == {MAX_ATTEMPTS}
     assert all(s["last_error"].startswith("HTTP_500") for s in states)
     # One DEAD burst for the 40 receipts; "still failing" reminders at most once per window, never per receipt.
     alerts = psvc.registry.list_alerts(PROVINCE)
     assert [a["kind"] for a in alerts].count("DELIVERY_DEAD") == 1
-    windows = elapsed.total_seconds() / psvc.settings.alert_window_s
+    windows = elapsed.total_seconds() / psvc.settings.delivery.alert_window_s
     assert len(alerts) <= int(windows) + 2
     assert len(psvc.alerts.sms_sent) == 2 * len(alerts)  # two registered phones per burst
     assert len(psvc.alerts.emails) == len(alerts)
@@ -88,9 +87,9 @@ def test_province_down_then_back_delivers_every_receipt_exactly_once_in_effect()
     psvc.queue.run(psvc)
 
     assert psvc.queue.dlq == [] and psvc.queue.messages == []
-    assert {psvc.ledger.delivery_state(d)["state"] for d in deliveries} == {"DELIVERED"}
+    assert {psvc.deliveries.delivery_state(d)["state"] for d in deliveries} == {"DELIVERED"}
     assert set(psvc.http.received) == _ids(deliveries)
-    assert max(s["attempts"] for s in map(psvc.ledger.delivery_state, deliveries)) > 1  # some were retried
+    assert max(s["attempts"] for s in map(psvc.deliveries.delivery_state, deliveries)) > 1  # some were retried
     assert psvc.clock.now() - START < timedelta(hours=3)  # back within the first delays of the schedule
 
 
@@ -98,7 +97,7 @@ def test_one_dynamodb_write_per_delivered_receipt_and_one_token_per_lifetime():
     psvc = make_province_services()
     _enqueue(psvc, 100)
     psvc.queue.run(psvc)
-    assert psvc.ledger.writes == 100
+    assert psvc.deliveries.writes == 100
     assert psvc.http.session_calls == 2  # one token per API (payment result, receipt file), not per receipt
     assert psvc.credentials.reads == 2
     assert psvc.registry.reads == 1  # the configuration is cached per container
@@ -113,7 +112,7 @@ def test_token_expiry_mid_stream_refreshes_once():
     second = _enqueue(psvc, 5, start=100)
     psvc.queue.run(psvc)
     assert psvc.http.session_calls == 4  # exactly one refresh per API, then the new token serves the rest
-    assert {psvc.ledger.delivery_state(d)["attempts"] for d in first + second} == {1}
+    assert {psvc.deliveries.delivery_state(d)["attempts"] for d in first + second} == {1}
     assert set(psvc.http.received) == _ids(first + second)
 
 
@@ -124,7 +123,7 @@ def test_a_401_gets_one_new_token_and_one_retry_only():
     psvc.queue.run(psvc, max_batches=1)
     assert psvc.http.session_calls == 2  # the first token, then one refresh after the 401
     assert psvc.http.data_calls == 2  # the refused call and one retry with the new token, no more
-    state = psvc.ledger.delivery_state(delivery)
+    state = psvc.deliveries.delivery_state(delivery)
     assert state["state"] == "FAILING" and state["last_error"].startswith("HTTP_401")
 
 
@@ -133,7 +132,7 @@ def test_a_slow_province_beyond_the_timeout_is_retried_and_the_late_copy_is_not_
     psvc.http.mode, psvc.http.times = "timeout", 1
     (delivery,) = _enqueue(psvc, 1)
     psvc.queue.run(psvc)
-    state = psvc.ledger.delivery_state(delivery)
+    state = psvc.deliveries.delivery_state(delivery)
     assert state["state"] == "DELIVERED" and state["attempts"] == 2
     assert state["last_error"].startswith("TIMEOUT")
     assert psvc.http.received[f"{delivery.subject_id}:payment_result"] == 2  # twice on the wire, one message_id
@@ -146,7 +145,7 @@ def test_an_unreachable_province_costs_one_timeout_per_batch_not_one_per_message
     deliveries = _enqueue(psvc, 10)
     psvc.queue.run(psvc, max_batches=1)
     assert psvc.http.data_calls == 1
-    assert {psvc.ledger.delivery_state(d)["state"] for d in deliveries} == {"FAILING"}
+    assert {psvc.deliveries.delivery_state(d)["state"] for d in deliveries} == {"FAILING"}
     assert all(m.visible_at - START.timestamp() == 60 for m in psvc.queue.messages)  # the first backoff: 1 min
 
 
@@ -156,7 +155,7 @@ def test_only_a_2xx_with_a_valid_answer_is_success(mode, code):
     psvc.http.mode = mode
     (delivery,) = _enqueue(psvc, 1)
     psvc.queue.run(psvc, max_batches=1)
-    state = psvc.ledger.delivery_state(delivery)
+    state = psvc.deliveries.delivery_state(delivery)
     assert state["state"] == "FAILING" and state["last_error"].startswith(code)
 
 
@@ -183,7 +182,7 @@ def test_disabled_or_missing_payment_api_fails_and_a_missing_attachment_api_is_s
     psvc.registry.apis.pop((PROVINCE, ApiType.RECEIPT_FILE))
     (delivery,) = _enqueue(psvc, 1)
     psvc.queue.run(psvc)
-    assert psvc.ledger.delivery_state(delivery)["state"] == "DELIVERED"
+    assert psvc.deliveries.delivery_state(delivery)["state"] == "DELIVERED"
     assert set(psvc.http.received) == {f"{delivery.subject_id}:payment_result"}
 
     psvc2 = make_province_services()
@@ -191,7 +190,7 @@ def test_disabled_or_missing_payment_api_fails_and_a_missing_attachment_api_is_s
     psvc2.registry.apis[(PROVINCE, ApiType.PAYMENT_RESULT)] = api.model_copy(update={"active": False})
     (d2,) = _enqueue(psvc2, 1)
     psvc2.queue.run(psvc2, max_batches=1)
-    assert psvc2.ledger.delivery_state(d2)["last_error"].startswith("API_DISABLED")
+    assert psvc2.deliveries.delivery_state(d2)["last_error"].startswith("API_DISABLED")
 
 
 def test_payloads_carry_stable_message_ids_and_no_id_number():
@@ -224,7 +223,7 @@ def test_alerts_are_throttled_per_province_per_window_with_one_escalation():
     assert not alert_province(psvc, AlertKind.DEAD, PROVINCE, "HTTP_500")
     assert not alert_province(psvc, AlertKind.FAILING, PROVINCE, "HTTP_500")
     assert len(psvc.alerts.sms_sent) == 4 and len(psvc.alerts.emails) == 2
-    clock.advance(seconds=psvc.settings.alert_window_s + 1)
+    clock.advance(seconds=psvc.settings.delivery.alert_window_s + 1)
     psvc.caches.clear()  # another container: the shared window in the directory decides
     assert alert_province(psvc, AlertKind.FAILING, PROVINCE, "HTTP_500")
     assert psvc.alerts.emails[0]["recipients"] == ["canhbao@hanam.example.vn"]
@@ -235,7 +234,7 @@ def test_two_containers_share_the_alert_window():
     from chalicelib.provinces.domain.delivery import AlertKind
 
     psvc = make_province_services()
-    other = replace(psvc, caches={})
+    other = psvc.replace(caches={})
     assert alert_province(psvc, AlertKind.DEAD, PROVINCE, "TIMEOUT")
     assert not alert_province(other, AlertKind.DEAD, PROVINCE, "TIMEOUT")
     assert len(psvc.registry.list_alerts(PROVINCE)) == 1
@@ -256,12 +255,12 @@ def test_failing_alert_only_after_the_configured_time():
 def test_sweeper_requeues_only_stale_pending_deliveries_once_per_grace_period():
     psvc = make_province_services()
     stale, fresh = receipt_delivery(sample_receipt(1)), receipt_delivery(sample_receipt(2))
-    psvc.ledger.add_pending(stale, (START - timedelta(hours=1)).isoformat())
-    psvc.ledger.add_pending(fresh, START.isoformat())
+    psvc.deliveries.add_pending(stale, (START - timedelta(hours=1)).isoformat())
+    psvc.deliveries.add_pending(fresh, START.isoformat())
     assert sweep(psvc) == {"requeued": 1}
     assert sweep(psvc) == {"requeued": 0}  # idempotent: swept deliveries wait another grace period
     psvc.queue.run(psvc)
-    assert psvc.ledger.delivery_state(stale)["state"] == "DELIVERED"
+    assert psvc.deliveries.delivery_state(stale)["state"] == "DELIVERED"
     assert set(psvc.http.received) == _ids([stale])
 
 
@@ -282,7 +281,7 @@ def test_redrive_after_the_province_is_back_delivers_the_dead_letters():
     assert result == {"agency_code": PROVINCE, "redriven": 12, "dead_letters_removed": 12}
     assert psvc.queue.dlq == []
     psvc.queue.run(psvc)
-    assert {psvc.ledger.delivery_state(d)["state"] for d in deliveries} == {"DELIVERED"}
+    assert {psvc.deliveries.delivery_state(d)["state"] for d in deliveries} == {"DELIVERED"}
     assert set(psvc.http.received) == _ids(deliveries)
     assert redrive(psvc, Actor("op-1", operator=True), PROVINCE)["redriven"] == 0  # idempotent
     assert psvc.registry.list_audit(PROVINCE)[0]["action"] == "redrive"

@@ -97,9 +97,9 @@ def test_refused_just_after_120_seconds(svc):
 
 
 def test_ttl_is_configurable(codes):
-    from chalicelib.accounts.context import AccountSettings
+    from chalicelib.config import Settings
 
-    svc = make_account_services(new_code=codes, settings=AccountSettings(otp=OtpPolicy(ttl_s=30)))
+    svc = make_account_services(new_code=codes, settings=Settings(otp=OtpPolicy(ttl_s=30)))
     issue(svc)
     svc.clock.advance(seconds=31)
     assert refused(verify, svc, "111111").code == "OTP_EXPIRED"

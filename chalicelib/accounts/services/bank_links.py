@@ -12,8 +12,13 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.accounts.context import AccountServices, Caller
-from chalicelib.accounts.ports import BankAccountInfo, BankLink, CitizenAccount
+from chalicelib.accounts.ports import (
+    AccountsContext,
+    BankAccountInfo,
+    BankLink,
+    Caller,
+    CitizenAccount,
+)
 from chalicelib.accounts.services.citizens import current_account
 from chalicelib.accounts.services.views import link_view
 from chalicelib.core import banks, identity, phones
@@ -55,7 +60,7 @@ def _subject(account: CitizenAccount, req: BankLinkIn) -> str:
     return f"{account.account_id}:{req.bank_code}:{req.banking_username.lower()}"
 
 
-def _check_conditions(svc: AccountServices, account: CitizenAccount, req: BankLinkIn) -> BankAccountInfo:
+def _check_conditions(svc: AccountsContext, account: CitizenAccount, req: BankLinkIn) -> BankAccountInfo:
     if req.bank_code not in svc.settings.sso_banks:
         raise AppError("BANK_LINK_NOT_SUPPORTED", "Ngân hàng này chưa hỗ trợ liên kết tài khoản với Cổng Dịch vụ "
                        "công quốc gia.", 422, "Không đủ điều kiện liên kết")
@@ -94,7 +99,7 @@ def _link_exists() -> AppError:
                     "hiện tại trước khi liên kết tài khoản khác.")
 
 
-def start_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def start_link(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """Check the four conditions, then send the OTP that confirms the link to the (common) phone."""
     account = current_account(svc, caller)
     req = parse(BankLinkIn, body)
@@ -104,7 +109,7 @@ def start_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return {"status": "PENDING_OTP", "otp": {**sent, "subject": subject}}
 
 
-def confirm_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def confirm_link(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     account = current_account(svc, caller)
     req = parse(BankLinkConfirmIn, body)
     info = _check_conditions(svc, account, req)  # the bank's data may have changed since the code was sent
@@ -123,13 +128,13 @@ def confirm_link(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return link_view(link)
 
 
-def current_link(svc: AccountServices, caller: Caller) -> dict:
+def current_link(svc: AccountsContext, caller: Caller) -> dict:
     account = current_account(svc, caller)
     link = svc.links.get_link(account.account_id)
     return {"link": link_view(link) if link else None}
 
 
-def unlink(svc: AccountServices, caller: Caller) -> None:
+def unlink(svc: AccountsContext, caller: Caller) -> None:
     account = current_account(svc, caller)
     if not svc.links.delete_link(account.account_id):
         raise not_found("BANK_LINK_NOT_FOUND", "Tài khoản chưa liên kết với tài khoản ngân hàng nào.")

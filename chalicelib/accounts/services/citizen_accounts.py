@@ -14,23 +14,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.domain import (
     ScanKind,
     detect_scan_kind,
     scan_kind_of_name,
     temporary_password,
 )
-from chalicelib.accounts.ports import CitizenAccount
+from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones
 from chalicelib.core.clock import VN_TZ
-from chalicelib.core.errors import (
-    AppError,
-    conflict,
-    forbidden,
-)
+from chalicelib.core.errors import AppError, conflict, forbidden
 from chalicelib.core.fields import (
     AgencyCode,
     IdNumber,
@@ -128,7 +123,7 @@ class AccountQueryIn(BaseModel):
 
 # --- officer: search, form, scan, create, list ---------------------------------------------------------------------
 
-def search_by_id(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def search_by_id(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     creator_units(svc, caller)
     req = parse(IdNumberIn, body)
     exists = svc.accounts.account_id_for(svc.keys.id_hash(req.id_number)) is not None
@@ -137,21 +132,19 @@ def search_by_id(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return {"exists": exists, "message": message}
 
 
-def request_form(svc: AccountServices, caller: Caller, body: dict) -> bytes:
+def request_form(svc: AccountsContext, caller: Caller, body: dict) -> bytes:
     """The account request form (Phiếu đề nghị tạo tài khoản) for the citizen to check before creation."""
     _, units = creator_units(svc, caller, _unit_of(body))
     req = parse(CitizenDataIn, body)
     unit = next(u for u in units if u.code == req.unit_code)
-    from chalicelib.accounts.adapters.account_form import render_account_request_form
-
-    return render_account_request_form({
+    return svc.account_form({
         "unit_name": unit.name, "unit_code": unit.code, "full_name": req.full_name,
         "date_of_birth": req.date_of_birth.strftime("%d/%m/%Y"), "sex": req.sex, "id_number": req.id_number,
         "phone": req.phone, "email": req.email, "created_at": svc.clock.now(),
     })
 
 
-def scan_upload(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def scan_upload(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """Step 1 of 2 of the scan: a presigned S3 POST the browser sends the file to (the file never passes through
     the API: a 5 MB file is ~6.7 MB in base64, over Lambda's 6 MB synchronous payload limit). The policy caps the
     size, forces encryption and binds the object to this officer and unit; creation checks the bytes."""
@@ -168,7 +161,7 @@ def scan_upload(svc: AccountServices, caller: Caller, body: dict) -> dict:
             "expires_in_s": limits.scan_upload_expires_s}
 
 
-def _checked_scan(svc: AccountServices, caller: Caller, scan_id: str, unit_code: str) -> str:
+def _checked_scan(svc: AccountsContext, caller: Caller, scan_id: str, unit_code: str) -> str:
     """The scan's key once its bytes are proved to be a PDF/DOC/DOCX of at most the limit, stored encrypted, and
     uploaded by this officer for this unit. A refused file is deleted."""
     not_found_error = AppError("SCAN_NOT_FOUND", "Không tìm thấy tệp ảnh chụp giấy tờ đã tải lên. Vui lòng tải lại.",
@@ -195,7 +188,7 @@ def _checked_scan(svc: AccountServices, caller: Caller, scan_id: str, unit_code:
     return key
 
 
-def create_account(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     unit_code = _unit_of(body)
     creator_units(svc, caller, unit_code)
     req = parse(CitizenAccountIn, body)
@@ -239,7 +232,7 @@ def _unit_of(body) -> str | None:
         return None
 
 
-def list_accounts(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def list_accounts(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """Accounts created in the officer's own one-stop units (never another unit's), newest first."""
     _, units = creator_units(svc, caller)
     req = parse(AccountQueryIn, body)

@@ -6,9 +6,8 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.domain import check_new_password
-from chalicelib.accounts.ports import CitizenAccount
+from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core import identity
 from chalicelib.core.clock import epoch
@@ -63,7 +62,7 @@ class PhoneChangeIn(BaseModel):
                                     "(purpose phone_change, subject = your account id, phone = the new phone).")
 
 
-def sign_in(svc: AccountServices, body: dict) -> dict:
+def sign_in(svc: AccountsContext, body: dict) -> dict:
     req = parse(SignInIn, body)
     refused = unauthorized("SIGN_IN_FAILED", "Số định danh hoặc mật khẩu không đúng.")
     try:
@@ -95,7 +94,7 @@ def sign_in(svc: AccountServices, body: dict) -> dict:
 _DUMMY_HASHES: dict[int, str] = {}
 
 
-def _dummy_hash(svc: AccountServices) -> str:
+def _dummy_hash(svc: AccountsContext) -> str:
     """A real hash with the hasher's parameters, made once per process (not per request)."""
     key = id(svc.passwords)
     if key not in _DUMMY_HASHES:
@@ -103,7 +102,7 @@ def _dummy_hash(svc: AccountServices) -> str:
     return _DUMMY_HASHES[key]
 
 
-def _token_answer(svc: AccountServices, account: CitizenAccount) -> dict:
+def _token_answer(svc: AccountsContext, account: CitizenAccount) -> dict:
     s = svc.settings
     if account.must_change_password:
         # No role at all: every endpoint but the password change refuses this token.
@@ -115,7 +114,7 @@ def _token_answer(svc: AccountServices, account: CitizenAccount) -> dict:
             "must_change_password": False}
 
 
-def _account_of(svc: AccountServices, caller: Caller) -> CitizenAccount:
+def _account_of(svc: AccountsContext, caller: Caller) -> CitizenAccount:
     if caller.subject is None:
         raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
     account = svc.accounts.get_account(caller.subject)
@@ -138,7 +137,7 @@ def _must_change() -> AppError:
     return forbidden("PASSWORD_CHANGE_REQUIRED", "Bạn phải đổi mật khẩu tạm thời trước khi sử dụng chức năng này.")
 
 
-def current_account(svc: AccountServices, caller: Caller) -> CitizenAccount:
+def current_account(svc: AccountsContext, caller: Caller) -> CitizenAccount:
     require_citizen(caller)
     account = _account_of(svc, caller)
     if account.must_change_password:
@@ -146,7 +145,7 @@ def current_account(svc: AccountServices, caller: Caller) -> CitizenAccount:
     return account
 
 
-def change_password(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def change_password(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """Allowed with the password-change-only token from a first sign-in, or a citizen token."""
     req = parse(PasswordChangeIn, body)
     if caller.subject is not None and caller.roles and not caller.has(CITIZEN):
@@ -168,7 +167,7 @@ def change_password(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return _token_answer(svc, after)
 
 
-def _update(svc: AccountServices, before: CitizenAccount, after: CitizenAccount, claim=None) -> None:
+def _update(svc: AccountsContext, before: CitizenAccount, after: CitizenAccount, claim=None) -> None:
     try:
         svc.accounts.update(after, before.rev, claim)
     except StaleRecordError:
@@ -177,11 +176,11 @@ def _update(svc: AccountServices, before: CitizenAccount, after: CitizenAccount,
         raise otp_cases.token_rejected() from None
 
 
-def profile(svc: AccountServices, caller: Caller) -> dict:
+def profile(svc: AccountsContext, caller: Caller) -> dict:
     return profile_of(svc, current_account(svc, caller))
 
 
-def update_profile(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def update_profile(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     account = current_account(svc, caller)
     req = parse(ProfileIn, body)
     changes: dict = {}
@@ -199,14 +198,14 @@ def update_profile(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return profile_of(svc, account)
 
 
-def profile_of(svc: AccountServices, account: CitizenAccount) -> dict:
+def profile_of(svc: AccountsContext, account: CitizenAccount) -> dict:
     from chalicelib.accounts.services.views import link_view
 
     link = svc.links.get_link(account.account_id)
     return account_view(account) | {"bank_link": link_view(link) if link else None}
 
 
-def change_phone(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def change_phone(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     account = current_account(svc, caller)
     req = parse(PhoneChangeIn, body)
     if req.phone == account.phone:
@@ -220,7 +219,7 @@ def change_phone(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return profile_of(svc, after)
 
 
-def transactions(svc: AccountServices, caller: Caller, limit: str | None, cursor: str | None) -> dict:
+def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor: str | None) -> dict:
     """The citizen's payments, newest first, with their states and receipts; paginated by an opaque cursor."""
     sub = require_citizen(caller)
     try:

@@ -12,14 +12,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.context import AccountServices, Caller
 from chalicelib.accounts.domain import (
     RIGHT_CREATE_CITIZEN_ACCOUNTS,
     RIGHT_NAMES,
     Issuer,
     is_one_stop_unit,
 )
-from chalicelib.accounts.ports import AuditEntry, OfficerUser, Unit
+from chalicelib.accounts.ports import (
+    AccountsContext,
+    AuditEntry,
+    Caller,
+    OfficerUser,
+    Unit,
+)
 from chalicelib.core import codes
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.core.fields import (
@@ -129,7 +134,7 @@ def audit_view(entry: AuditEntry) -> dict:
 
 # --- units ---------------------------------------------------------------------------------------------------------
 
-def create_unit(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def create_unit(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     require_admin(caller)
     req = parse(UnitIn, body)
     _check_unit_scope(caller, req.code)
@@ -141,14 +146,14 @@ def create_unit(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return unit_view(unit)
 
 
-def list_units(svc: AccountServices, caller: Caller) -> dict:
+def list_units(svc: AccountsContext, caller: Caller) -> dict:
     require_admin(caller)
     return {"items": [unit_view(u) for u in svc.directory.list_units() if may_manage_unit(caller, u.code)]}
 
 
 # --- users ---------------------------------------------------------------------------------------------------------
 
-def register_user(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def register_user(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """Record an officer's portal account (from the identity provider) so units and rights can be given."""
     require_admin(caller)
     req = parse(OfficerUserIn, body)
@@ -166,7 +171,7 @@ def register_user(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return user_view(user)
 
 
-def search_users(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def search_users(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     require_admin(caller)
     req = parse(UserSearchIn, body)
     wanted_name = name_key(req.name) if req.name else None
@@ -193,7 +198,7 @@ def search_users(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return {"items": found[:200], "truncated": len(found) > 200}
 
 
-def _id_or_tax(svc: AccountServices, raw: str | None) -> tuple[str | None, str | None]:
+def _id_or_tax(svc: AccountsContext, raw: str | None) -> tuple[str | None, str | None]:
     if not raw:
         return None, None
     digits = "".join(ch for ch in raw if ch.isdigit())
@@ -204,14 +209,14 @@ def _id_or_tax(svc: AccountServices, raw: str | None) -> tuple[str | None, str |
     return id_hash, tax
 
 
-def _load_user(svc: AccountServices, caller: Caller, user_id: str) -> OfficerUser:
+def _load_user(svc: AccountsContext, caller: Caller, user_id: str) -> OfficerUser:
     user = svc.directory.get_user(user_id)
     if user is None or not _may_see_user(caller, user):
         raise not_found("USER_NOT_FOUND", "Không tìm thấy người dùng.")
     return user
 
 
-def _save(svc: AccountServices, caller: Caller, before: OfficerUser, after: OfficerUser, action: str,
+def _save(svc: AccountsContext, caller: Caller, before: OfficerUser, after: OfficerUser, action: str,
           detail: dict) -> dict:
     audit = AuditEntry(after.user_id, svc.clock.now().isoformat(), caller.subject or "", action, detail)
     try:
@@ -222,7 +227,7 @@ def _save(svc: AccountServices, caller: Caller, before: OfficerUser, after: Offi
     return user_view(after)
 
 
-def assign_unit(svc: AccountServices, caller: Caller, user_id: str, body: dict) -> dict:
+def assign_unit(svc: AccountsContext, caller: Caller, user_id: str, body: dict) -> dict:
     require_admin(caller)
     code = parse(UnitAssignIn, body).unit_code
     _check_unit_scope(caller, code)
@@ -235,7 +240,7 @@ def assign_unit(svc: AccountServices, caller: Caller, user_id: str, body: dict) 
     return _save(svc, caller, user, after, "ASSIGN_UNIT", {"unit_code": code})
 
 
-def remove_unit(svc: AccountServices, caller: Caller, user_id: str, unit_code: str) -> dict:
+def remove_unit(svc: AccountsContext, caller: Caller, user_id: str, unit_code: str) -> dict:
     require_admin(caller)
     code = codes.validate_agency_code(unit_code)
     _check_unit_scope(caller, code)
@@ -252,14 +257,14 @@ def remove_unit(svc: AccountServices, caller: Caller, user_id: str, unit_code: s
     return _save(svc, caller, user, _replace(user, units=units, rights=rights), "REMOVE_UNIT", detail)
 
 
-def _one_stop_units(svc: AccountServices, unit_codes: tuple[str, ...]) -> list[Unit]:
+def _one_stop_units(svc: AccountsContext, unit_codes: tuple[str, ...]) -> list[Unit]:
     if not unit_codes:
         return []
     units = svc.directory.get_units(unit_codes)
     return [u for u in units.values() if is_one_stop_unit(u.name)]
 
 
-def grant_right(svc: AccountServices, caller: Caller, user_id: str, right: str) -> dict:
+def grant_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) -> dict:
     require_admin(caller)
     _known_right(right)
     user = _load_user(svc, caller, user_id)
@@ -279,7 +284,7 @@ def grant_right(svc: AccountServices, caller: Caller, user_id: str, right: str) 
                  {"right": right, "units": [u.code for u in eligible]})
 
 
-def revoke_right(svc: AccountServices, caller: Caller, user_id: str, right: str) -> dict:
+def revoke_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) -> dict:
     require_admin(caller)
     _known_right(right)
     user = _load_user(svc, caller, user_id)
@@ -289,7 +294,7 @@ def revoke_right(svc: AccountServices, caller: Caller, user_id: str, right: str)
     return _save(svc, caller, user, _replace(user, rights=rights), "REVOKE_RIGHT", {"right": right})
 
 
-def user_audit(svc: AccountServices, caller: Caller, user_id: str) -> dict:
+def user_audit(svc: AccountsContext, caller: Caller, user_id: str) -> dict:
     require_admin(caller)
     _load_user(svc, caller, user_id)
     return {"items": [audit_view(e) for e in svc.directory.list_audit(user_id)]}
@@ -308,7 +313,7 @@ def _replace(user: OfficerUser, **changes) -> OfficerUser:
 
 # --- the officer side: may this caller create citizen accounts, and for which units? -------------------------------
 
-def creator_units(svc: AccountServices, caller: Caller, unit_code: str | None = None) -> tuple[OfficerUser, list[Unit]]:
+def creator_units(svc: AccountsContext, caller: Caller, unit_code: str | None = None) -> tuple[OfficerUser, list[Unit]]:
     """The officer and their one-stop units, if they may create citizen accounts (for ``unit_code`` if given).
 
     Decided on stored data (the right and the assignments an administrator gave), not on token claims, so a

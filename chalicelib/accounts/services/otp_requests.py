@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.context import AccountServices, Caller
+from chalicelib.accounts.ports import AccountsContext, Caller
 from chalicelib.accounts.services.citizens import current_account
 from chalicelib.accounts.services.officers import creator_units
 from chalicelib.core import identity
@@ -55,7 +55,7 @@ def check_caller(caller: Caller, purpose: OtpPurpose, subject: str) -> None:
         raise forbidden("OTP_SUBJECT_FORBIDDEN", "Mã OTP này không thuộc tài khoản của bạn.")
 
 
-def request_otp(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def request_otp(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """POST /v1/otp: check the caller for the purpose, then send."""
     req = parse(OtpIn, body)
     subject = _subject(req.purpose, req.subject)
@@ -64,7 +64,7 @@ def request_otp(svc: AccountServices, caller: Caller, body: dict) -> dict:
     return issue_otp(svc, req.phone, req.purpose, subject)
 
 
-def verify_request(svc: AccountServices, caller: Caller, body: dict) -> dict:
+def verify_request(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     """POST /v1/otp/verify."""
     req = parse(OtpVerifyIn, body)
     subject = _subject(req.purpose, req.subject)
@@ -82,7 +82,7 @@ def _subject(purpose: OtpPurpose, subject: str) -> str:
         raise validation_error([FieldError("subject", exc.code, exc.message)]) from None
 
 
-def check_otp_target(svc: AccountServices, caller: Caller, phone: str, purpose: OtpPurpose, subject: str) -> None:
+def check_otp_target(svc: AccountsContext, caller: Caller, phone: str, purpose: OtpPurpose, subject: str) -> None:
     """SMS cost money and reach people: a code goes only where its purpose allows."""
     if purpose == OtpPurpose.ACCOUNT_CREATION:
         creator_units(svc, caller)

@@ -17,9 +17,9 @@ bp = Blueprint(__name__)
 
 
 def _body():
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
 
-    svc = services()
+    svc = context()
     return svc, parse_json(raw_body(bp.current_request, svc.settings.max_body_bytes), bp.current_request)
 
 
@@ -58,39 +58,39 @@ def create_payment():
 @bp.route("/v1/payments/{payment_id}", methods=["GET"])
 @endpoint(bp)
 def get_payment(payment_id: str):
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
     from chalicelib.payments.services.payment_requests import get_payment as do_get
 
-    return json_response(do_get(services(), payment_id))
+    return json_response(do_get(context(), payment_id))
 
 
 @bp.route("/v1/payments/{payment_id}/cancel", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
 @endpoint(bp)
 def cancel_payment(payment_id: str):
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
     from chalicelib.payments.services.payment_requests import (
         cancel_payment as do_cancel,
     )
 
-    return json_response(do_cancel(services(), payment_id, _citizen_sub()))
+    return json_response(do_cancel(context(), payment_id, _citizen_sub()))
 
 
 @bp.route("/v1/receipts/{receipt_id}", methods=["GET"])
 @endpoint(bp)
 def get_receipt(receipt_id: str):
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
     from chalicelib.receipts.services import receipt_view
 
-    return json_response(receipt_view(services(), receipt_id))
+    return json_response(receipt_view(context(), receipt_id))
 
 
 @bp.route("/v1/receipts/{receipt_id}/pdf", methods=["GET"])
 @endpoint(bp)
 def get_receipt_pdf(receipt_id: str):
-    from chalicelib.bootstrap import services
+    from chalicelib.api.wiring import context
     from chalicelib.receipts.services import receipt_pdf
 
-    pdf, number = receipt_pdf(services(), receipt_id)
+    pdf, number = receipt_pdf(context(), receipt_id)
     return Response(pdf, headers={"Content-Type": "application/pdf",
                                   "Content-Disposition": f'inline; filename="bien-lai-{number}.pdf"'},
                     status_code=200)

@@ -37,21 +37,21 @@ def _verify(secrets: list[str], body: bytes) -> str:
         return verify_webhook(body, bp.current_request.headers or {}, secrets)
     except SignatureError as exc:
         logger().warning("webhook signature refused", extra={"reason": exc.reason})
-        from chalicelib.bootstrap import services
+        from chalicelib.api.wiring import context
 
-        services().count("CallbacksRefused")
+        context().count("CallbacksRefused")
         raise invalid_signature() from None
 
 
 @bp.route("/v1/partners/notices", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
 @endpoint(bp)
 def receive_notices():
-    from chalicelib.bootstrap import app_secrets, services
+    from chalicelib.api.wiring import context
     from chalicelib.payments.services.intake import ingest_notices
 
-    svc = services()
+    svc = context()
     body = raw_body(bp.current_request, svc.settings.max_body_bytes)
-    all_secrets = [s for secrets in app_secrets().all_partner_secrets().values() for s in secrets]
+    all_secrets = [s for secrets in context().secrets.all_partner_secrets().values() for s in secrets]
     _verify(all_secrets, body)
     result = ingest_notices(svc, parse_json(body, bp.current_request))
     return json_response(result.as_dict())
@@ -60,7 +60,7 @@ def receive_notices():
 @bp.route("/v1/partners/banks/{bank_code}/callbacks", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
 @endpoint(bp)
 def bank_callback(bank_code: str):
-    from chalicelib.bootstrap import app_secrets, services
+    from chalicelib.api.wiring import context
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import not_found
     from chalicelib.core.parsing import parse
@@ -69,9 +69,9 @@ def bank_callback(bank_code: str):
     bank = bank_registry().get(bank_code.upper())
     if bank is None or bank.protocol != "standard_webhooks":
         raise not_found("BANK_UNKNOWN", "Ngân hàng không tồn tại hoặc không dùng giao thức này.")
-    svc = services()
+    svc = context()
     body = raw_body(bp.current_request, svc.settings.max_body_bytes)
-    _verify(app_secrets().bank_secrets(bank.code), body)
+    _verify(context().secrets.bank_secrets(bank.code), body)
     cb = parse(CallbackIn, parse_json(body, bp.current_request))
     outcome = apply_bank_result(svc, BankResult(
         bank_code=bank.code, payment_id=cb.payment_id, bank_txn_ref=cb.bank_txn_ref, amount_vnd=cb.amount_vnd,
@@ -88,8 +88,8 @@ _IPN_CODES = {"PAYMENT_NOT_FOUND": "01", "PAYMENT_ALREADY_FINAL": "02", "AMOUNT_
 @endpoint(bp)
 def vnpay_ipn():
     """VNPay-style IPN: always HTTP 200 with the gateway's RspCode (its protocol), never problem+json."""
+    from chalicelib.api.wiring import context
     from chalicelib.aws.observability import logger
-    from chalicelib.bootstrap import app_secrets, services
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import AppError
     from chalicelib.payments.adapters import vnpay
@@ -99,9 +99,9 @@ def vnpay_ipn():
         apply_bank_result,
     )
 
-    svc = services()
+    svc = context()
     params = dict(bp.current_request.query_params or {})
-    if not vnpay.verify_ipn(params, app_secrets().vnpay_hash_secret()):
+    if not vnpay.verify_ipn(params, context().secrets.vnpay_hash_secret()):
         svc.count("CallbacksRefused")
         logger().warning("vnpay ipn signature refused")
         return json_response(vnpay.ipn_response(vnpay.RSP_INVALID_SIGNATURE))

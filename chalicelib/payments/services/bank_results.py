@@ -15,7 +15,6 @@ from enum import Enum
 from chalicelib.core import banks
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, conflict, not_found
-from chalicelib.payments.context import Services
 from chalicelib.payments.domain.payments import (
     Payment,
     PaymentState,
@@ -23,7 +22,11 @@ from chalicelib.payments.domain.payments import (
     is_payment_id,
     province_of_payment,
 )
-from chalicelib.payments.ports import ConcurrentUpdateError, NoticeAlreadyPaidError
+from chalicelib.payments.ports import (
+    ConcurrentUpdateError,
+    NoticeAlreadyPaidError,
+    PaymentsContext,
+)
 from chalicelib.receipts import units as agencies
 from chalicelib.receipts.domain import build_receipt
 
@@ -47,7 +50,7 @@ class Outcome(str, Enum):
     DUPLICATE = "duplicate"
 
 
-def _refuse(svc: Services, kind: str, result: BankResult, error: AppError, **details) -> AppError:
+def _refuse(svc: PaymentsContext, kind: str, result: BankResult, error: AppError, **details) -> AppError:
     info = {
         "bank_code": result.bank_code,
         "payment_id": result.payment_id,
@@ -58,12 +61,12 @@ def _refuse(svc: Services, kind: str, result: BankResult, error: AppError, **det
         **details,
     }
     svc.ledger.record_anomaly(kind, result.payment_id, info)
-    svc.alerts.alert(kind, f"Kết quả thanh toán bị từ chối: {kind}", info)
+    svc.alerts.ops(kind, f"Kết quả thanh toán bị từ chối: {kind}", info)
     svc.count("CallbacksRefused")
     return error
 
 
-def apply_bank_result(svc: Services, result: BankResult) -> Outcome:
+def apply_bank_result(svc: PaymentsContext, result: BankResult) -> Outcome:
     if not is_payment_id(result.payment_id):
         raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found())
     unit_letter = province_of_payment(result.payment_id)
@@ -86,7 +89,7 @@ def _payment_not_found() -> AppError:
     return not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
 
 
-def _check_match(svc: Services, payment: Payment, result: BankResult) -> None:
+def _check_match(svc: PaymentsContext, payment: Payment, result: BankResult) -> None:
     if result.bank_code != payment.bank_code:
         raise _refuse(
             svc, "BANK_MISMATCH", result,
@@ -103,7 +106,7 @@ def _check_match(svc: Services, payment: Payment, result: BankResult) -> None:
         )
 
 
-def _apply(svc: Services, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
+def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
     state = payment.effective_state(epoch(now))
     if payment.state == PaymentState.PAID:
         if result.success:
@@ -140,7 +143,7 @@ def _moved(payment: Payment, target: PaymentState, now, **changes) -> Payment:
     )
 
 
-def _apply_success(svc: Services, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
+def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
     paid_at = result.paid_at or now.isoformat()
     receipt = build_receipt(
         payment=payment,
@@ -164,7 +167,7 @@ def _apply_success(svc: Services, payment: Payment, counter: int, result: BankRe
         info = {"payment_id": payment.payment_id, "dossier_code": payment.dossier_code,
                 "notice_number": payment.notice_number, "amount_vnd": payment.amount_vnd,
                 "bank_code": payment.bank_code, "bank_txn_ref": result.bank_txn_ref}
-        svc.alerts.alert("DOUBLE_PAYMENT", "Thanh toán trùng: cần hoàn tiền cho người nộp", info)
+        svc.alerts.ops("DOUBLE_PAYMENT", "Thanh toán trùng: cần hoàn tiền cho người nộp", info)
         svc.count("DoublePayments")
         return Outcome.APPLIED
     svc.count("PaymentsPaid")
@@ -172,7 +175,7 @@ def _apply_success(svc: Services, payment: Payment, counter: int, result: BankRe
     return Outcome.APPLIED
 
 
-def _forward_again(svc: Services, payment: Payment) -> None:
+def _forward_again(svc: PaymentsContext, payment: Payment) -> None:
     receipt = svc.ledger.get_receipt(payment.receipt_id)
     if receipt is not None:
         svc.forwarding.enqueue_receipt(receipt)

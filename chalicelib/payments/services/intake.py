@@ -8,14 +8,13 @@ from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, FieldError, conflict, validation_error
 from chalicelib.core.money import format_vnd
 from chalicelib.core.parsing import parse
-from chalicelib.payments.context import Services
 from chalicelib.payments.domain.notices import (
     DossierConflictError,
     NoticeBatchIn,
     NoticeIn,
     merge_batch,
 )
-from chalicelib.payments.ports import ConcurrentUpdateError
+from chalicelib.payments.ports import ConcurrentUpdateError, PaymentsContext
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -38,7 +37,7 @@ def notice_sms(dossier_code: str, notice: NoticeIn) -> str:
     )
 
 
-def ingest_notices(svc: Services, body: dict) -> IntakeResult:
+def ingest_notices(svc: PaymentsContext, body: dict) -> IntakeResult:
     batch = parse(NoticeBatchIn, body)
     if batch.commune_code_system == "tax":
         raise validation_error(
@@ -72,7 +71,7 @@ def ingest_notices(svc: Services, body: dict) -> IntakeResult:
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
 
 
-def _notify_payers(svc: Services, dossier_code: str, accepted: list[NoticeIn]) -> None:
+def _notify_payers(svc: PaymentsContext, dossier_code: str, accepted: list[NoticeIn]) -> None:
     """The SMS is a courtesy: a failed send is logged and counted, never a reason to refuse a stored notice."""
     for notice in accepted:
         if not notice.payer_phone:
@@ -84,7 +83,7 @@ def _notify_payers(svc: Services, dossier_code: str, accepted: list[NoticeIn]) -
             svc.count("NoticeSmsFailed")
 
 
-def _forward_to_province(svc: Services, batch: NoticeBatchIn, accepted: list[NoticeIn]) -> None:
+def _forward_to_province(svc: PaymentsContext, batch: NoticeBatchIn, accepted: list[NoticeIn]) -> None:
     """Send each notice to the province's one-stop software ("API BNDP nhận thông báo thuế đất") through the
     forwarding queue. No ID number and no phone travel: the province matches on its own dossier code.
 

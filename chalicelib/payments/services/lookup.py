@@ -9,8 +9,8 @@ from chalicelib.core import codes, identity
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import not_found
 from chalicelib.core.parsing import parse
-from chalicelib.payments.context import Services
 from chalicelib.payments.domain.notices import Dossier
+from chalicelib.payments.ports import PaymentsContext
 
 NOT_FOUND_DETAIL = "Không tìm thấy hồ sơ với mã hồ sơ và số giấy tờ tùy thân đã nhập."
 
@@ -37,7 +37,7 @@ def dossier_not_found():
     return not_found("DOSSIER_NOT_FOUND", NOT_FOUND_DETAIL)
 
 
-def find_dossier(svc: Services, dossier_code: str, id_number: str) -> Dossier:
+def find_dossier(svc: PaymentsContext, dossier_code: str, id_number: str) -> Dossier:
     """The dossier if the pair matches. Unknown dossier and wrong ID give the identical answer (no enumeration);
     the hash is computed either way so timing does not tell them apart."""
     expected = svc.hasher.hash_id(id_number)
@@ -48,7 +48,7 @@ def find_dossier(svc: Services, dossier_code: str, id_number: str) -> Dossier:
     return dossier
 
 
-def lookup(svc: Services, body: dict) -> dict:
+def lookup(svc: PaymentsContext, body: dict) -> dict:
     q = parse(LookupIn, body)
     dossier = find_dossier(svc, q.dossier_code, q.id_number)
     now = epoch(svc.clock.now())

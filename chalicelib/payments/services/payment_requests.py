@@ -12,7 +12,6 @@ from chalicelib.core import banks, codes
 from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.core.parsing import parse
-from chalicelib.payments.context import Services
 from chalicelib.payments.domain.notices import NoticeStatus
 from chalicelib.payments.domain.payments import (
     LIVE_STATES,
@@ -27,6 +26,7 @@ from chalicelib.payments.ports import (
     IdempotencyConflictError,
     IdempotencyRecord,
     NoticeBusyError,
+    PaymentsContext,
 )
 from chalicelib.payments.services.lookup import LookupIn, find_dossier
 
@@ -44,7 +44,7 @@ class PaymentIn(LookupIn):
         return banks.get_bank(v.upper()).code
 
 
-def _check_return_url(svc: Services, url: str | None) -> None:
+def _check_return_url(svc: PaymentsContext, url: str | None) -> None:
     if url is None:
         return
     parts = urlsplit(url)
@@ -96,7 +96,7 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, VN_TZ).isoformat()
 
 
-def _redirect_url(svc: Services, payment: Payment, direct: bool) -> str:
+def _redirect_url(svc: PaymentsContext, payment: Payment, direct: bool) -> str:
     base = svc.settings.bank_gateway_url(payment.bank_code)
     path = "/pay" if direct else "/ib/login"
     query = {"payment_id": payment.payment_id, "bank_code": payment.bank_code, "amount_vnd": payment.amount_vnd}
@@ -106,7 +106,7 @@ def _redirect_url(svc: Services, payment: Payment, direct: bool) -> str:
 
 
 def initiate_payment(
-    svc: Services, body: dict, idempotency_key: str | None, citizen_sub: str | None
+    svc: PaymentsContext, body: dict, idempotency_key: str | None, citizen_sub: str | None
 ) -> tuple[int, dict]:
     """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer."""
     req = parse(PaymentIn, body)
@@ -183,7 +183,7 @@ def initiate_payment(
     return 201, answer
 
 
-def _replay(svc: Services, key_hash: str | None, req_hash: str) -> tuple[int, dict] | None:
+def _replay(svc: PaymentsContext, key_hash: str | None, req_hash: str) -> tuple[int, dict] | None:
     if not key_hash:
         return None
     record = svc.ledger.get_idempotency(key_hash)
@@ -196,7 +196,7 @@ def _replay(svc: Services, key_hash: str | None, req_hash: str) -> tuple[int, di
     return record.status, record.body
 
 
-def _load(svc: Services, payment_id: str) -> Payment:
+def _load(svc: PaymentsContext, payment_id: str) -> Payment:
     if not is_payment_id(payment_id):
         raise not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
     payment = svc.ledger.get_payment(payment_id)
@@ -205,11 +205,11 @@ def _load(svc: Services, payment_id: str) -> Payment:
     return payment
 
 
-def get_payment(svc: Services, payment_id: str) -> dict:
+def get_payment(svc: PaymentsContext, payment_id: str) -> dict:
     return _view(_load(svc, payment_id), epoch(svc.clock.now()))
 
 
-def cancel_payment(svc: Services, payment_id: str, citizen_sub: str | None = None) -> dict:
+def cancel_payment(svc: PaymentsContext, payment_id: str, citizen_sub: str | None = None) -> dict:
     """The payer gives up before paying at the bank: the notice becomes payable again at once.
     A payment started by a signed-in citizen can only be cancelled by that citizen."""
     payment = _load(svc, payment_id)

@@ -31,7 +31,7 @@ def _n(value: int | float) -> dict:
     return {"N": str(value)}
 
 
-class DynamoDirectory:
+class DynamoProvinceRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._table = settings.directory_table

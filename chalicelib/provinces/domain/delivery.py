@@ -208,7 +208,7 @@ class ProvinceAlert:
     def sms(self) -> str:
         head = ("Cảnh báo DVCQG: biên lai thanh toán không gửi được về địa phương"
                 if self.kind is AlertKind.DEAD else "Cảnh báo DVCQG: gửi biên lai về địa phương đang lỗi")
-        return (f"{head} {self.province_name}: {self.dead} biên lai đã dừng gửi, {self.failing} đang gửi lại, "
+        return (f"{head} {self.province_name} ({self.province}): {self.dead} biên lai đã dừng gửi, {self.failing} đang gửi lại, "
                 f"từ {self._since_text()}. Lỗi gần nhất: {self.last_error[:60]}")
 
     def email(self) -> str:

@@ -15,12 +15,13 @@ from chalicelib.provinces.domain.delivery import (
     AlertKind,
     ProvinceAlert,
 )
-from chalicelib.provinces.ports import ProvinceServices
+from chalicelib.provinces.ports import ProvincesContext
+from chalicelib.provinces.services.apis import province_name
 
 log = logging.getLogger(__name__)
 
 
-def alert_province(psvc: ProvinceServices, kind: AlertKind, province: str, last_error: str) -> bool:
+def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_error: str) -> bool:
     """Send the burst unless one of this level (or higher) went out in the window. True if sent."""
     now = psvc.clock.now()
     now_s = epoch(now)
@@ -28,15 +29,15 @@ def alert_province(psvc: ProvinceServices, kind: AlertKind, province: str, last_
     level, until = memo.get(province, (0, 0))
     if level >= kind.level and until > now_s:
         return False
-    window = psvc.settings.alert_window_s
+    window = psvc.settings.delivery.alert_window_s
     if not psvc.registry.open_alert_window(province, kind.level, now_s, window):
         memo[province] = (kind.level, now_s + min(window, 300))  # someone else sent it: ask again in a while
         return False
     memo[province] = (kind.level, now_s + window)
-    counts = psvc.ledger.counts(province)
-    alert = ProvinceAlert(kind=kind, province=province, province_name=psvc.province_name(province),
+    counts = psvc.deliveries.counts(province)
+    alert = ProvinceAlert(kind=kind, province=province, province_name=province_name(psvc, province),
                           failing=counts.get("FAILING", 0), dead=counts.get("DEAD", 0),
-                          since=psvc.ledger.oldest_open_failure(province), last_error=last_error)
+                          since=psvc.deliveries.oldest_open_failure(province), last_error=last_error)
     contacts = psvc.registry.get_contacts(province, SERVICE_LAND_TAX_PAYMENT) or {}
     phones, emails = contacts.get("phones", []), contacts.get("emails", [])
     sent_sms = 0

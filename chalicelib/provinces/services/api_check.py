@@ -22,7 +22,7 @@ from chalicelib.provinces.ports import (
     Actor,
     HttpAnswer,
     ProvinceCallError,
-    ProvinceServices,
+    ProvincesContext,
 )
 from chalicelib.provinces.services.registry import _api_type, _code, require_scope
 
@@ -50,15 +50,15 @@ def _view(url: str, answer: HttpAnswer) -> dict[str, Any]:
     return out
 
 
-def _refused(psvc: ProvinceServices, actor: Actor, agency: str, url: str, exc: UrlRefusedError) -> AppError:
+def _refused(psvc: ProvincesContext, actor: Actor, agency: str, url: str, exc: UrlRefusedError) -> AppError:
     psvc.registry.audit(agency, {"action": "api_check_refused", "by": actor.subject, "at": psvc.clock.now().isoformat(),
                                  "url": url[:300], "code": exc.code})
     return AppError(exc.code, exc.message, 422, "Địa chỉ không được phép")
 
 
-def _call(psvc: ProvinceServices, url: str, body: Any, headers: dict[str, str], connect_s: float,
+def _call(psvc: ProvincesContext, url: str, body: Any, headers: dict[str, str], connect_s: float,
           read_s: float) -> dict[str, Any]:
-    s = psvc.settings
+    s = psvc.settings.delivery
     try:
         answer = psvc.http.post_json(url, body, headers, min(connect_s, s.check_timeout_s),
                                      min(read_s, s.check_timeout_s), body_cap=s.check_body_cap_bytes)
@@ -67,7 +67,7 @@ def _call(psvc: ProvinceServices, url: str, body: Any, headers: dict[str, str], 
     return _view(url, answer)
 
 
-def check_configured(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+def check_configured(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     require_scope(psvc, actor, agency)
     sample = parse(CheckIn, body)
@@ -98,7 +98,7 @@ def check_configured(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_
     return result
 
 
-def check_url(psvc: ProvinceServices, actor: Actor, body: Any) -> dict:
+def check_url(psvc: ProvincesContext, actor: Actor, body: Any) -> dict:
     data = parse(CheckUrlIn, body)
     api_type = _api_type(data.api_type)
     agency = _code(data.agency_code) if data.agency_code else None
@@ -108,7 +108,7 @@ def check_url(psvc: ProvinceServices, actor: Actor, body: Any) -> dict:
         agency = _own_agency(actor)
     scope = agency or "ADHOC"
     try:
-        result = _call(psvc, data.url, data.body, {}, 3.0, psvc.settings.check_timeout_s)
+        result = _call(psvc, data.url, data.body, {}, 3.0, psvc.settings.delivery.check_timeout_s)
     except UrlRefusedError as exc:
         raise _refused(psvc, actor, scope, data.url, exc) from None
     _audit(psvc, actor, scope, data.url, api_type.value, result)
@@ -121,7 +121,7 @@ def _own_agency(actor: Actor) -> str:
     raise validation_error([FieldError("agency_code", "FIELD_REQUIRED", "Cần mã định danh của tỉnh được kiểm tra.")])
 
 
-def _audit(psvc: ProvinceServices, actor: Actor, agency: str, url: str, api_type: str, result: dict) -> None:
+def _audit(psvc: ProvincesContext, actor: Actor, agency: str, url: str, api_type: str, result: dict) -> None:
     psvc.registry.audit(agency, {"action": "api_check", "by": actor.subject, "at": psvc.clock.now().isoformat(),
                                  "url": url[:300], "api_type": api_type, "status": result.get("status"),
                                  "error": (result.get("error") or {}).get("code"),

@@ -31,7 +31,9 @@ from chalicelib.provinces.domain.delivery import (
 )
 from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
 from chalicelib.provinces.domain.registry import ProvinceApi
-from chalicelib.provinces.ports import ProvinceCallError, ProvinceServices
+from chalicelib.provinces.ports import ProvinceCallError, ProvincesContext
+from chalicelib.provinces.services.alerts import alert_province
+from chalicelib.provinces.services.apis import province_apis
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN_S = 30  # refresh a little before the province says the token expires
@@ -56,31 +58,12 @@ class BatchState:
 
 # -- configuration and tokens, cached per container -----------------------------------------------------------------
 
-def province_apis(psvc: ProvinceServices, province: str) -> dict[ApiType, ProvinceApi]:
-    cache = psvc.caches.setdefault("apis", {})
-    now = epoch(psvc.clock.now())
-    hit = cache.get(province)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    apis = psvc.registry.get_apis(province)
-    cache[province] = (now + psvc.settings.config_cache_s, apis)
-    return apis
-
-
-def forget_province(psvc: ProvinceServices, province: str) -> None:
-    """After a configuration change: this container sees it at once (others within config_cache_s)."""
-    psvc.caches.setdefault("apis", {}).pop(province, None)
-    tokens = psvc.caches.setdefault("tokens", {})
-    for key in [k for k in tokens if k[0] == province]:
-        tokens.pop(key, None)
-
-
-def _lock(psvc: ProvinceServices, key) -> threading.Lock:
+def _lock(psvc: ProvincesContext, key) -> threading.Lock:
     locks = psvc.caches.setdefault("token_locks", {})
     return locks.setdefault(key, threading.Lock())
 
 
-def session_token(psvc: ProvinceServices, api: ProvinceApi, stale: str | None = None) -> str:
+def session_token(psvc: ProvincesContext, api: ProvinceApi, stale: str | None = None) -> str:
     """The cached token for this province API, fetched once per token lifetime (single flight per container).
     ``stale``: the token the province just refused with 401 - fetch a new one unless another thread already did."""
     key = (api.agency_code, api.api_type.value, api.session_url)
@@ -91,14 +74,14 @@ def session_token(psvc: ProvinceServices, api: ProvinceApi, stale: str | None = 
         if cached is not None and cached[1] > now and cached[0] != stale:
             return cached[0]
         token, lifetime = fetch_token(psvc, api)
-        life = lifetime if lifetime is not None else psvc.settings.token_ttl_default_s
+        life = lifetime if lifetime is not None else psvc.settings.delivery.token_ttl_default_s
         margin = TOKEN_MARGIN_S if life > 2 * TOKEN_MARGIN_S else 0
         tokens[key] = (token, now + life - margin)
         psvc.count("ProvinceSessionTokensFetched")
         return token
 
 
-def fetch_token(psvc: ProvinceServices, api: ProvinceApi) -> tuple[str, int | None]:
+def fetch_token(psvc: ProvincesContext, api: ProvinceApi) -> tuple[str, int | None]:
     creds = psvc.credentials.get(api.agency_code, api.api_type)
     if creds is None:
         raise ProvinceCallError("NO_CREDENTIALS", "chưa cấu hình thông tin xác thực")
@@ -111,7 +94,7 @@ def fetch_token(psvc: ProvinceServices, api: ProvinceApi) -> tuple[str, int | No
         raise ProvinceCallError("SESSION_INVALID_ANSWER", "API lấy session trả dữ liệu không hợp lệ") from None
 
 
-def call_province(psvc: ProvinceServices, api: ProvinceApi, payload: dict) -> None:
+def call_province(psvc: ProvincesContext, api: ProvinceApi, payload: dict) -> None:
     """POST the payload with the session token; on 401 one new token and one more try. Raises ProvinceCallError."""
     token = session_token(psvc, api)
     answer = _post(psvc, api, payload, token)
@@ -127,22 +110,22 @@ def call_province(psvc: ProvinceServices, api: ProvinceApi, payload: dict) -> No
         raise ProvinceCallError(code, f"{api.api_type.label_vi} trả dữ liệu không hợp lệ") from None
 
 
-def _post(psvc: ProvinceServices, api: ProvinceApi, payload: dict, token: str):
+def _post(psvc: ProvincesContext, api: ProvinceApi, payload: dict, token: str):
     return psvc.http.post_json(api.data_url, payload, {"Authorization": f"Bearer {token}"},
                                api.connect_timeout_s, api.read_timeout_s)
 
 
 # -- one message ----------------------------------------------------------------------------------------------------
 
-def _payload(psvc: ProvinceServices, delivery: Delivery, api: ProvinceApi) -> dict:
+def _payload(psvc: ProvincesContext, delivery: Delivery, api: ProvinceApi) -> dict:
     if api.api_type is ApiType.PAYMENT_RESULT:
         return payment_result_payload(delivery.doc, api.unit_code)
     if api.api_type is ApiType.RECEIPT_FILE:
-        return receipt_file_payload(delivery.doc, api.unit_code, psvc.render_pdf(delivery.doc))
+        return receipt_file_payload(delivery.doc, api.unit_code, psvc.receipt_pdf(delivery.doc))
     return notice_payload(delivery.doc, api.unit_code)
 
 
-def _send(psvc: ProvinceServices, delivery: Delivery) -> None:
+def _send(psvc: ProvincesContext, delivery: Delivery) -> None:
     apis = province_apis(psvc, delivery.province)
     for api_type in delivery.api_types:
         api = apis.get(api_type)
@@ -155,7 +138,7 @@ def _send(psvc: ProvinceServices, delivery: Delivery) -> None:
         call_province(psvc, api, _payload(psvc, delivery, api))
 
 
-def deliver(psvc: ProvinceServices, delivery: Delivery, attempt: Attempt, batch: BatchState) -> bool:
+def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch: BatchState) -> bool:
     """Try once. True: delivered (the message can be deleted). False: failed; the message has been postponed."""
     now = psvc.clock.now()
     try:
@@ -170,37 +153,34 @@ def deliver(psvc: ProvinceServices, delivery: Delivery, attempt: Attempt, batch:
     except UrlRefusedError as exc:
         _failed(psvc, delivery, attempt, f"URL_REFUSED: {exc.code}", now)
         return False
-    psvc.ledger.mark_delivered(delivery, now.isoformat())
+    psvc.deliveries.mark_delivered(delivery, now.isoformat())
     psvc.count("DeliveriesSucceeded")
     return True
 
 
-def _failed(psvc: ProvinceServices, delivery: Delivery, attempt: Attempt, error: str, now: datetime) -> None:
+def _failed(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, error: str, now: datetime) -> None:
     dead = is_last_attempt(attempt.number)
-    delay = 0 if dead else retry_delay_s(attempt.number, psvc.settings.backoff_scale)
+    delay = 0 if dead else retry_delay_s(attempt.number, psvc.settings.delivery.backoff_scale)
     next_at = None if dead else (now + timedelta(seconds=delay)).isoformat()
-    psvc.ledger.mark_failed(delivery, error=error, at=now.isoformat(),
+    psvc.deliveries.mark_failed(delivery, error=error, at=now.isoformat(),
                             first_attempt_at=attempt.first_attempt_at.isoformat(), next_attempt_at=next_at, dead=dead)
     # Dead: visible again at once, so that SQS moves it to the dead-letter queue (receive count > maxReceiveCount).
     psvc.queue.postpone(attempt.receipt_handle, delay)
     log.warning("province delivery failed", extra={"subject_id": delivery.subject_id, "province": delivery.province,
                                                    "attempt": attempt.number, "error": error, "dead": dead})
     psvc.count("DeliveriesDead" if dead else "DeliveriesFailed")
-    from chalicelib.provinces.services.alerts import alert_province
-
     if dead:
         alert_province(psvc, AlertKind.DEAD, delivery.province, error)
-    elif (now - attempt.first_attempt_at).total_seconds() >= psvc.settings.failing_alert_after_s:
+    elif (now - attempt.first_attempt_at).total_seconds() >= psvc.settings.delivery.failing_alert_after_s:
         alert_province(psvc, AlertKind.FAILING, delivery.province, error)
 
 
-def handle_message(psvc: ProvinceServices, body: str, attempt: Attempt, batch: BatchState) -> bool:
+def handle_message(psvc: ProvincesContext, body: str, attempt: Attempt, batch: BatchState) -> bool:
     try:
         delivery = Delivery.from_message(json.loads(body))
     except (ValueError, KeyError, TypeError):
         # Not ours or corrupt: keep it for people to look at (it reaches the dead-letter queue after the retries).
         log.error("unreadable forwarding message")
-        psvc.queue.postpone(attempt.receipt_handle, retry_delay_s(attempt.number, psvc.settings.backoff_scale))
+        psvc.queue.postpone(attempt.receipt_handle, retry_delay_s(attempt.number, psvc.settings.delivery.backoff_scale))
         return False
     return deliver(psvc, delivery, attempt, batch)
-

@@ -6,27 +6,27 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from chalicelib.provinces.ports import Actor, ProvinceServices
+from chalicelib.provinces.ports import Actor, ProvincesContext
 from chalicelib.provinces.services.registry import _code
 
 log = logging.getLogger(__name__)
 
 
-def sweep(psvc: ProvinceServices) -> dict:
+def sweep(psvc: ProvincesContext) -> dict:
     """Re-enqueue PENDING deliveries older than the grace period (e.g. a crash between the receipt transaction and
     the queue send). Each is then marked swept, so the next run leaves it alone for another grace period."""
     now = psvc.clock.now()
-    stale = psvc.ledger.stale_pending((now - timedelta(seconds=psvc.settings.sweep_grace_s)).isoformat())
+    stale = psvc.deliveries.stale_pending((now - timedelta(seconds=psvc.settings.delivery.sweep_grace_s)).isoformat())
     if stale:
         psvc.queue.send(stale)
         for delivery in stale:
-            psvc.ledger.mark_swept(delivery, now.isoformat())
+            psvc.deliveries.mark_swept(delivery, now.isoformat())
         log.warning("sweeper re-enqueued deliveries", extra={"count": len(stale)})
         psvc.count("DeliveriesSwept", len(stale))
     return {"requeued": len(stale)}
 
 
-def redrive(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> dict:
+def redrive(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> dict:
     """Every DEAD delivery of the province goes back to the forwarding queue with a fresh retry window; its old
     dead-letter messages are removed. The ledger, not the dead-letter queue, says what is dead, so a message the
     DLQ lost (14-day retention) is re-driven too."""
@@ -36,7 +36,7 @@ def redrive(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> dict:
     if not actor.operator:
         raise forbidden("ROLE_FORBIDDEN", "Chỉ quản trị vận hành Cổng được gửi lại biên lai lỗi.")
     now = psvc.clock.now().isoformat()
-    moved = [d for d in psvc.ledger.dead(agency) if psvc.ledger.reset_to_pending(d, now)]
+    moved = [d for d in psvc.deliveries.dead(agency) if psvc.deliveries.reset_to_pending(d, now)]
     if moved:
         psvc.queue.send(moved)
     removed = psvc.queue.drain_dead_letters(agency)

@@ -33,8 +33,8 @@ from chalicelib.provinces.domain.registry import (
     validate_province_agency_code,
     validate_service_type,
 )
-from chalicelib.provinces.ports import Actor, ConcurrentChangeError, ProvinceServices
-from chalicelib.provinces.services.forwarding import forget_province
+from chalicelib.provinces.ports import Actor, ConcurrentChangeError, ProvincesContext
+from chalicelib.provinces.services.apis import forget_province
 
 _CONFIG_FIELDS = ("province_code", "province_name", "unit_code", "session_url", "data_url", "connect_timeout_s",
                   "read_timeout_s", "active")
@@ -54,12 +54,12 @@ def _api_type(raw: str) -> ApiType:
         raise validation_error([FieldError("api_type", exc.code, exc.message)]) from None
 
 
-def _stats_code(psvc: ProvinceServices, agency: str) -> str | None:
+def _stats_code(psvc: ProvincesContext, agency: str) -> str | None:
     apis = psvc.registry.get_apis(agency)
     return next((a.province_code for a in apis.values()), None)
 
 
-def require_scope(psvc: ProvinceServices, actor: Actor, agency: str, stats_code: str | None = None) -> None:
+def require_scope(psvc: ProvincesContext, actor: Actor, agency: str, stats_code: str | None = None) -> None:
     if actor.operator:
         return
     known = _stats_code(psvc, agency)
@@ -68,8 +68,8 @@ def require_scope(psvc: ProvinceServices, actor: Actor, agency: str, stats_code:
     raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được quản lý cấu hình của tỉnh mình.")
 
 
-def _check_url(psvc: ProvinceServices, field: str, url: str) -> None:
-    s = psvc.settings
+def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
+    s = psvc.settings.delivery
     try:
         target = parse_target(url, https_only=s.https_only)
         if target.ip_literal:
@@ -78,7 +78,7 @@ def _check_url(psvc: ProvinceServices, field: str, url: str) -> None:
         raise validation_error([FieldError(field, exc.code, exc.message)]) from None
 
 
-def put_api(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     data = parse(ProvinceApiIn, body)
     require_scope(psvc, actor, agency, data.province_code)
@@ -114,7 +114,7 @@ def _diff(before: ProvinceApi | None, after: ProvinceApi) -> dict[str, Any]:
     return {k: {"from": old.get(k), "to": new[k]} for k in _CONFIG_FIELDS if old.get(k) != new[k]}
 
 
-def disable_api(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_raw: str) -> dict:
+def disable_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str) -> dict:
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     require_scope(psvc, actor, agency)
     current = psvc.registry.get_apis(agency).get(api_type)
@@ -134,7 +134,7 @@ def disable_api(psvc: ProvinceServices, actor: Actor, agency_raw: str, api_type_
     return api.view()
 
 
-def list_apis(psvc: ProvinceServices, actor: Actor, agency_raw: str | None = None) -> list[dict]:
+def list_apis(psvc: ProvincesContext, actor: Actor, agency_raw: str | None = None) -> list[dict]:
     if agency_raw is not None:
         agency = _code(agency_raw)
         require_scope(psvc, actor, agency)
@@ -145,18 +145,18 @@ def list_apis(psvc: ProvinceServices, actor: Actor, agency_raw: str | None = Non
     return [a.view() for a in apis]
 
 
-def audit_trail(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> list[dict]:
+def audit_trail(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> list[dict]:
     agency = _code(agency_raw)
     require_scope(psvc, actor, agency)
     return psvc.registry.list_audit(agency)
 
 
-def delivery_stats(psvc: ProvinceServices, actor: Actor, agency_raw: str) -> dict:
+def delivery_stats(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> dict:
     agency = _code(agency_raw)
     require_scope(psvc, actor, agency)
-    counts = psvc.ledger.counts(agency)
+    counts = psvc.deliveries.counts(agency)
     return {"agency_code": agency, **{s.lower(): counts.get(s, 0) for s in STATES},
-            "failing_since": psvc.ledger.oldest_open_failure(agency)}
+            "failing_since": psvc.deliveries.oldest_open_failure(agency)}
 
 
 # -- alert contacts (M12) ------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def _contacts_view(unit: str, service: str, item: dict) -> dict:
             "updated_at": item.get("updated_at"), "updated_by": item.get("updated_by")}
 
 
-def put_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str, body: Any) -> dict:
+def put_contacts(psvc: ProvincesContext, actor: Actor, unit_raw: str, service_raw: str, body: Any) -> dict:
     unit, service = _unit(unit_raw), _service(service_raw)
     require_scope(psvc, actor, province_of_unit(unit))
     data = parse(AlertContactsIn, body)
@@ -206,7 +206,7 @@ def put_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_ra
     return _contacts_view(unit, service, item)
 
 
-def get_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str) -> dict:
+def get_contacts(psvc: ProvincesContext, actor: Actor, unit_raw: str, service_raw: str) -> dict:
     unit, service = _unit(unit_raw), _service(service_raw)
     require_scope(psvc, actor, province_of_unit(unit))
     item = psvc.registry.get_contacts(unit, service)
@@ -215,7 +215,7 @@ def get_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_ra
     return _contacts_view(unit, service, item)
 
 
-def list_contacts(psvc: ProvinceServices, actor: Actor) -> list[dict]:
+def list_contacts(psvc: ProvincesContext, actor: Actor) -> list[dict]:
     items = psvc.registry.list_contacts()
     out = []
     for item in items:
@@ -225,7 +225,7 @@ def list_contacts(psvc: ProvinceServices, actor: Actor) -> list[dict]:
     return out
 
 
-def delete_contacts(psvc: ProvinceServices, actor: Actor, unit_raw: str, service_raw: str) -> None:
+def delete_contacts(psvc: ProvincesContext, actor: Actor, unit_raw: str, service_raw: str) -> None:
     unit, service = _unit(unit_raw), _service(service_raw)
     require_scope(psvc, actor, province_of_unit(unit))
     audit = {"action": "contacts_removed", "unit_code": unit, "service_type": service, "by": actor.subject,
