@@ -1,34 +1,28 @@
-"""Chalice entry points: routes (per audience, as blueprints), the SQS consumer and schedules.
+"""Chalice entry points: routes (one blueprint per capability and audience), the SQS consumer and schedules.
 
-Thin on purpose: parse -> call a service -> render. Heavy imports happen inside handlers, on first use.
+Thin on purpose: each route is declared beside its handler (chalicelib/*/routes*), each handler parses, calls a use
+case and renders. Heavy imports happen inside handlers, on first use.
 """
 from chalice import Rate
 
 from chalicelib import bootstrap
-from chalicelib.accounts import routes as accounts
+from chalicelib.accounts.routes import admin, officers, otp
+from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
-from chalicelib.api.http import endpoint, json_response, thread_safe_app
+from chalicelib.api.http import thread_safe_app
 from chalicelib.config import get_settings
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
+from chalicelib.receipts import routes as receipts
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-app.register_blueprint(partners.bp)
-app.register_blueprint(citizens.bp)
-app.register_blueprint(docs.bp)
-app.register_blueprint(provinces.bp)
-app.register_blueprint(accounts.bp)
+for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+    app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
-
-
-@app.route("/v1/health", methods=["GET"])
-@endpoint(app)
-def health():
-    return json_response({"status": "ok", "stage": _STAGE})
 
 
 @app.on_sqs_message(queue=f"lfo-{_STAGE}-forwarding", batch_size=10)

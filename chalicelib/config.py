@@ -53,6 +53,8 @@ class Settings:
     payment_ttl_minutes: int = 15
     idempotency_ttl_hours: int = 48
     max_body_bytes: int = 256 * 1024
+    # Check every answer against its route's declaration (api/routing.py): on by default on the test stage only.
+    contract_checks: bool = False
     receipt_template_symbol: str = "01BLP0-001"
     # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
     receipt_series_pattern: str = "BI-{yy}T"
@@ -142,6 +144,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         payment_ttl_minutes=_int(env, "PAYMENT_TTL_MINUTES", 15),
         idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 48),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
+        contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
         jwt_mode=env.get("JWT_MODE", "local"),

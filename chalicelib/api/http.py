@@ -1,29 +1,41 @@
 """The only place that knows about Chalice requests and responses: JSON in, problem+json out.
 
-`endpoint` wraps a view so that every refusal is RFC 9457 problem+json with a stable code and a Vietnamese detail,
-an unexpected failure is a plain 500 without a stack trace, bodies are size-limited, metrics are flushed and each
-request carries a correlation id (echoed in `X-Correlation-Id`).
+`serve` runs one request: a correlation id (echoed in `X-Correlation-Id`) on every log line, every refusal as RFC
+9457 problem+json with a stable code and a Vietnamese detail - whatever raised it (our errors, a domain rule, a
+token check, a body too deep to parse) - an unexpected failure as a plain 500 without a stack trace, and the
+metrics flushed. Bodies are size-limited, must be JSON objects, and may not repeat a key (a partner whose parser keeps
+the first of two `amount_vnd` would see another amount than we do).
 """
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from typing import Any, Callable
 
 from chalice import Response
 
-from chalicelib.core.errors import AppError, internal_error
+from chalicelib.core.errors import (
+    AppError,
+    FieldError,
+    internal_error,
+    unauthorized,
+    validation_error,
+)
+from chalicelib.core.validation import InvalidValueError
 
-JSON_TYPES = ("application/json", "application/problem+json")
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+JSON_TYPES = (JSON, PROBLEM_JSON)
 # Chalice refuses content types a route does not list with its own (non-problem) 415: list the common ones and
 # answer ourselves.
-ACCEPTED_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
-                          "application/octet-stream", "application/problem+json"]
+ACCEPTED_CONTENT_TYPES = [JSON, "text/plain", "application/x-www-form-urlencoded", "application/octet-stream",
+                          PROBLEM_JSON]
+# Every answer of this API is about one person's money or data, or changes state: never cached on the way.
+BASE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def problem_response(err: AppError, correlation_id: str | None = None, instance: str | None = None) -> Response:
-    headers = {"Content-Type": "application/problem+json", **err.headers}
+    headers = {**BASE_HEADERS, "Content-Type": PROBLEM_JSON, **err.headers}
     if correlation_id:
         headers["X-Correlation-Id"] = correlation_id
     return Response(json.dumps(err.to_problem(instance), ensure_ascii=False), headers=headers,
@@ -31,7 +43,7 @@ def problem_response(err: AppError, correlation_id: str | None = None, instance:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), headers={"Content-Type": "application/json",
+    return Response(json.dumps(body, ensure_ascii=False), headers={**BASE_HEADERS, "Content-Type": JSON,
                                                                    **(headers or {})}, status_code=status)
 
 
@@ -52,71 +64,90 @@ def raw_body(request, max_bytes: int) -> bytes:
     return body
 
 
-def parse_json(body: bytes, request=None) -> Any:
-    if request is not None:
-        ctype = (header(request, "content-type") or "application/json").split(";")[0].strip().lower()
-        if ctype not in JSON_TYPES:
-            raise AppError("UNSUPPORTED_MEDIA_TYPE", "Nội dung yêu cầu phải là JSON (application/json).", 415,
-                           "Kiểu nội dung không được hỗ trợ")
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise AppError("BODY_DUPLICATE_KEY", f"Nội dung JSON lặp lại khóa \"{key[:40]}\": mỗi khóa chỉ được "
+                           "xuất hiện một lần.", 400)
+        out[key] = value
+    return out
+
+
+def parse_json(body: bytes, content_type: str | None = None) -> Any:
+    """The JSON value of a request body: UTF-8, no repeated keys, not absurdly deep."""
+    ctype = (content_type or JSON).split(";")[0].strip().lower()
+    if ctype not in JSON_TYPES:
+        raise AppError("UNSUPPORTED_MEDIA_TYPE", "Nội dung yêu cầu phải là JSON (application/json).", 415,
+                       "Kiểu nội dung không được hỗ trợ")
     if not body:
         raise AppError("BODY_REQUIRED", "Yêu cầu thiếu nội dung JSON.", 400)
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise AppError("BODY_NOT_JSON", "Nội dung yêu cầu không phải JSON hợp lệ (UTF-8).", 400) from None
 
 
-def endpoint(owner) -> Callable:
-    """Decorate a view of `owner` (a Chalice app or blueprint): problem+json, correlation id, metrics flush."""
+def as_problem(exc: Exception) -> AppError | None:
+    """The one mapping of every refusal to its problem: our errors as they are, a domain rule a use case did not
+    catch as a field error of the body, a token failure as 401/403. None: an unexpected failure."""
+    from chalicelib.identity.domain import AuthError, ForbiddenError
 
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            from chalicelib.aws.observability import logger, metrics
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, InvalidValueError):
+        return validation_error([FieldError("body", exc.code, exc.message)])
+    if isinstance(exc, AuthError):
+        return unauthorized(exc.code, exc.message)
+    if isinstance(exc, ForbiddenError):
+        from chalicelib.core.errors import forbidden
 
-            request = owner.current_request
-            cid = header(request, "x-correlation-id") or (request.context or {}).get("requestId") or str(uuid.uuid4())
-            cid = cid[:100]
-            log = logger()
-            log.append_keys(correlation_id=cid, path=(request.context or {}).get("resourcePath"),
-                            method=request.method)
-            try:
-                response = view(*args, **kwargs)
-                if isinstance(response, Response):
-                    response.headers["X-Correlation-Id"] = cid
-                return response
-            except AppError as err:
-                log.info("request refused", extra={"code": err.code, "status": err.status})
-                return problem_response(err, cid, request.path if hasattr(request, "path") else None)
-            except Exception:  # noqa: BLE001 - the last line of defence: never a stack trace to the client
-                log.exception("unhandled error")
-                return problem_response(internal_error(), cid)
-            finally:
-                try:
-                    metrics().flush()
-                except Exception:  # noqa: BLE001
-                    log.warning("metrics flush failed")
-                log.remove_keys(["correlation_id", "path", "method"])
-
-        return wrapper
-
-    return decorate
+        return forbidden(exc.code, exc.message)
+    return None
 
 
-def principal(request, required: bool):
+def correlation_id(request) -> str:
+    cid = header(request, "x-correlation-id") or (request.context or {}).get("requestId") or str(uuid.uuid4())
+    return "".join(c for c in cid[:100] if c.isprintable())
+
+
+def serve(request, run: Callable[[], Response], on_problem: Callable[[AppError], None] | None = None) -> Response:
+    """Run one request (see the module docstring); `on_problem` sees every refusal before it is rendered."""
+    from chalicelib.aws.observability import logger, metrics
+
+    cid = correlation_id(request)
+    log = logger()
+    log.append_keys(correlation_id=cid, path=(request.context or {}).get("resourcePath"), method=request.method)
+    try:
+        response = run()
+        response.headers["X-Correlation-Id"] = cid
+        return response
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a stack trace to the client
+        problem = as_problem(exc)
+        if problem is None:
+            log.exception("unhandled error")
+            return problem_response(internal_error(), cid)
+        if on_problem is not None:
+            problem = on_problem(problem) or problem
+        log.info("request refused", extra={"code": problem.code, "status": problem.status})
+        return problem_response(problem, cid, getattr(request, "path", None))
+    finally:
+        try:
+            metrics().flush()
+        except Exception:  # noqa: BLE001
+            log.warning("metrics flush failed")
+        log.remove_keys(["correlation_id", "path", "method"])
+
+
+def principal(request, verifier, required: bool):
     """The verified bearer-token principal, or None for an anonymous caller when not required.
     A token that is present but invalid is always refused (never silently treated as anonymous)."""
-    from chalicelib.api.wiring import context
-    from chalicelib.core.errors import unauthorized
-    from chalicelib.identity.domain import AuthError, parse_bearer
+    from chalicelib.identity.domain import parse_bearer
 
     value = header(request, "authorization")
     if value is None and not required:
         return None
-    try:
-        return context().verifier.verify(parse_bearer(value))
-    except AuthError as exc:
-        raise unauthorized(exc.code, exc.message) from None
+    return verifier.verify(parse_bearer(value))
 
 
 def thread_safe_app(app_name: str):

@@ -1,96 +1,85 @@
-"""Citizen endpoints: lookup, payments, receipts (M2, M3, M5)."""
+"""Citizen endpoints of the payment loop: lookup and payments (M2, M3). Anonymous, or with a citizen's token."""
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
-from chalicelib.api.http import (
-    ACCEPTED_CONTENT_TYPES,
-    endpoint,
-    header,
-    json_response,
-    parse_json,
-    principal,
-    raw_body,
+from chalicelib.api.routing import (
+    ANYONE,
+    Call,
+    Ok,
+    Param,
+    Reply,
+    optional_bearer,
+    route,
 )
+from chalicelib.payments.schemas import LookupResult, PaymentCreated, PaymentView
+from chalicelib.payments.services.lookup import LookupIn
+from chalicelib.payments.services.payment_requests import PaymentIn
 
 bp = Blueprint(__name__)
+CITIZEN = optional_bearer("citizen")
+PAYMENT_ID = Param("payment_id", description="The payment id returned by POST /v1/payments.",
+                   schema={"type": "string", "pattern": "^PAY[A-Z][0-9]{2}[0-9A-HJKMNP-TV-Z]{26}$"})
+IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", required=False,
+                        description="1 to 255 characters. The same key with the same body returns the first answer; "
+                        "the same key with a different body is 409 IDEMPOTENCY_KEY_REUSED. Scoped to the signed-in "
+                        "citizen.", schema={"type": "string", "minLength": 1, "maxLength": 255})
 
 
-def _body():
-    from chalicelib.api.wiring import context
-
-    svc = context()
-    return svc, parse_json(raw_body(bp.current_request, svc.settings.max_body_bytes), bp.current_request)
+def _citizen(call: Call) -> str | None:
+    return call.principal.subject if call.principal is not None else None
 
 
-def _citizen_sub(required: bool = False) -> str | None:
-    from chalicelib.core.errors import forbidden
-    from chalicelib.identity.domain import Role
-
-    p = principal(bp.current_request, required=required)
-    if p is None:
-        return None
-    if not p.has_role(Role.CITIZEN):
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    return p.subject
-
-
-@bp.route("/v1/lookup", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
-@endpoint(bp)
-def lookup():
+@route(bp, "POST", "/v1/lookup", tag="citizens", access=ANYONE, request=LookupIn,
+       summary="Look up the tax notices of a dossier (tra cứu nghĩa vụ tài chính)",
+       description="By dossier code and ID number (CCCD/CMND). An unknown dossier and a dossier with another ID "
+       "number give the same `404 DOSSIER_NOT_FOUND`.",
+       ok={200: Ok("The dossier's property and notices, with their payment status.", LookupResult)},
+       problems={404: ("DOSSIER_NOT_FOUND",)})
+def lookup(call: Call):
     from chalicelib.payments.services.lookup import lookup as do_lookup
 
-    svc, data = _body()
-    return json_response(do_lookup(svc, data))
+    return do_lookup(call.ctx, call.body())
 
 
-@bp.route("/v1/payments", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
-@endpoint(bp)
-def create_payment():
+@route(bp, "POST", "/v1/payments", tag="citizens", access=CITIZEN, request=PaymentIn, params=(IDEMPOTENCY_KEY,),
+       summary="Start paying one notice at a bank",
+       description="Creates a payment request for one notice and answers where to send the citizen. The bearer "
+       "token is optional; with it, a single-sign-on bank pays directly from the citizen's linked account "
+       "(`403 BANK_ACCOUNT_NOT_LINKED` without a link) and only that citizen may cancel. `Idempotency-Key`: the "
+       "same key with the same body returns the first answer; with a different body, "
+       "`409 IDEMPOTENCY_KEY_REUSED`.",
+       ok={201: Ok("Payment created (or the first answer replayed for the same Idempotency-Key).", PaymentCreated)},
+       problems={400: ("IDEMPOTENCY_KEY_INVALID",), 403: ("BANK_ACCOUNT_NOT_LINKED",),
+                 404: ("DOSSIER_NOT_FOUND", "NOTICE_NOT_FOUND"),
+                 409: ("NOTICE_ALREADY_PAID", "PAYMENT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED"),
+                 422: ("RETURN_URL_NOT_ALLOWED",)})
+def create_payment(call: Call):
     from chalicelib.payments.services.payment_requests import initiate_payment
 
-    citizen = _citizen_sub()
-    svc, data = _body()
-    status, body = initiate_payment(svc, data, header(bp.current_request, "idempotency-key"), citizen)
-    return json_response(body, status)
+    status, body = initiate_payment(call.ctx, call.body(), call.header("idempotency-key"), _citizen(call))
+    return Reply(body, status)
 
 
-@bp.route("/v1/payments/{payment_id}", methods=["GET"])
-@endpoint(bp)
-def get_payment(payment_id: str):
-    from chalicelib.api.wiring import context
+@route(bp, "GET", "/v1/payments/{payment_id}", tag="citizens", access=ANYONE, params=(PAYMENT_ID,),
+       summary="Read a payment", ok={200: Ok("The payment; `receipt_id` once it is PAID.", PaymentView)},
+       problems={404: ("PAYMENT_NOT_FOUND",)})
+def get_payment(call: Call):
     from chalicelib.payments.services.payment_requests import get_payment as do_get
 
-    return json_response(do_get(context(), payment_id))
+    return do_get(call.ctx, call.path["payment_id"])
 
 
-@bp.route("/v1/payments/{payment_id}/cancel", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
-@endpoint(bp)
-def cancel_payment(payment_id: str):
-    from chalicelib.api.wiring import context
+@route(bp, "POST", "/v1/payments/{payment_id}/cancel", tag="citizens", access=CITIZEN, params=(PAYMENT_ID,),
+       summary="Cancel a payment before paying at the bank",
+       description="The notice becomes payable again at once. A payment started by a signed-in citizen can only "
+       "be cancelled with that citizen's token. Cancelling a cancelled payment answers it again. No request body.",
+       ok={200: Ok("The cancelled payment.", PaymentView)},
+       problems={403: ("PAYMENT_NOT_OWNED",), 404: ("PAYMENT_NOT_FOUND",),
+                 409: ("PAYMENT_NOT_CANCELLABLE", "PAYMENT_STATE_CHANGED")})
+def cancel_payment(call: Call):
     from chalicelib.payments.services.payment_requests import (
         cancel_payment as do_cancel,
     )
 
-    return json_response(do_cancel(context(), payment_id, _citizen_sub()))
-
-
-@bp.route("/v1/receipts/{receipt_id}", methods=["GET"])
-@endpoint(bp)
-def get_receipt(receipt_id: str):
-    from chalicelib.api.wiring import context
-    from chalicelib.receipts.services import receipt_view
-
-    return json_response(receipt_view(context(), receipt_id))
-
-
-@bp.route("/v1/receipts/{receipt_id}/pdf", methods=["GET"])
-@endpoint(bp)
-def get_receipt_pdf(receipt_id: str):
-    from chalicelib.api.wiring import context
-    from chalicelib.receipts.services import receipt_pdf
-
-    pdf, number = receipt_pdf(context(), receipt_id)
-    return Response(pdf, headers={"Content-Type": "application/pdf",
-                                  "Content-Disposition": f'inline; filename="bien-lai-{number}.pdf"'},
-                    status_code=200)
+    return do_cancel(call.ctx, call.path["payment_id"], _citizen(call))

@@ -7,15 +7,26 @@ from typing import Literal
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from chalicelib.api.http import (
-    ACCEPTED_CONTENT_TYPES,
-    endpoint,
-    json_response,
-    parse_json,
-    raw_body,
+from chalicelib.api.routing import GATEWAY, WEBHOOK, Call, Ok, Param, route
+from chalicelib.payments.domain.notices import NoticeBatchIn
+from chalicelib.payments.schemas import (
+    CallbackResult,
+    IntakeResult,
+    VnpayIpnAnswer,
 )
 
 bp = Blueprint(__name__)
+
+WEBHOOK_HEADERS = (
+    Param("webhook-id", "header", "Standard Webhooks message id (unique per message; the same on retries).",
+          schema={"type": "string", "minLength": 1, "maxLength": 255}),
+    Param("webhook-timestamp", "header", "Standard Webhooks timestamp: unix seconds. More than 5 minutes away from "
+          "the server's clock is 401 INVALID_SIGNATURE.", schema={"type": "string", "pattern": "^[0-9]{1,12}$"}),
+    Param("webhook-signature", "header", 'Standard Webhooks signature: `v1,<base64 HMAC-SHA256 of "{webhook-id}.'
+          '{webhook-timestamp}.{raw body}">` under the partner secret `whsec_<base64>`; several space-separated '
+          "signatures are allowed (key rotation). Bad or missing: 401 INVALID_SIGNATURE.",
+          schema={"type": "string", "minLength": 1, "maxLength": 2000}),
+)
 
 
 class CallbackIn(BaseModel):
@@ -28,67 +39,102 @@ class CallbackIn(BaseModel):
     paid_at: datetime | None = None
 
 
-def _verify(secrets: list[str], body: bytes) -> str:
+class VnpayIpnQuery(BaseModel):
+    """The gateway's IPN query string (every vnp_ parameter it sends is signed; unknown ones are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+    vnp_TmnCode: str = Field(description="Merchant (terminal) code of the portal at the gateway.")
+    vnp_Amount: str = Field(description="Amount x 100, digits only (VND 1,378,500 is 137850000).")
+    vnp_TxnRef: str = Field(description="The payment id (payment_id).")
+    vnp_ResponseCode: str = Field(description="00 = success; anything else is a failure (24 = cancelled by the "
+                                  "customer).")
+    vnp_TransactionStatus: str | None = Field(default=None, description="00 = success, 02 = error; when present it "
+                                              "must agree with vnp_ResponseCode.")
+    vnp_TransactionNo: str | None = Field(default=None, description="The gateway's transaction number (kept as the "
+                                          "bank reference).")
+    vnp_BankCode: str | None = Field(default=None, description="The payer's bank (informative only).")
+    vnp_BankTranNo: str | None = Field(default=None, description="The bank's own transaction number.")
+    vnp_CardType: str | None = Field(default=None, description="ATM, QRCODE, ...")
+    vnp_PayDate: str | None = Field(default=None, description="yyyyMMddHHmmss in GMT+7.")
+    vnp_OrderInfo: str | None = Field(default=None, description="Free text, ASCII without diacritics.")
+    vnp_SecureHashType: str | None = Field(default=None, description="HmacSHA512 (not signed).")
+    vnp_SecureHash: str = Field(description="Hex HMAC-SHA512 over the other non-empty vnp_ parameters sorted by "
+                                "name, each quote_plus(name)=quote_plus(value), joined with &, without "
+                                "vnp_SecureHash and vnp_SecureHashType.")
+
+
+def _verify(call: Call, secrets: list[str]) -> None:
     from chalicelib.aws.observability import logger
     from chalicelib.core.errors import invalid_signature
     from chalicelib.core.webhooks import SignatureError, verify_webhook
 
     try:
-        return verify_webhook(body, bp.current_request.headers or {}, secrets)
+        verify_webhook(call.raw(), call.request.headers or {}, secrets)
     except SignatureError as exc:
         logger().warning("webhook signature refused", extra={"reason": exc.reason})
-        from chalicelib.api.wiring import context
-
-        context().count("CallbacksRefused")
+        call.ctx.count("CallbacksRefused")
         raise invalid_signature() from None
 
 
-@bp.route("/v1/partners/notices", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
-@endpoint(bp)
-def receive_notices():
-    from chalicelib.api.wiring import context
+@route(bp, "POST", "/v1/partners/notices", tag="partners", access=WEBHOOK, params=WEBHOOK_HEADERS,
+       summary="Receive the tax notices of a land dossier (tax authority or province)",
+       description="Signed per Standard Webhooks. `commune_code_system` is `gso` (standard 5-digit commune codes) "
+       "or `tax` (tax authority codes, mapped through the administrative-unit map). `total_vnd` must equal the "
+       "sum of the items. Re-sending the same version is `unchanged`; a higher version replaces an unpaid notice; "
+       "changing a paid or in-payment notice is `409 NOTICE_LOCKED`. A batch is applied whole or not at all. "
+       "The payer is sent an SMS for each accepted notice.",
+       request=NoticeBatchIn, ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
+       problems={409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
+                 503: ("NOTICE_FORWARDING_UNAVAILABLE",)})
+def receive_notices(call: Call):
     from chalicelib.payments.services.intake import ingest_notices
 
-    svc = context()
-    body = raw_body(bp.current_request, svc.settings.max_body_bytes)
-    all_secrets = [s for secrets in context().secrets.all_partner_secrets().values() for s in secrets]
-    _verify(all_secrets, body)
-    result = ingest_notices(svc, parse_json(body, bp.current_request))
-    return json_response(result.as_dict())
+    _verify(call, [s for secrets in call.ctx.secrets.all_partner_secrets().values() for s in secrets])
+    return ingest_notices(call.ctx, call.body()).as_dict()
 
 
-@bp.route("/v1/partners/banks/{bank_code}/callbacks", methods=["POST"], content_types=ACCEPTED_CONTENT_TYPES)
-@endpoint(bp)
-def bank_callback(bank_code: str):
-    from chalicelib.api.wiring import context
+@route(bp, "POST", "/v1/partners/banks/{bank_code}/callbacks", tag="partners", access=WEBHOOK,
+       summary="Receive a payment result from a bank (generic signed JSON)",
+       description="Signed per Standard Webhooks with the bank's secret. The first result is `applied`; a repeat "
+       "of an already applied result is `duplicate`; a different result for a final payment is "
+       "`409 PAYMENT_ALREADY_FINAL`. Extra fields sent by the bank are ignored.",
+       params=(Param("bank_code", description="Bank code of a bank using this protocol (e.g. BIDV, VCB)."),
+               *WEBHOOK_HEADERS),
+       request=CallbackIn, ok={200: Ok("The result was applied, or was already applied.", CallbackResult)},
+       problems={404: ("BANK_UNKNOWN", "PAYMENT_NOT_FOUND"), 409: ("PAYMENT_ALREADY_FINAL", "CONCURRENT_UPDATE"),
+                 422: ("AMOUNT_MISMATCH", "BANK_MISMATCH")})
+def bank_callback(call: Call):
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import not_found
     from chalicelib.core.parsing import parse
     from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 
-    bank = bank_registry().get(bank_code.upper())
+    bank = bank_registry().get(call.path["bank_code"].upper())
     if bank is None or bank.protocol != "standard_webhooks":
         raise not_found("BANK_UNKNOWN", "Ngân hàng không tồn tại hoặc không dùng giao thức này.")
-    svc = context()
-    body = raw_body(bp.current_request, svc.settings.max_body_bytes)
-    _verify(context().secrets.bank_secrets(bank.code), body)
-    cb = parse(CallbackIn, parse_json(body, bp.current_request))
-    outcome = apply_bank_result(svc, BankResult(
+    _verify(call, call.ctx.secrets.bank_secrets(bank.code))
+    cb = parse(CallbackIn, call.body())
+    outcome = apply_bank_result(call.ctx, BankResult(
         bank_code=bank.code, payment_id=cb.payment_id, bank_txn_ref=cb.bank_txn_ref, amount_vnd=cb.amount_vnd,
         currency=cb.currency.upper(), success=cb.status == "SUCCESS",
         paid_at=cb.paid_at.isoformat() if cb.paid_at else None))
-    return json_response({"result": outcome.value})
+    return {"result": outcome.value}
 
 
 _IPN_CODES = {"PAYMENT_NOT_FOUND": "01", "PAYMENT_ALREADY_FINAL": "02", "AMOUNT_MISMATCH": "04",
               "BANK_MISMATCH": "04"}
 
 
-@bp.route("/v1/partners/banks/vnpay/ipn", methods=["GET"])
-@endpoint(bp)
-def vnpay_ipn():
-    """VNPay-style IPN: always HTTP 200 with the gateway's RspCode (its protocol), never problem+json."""
-    from chalicelib.api.wiring import context
+@route(bp, "GET", "/v1/partners/banks/vnpay/ipn", tag="partners", access=GATEWAY, query=VnpayIpnQuery,
+       summary="VNPay-style IPN (instant payment notification)",
+       description="The gateway's own protocol: `vnp_SecureHash` is verified, `vnp_Amount` is the amount x 100, "
+       "`vnp_TxnRef` the payment id and `vnp_ResponseCode` `00` a success. The answer is always HTTP 200 with "
+       "the gateway's JSON `{RspCode, Message}`: `00` confirmed, `01` order not found, `02` order already "
+       "confirmed, `04` invalid amount, `97` invalid signature, `99` other error. Never problem+json, except "
+       "for an unexpected server failure.",
+       ok={200: Ok("The gateway's answer (outcome in RspCode).", VnpayIpnAnswer)})
+def vnpay_ipn(call: Call):
+    """Always HTTP 200 with the gateway's RspCode (its protocol), never problem+json."""
     from chalicelib.aws.observability import logger
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import AppError
@@ -99,17 +145,16 @@ def vnpay_ipn():
         apply_bank_result,
     )
 
-    svc = context()
-    params = dict(bp.current_request.query_params or {})
-    if not vnpay.verify_ipn(params, context().secrets.vnpay_hash_secret()):
+    svc, params = call.ctx, call.query_params()
+    if not vnpay.verify_ipn(params, svc.secrets.vnpay_hash_secret()):
         svc.count("CallbacksRefused")
         logger().warning("vnpay ipn signature refused")
-        return json_response(vnpay.ipn_response(vnpay.RSP_INVALID_SIGNATURE))
+        return vnpay.ipn_response(vnpay.RSP_INVALID_SIGNATURE)
     try:
         ipn = vnpay.parse_ipn(params)
     except vnpay.InvalidIpnError as exc:
         logger().warning("vnpay ipn unusable", extra={"reason": exc.reason})
-        return json_response(vnpay.ipn_response(exc.rsp_code))
+        return vnpay.ipn_response(exc.rsp_code)
     vnpay_banks = [b.code for b in bank_registry().values() if b.protocol == "vnpay_ipn"]
     bank_code = ipn.bank_code if ipn.bank_code in vnpay_banks else vnpay_banks[0]
     try:
@@ -118,6 +163,6 @@ def vnpay_ipn():
             amount_vnd=ipn.amount_vnd, currency="VND", success=ipn.success,
             paid_at=ipn.paid_at.isoformat() if ipn.paid_at else None))
     except AppError as err:
-        return json_response(vnpay.ipn_response(_IPN_CODES.get(err.code, vnpay.RSP_UNKNOWN_ERROR)))
+        return vnpay.ipn_response(_IPN_CODES.get(err.code, vnpay.RSP_UNKNOWN_ERROR))
     code = vnpay.RSP_CONFIRM_SUCCESS if outcome == Outcome.APPLIED else vnpay.RSP_ORDER_ALREADY_CONFIRMED
-    return json_response(vnpay.ipn_response(code))
+    return vnpay.ipn_response(code)

@@ -1,0 +1,178 @@
+"""The answers of the account, officer, administration and OTP routes, as the HTTP contract states them (the use
+cases build dicts; the shell's contract checks hold them to these models on the test stage). ID numbers are only
+ever answered masked."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.openapi import absent
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- administration ------------------------------------------------------------------------------------------------
+
+class UnitView(_Out):
+    code: str = Field(description="Agency identification code (mã định danh).")
+    name: str
+    one_stop: bool = Field(description="The name marks a one-stop unit (may hold the account-creation right).")
+    created_at: str
+
+
+class UnitList(_Out):
+    items: list[UnitView]
+
+
+class UserView(_Out):
+    user_id: str
+    full_name: str
+    phone: str = Field(description="E.164.")
+    id_number_masked: str
+    tax_code: str | None
+    issuer: Literal["portal", "vnpost"]
+    status: Literal["active", "locked"]
+    units: list[str]
+    rights: list[str]
+    created_at: str
+
+
+class UserList(_Out):
+    items: list[UserView]
+    truncated: bool
+
+
+class AuditEntryView(_Out):
+    at: str
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class AuditList(_Out):
+    items: list[AuditEntryView]
+
+
+# --- accounts ------------------------------------------------------------------------------------------------------
+
+class AccountView(_Out):
+    account_id: str
+    full_name: str
+    date_of_birth: str
+    sex: Literal["male", "female"] | None
+    phone: str = Field(description="E.164.")
+    email: str | None
+    tax_code: str | None
+    id_number_masked: str
+    unit_code: str
+    created_by: str
+    created_at: str
+    status: str
+    must_change_password: bool
+
+
+class CreatedAccount(_Out):
+    account_id: str
+    full_name: str
+    date_of_birth: str
+    sex: Literal["male", "female"] | None
+    phone_masked: str
+    email: str | None
+    tax_code: str | None
+    id_number_masked: str
+    unit_code: str
+    created_by: str
+    created_at: str
+    status: str
+    must_change_password: bool
+
+
+class AccountList(_Out):
+    items: list[AccountView]
+    truncated: bool
+
+
+class ExistsAnswer(_Out):
+    exists: bool
+    message: str
+
+
+class UploadForm(_Out):
+    url: str
+    fields: dict[str, str] = Field(description="Form fields to send with the file (the policy and its signature).")
+    method: Literal["POST"]
+    file_field: str = Field(description="Name of the form field that carries the file (sent last).")
+
+
+class ScanUpload(_Out):
+    scan_id: str
+    upload: UploadForm
+    max_bytes: int
+    expires_in_s: int
+
+
+class TokenAnswer(_Out):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    must_change_password: bool = Field(description="true: the token only allows POST /v1/citizens/me/password.")
+
+
+class LinkView(_Out):
+    bank_code: str
+    banking_username_masked: str
+    account_number_masked: str
+    holder_name: str
+    linked_at: str
+
+
+class Profile(AccountView):
+    bank_link: LinkView | None
+
+
+class CurrentLink(_Out):
+    link: LinkView | None
+
+
+class Transaction(_Out):
+    payment_id: str
+    state: Literal["CREATED", "PENDING_BANK", "PAID", "FAILED", "EXPIRED", "CANCELLED"]
+    amount_vnd: int
+    dossier_code: str
+    notice_number: str
+    bank_code: str
+    created_at: str
+    paid_at: str | None = absent("When the bank reported the payment.")
+    receipt_id: str | None = absent("The receipt, once PAID.")
+    receipt_url: str | None = absent("Where to read the receipt.")
+
+
+class TransactionPage(_Out):
+    items: list[Transaction] = Field(description="Newest first.")
+    next_cursor: str | None
+
+
+# --- OTP -----------------------------------------------------------------------------------------------------------
+
+class OtpSent(_Out):
+    purpose: Literal["account_creation", "bank_link", "phone_change"]
+    phone_masked: str
+    expires_in_s: int
+    resend_after_s: int
+
+
+class LinkOtpSent(OtpSent):
+    subject: str = Field(description="The subject to verify the code with (POST /v1/otp/verify).")
+
+
+class LinkStarted(_Out):
+    status: Literal["PENDING_OTP"]
+    otp: LinkOtpSent
+
+
+class OtpVerified(_Out):
+    verification_token: str = Field(description="Single use, bound to the phone, purpose and subject.")
+    expires_in_s: int

@@ -1,0 +1,97 @@
+"""The answers of the payment routes, as the HTTP contract states them (the use cases build plain dicts; a unit test
+and the shell's contract checks hold them to these models)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.openapi import absent
+
+PaymentStateName = Literal["CREATED", "PENDING_BANK", "PAID", "FAILED", "EXPIRED", "CANCELLED"]
+NoticeStatusName = Literal["payable", "in_payment", "paid"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IntakeResult(_Out):
+    accepted: int = Field(ge=0, description="Notices stored (new, or a higher version replacing an unpaid one).")
+    unchanged: int = Field(ge=0, description="Notices already known at this or a later version (idempotent resend).")
+
+
+class NoticeItem(_Out):
+    """One line of a tax notice (khoản nộp), by budget sub-item (tiểu mục)."""
+
+    sub_item_code: str = Field(description="Budget sub-item code (mã tiểu mục), 4 digits.")
+    description: str
+    amount_vnd: int = Field(gt=0)
+
+
+class PropertyView(_Out):
+    """The land parcel the dossier is about, as sent with the notices (fields left out when not sent)."""
+
+    address: str
+    parcel_number: str | None = absent("Parcel number (số thửa).")
+    map_sheet_number: str | None = absent("Map sheet number (số tờ bản đồ).")
+    area_m2: float | None = absent("Area in square metres.")
+    land_use_certificate: str | None = absent("Land use right certificate number (số GCN).")
+
+
+class LookupNotice(_Out):
+    notice_number: str = Field(description="Tax notice number (số thông báo thuế).")
+    version: int = Field(ge=1)
+    payer_name: str
+    issued_at: datetime | None
+    due_date: date | None
+    items: list[NoticeItem]
+    total_vnd: int = Field(gt=0)
+    status: NoticeStatusName = Field(description="payable: can be paid; in_payment: a payment is under way; paid.")
+
+
+class LookupResult(_Out):
+    dossier_code: str = Field(description="Dossier code (mã hồ sơ).")
+    property: PropertyView
+    notices: list[LookupNotice]
+
+
+class PaymentView(_Out):
+    payment_id: str = Field(description="PAY + the province's level-1 code + a ULID.")
+    state: PaymentStateName = Field(
+        description="CREATED -> PENDING_BANK -> PAID | FAILED | EXPIRED | CANCELLED. A live payment past "
+        "expires_at reads EXPIRED."
+    )
+    amount_vnd: int = Field(gt=0)
+    currency: Literal["VND"]
+    dossier_code: str
+    notice_number: str
+    bank_code: str
+    created_at: datetime
+    expires_at: datetime
+    receipt_id: str | None = absent("The electronic receipt (biên lai điện tử), once the payment is PAID.")
+    paid_at: datetime | None = absent("When the bank reported the payment, once PAID.")
+    refund_required: bool | None = absent(
+        "true when the bank reported money taken for a payment that was already over on our side."
+    )
+
+
+class PaymentCreated(PaymentView):
+    redirect_url: str = Field(description="Where to send the citizen: the bank's payment page.")
+
+
+class CallbackResult(_Out):
+    result: Literal["applied", "duplicate"] = Field(
+        description="applied: the result was recorded now; duplicate: the same result was already recorded."
+    )
+
+
+class VnpayIpnAnswer(_Out):
+    """The gateway's own protocol: always HTTP 200, the outcome is in RspCode."""
+
+    RspCode: Literal["00", "01", "02", "04", "97", "99"] = Field(
+        description="00 confirmed; 01 order not found; 02 order already confirmed; 04 invalid amount; "
+        "97 invalid signature; 99 other error."
+    )
+    Message: str
