@@ -6,7 +6,7 @@ STAGE ?= prod
 ROLE ?= citizen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit test-integration test-e2e demo token bench clean
+.PHONY: install run test lint test-unit test-integration test-e2e demo token bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -18,9 +18,13 @@ install: $(BIN)/.installed
 run: install  ## start moto + resources + API (:8000) + simulated bank (:8001), in the foreground
 	$(BIN)/python -m chalicelib.local.stack
 
-test: install  ## every test: unit, integration (moto over HTTP), end to end, and cfn-lint of the packaged template
+test: install lint  ## lint + architecture contracts, every test (unit, integration over HTTP, e2e), package + cfn-lint
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory package
+
+lint: install  ## ruff (style, complexity) and import-linter (the architecture as a checked contract)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test-unit: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

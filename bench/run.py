@@ -116,7 +116,7 @@ class OpStats:
             "bare_p95_ms": round(percentile(self.bare_ms, 95), 3),
             "ratio": round(p50 / bare_p50, 2),
             # Median, over invocations, of (handler - its own replayed AWS calls): the app's own time per request.
-            "own_time_p50_ms": round(statistics.median(h - b for h, b in zip(self.handler_ms, self.bare_all_ms)), 3),
+            "own_time_p50_ms": round(statistics.median(h - b for h, b in zip(self.handler_ms, self.bare_all_ms, strict=True)), 3),
             "bare_all_aws_p50_ms": round(bare_all_p50, 3),
             "ratio_all_aws": round(p50 / bare_all_p50, 2),
             # Steady-state check: the backend must not get slower through the run.

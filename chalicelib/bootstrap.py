@@ -69,30 +69,24 @@ def _verifier(c: Context):
 
 
 def make_token_verifier(s: Settings):
-    from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier
+    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, JwksVerifier, LocalJwtVerifier
 
     if s.jwt_mode == "jwks":
         return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
     if not s.is_local:
         raise RuntimeError("the local JWT issuer is refused outside local stages")
-    from chalicelib.local import devkeys
-
-    return LocalJwtVerifier(
-        s.local_jwt_secret or devkeys.LOCAL_JWT_SECRET, s.jwt_issuer or devkeys.LOCAL_JWT_ISSUER, s.jwt_audience
-    )
+    return LocalJwtVerifier(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
 
 
 def _tokens(c: Context):
     """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage delegates sign-in to
     the portal's identity provider; nothing here issues tokens there)."""
-    from chalicelib.identity.adapters import LocalTokenIssuer
-    from chalicelib.local import devkeys
+    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, LocalTokenIssuer
 
     s = c.settings
     if s.jwt_mode != "local" or not s.is_local:
         raise RuntimeError("password sign-in issues local tokens only on local stages")
-    return LocalTokenIssuer(s.local_jwt_secret or devkeys.LOCAL_JWT_SECRET, s.jwt_issuer or devkeys.LOCAL_JWT_ISSUER,
-                            s.jwt_audience)
+    return LocalTokenIssuer(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
 
 
 # -- payments and receipts ------------------------------------------------------------------------------------------

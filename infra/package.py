@@ -49,111 +49,13 @@ def _arn(logical_id: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
-def policy_statements() -> list[dict[str, Any]]:
-    """The Lambda functions' permissions on the template's resources (one policy shared by all functions).
+IAM_FILE = Path(__file__).resolve().parent / "iam.json"
 
-    Not needed: kms: statements (DynamoDB, SNS and SQS use AWS managed keys or SSE-SQS, whose key policies let
-    this account's principals use them through the service) and CloudWatch metrics (published as EMF log lines).
-    """
-    table_arns = [_arn(t) for t in TABLES]
-    index_arns = [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in TABLES]
-    return [
-        {
-            "Sid": "Logs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*"},
-        },
-        {
-            # TransactWriteItems / TransactGetItems are not IAM actions: IAM authorises each item of a
-            # transaction as its PutItem, UpdateItem, DeleteItem, ConditionCheckItem or GetItem. No Scan.
-            "Sid": "TableItems",
-            "Effect": "Allow",
-            "Action": [
-                "dynamodb:GetItem",
-                "dynamodb:BatchGetItem",
-                "dynamodb:Query",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:ConditionCheckItem",
-                "dynamodb:BatchWriteItem",
-            ],
-            "Resource": table_arns + index_arns,
-        },
-        {
-            # The forwarding consumer's event source mapping needs Receive/Delete/GetQueueAttributes;
-            # ChangeMessageVisibility sets the retry backoff.
-            "Sid": "ForwardingQueues",
-            "Effect": "Allow",
-            "Action": [
-                "sqs:SendMessage",
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-            ],
-            "Resource": [_arn("ForwardingQueue"), _arn("ForwardingDLQ")],
-        },
-        {
-            # Operators re-drive dead letters to the forwarding queue once the province is back.
-            "Sid": "DeadLetterRedrive",
-            "Effect": "Allow",
-            "Action": ["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask"],
-            "Resource": _arn("ForwardingDLQ"),
-        },
-        {
-            "Sid": "AlertsTopic",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": {"Ref": "AlertsTopic"},
-        },
-        {
-            # M12 alert emails: registering a contact subscribes the address (with its filter policy); an alert
-            # burst is one publish.
-            "Sid": "AlertEmails",
-            "Effect": "Allow",
-            "Action": ["sns:Publish", "sns:Subscribe"],
-            "Resource": {"Ref": "AlertEmailsTopic"},
-        },
-        {
-            # Province API credentials, one secret per province and API type, written by the registry API.
-            "Sid": "ProvinceCredentials",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
-                       "secretsmanager:CreateSecret"],
-            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
-                                    "secret:lfo/${Stage}/provinces/*"},
-        },
-        {
-            # SMS published straight to a phone number has no resource ARN: IAM can only allow it on "*".
-            # This makes the AlertsTopic statement redundant in effect; it stays to document the topic use.
-            "Sid": "DirectSms",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": "*",
-        },
-        {
-            # ListBucket on the bucket only so that a missing object is a 404 NoSuchKey, not a 403.
-            "Sid": "Documents",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": {"Fn::Sub": "${DocumentsBucket.Arn}/*"},
-        },
-        {
-            "Sid": "DocumentsList",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": _arn("DocumentsBucket"),
-        },
-        {
-            "Sid": "AppSecret",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": {"Ref": "AppSecret"},
-        },
-    ]
+
+def policy_statements() -> list[dict[str, Any]]:
+    """The Lambda functions' permissions on the template's resources, from infra/iam.json (notes removed)."""
+    data = json.loads(IAM_FILE.read_text(encoding="utf-8"))
+    return [{k: v for k, v in s.items() if not k.startswith("_")} for s in data["statements"]]
 
 
 class PackageError(ValueError):

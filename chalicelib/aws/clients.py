@@ -7,7 +7,7 @@ from typing import Any
 
 @cache
 def client(service: str, region: str) -> Any:
-    import boto3  # noqa: PLC0415 - deferred: keeps import of app.py lean
+    import boto3
 
     # AWS_ENDPOINT_URL (set only by the local stack) is honoured by botocore itself.
     return boto3.session.Session().client(service, region_name=region)

@@ -47,7 +47,7 @@ class SnsAlerts:
                 Message=json.dumps({"kind": kind, "subject": subject, **details}, ensure_ascii=False, default=str),
                 MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
             )
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("alert not published", extra={"kind": kind})
 
 

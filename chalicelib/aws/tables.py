@@ -13,6 +13,7 @@ order they were added in; cancellation reasons follow that order, and the reposi
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -20,7 +21,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import Settings
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+
 
 
 def gsi1_index() -> type[GlobalSecondaryIndex]:

@@ -1,7 +1,7 @@
 """Turn pydantic validation failures into our field errors with Vietnamese messages."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, Iterator, TypeVar
 
@@ -47,10 +47,8 @@ def _field_error(err: dict[str, Any]) -> FieldError:
     if isinstance(cause, InvalidValueError):
         return FieldError(loc or "body", cause.code, cause.message)
     code, message = _MESSAGES.get(err["type"], ("INVALID", "Giá trị không hợp lệ."))
-    try:
+    with suppress(KeyError, IndexError):
         message = message.format(**{k: v for k, v in ctx.items() if k != "error"})
-    except (KeyError, IndexError):
-        pass
     return FieldError(loc or "body", code, message)
 
 

@@ -260,6 +260,12 @@ def issue_local_token(
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
+# The local HS256 issuer's key: public (it is in the repository), so accepted only on the embedded stack and in
+# tests (the composition root refuses it on every deployed stage).
+LOCAL_JWT_SECRET = "dev-only-local-jwt-secret-do-not-use-in-production-0001"
+LOCAL_JWT_ISSUER = "http://127.0.0.1:8000/local-issuer"
+LOCAL_JWT_AUDIENCE = "dvcqg-land-payments"
+
 __all__ = ["JwksVerifier", "LocalJwtVerifier", "LocalTokenIssuer", "issue_local_token"]
 
 

@@ -315,10 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "SimulatedBank/1.0"
     timeout = 15  # a silent client must not hold a thread forever
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:
         self._guarded(self._get)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._guarded(self._post)
 
     def _guarded(self, handle: Callable[[], None]) -> None:
@@ -472,7 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature from http.server)
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
 

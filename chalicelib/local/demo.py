@@ -27,7 +27,7 @@ def demo_notice(dossier_code: str, amounts: tuple[int, ...] = (1_378_500, 2_450_
                 notice_number: str | None = None, phone: str = "0912345678") -> dict:
     kinds = [("2801", "Lệ phí trước bạ nhà đất"), ("1006", "Thuế thu nhập từ chuyển nhượng bất động sản")]
     items = [{"sub_item_code": code, "description": text, "amount_vnd": amount}
-             for (code, text), amount in zip(kinds, amounts)]
+             for (code, text), amount in zip(kinds, amounts, strict=False)]
     return {
         "dossier_code": dossier_code,
         "id_number": DEMO_ID_NUMBER,
@@ -62,20 +62,36 @@ def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = pr
              province: str | None = None) -> dict:
     s = requests.Session()
     dossier = new_dossier_code()
-    notice = demo_notice(dossier)
-    number = notice["notices"][0]["notice_number"]
+    number = _send_notice(s, api, dossier, say)
+    _lookup(s, api, dossier, say)
+    payment = _start_payment(s, api, dossier, number, bank_code, say)
+    status = _pay_at_bank(s, api, bank, payment, bank_code, say)
+    receipt, pdf_path = _receipt(s, api, status["receipt_id"], out_dir, say)
+    result = {"dossier_code": dossier, "payment": status, "receipt": receipt, "pdf_path": str(pdf_path)}
+    if province:
+        result["province_received"] = _wait_for_province(s, province, dossier, receipt, say)
+    return result
 
+
+def _send_notice(s: requests.Session, api: str, dossier: str, say: Callable[[str], None]) -> str:
+    notice = demo_notice(dossier)
     say(f"1. Cơ quan thuế gửi thông báo thuế (ký Standard Webhooks) cho hồ sơ {dossier}")
     r = signed_post(s, f"{api}/v1/partners/notices", notice, LOCAL_TAX_AUTHORITY_SECRET)
     r.raise_for_status()
     say(f"   -> {r.status_code} {r.json()}")
+    return notice["notices"][0]["notice_number"]
 
+
+def _lookup(s: requests.Session, api: str, dossier: str, say: Callable[[str], None]) -> None:
     say("2. Công dân tra cứu bằng mã hồ sơ + số CCCD")
     r = s.post(f"{api}/v1/lookup", json={"dossier_code": dossier, "id_number": DEMO_ID_NUMBER}, timeout=10)
     r.raise_for_status()
     found = r.json()["notices"][0]
     say(f"   -> {found['notice_number']}: {found['total_vnd']} đồng, trạng thái {found['status']}")
 
+
+def _start_payment(s: requests.Session, api: str, dossier: str, number: str, bank_code: str,
+                   say: Callable[[str], None]) -> dict:
     say(f"3. Công dân tạo giao dịch thanh toán qua ngân hàng {bank_code}")
     r = s.post(f"{api}/v1/payments", json={"dossier_code": dossier, "id_number": DEMO_ID_NUMBER,
                                            "notice_number": number, "bank_code": bank_code,
@@ -84,33 +100,36 @@ def run_demo(api: str, bank: str, out_dir: Path, say: Callable[[str], None] = pr
     r.raise_for_status()
     payment = r.json()
     say(f"   -> {payment['payment_id']} {payment['state']}, chuyển tới {payment['redirect_url']}")
+    return payment
 
+
+def _pay_at_bank(s: requests.Session, api: str, bank: str, payment: dict, bank_code: str,
+                 say: Callable[[str], None]) -> dict:
     say("4. Công dân thanh toán tại ngân hàng mô phỏng; ngân hàng gửi kết quả (có chữ ký) về API")
     r = s.post(f"{bank}/api/pay", json={"payment_id": payment["payment_id"], "bank_code": bank_code,
                                         "amount_vnd": payment["amount_vnd"], "outcome": "success"}, timeout=20)
     r.raise_for_status()
     say(f"   -> ngân hàng nhận phản hồi {r.json()}")
-
     r = s.get(f"{api}/v1/payments/{payment['payment_id']}", timeout=10)
     r.raise_for_status()
     status = r.json()
     say(f"5. Trạng thái giao dịch: {status['state']}, biên lai {status.get('receipt_id')}")
+    return status
 
-    r = s.get(f"{api}/v1/receipts/{status['receipt_id']}", timeout=10)
+
+def _receipt(s: requests.Session, api: str, receipt_id: str, out_dir: Path,
+             say: Callable[[str], None]) -> tuple[dict, Path]:
+    r = s.get(f"{api}/v1/receipts/{receipt_id}", timeout=10)
     r.raise_for_status()
     receipt = r.json()
     say(f"6. Biên lai số {receipt['receipt_number']} ký hiệu {receipt['series']}: {receipt['amount_in_words']}")
-
-    r = s.get(f"{api}/v1/receipts/{status['receipt_id']}/pdf", timeout=20)
+    r = s.get(f"{api}/v1/receipts/{receipt_id}/pdf", timeout=20)
     r.raise_for_status()
     out_dir.mkdir(parents=True, exist_ok=True)
     pdf_path = out_dir / f"bien-lai-{receipt['receipt_number']}.pdf"
     pdf_path.write_bytes(r.content)
     say(f"7. Đã lưu PDF biên lai: {pdf_path} ({len(r.content)} byte)")
-    result = {"dossier_code": dossier, "payment": status, "receipt": receipt, "pdf_path": str(pdf_path)}
-    if province:
-        result["province_received"] = _wait_for_province(s, province, dossier, receipt, say)
-    return result
+    return receipt, pdf_path
 
 
 def _wait_for_province(s: requests.Session, province: str, dossier: str, receipt: dict,

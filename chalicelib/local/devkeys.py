@@ -5,9 +5,7 @@ local API agree on how tokens are signed. Never configure a deployed stage with 
 tokens against the user pool's JWKS instead.
 """
 
-LOCAL_JWT_SECRET = "dev-only-local-jwt-secret-do-not-use-in-production-0001"
-LOCAL_JWT_ISSUER = "http://127.0.0.1:8000/local-issuer"
-LOCAL_JWT_AUDIENCE = "dvcqg-land-payments"
+from chalicelib.identity.adapters import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET  # noqa: F401
 
 # Partner and bank secrets of the local stack (documented in the README; the simulated partners use them).
 LOCAL_TAX_AUTHORITY_SECRET = "whsec_ZGV2LW9ubHktdGF4LWF1dGhvcml0eS13ZWJob29rLWtleQ=="

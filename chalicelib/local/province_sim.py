@@ -21,6 +21,7 @@ Local only: stdlib server in daemon threads, loopback.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -62,10 +63,10 @@ class SimulatedProvince:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 sim._get(self)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 sim._post(self)
 
         class _Server(ThreadingHTTPServer):
@@ -133,10 +134,9 @@ class SimulatedProvince:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        try:
+        # The caller may have given up waiting (a "timeout" answer): what a slow real server would see.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the caller gave up waiting (a "timeout" answer): what a slow real server would see
 
     def _body(self, h: BaseHTTPRequestHandler) -> Any:
         length = int(h.headers.get("Content-Length") or 0)

@@ -5,73 +5,19 @@ local HTTP server, the simulated bank, and a poller that feeds the SQS consumer 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.local.moto import free_port, start_moto
+from chalicelib.local.pollers import QueuePoller
+
 REGION = "ap-southeast-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _SerialisedDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time inside moto.
-
-    Real DynamoDB applies each conditional write and transaction atomically; moto's in-memory tables are not
-    thread-safe (two concurrent transactions can both pass their conditions, and a cancelled one rolls back a
-    snapshot over a concurrent write). Serialising DynamoDB calls restores the guarantee our code relies on, while
-    SQS long polls and the other services stay concurrent.
-    """
-
-    def __init__(self, app) -> None:
-        self._app, self._lock = app, threading.Lock()
-
-    def __call__(self, environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            with self._lock:
-                return list(self._app(environ, start_response))
-        return self._app(environ, start_response)
-
-
-class MotoServer:
-    """moto's server app on a werkzeug threaded server bound to 127.0.0.1, DynamoDB serialised."""
-
-    def __init__(self, port: int) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-
-        app = _SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto")
-
-    def start(self) -> "MotoServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-
-def start_moto(port: int = 0):
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-    port = port or free_port()
-    return MotoServer(port).start(), f"http://127.0.0.1:{port}"
 
 
 def provision(endpoint: str, stage: str) -> dict[str, str]:
@@ -136,46 +82,6 @@ def register_local_provinces(province_url: str) -> None:
         put_contacts(psvc, actor, agency, SERVICE_LAND_TAX_PAYMENT, LOCAL_ALERT_CONTACTS)
 
 
-class QueuePoller(threading.Thread):
-    """Locally, Lambda's SQS event source: receive a batch, invoke the same handler, delete what succeeded."""
-
-    def __init__(self, handler, queue_url: str, queue_arn: str) -> None:
-        super().__init__(daemon=True, name="sqs-poller")
-        self._handler, self._url, self._arn = handler, queue_url, queue_arn
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        from chalicelib.aws.clients import client
-
-        sqs = client("sqs", REGION)
-        while not self._stop.is_set():
-            try:
-                got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                          AttributeNames=["All"])
-            except Exception:  # noqa: BLE001 - the server is shutting down
-                time.sleep(0.2)
-                continue
-            messages = got.get("Messages", [])
-            if not messages:
-                continue
-            event = {"Records": [{
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
-                "eventSourceARN": self._arn, "awsRegion": REGION} for m in messages]}
-            try:
-                result = self._handler(event, None) or {}
-            except Exception:  # noqa: BLE001 - a crashed invocation: every message comes back after visibility
-                continue
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages) if m["MessageId"] not in failed]
-            if done:
-                sqs.delete_message_batch(QueueUrl=self._url, Entries=done)
-
-
 @dataclass
 class LocalStack:
     stage: str
@@ -189,10 +95,8 @@ class LocalStack:
 
     def stop(self) -> None:
         for part in reversed(self._parts):
-            try:
+            with contextlib.suppress(Exception):  # stopping: one part already gone must not keep the others up
                 part()
-            except Exception:  # noqa: BLE001
-                pass
 
 
 def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str = "local",
@@ -204,28 +108,55 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     os.environ.update(LOCAL_CREDENTIALS)
     moto, endpoint = start_moto(moto_port)
     resource_env = provision(endpoint, stage)
-    api_port = api_port or free_port()
-    bank_port = bank_port or free_port()
-    api_url = f"http://127.0.0.1:{api_port}"
-    bank_url = f"http://127.0.0.1:{bank_port}"
+    api_url = f"http://127.0.0.1:{api_port or free_port()}"
+    bank_url = f"http://127.0.0.1:{bank_port or free_port()}"
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
-    from chalicelib.local.devkeys import (
-        LOCAL_PROVINCE_PASSWORD,
-        LOCAL_PROVINCE_USERNAME,
-    )
+    province = _start_province(province_port)
+    register_local_provinces(province.url)
+    bank = _start_bank(api_url, bank_url)
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
+    stack._parts += [moto.stop, bank.stop, province.stop]
+    import app as app_module
+
+    if poll_queue:
+        stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
+    # The API starts last, so that /v1/health answering means everything behind it is ready.
+    stack._parts.append(_serve_api(app_module.app, stage, api_url))
+    _wait_healthy(api_url)
+    return stack
+
+
+def _start_province(port: int):
+    from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
     from chalicelib.local.province_sim import SimulatedProvince
 
-    province = SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=province_port).start()
-    register_local_provinces(province.url)
+    return SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=port).start()
 
-    from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
-    import app as app_module
+def _start_bank(api_url: str, bank_url: str):
     from chalicelib.local.bank_sim import SimulatedBank
     from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_VNPAY_HASH_SECRET
+
+    return SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
+                         port=int(bank_url.rsplit(":", 1)[1])).start()
+
+
+def _start_queue_poller(handler, resource_env: dict[str, str]):
+    import boto3
+
+    url = resource_env["FORWARDING_QUEUE_URL"]
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    poller = QueuePoller(handler, url, arn)
+    poller.start()
+    return poller.stop
+
+
+def _serve_api(chalice_app, stage: str, api_url: str):
+    """The Chalice app on a local threaded HTTP server (as API Gateway and Lambda would run it); returns its stop."""
+    from chalice.config import Config
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
     class _Server(ThreadedHTTPServer):
         request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections
@@ -236,25 +167,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
         # client's delayed ACK.
         disable_nagle_algorithm = True
 
-    server = LocalDevServer(app_module.app, Config(chalice_stage=stage), "127.0.0.1", api_port,
+    server = LocalDevServer(chalice_app, Config(chalice_stage=stage), "127.0.0.1", int(api_url.rsplit(":", 1)[1]),
                             handler_cls=_Handler, server_cls=_Server)
-    bank = SimulatedBank(api_url, {"banks": LOCAL_BANK_SECRETS, "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET},
-                         port=bank_port).start()
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
-    stack._parts += [moto.stop, bank.stop, province.stop]
-    if poll_queue:
-        import boto3
-
-        arn = boto3.client("sqs").get_queue_attributes(
-            QueueUrl=resource_env["FORWARDING_QUEUE_URL"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        poller = QueuePoller(app_module.forward_receipts, resource_env["FORWARDING_QUEUE_URL"], arn)
-        poller.start()
-        stack._parts.append(poller.stop)
-    # The API starts last, so that /v1/health answering means everything behind it is ready.
     threading.Thread(target=server.server.serve_forever, daemon=True, name="api").start()
-    stack._parts.append(server.server.shutdown)
-    _wait_healthy(api_url)
-    return stack
+    return server.server.shutdown
 
 
 def _wait_healthy(api_url: str, timeout_s: float = 30) -> None:
@@ -271,26 +187,13 @@ def _wait_healthy(api_url: str, timeout_s: float = 30) -> None:
     raise RuntimeError("local API did not become healthy")
 
 
-def main() -> None:
-    import argparse
+def banner(stack: LocalStack, seconds: float) -> str:
+    """What `make run` prints: where everything is and how to try it."""
+    from chalicelib.local.devkeys import LOCAL_BANK_SECRETS, LOCAL_TAX_AUTHORITY_SECRET, LOCAL_VNPAY_HASH_SECRET
 
-    from chalicelib.local.devkeys import (
-        LOCAL_BANK_SECRETS,
-        LOCAL_TAX_AUTHORITY_SECRET,
-        LOCAL_VNPAY_HASH_SECRET,
-    )
-
-    ap = argparse.ArgumentParser(description="Run the embedded local stack in the foreground.")
-    ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
-    ap.add_argument("--bank-port", type=int, default=int(os.environ.get("BANK_PORT", "8001")))
-    ap.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
-    ap.add_argument("--province-port", type=int, default=int(os.environ.get("PROVINCE_PORT", "8002")))
-    args = ap.parse_args()
-    started = time.monotonic()
-    stack = start(args.api_port, args.bank_port, args.moto_port, province_port=args.province_port)
     secrets_list = "\n".join(f"    {code}: {secret}" for code, secret in LOCAL_BANK_SECRETS.items())
-    print(f"""
-Local stack ready in {time.monotonic() - started:.1f} s (stage "{stack.stage}", no AWS account, no network).
+    return f"""
+Local stack ready in {seconds:.1f} s (stage "{stack.stage}", no AWS account, no network).
 
   API             {stack.api_url}        (health: {stack.api_url}/v1/health)
   Simulated bank  {stack.bank_url}
@@ -311,7 +214,21 @@ Try it:
        -d '{{"dossier_code": "000.00.43.H35-210520-0001", "id_number": "035095001234"}}'
       (404 DOSSIER_NOT_FOUND until `make demo` has sent that dossier's notice)
 
-Ctrl-C to stop.""", flush=True)
+Ctrl-C to stop."""
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Run the embedded local stack in the foreground.")
+    ap.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    ap.add_argument("--bank-port", type=int, default=int(os.environ.get("BANK_PORT", "8001")))
+    ap.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    ap.add_argument("--province-port", type=int, default=int(os.environ.get("PROVINCE_PORT", "8002")))
+    args = ap.parse_args()
+    started = time.monotonic()
+    stack = start(args.api_port, args.bank_port, args.moto_port, province_port=args.province_port)
+    print(banner(stack, time.monotonic() - started), flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -236,7 +236,7 @@ def test_long_text_wraps_inside_the_page(long_receipt):
     assert len(token_lines) > 1  # an unbreakable reference is split, not run off the page
     assert "".join(token_lines).replace("Mã giao dịch ngân hàng: ", "") == LONG_TOKEN
     for fragment in drawn_fragments(pdf):
-        assert MARGIN_PT - 0.5 <= fragment.x, fragment
+        assert fragment.x >= MARGIN_PT - 0.5, fragment
         assert fragment.x + fragment.width <= A4_PT[0] - MARGIN_PT + 0.5, fragment
         assert 0 < fragment.y < A4_PT[1] - MARGIN_PT + 0.5, fragment
 

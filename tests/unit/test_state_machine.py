@@ -59,7 +59,7 @@ def test_paid_and_failed_are_final(final):
 
 
 def test_live_states_are_created_and_pending_bank():
-    assert LIVE_STATES == {S.CREATED, S.PENDING_BANK}
+    assert {S.CREATED, S.PENDING_BANK} == LIVE_STATES
 
 
 def _payment(state: PaymentState, expires_at: int = 1_000) -> Payment:

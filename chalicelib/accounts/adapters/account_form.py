@@ -25,8 +25,6 @@ def _text(value: Any) -> str:
 
 
 def render_account_request_form(data: Mapping[str, Any]) -> bytes:
-    from fpdf import FPDF
-
     created: datetime = data["created_at"]
     rows = [
         ("Họ và tên:", _text(data["full_name"])),
@@ -37,8 +35,17 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
         ("Thư điện tử:", _text(data.get("email"))),
         ("Đơn vị tiếp nhận:", f"{_text(data['unit_name'])} ({_text(data['unit_code'])})"),
     ]
+    pdf = _document(created, "".join(v for _, v in rows) + TITLE + SUBTITLE)
+    _heading(pdf)
+    _fields(pdf, rows)
+    _signatures(pdf, created)
+    return bytes(pdf.output())
+
+
+def _document(created: datetime, all_text: str):
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="P", unit="mm", format="A4")
-    all_text = "".join(v for _, v in rows) + TITLE + SUBTITLE
     for style, path in font_files(all_text).items():
         pdf.add_font(FAMILY, style, path)
     pdf.set_margins(20, 20, 20)
@@ -47,6 +54,10 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
     pdf.set_title(TITLE.capitalize())
     pdf.set_creator(SUBTITLE)
     pdf.add_page()
+    return pdf
+
+
+def _heading(pdf) -> None:
     pdf.set_font(FAMILY, "B", 11)
     pdf.multi_cell(0, 6, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 11)
@@ -57,6 +68,9 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
     pdf.set_font(FAMILY, "", 11)
     pdf.multi_cell(0, 6, SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
+
+
+def _fields(pdf, rows: list[tuple[str, str]]) -> None:
     label_w = max(pdf.get_string_width(label) for label, _ in rows) + 4
     for label, value in rows:
         pdf.set_font(FAMILY, "", 11)
@@ -69,6 +83,9 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
                    "công quốc gia. Mật khẩu tạm thời sẽ được gửi bằng tin nhắn đến số điện thoại trên; tôi sẽ đổi "
                    "mật khẩu khi đăng nhập lần đầu.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
+
+
+def _signatures(pdf, created: datetime) -> None:
     half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
     pdf.cell(half, 6, "")
     pdf.multi_cell(half, 6, f"Ngày {created:%d} tháng {created:%m} năm {created:%Y}", align="C",
@@ -79,4 +96,3 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
     pdf.set_font(FAMILY, "", 9)
     pdf.cell(half, 5, "(Ký, ghi rõ họ tên)", align="C")
     pdf.cell(half, 5, "(Ký, ghi rõ họ tên)", align="C", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -15,7 +15,6 @@ from chalicelib.aws.tables import (
     models,
     transient,
 )
-from chalicelib.config import Settings
 from chalicelib.core.clock import new_ulid
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
@@ -27,6 +26,9 @@ from chalicelib.payments.ports import (
     NoticeBusyError,
 )
 from chalicelib.receipts.domain import Receipt
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 PAYMENT_SK, RECEIPT_SK, COUNTER_SK, IDEM_SK = "PAYMENT", "RECEIPT", "COUNTER", "IDEM"
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.tables import models
-from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 
 class LedgerPaymentHistory:

@@ -184,6 +184,31 @@ def _to_stored(n: NoticeIn) -> StoredNotice:
     )
 
 
+def _accepts(current: StoredNotice | None, n: NoticeIn, now_epoch: int) -> bool:
+    """Whether notice `n` replaces what is stored (False: an idempotent or stale resend); a conflict raises."""
+    if current is None:
+        return True
+    if n.version == current.version:
+        if notice_content_hash(n) != current.content_hash:
+            raise DossierConflictError(
+                "NOTICE_VERSION_CONFLICT",
+                f"Thông báo {n.notice_number} phiên bản {n.version} đã được nhận với nội dung khác; "
+                "hãy gửi phiên bản mới hơn.",
+                n.notice_number,
+            )
+        return False
+    if n.version < current.version:
+        return False
+    if current.is_locked(now_epoch):
+        raise DossierConflictError(
+            "NOTICE_LOCKED",
+            f"Thông báo {n.notice_number} đã được thanh toán hoặc đang trong quá trình thanh toán; "
+            "không thể thay thế.",
+            n.notice_number,
+        )
+    return True
+
+
 def merge_batch(
     existing: Dossier | None, batch: NoticeBatchIn, id_hash: str, now_epoch: int, now_iso: str
 ) -> tuple[Dossier, list[NoticeIn], list[NoticeIn]]:
@@ -201,31 +226,11 @@ def merge_batch(
     accepted: list[NoticeIn] = []
     unchanged: list[NoticeIn] = []
     for n in batch.notices:
-        current = notices.get(n.notice_number)
-        if current is None:
+        if _accepts(notices.get(n.notice_number), n, now_epoch):
             notices[n.notice_number] = _to_stored(n)
             accepted.append(n)
-        elif n.version == current.version:
-            if notice_content_hash(n) != current.content_hash:
-                raise DossierConflictError(
-                    "NOTICE_VERSION_CONFLICT",
-                    f"Thông báo {n.notice_number} phiên bản {n.version} đã được nhận với nội dung khác; "
-                    "hãy gửi phiên bản mới hơn.",
-                    n.notice_number,
-                )
-            unchanged.append(n)
-        elif n.version < current.version:
-            unchanged.append(n)
-        elif current.is_locked(now_epoch):
-            raise DossierConflictError(
-                "NOTICE_LOCKED",
-                f"Thông báo {n.notice_number} đã được thanh toán hoặc đang trong quá trình thanh toán; "
-                "không thể thay thế.",
-                n.notice_number,
-            )
         else:
-            notices[n.notice_number] = _to_stored(n)
-            accepted.append(n)
+            unchanged.append(n)
     dossier = Dossier(
         dossier_code=batch.dossier_code,
         id_hash=id_hash,

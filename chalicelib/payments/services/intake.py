@@ -53,7 +53,8 @@ def ingest_notices(svc: PaymentsContext, body: dict) -> IntakeResult:
         try:
             dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat())
         except DossierConflictError as exc:
-            raise conflict(exc.code, exc.message, **({"notice_number": exc.notice_number} if exc.notice_number else {}))
+            raise conflict(exc.code, exc.message,
+                           **({"notice_number": exc.notice_number} if exc.notice_number else {})) from None
         if not accepted:
             # A resend of the current version may follow a failed queue send (answered 503): forward it again.
             # The province de-duplicates on message_id, so a resend that was already forwarded costs nothing.
@@ -78,7 +79,7 @@ def _notify_payers(svc: PaymentsContext, dossier_code: str, accepted: list[Notic
             continue
         try:
             svc.sms.send_sms(notice.payer_phone, notice_sms(dossier_code, notice))
-        except Exception:  # noqa: BLE001 - any SNS failure
+        except Exception:
             log.warning("notice SMS not sent", extra={"notice_number": notice.notice_number})
             svc.count("NoticeSmsFailed")
 
@@ -99,7 +100,7 @@ def _forward_to_province(svc: PaymentsContext, batch: NoticeBatchIn, accepted: l
                 **n.model_dump(mode="json", exclude={"payer_phone"}, exclude_none=True)} for n in accepted]
     try:
         svc.forwarding.enqueue_notices(province_agency_code(batch.dossier_code), notices)
-    except Exception:  # noqa: BLE001 - any SQS failure
+    except Exception:
         log.warning("notices not queued for the province", extra={"dossier_code": batch.dossier_code})
         svc.count("NoticeForwardingFailed")
         raise AppError(

@@ -111,30 +111,15 @@ def initiate_payment(
     """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer."""
     req = parse(PaymentIn, body)
     _check_return_url(svc, req.return_url)
-    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255):
-        raise AppError("IDEMPOTENCY_KEY_INVALID", "Khóa Idempotency-Key phải dài từ 1 đến 255 ký tự.", 400)
-    key_hash = _key_hash(idempotency_key, citizen_sub) if idempotency_key else None
+    key_hash = _idempotency_key_hash(idempotency_key, citizen_sub)
     req_hash = _request_hash(req.model_dump())
-
-    bank = banks.get_bank(req.bank_code)
-    sso = bank.code in svc.settings.sso_banks
-    direct = False
-    if citizen_sub and sso:
-        if not svc.bank_links.is_linked(citizen_sub, bank.code):
-            raise forbidden(
-                "BANK_ACCOUNT_NOT_LINKED",
-                "Người dùng chưa liên kết tài khoản thanh toán. Vui lòng liên kết tài khoản ngân hàng trước khi "
-                "thanh toán.",
-            )
-        direct = True
-
+    direct = _goes_direct(svc, req.bank_code, citizen_sub)
     dossier = find_dossier(svc, req.dossier_code, req.id_number)
     notice = dossier.notices.get(req.notice_number)
     if notice is None:
         raise not_found("NOTICE_NOT_FOUND", "Không tìm thấy thông báo thuế trong hồ sơ.")
     now = svc.clock.now()
-    now_epoch = epoch(now)
-    status = notice.status(now_epoch)
+    status = notice.status(epoch(now))
     if status != NoticeStatus.PAYABLE:
         replay = _replay(svc, key_hash, req_hash)
         if replay:
@@ -142,43 +127,72 @@ def initiate_payment(
         if status == NoticeStatus.PAID:
             raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
         raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
+    payment = _new_payment(svc, dossier, notice, req, citizen_sub, now)
+    payment = payment.model_copy(update={"redirect_url": _redirect_url(svc, payment, direct)})
+    answer = {**_view(payment, epoch(now)), "redirect_url": payment.redirect_url}
+    return _store(svc, payment, answer, key_hash, req_hash, now)
 
+
+def _idempotency_key_hash(idempotency_key: str | None, citizen_sub: str | None) -> str | None:
+    if idempotency_key is None:
+        return None
+    if not (1 <= len(idempotency_key) <= 255):
+        raise AppError("IDEMPOTENCY_KEY_INVALID", "Khóa Idempotency-Key phải dài từ 1 đến 255 ký tự.", 400)
+    return _key_hash(idempotency_key, citizen_sub)
+
+
+def _goes_direct(svc: PaymentsContext, bank_code: str, citizen_sub: str | None) -> bool:
+    """A signed-in citizen at a single-sign-on bank pays straight from the linked account, and needs one."""
+    bank = banks.get_bank(bank_code)
+    if not (citizen_sub and bank.code in svc.settings.sso_banks):
+        return False
+    if not svc.bank_links.is_linked(citizen_sub, bank.code):
+        raise forbidden(
+            "BANK_ACCOUNT_NOT_LINKED",
+            "Người dùng chưa liên kết tài khoản thanh toán. Vui lòng liên kết tài khoản ngân hàng trước khi "
+            "thanh toán.",
+        )
+    return True
+
+
+def _new_payment(svc: PaymentsContext, dossier, notice, req: PaymentIn, citizen_sub: str | None, now) -> Payment:
     province = codes.province_agency_code(dossier.dossier_code).rsplit(".", 1)[1]
-    payment = Payment(
+    return Payment(
         payment_id=new_payment_id(province, svc.new_id()),
         state=PaymentState.PENDING_BANK,
         dossier_code=dossier.dossier_code,
         notice_number=notice.notice_number,
         notice_version=notice.version,
         amount_vnd=notice.total_vnd,
-        bank_code=bank.code,
+        bank_code=banks.get_bank(req.bank_code).code,
         collecting_unit=collecting_unit_of_province(province),
         payer_name=notice.payer_name,
         items=notice.items,
         created_at=now.isoformat(),
-        expires_at=now_epoch + svc.settings.payment_ttl_minutes * 60,
+        expires_at=epoch(now) + svc.settings.payment_ttl_minutes * 60,
         return_url=req.return_url,
         citizen_sub=citizen_sub,
         history=[{"state": "CREATED", "at": now.isoformat()}, {"state": "PENDING_BANK", "at": now.isoformat()}],
     )
-    payment = payment.model_copy(update={"redirect_url": _redirect_url(svc, payment, direct)})
-    answer = {**_view(payment, now_epoch), "redirect_url": payment.redirect_url}
+
+
+def _store(svc: PaymentsContext, payment: Payment, answer: dict, key_hash: str | None, req_hash: str,
+           now) -> tuple[int, dict]:
+    """One transaction: the payment, the notice's claim and the idempotency record (a lost race replays or 409s)."""
     record = None
     if key_hash:
         ttl = now + timedelta(hours=svc.settings.idempotency_ttl_hours)
         record = IdempotencyRecord(key_hash, req_hash, 201, answer, epoch(ttl))
     try:
-        svc.ledger.create_payment(payment, record, now_epoch)
-    except IdempotencyConflictError:
+        svc.ledger.create_payment(payment, record, epoch(now))
+    except (IdempotencyConflictError, NoticeBusyError) as exc:
         replay = _replay(svc, key_hash, req_hash)
         if replay:
             return replay
-        raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
-    except NoticeBusyError:
-        replay = _replay(svc, key_hash, req_hash)
-        if replay:
-            return replay
-        raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này vừa có giao dịch thanh toán khác hoặc đã thay đổi.")
+        detail = ("Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc."
+                  if isinstance(exc, IdempotencyConflictError)
+                  else "Thông báo thuế này vừa có giao dịch thanh toán khác hoặc đã thay đổi.")
+        raise conflict("PAYMENT_IN_PROGRESS", detail) from None
     svc.count("PaymentsInitiated")
     return 201, answer
 

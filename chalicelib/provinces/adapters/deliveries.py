@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.clients import client
-from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 RECEIPT_SK = "RECEIPT"  # the receipt item's sort key (written by the payments ledger)
 

@@ -11,14 +11,16 @@ Keys:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.tables import models
-from chalicelib.config import Settings
 from chalicelib.core.clock import new_ulid
 from chalicelib.provinces.domain.delivery import ApiType
 from chalicelib.provinces.domain.registry import ProvinceApi
 from chalicelib.provinces.ports import ConcurrentChangeError
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 YEAR_S = 366 * 86400
 

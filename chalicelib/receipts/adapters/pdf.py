@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Mapping
 
 from chalicelib.core.fonts import FAMILY, font_files
-from chalicelib.core.money import format_vnd  # noqa: F401 - re-exported for the receipt layout and tests
+from chalicelib.core.money import format_vnd
 
 if TYPE_CHECKING:
     from fpdf import FPDF
