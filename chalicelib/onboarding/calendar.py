@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
@@ -106,7 +108,7 @@ class Calendar:
         t = to_vn(moment)
         return any(s <= t < e for s, e in self.working_intervals(t.date()))
 
-    def with_hours(self, hours: list[tuple[str, str]] | tuple[tuple[time, time], ...]) -> "Calendar":
+    def with_hours(self, hours: list[tuple[str, str]] | tuple[tuple[time, time], ...]) -> Calendar:
         """The same calendar with the working hours from configuration (``[("08:00", "12:00"), ...]``)."""
         parsed = tuple((_parse_time(s), _parse_time(e)) if isinstance(s, str) else (s, e) for s, e in hours)
         return replace(self, working_hours=parsed)
@@ -114,7 +116,7 @@ class Calendar:
     # --- data --------------------------------------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Calendar":
+    def from_dict(cls, data: Mapping[str, Any]) -> Calendar:
         """Build and validate a calendar from its stored form (the shape of ``data/working_calendar.json``).
 
         Raises InvalidValueError (stable code, Vietnamese message) for a malformed time or date, overlapping hours, a
@@ -231,7 +233,7 @@ def _check_hours(hours: tuple[tuple[time, time], ...]) -> None:
     ordered = sorted(hours)
     if list(hours) != ordered:
         raise _invalid("CALENDAR_HOURS_UNSORTED", "Các khoảng giờ làm việc phải xếp theo thứ tự thời gian.")
-    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+    for (_, end), (start, _) in pairwise(ordered):
         if start < end:
             raise _invalid("CALENDAR_HOURS_OVERLAP", f"Các khoảng giờ làm việc chồng lên nhau ({start:%H:%M}).")
 

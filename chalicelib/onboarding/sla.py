@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from chalicelib.onboarding.calendar import (
     Calendar,
@@ -44,10 +45,10 @@ class SlaClock:
     @classmethod
     def from_transitions(cls, transitions: Iterable[tuple[str, datetime]], *, running_statuses: Collection[str],
                          calendar: Calendar | None = None,
-                         budget_seconds: int = EIGHT_WORKING_HOURS) -> "SlaClock":
+                         budget_seconds: int = EIGHT_WORKING_HOURS) -> SlaClock:
         """Validate and keep the history; transitions must be in time order (equal times keep their order)."""
         steps = tuple((str(status), to_vn(at)) for status, at in transitions)
-        if any(later < earlier for (_, earlier), (_, later) in zip(steps, steps[1:])):
+        if any(later < earlier for (_, earlier), (_, later) in pairwise(steps)):
             raise ValueError("transitions must be in chronological order")
         if isinstance(budget_seconds, bool) or budget_seconds <= 0:
             raise ValueError("budget_seconds must be positive")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from itertools import pairwise
 from typing import Union
 
 Tree = dict[str, Union[bytes, "Tree"]]
@@ -36,7 +37,7 @@ def _flatten(tree: Tree) -> list[dict]:
             ids.append(len(entries) - 1)
             if not isinstance(value, bytes):
                 add(ids[-1], value)
-        for left, right in zip(ids, ids[1:]):
+        for left, right in pairwise(ids):
             entries[left]["right"] = right
         if ids:
             entries[parent]["child"] = ids[0]

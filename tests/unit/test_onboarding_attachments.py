@@ -163,8 +163,8 @@ def test_containers_are_recognised_from_a_prefix_of_a_large_file() -> None:
 
 
 @pytest.mark.parametrize(("data", "kind"), [
-    ("Tiếng Việt có dấu: Đề nghị cấu hình".encode("utf-8"), Kind.TXT),
-    (codecs.BOM_UTF8 + "Đầu mối phối hợp".encode("utf-8"), Kind.TXT),
+    ("Tiếng Việt có dấu: Đề nghị cấu hình".encode(), Kind.TXT),
+    (codecs.BOM_UTF8 + "Đầu mối phối hợp".encode(), Kind.TXT),
     ("Đầu mối phối hợp".encode("utf-16"), Kind.TXT),  # with a BOM
     ("Đầu mối".encode("utf-16-le"), None),  # UTF-16 without a BOM is binary-looking: refused
     ("Đơn vi\u0323".encode("cp1258"), None),  # legacy Vietnamese code page: not UTF-8

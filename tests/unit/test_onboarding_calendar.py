@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -55,7 +55,7 @@ def test_due_time_of_an_eight_hour_clock(start: datetime, due: datetime, why: st
 
 
 def test_due_time_is_given_in_vietnam_time_whatever_the_input_zone() -> None:
-    start_utc = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam
+    start_utc = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
     due = add_working_seconds(start_utc, 8 * H, CAL)
     assert due == vn(2026, 3, 2, 17) and due.utcoffset() == timedelta(hours=7)
 
@@ -87,7 +87,7 @@ def test_adding_then_measuring_gives_back_the_same_working_time(start: datetime,
     (vn(2026, 3, 2, 12), False), (vn(2026, 3, 2, 12, 59), False), (vn(2026, 3, 2, 13), True),
     (vn(2026, 3, 2, 16, 59), True), (vn(2026, 3, 2, 17), False), (vn(2026, 3, 7, 10), False),
     (vn(2026, 1, 10, 10), True), (vn(2026, 2, 17, 10), False), (vn(2025, 9, 1, 10), False),
-    (datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc), True),  # 09:30 in Vietnam
+    (datetime(2026, 3, 2, 2, 30, tzinfo=UTC), True),  # 09:30 in Vietnam
 ])
 def test_is_working_time(moment: datetime, expected: bool) -> None:
     assert is_working_time(moment, CAL) is expected
