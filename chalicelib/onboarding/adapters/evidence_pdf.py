@@ -218,7 +218,7 @@ def _draw_summary(pdf: FPDF, steps: list[EvidenceStep]) -> None:
     widths = (12.0, 108.0, 32.0, 28.0)
     pdf.set_font(FAMILY, "B", 9)
     pdf.set_fill_color(235, 235, 235)
-    for width, text in zip(widths, ("STT", "Bước kiểm thử", "Kết quả", "Phản hồi")):
+    for width, text in zip(widths, ("STT", "Bước kiểm thử", "Kết quả", "Phản hồi"), strict=True):
         pdf.cell(width, 7, text, border=1, align="C", fill=True)
     pdf.ln(7)
     for number, step in enumerate(steps, start=1):
