@@ -26,7 +26,7 @@ class QueuePoller(threading.Thread):
             try:
                 got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                           AttributeNames=["All"])
-            except Exception:
+            except Exception:  # noqa: BLE001 - the server is shutting down
                 time.sleep(0.2)
                 continue
             messages = got.get("Messages", [])
@@ -38,7 +38,7 @@ class QueuePoller(threading.Thread):
                 "eventSourceARN": self._arn, "awsRegion": REGION} for m in messages]}
             try:
                 result = self._handler(event, None) or {}
-            except Exception:
+            except Exception:  # noqa: BLE001 - a crashed invocation: every message comes back after visibility
                 continue
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
@@ -79,7 +79,7 @@ class StreamPoller(threading.Thread):
             try:
                 shards = streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
                 busy = any([self._poll(streams, s["ShardId"]) for s in shards])
-            except Exception:
+            except Exception:  # noqa: BLE001 - the server is shutting down
                 busy = False
             if not busy:
                 self._stop.wait(0.05)
@@ -96,7 +96,7 @@ class StreamPoller(threading.Thread):
         for _ in range(5):  # a reported failure: the batch again from there (the sweeper catches the rest)
             try:
                 result = self._handler(event, None) or {}
-            except Exception:
+            except Exception:  # noqa: BLE001 - a crashed invocation: Lambda would retry the batch
                 result = {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
             failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
             if not failed:
@@ -124,5 +124,5 @@ class Scheduler(threading.Thread):
             for handler in self._handlers:
                 try:
                     handler(event, None)
-                except Exception:
+                except Exception:  # noqa: BLE001 - a failed run is retried at the next tick, as in AWS
                     continue

@@ -280,7 +280,7 @@ def _ole_root_names(head: bytes, complete: bool) -> set[str] | None:
         try:
             with olefile.OleFileIO(io.BytesIO(head)) as ole:
                 return {entry.name.lower() for entry in ole.root.kids}
-        except Exception:
+        except Exception:  # noqa: BLE001 - any parse failure of untrusted bytes: an unknown file, refused
             return None
     return _ole_names_in_prefix(head)
 

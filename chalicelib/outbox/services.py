@@ -33,7 +33,7 @@ def send(ctx: OutboxContext, intent: Intent) -> bool:
         return False  # sent already, or another sender holds it
     try:
         deliver(ctx, intent)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any channel failure: retried by the sweeper
         attempts = intent.attempts + 1
         dead = attempts >= MAX_ATTEMPTS
         ctx.outbox.failed(intent, f"{type(exc).__name__}"[:100], epoch(now), dead)
