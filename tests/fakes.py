@@ -484,3 +484,13 @@ def payment_body(notice_number: str = NOTICE_NUMBER, bank_code: str = "BIDV", **
     }
     body.update(changes)
     return body
+
+
+def secret(svc: Any, payment_id: str) -> str:
+    """The payment's access secret, as POST /v1/payments answers it to the payer's page."""
+    from chalicelib.core.access import client_secret
+
+    return client_secret(svc.hasher, payment_id)
+
+
+WRONG_SECRET = "0" * 40

@@ -202,7 +202,9 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
     history = s.get(f"{url}/v1/citizens/me/transactions?limit=5", headers=me).json()
     assert [(t["payment_id"], t["state"]) for t in history["items"]] == [(payment["payment_id"], "PAID")]
     receipt = history["items"][0]["receipt_id"]
-    assert s.get(f"{url}{history['items'][0]['receipt_url']}").json()["receipt_id"] == receipt
+    # The citizen who paid reads the receipt signed in (no access secret needed); without a token it is closed.
+    assert s.get(f"{url}{history['items'][0]['receipt_url']}", headers=me).json()["receipt_id"] == receipt
+    assert s.get(f"{url}{history['items'][0]['receipt_url']}").status_code == 401
 
     # Unlink: the single-sign-on bank refuses again.
     assert s.delete(f"{url}/v1/citizens/me/bank-links", headers=me).status_code == 204

@@ -81,7 +81,8 @@ def paid_receipt(api, short: str) -> str:
 
 
 def delivery_state(api, receipt_id: str) -> str:
-    return api.s.get(f"{api.url}/v1/receipts/{receipt_id}", timeout=10).json()["delivery_state"]
+    return api.s.get(f"{api.url}/v1/receipts/{receipt_id}", headers=api.access(receipt_id),
+                     timeout=10).json()["delivery_state"]
 
 
 def _dlq_count(stack) -> int:
