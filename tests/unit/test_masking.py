@@ -239,3 +239,33 @@ def test_mask_name() -> None:
     assert mask_name("Nguyễn Văn An") == "N*** V*** A***"
     assert mask_name("  ") == ""
     assert mask_name("Nguye\u0302\u0303n") == "N***"  # decomposed input is composed first
+
+
+# --- a 12-digit tax code is an individual's ID number ------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("tax_code", "personal"),
+    [
+        ("035095001234", True),  # an individual's tax code since 1 July 2025 (Circular 86/2024/TT-BTC)
+        (" 035 095 001 234 ", True),
+        ("０３５０９５００１２３４", True),
+        ("0100109106", False),  # a company
+        ("0100109106-001", False),  # a branch
+        ("0100109106001", False),
+        ("123456789", False),  # not a tax code form at all
+        ("", False),
+        (None, False),
+        (35095001234, False),  # an int has lost its leading zero: not a form we store
+    ],
+)
+def test_is_personal_number(tax_code, personal: bool) -> None:
+    from chalicelib.core.masking import is_personal_number
+
+    assert is_personal_number(tax_code) is personal
+
+
+def test_mask_tax_code_masks_only_personal_numbers() -> None:
+    from chalicelib.core.masking import mask_tax_code
+
+    assert mask_tax_code("035095001234") == "*********234"
+    assert mask_tax_code("0100109106-001") == "0100109106-001"
