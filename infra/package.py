@@ -79,6 +79,7 @@ def process(template: dict[str, Any], stage: str, *, allow_external_queues: bool
         props = resource.setdefault("Properties", {})
         props.setdefault("Environment", {}).setdefault("Variables", {}).update(copy.deepcopy(RESOURCE_ENV))
         _wire_sqs_events(logical_id, props, queues, resources, allow_external_queues)
+        _wire_stream_events(logical_id, props, stage)
         _grant(logical_id, props, resources, statements)
     _finish_waf_association(resources)
     return out
@@ -141,6 +142,25 @@ def _wire_sqs_events(
                 f"{logical_id} times out after {timeout} s but {queue_id} hides a message for {visibility} s: "
                 "AWS refuses the event source mapping"
             )
+
+
+def _wire_stream_events(logical_id: str, props: dict[str, Any], stage: str) -> None:
+    """Point DynamoDB stream events at the template's table streams (app.py names a placeholder ARN with the table
+    name) and let the handler report partial batch failures."""
+    tables = {f"lfo-{stage}-{name}": logical for name, logical in
+              (("ledger", "LedgerTable"), ("dossiers", "DossiersTable"), ("directory", "DirectoryTable"))}
+    for event_name, event in props.get("Events", {}).items():
+        if event.get("Type") != "DynamoDB":
+            continue
+        event_props = event.setdefault("Properties", {})
+        event_props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        stream = event_props.get("Stream")
+        if isinstance(stream, dict):
+            continue  # already wired (the script is idempotent)
+        table = str(stream).split(":table/", 1)[-1].split("/", 1)[0]
+        if table not in tables:
+            raise PackageError(f"{logical_id}.{event_name} reads the stream of {table!r}, not a template table")
+        event_props["Stream"] = {"Fn::GetAtt": [tables[table], "StreamArn"]}
 
 
 def _grant(logical_id: str, props: dict[str, Any], resources: dict[str, Any], statements: list[dict]) -> None:

@@ -399,19 +399,25 @@ def test_concurrent_successes_for_two_payments_take_consecutive_numbers():
     assert svc.ledger.counter(UNIT, YEAR) == 2
 
 
-def test_crash_before_forwarding_loses_nothing_and_a_retry_enqueues_the_receipt():
+def test_queue_down_after_the_payment_loses_nothing_and_the_retry_enqueues_the_receipt_once():
+    """The forwarding intent is written with the payment: a queue that is down delays the receipt, never loses it,
+    and the bank's answer does not depend on it."""
     svc = services(forwarding=FakeForwarding(fail_times=1))
     pid = start(svc)
 
-    with pytest.raises(RuntimeError):
-        apply_bank_result(svc, result(pid))
+    assert apply_bank_result(svc, result(pid)) == Outcome.APPLIED
 
     assert state(svc, pid) == "PAID"
     assert len(svc.ledger.receipts) == 1
     assert svc.forwarding.receipts == []
+    assert svc.outbox.states("forward_receipt") == ["PENDING"]
 
     assert apply_bank_result(svc, result(pid)) == Outcome.DUPLICATE
+    assert svc.forwarding.receipts == []  # a repeat of the callback sends nothing: the intent is the one way
+    assert svc.outbox.retry() == 1
 
     assert [r.receipt_id for r in svc.forwarding.receipts] == [receipt_id_for(pid)]
+    assert svc.outbox.states("forward_receipt") == ["SENT"]
+    assert svc.outbox.retry() == 0
     assert len(svc.ledger.receipts) == 1
     assert svc.ledger.counter(UNIT, YEAR) == 1
