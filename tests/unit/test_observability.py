@@ -175,3 +175,32 @@ def test_install_logging_is_idempotent():
     assert install_logging() is first
     assert logging.getLogger("chalicelib").handlers == [first.registered_handler]
     assert logging.getLogger("chalicelib").propagate is False
+
+
+def test_the_outbox_stream_consumer_and_sweep_install_masking_before_the_use_case_logs(fresh_container, monkeypatch):
+    from types import SimpleNamespace
+
+    from chalicelib.jobs import outbox as outbox_job
+    from chalicelib.outbox import services as outbox_services
+
+    runtime, captured = fresh_container
+    use_case_log = logging.getLogger("chalicelib.outbox.services")
+
+    def careless(*args, **kwargs):
+        use_case_log.warning("careless use case", extra={"sms": {"phone": "0912345678", "ho_ten": "Nguyễn Văn An",
+                                                                 "text": "CCCD 035095001234"}})
+        return {}
+
+    monkeypatch.setattr(outbox_services, "send", careless)
+    monkeypatch.setattr(outbox_services, "sweep", careless)
+    ctx = SimpleNamespace(outbox=SimpleNamespace(from_image=lambda image: {"intent": 1}), metrics=None)
+    event = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {}, "SequenceNumber": "7"}}]}
+    assert outbox_job.handle_stream(event, None, ctx) == {"batchItemFailures": []}
+    _assert_masked(runtime, captured, "careless use case")
+
+    logging.getLogger("chalicelib").handlers = []
+    logging.getLogger("chalicelib").propagate = True
+    captured.seek(0)
+    captured.truncate(0)
+    outbox_job.run_sweep(ctx)
+    _assert_masked(runtime, captured, "careless use case")
