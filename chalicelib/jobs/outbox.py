@@ -13,6 +13,9 @@ SEND_WORKERS = 8  # intents are independent network calls: a batch is sent in pa
 
 
 def handle_stream(event: dict[str, Any], context: Any = None, ctx=None) -> dict:
+    from chalicelib.aws.observability import install_logging
+
+    install_logging()  # before anything logs: this Lambda never goes through the HTTP shell
     if ctx is None:
         from chalicelib.bootstrap import context as wired
 
@@ -54,6 +57,9 @@ def _send_in_parallel(ctx, work: list) -> list[str]:
 
 
 def run_sweep(ctx=None) -> dict:
+    from chalicelib.aws.observability import install_logging
+
+    install_logging()  # before anything logs
     from chalicelib.outbox.services import sweep
 
     if ctx is None:
