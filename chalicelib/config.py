@@ -114,6 +114,9 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
         # Loopback http only on the embedded stack (the simulated province), never on a deployed stage.
         https_only=not embedded,
         allow_loopback=embedded,
+        # Only the simulated partners' ports (set by the local stack): never the AWS emulator's, whose state holds
+        # the OTP texts.
+        allowed_loopback_ports=tuple(int(p) for p in _csv(env.get("LOOPBACK_PORTS"))) if embedded else (),
     )
 
 

@@ -73,7 +73,8 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
     try:
         target = parse_target(url, https_only=s.https_only)
         if target.ip_literal:
-            check_address(target.host, allow_loopback=s.allow_loopback)
+            check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
+                          allowed_loopback_ports=s.allowed_loopback_ports)
     except UrlRefusedError as exc:
         raise validation_error([FieldError(field, exc.code, exc.message)]) from None
 
