@@ -273,6 +273,11 @@ class CognitoDirectory:
             self._idp.admin_remove_user_from_group(UserPoolId=self.user_pool_id, Username=username,
                                                    GroupName=group)
 
+    def sub_of(self, username: str) -> str:
+        with _errors():
+            user = self._idp.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        return next((a["Value"] for a in user.get("UserAttributes", []) if a["Name"] == "sub"), "")
+
     def groups_of(self, username: str) -> list[str]:
         names: list[str] = []
         kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "Username": username}

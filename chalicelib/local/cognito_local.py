@@ -14,8 +14,13 @@ Conditions, Fn::If / Fn::Sub / Ref and AWS::NoValue are evaluated as CloudFormat
 ``chalicelib.local.resources``), so a resource under a false condition (the portal's identity provider until
 operations configure it) is not created locally either.
 
-moto stores but does not enforce most of the pool's settings (see tests/integration/test_cognito_moto.py for what
-it does enforce); the local pool is the same configuration, not the same enforcement.
+The local pool is the same configuration, not the same enforcement. moto 5.2.5 enforces the password policy's
+length and character classes (not on AdminCreateUser's temporary password, and it refuses passwords of 99+
+characters), admin_only recovery, disabled users at sign-in, single-use challenge sessions and refresh-token
+revocation by global sign-out. It stores but ignores deletion protection, token lifetimes (every token lasts 3600 s,
+refresh tokens never expire), explicit auth flows, WriteAttributes, Mutable=false, case-insensitive usernames,
+password history, MFA and threat protection; it signs every pool's tokens with one key (kid "dummy") published in
+its package. Pinned by tests/integration/test_cognito_moto.py.
 
 Example::
 
@@ -218,3 +223,21 @@ def _find(list_call: Callable[..., dict], key: str, match: Callable[[dict], bool
         if not page.get("NextToken"):
             return None
         kwargs["NextToken"] = page["NextToken"]
+
+
+def seed_user(directory: Any, username: str, password: str, groups: list[str], phone_e164: str | None = None) -> str:
+    """Make sure a local demo user exists with this permanent password and these groups (what ``make token
+    ROLE=...`` signs in); returns its ``sub``. ``directory`` is an identity.cognito.CognitoDirectory."""
+    from chalicelib.identity.ports import UserExists
+
+    try:
+        if groups == ["citizen"]:
+            sub = directory.create_citizen(username, password, phone_e164 or "+84900000000").sub
+        else:
+            sub = directory.create_staff(username, password, groups, phone_e164).sub
+    except UserExists:
+        sub = ""
+    directory.admin_set_password(username, password, permanent=True)  # no first-sign-in challenge for demo users
+    for group in set(groups) - set(directory.groups_of(username)):
+        directory.add_to_group(username, group)
+    return sub or directory.sub_of(username)

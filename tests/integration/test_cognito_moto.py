@@ -1,8 +1,6 @@
 """The Cognito adapter and the token verifier against moto's cognito-idp over HTTP, with the user pool created from
 infra/cognito.json by chalicelib.local.cognito_local (moto's CloudFormation cannot create Cognito resources).
-
-Also the record of what moto 5.2.5 does and does not enforce, so that a moto upgrade that changes it shows here:
-tests named ``test_moto_...`` pin moto behaviour the design relies on or works around.
+Tests named ``test_moto_...`` pin what moto 5.2.5 does not enforce, so that an upgrade that changes it shows here.
 """
 from __future__ import annotations
 
@@ -31,7 +29,7 @@ from chalicelib.identity.ports import (
     UserExists,
     UserNotFound,
 )
-from chalicelib.local.cognito_local import deploy_cognito
+from chalicelib.local.cognito_local import deploy_cognito, seed_user
 from chalicelib.local.devkeys import LOCAL_ID_HASH_KEY
 from chalicelib.local.stack import start_moto
 
@@ -75,7 +73,7 @@ def verifier_for(moto, pool, **options):
 
 
 @pytest.fixture(scope="module")
-def verifier(moto, pool):
+def verifier(moto, pool):  # the API's verifier: access tokens only, the pool's two clients
     return verifier_for(moto, pool)
 
 
@@ -92,7 +90,7 @@ def signed_in_citizen(directory, password=FIRST) -> tuple[str, Tokens]:
     return username, directory.sign_in(username, password)
 
 
-def claims_of(token: str) -> dict:
+def claims_of(token: str) -> dict:  # unverified: what moto put in the token
     return jwt.decode(token, options={"verify_signature": False})
 
 
@@ -104,7 +102,7 @@ def refused(verifier, token: str) -> str:
 
 # --- the pool from the template -----------------------------------------------------------------------------------
 
-def test_pool_is_created_from_the_template_with_its_settings(pool, idp):
+def test_pool_is_created_from_the_template_with_its_settings(moto, pool, idp):
     described = idp.describe_user_pool(UserPoolId=pool["UserPoolId"])["UserPool"]
     assert described["Name"] == f"lfo-{STAGE}-users"
     assert described["DeletionProtection"] == "INACTIVE"  # ACTIVE on prod only (IsProd), like the tables
@@ -126,10 +124,7 @@ def test_pool_is_created_from_the_template_with_its_settings(pool, idp):
         assert client["TokenValidityUnits"]["AccessToken"] == "minutes"
         assert client["RefreshTokenValidity"] <= 30 * 24 and client["TokenValidityUnits"]["RefreshToken"] == "hours"
         assert not any(a.startswith(("custom:", "phone")) for a in client["WriteAttributes"])
-
-
-def test_deploying_again_reuses_the_pool_and_its_clients(moto, pool):
-    assert deploy_cognito(moto[1], STAGE) == pool
+    assert deploy_cognito(moto[1], STAGE) == pool  # deploying again reuses the pool and its clients
 
 
 def test_portal_identity_provider_exists_only_once_operations_configure_it(moto, idp):
@@ -291,6 +286,8 @@ def test_staff_roles_are_group_memberships_carried_by_the_staff_client(directory
     assert directory.groups_of(username) == ["province_admin"]
     with pytest.raises(GroupNotFound):
         directory.add_to_group(username, "superuser")
+    with pytest.raises(ValueError):  # staff accounts need staff groups
+        directory.create_staff(f"staff-{next(_numbers)}", TEMP, ["citizen"])
 
 
 def test_a_staff_group_on_a_citizen_client_token_grants_nothing(directory, verifier):
@@ -301,9 +298,12 @@ def test_a_staff_group_on_a_citizen_client_token_grants_nothing(directory, verif
     assert verifier.verify(tokens.access_token).roles == {Role.CITIZEN}
 
 
-def test_staff_accounts_need_staff_groups(directory):
-    with pytest.raises(ValueError):
-        directory.create_staff(f"staff-{next(_numbers)}", TEMP, ["citizen"])
+def test_seeded_demo_users_sign_in_without_a_challenge(directory, verifier):
+    for role, username in (("officer", "demo-officer"), ("citizen", new_username())):
+        sub = seed_user(directory, username, FIRST, [role])
+        assert seed_user(directory, username, FIRST, [role]) == sub  # idempotent
+        tokens = directory.sign_in(username, FIRST, staff=role != "citizen")
+        assert verifier.verify(tokens.access_token).roles == {Role(role)}
 
 
 # --- the verifier against the pool's JWKS ---------------------------------------------------------------------
@@ -316,11 +316,6 @@ def test_the_jwks_is_served_by_moto_at_the_aws_path(moto, pool):
         "/.well-known/jwks.json"
 
 
-def test_an_id_token_is_refused(directory, verifier):
-    _, tokens = signed_in_citizen(directory)
-    assert refused(verifier, tokens.id_token) == "TOKEN_INVALID"
-
-
 def test_an_expired_token_is_refused(moto, pool, directory):
     _, tokens = signed_in_citizen(directory)
     lifetime = claims_of(tokens.access_token)["exp"] - claims_of(tokens.access_token)["iat"]
@@ -328,11 +323,14 @@ def test_an_expired_token_is_refused(moto, pool, directory):
     assert refused(later, tokens.access_token) == "TOKEN_EXPIRED"
 
 
-def test_a_token_from_another_pool_is_refused(moto, pool, verifier):
+def test_an_id_token_is_refused(directory, verifier):
+    assert refused(verifier, signed_in_citizen(directory)[1].id_token) == "TOKEN_INVALID"
+
+
+def test_a_token_from_another_pool_is_refused(moto, directory, verifier):
     other = deploy_cognito(moto[1], OTHER_STAGE)
-    other_directory = CognitoDirectory(other["UserPoolId"], other["CitizenClientId"], other["StaffClientId"],
-                                       REGION, client=boto3.client("cognito-idp", **moto[1]))
-    _, tokens = signed_in_citizen(other_directory)
+    _, tokens = signed_in_citizen(CognitoDirectory(other["UserPoolId"], other["CitizenClientId"],
+                                                   other["StaffClientId"], REGION, client=directory._idp))
     assert refused(verifier, tokens.access_token) == "TOKEN_INVALID"
     # moto signs every pool's tokens with one key: only iss and client_id tell the pools apart locally.
     assert verifier_for(moto, other).verify(tokens.access_token).roles == {Role.CITIZEN}
@@ -395,6 +393,6 @@ def test_moto_does_not_enforce_write_attributes_or_immutability(directory, pool,
                                UserAttributes=[{"Name": "phone_number", "Value": "+84987654321"}])
     idp.admin_update_user_attributes(UserPoolId=pool["UserPoolId"], Username=username,
                                      UserAttributes=[{"Name": "custom:account_id", "Value": "X" * 26}])
-    attributes = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool["UserPoolId"],
-                                                                      Username=username)["UserAttributes"]}
+    user = idp.admin_get_user(UserPoolId=pool["UserPoolId"], Username=username)
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
     assert attributes["phone_number"] == "+84987654321" and attributes["custom:account_id"] == "X" * 26
