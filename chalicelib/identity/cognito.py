@@ -61,11 +61,7 @@ def _translate(exc: Any, *, sign_in: bool, password: bool, groups: bool) -> Dire
     code = exc.response.get("Error", {}).get("Code", "")
     message = str(exc.response.get("Error", {}).get("Message", ""))
     if code == "NotAuthorizedException":
-        if "disabled" in message.lower():
-            return UserDisabled("user is disabled")
-        if "attempts exceeded" in message.lower():  # Cognito's lock-out after repeated wrong passwords
-            return TooManyRequests("password attempts exceeded")
-        return NotAuthorized("not authorized")
+        return _not_authorized(message)
     if code == "UserNotFoundException":
         return NotAuthorized("not authorized") if sign_in else UserNotFound("no such user")
     if code == "ResourceNotFoundException":
@@ -78,6 +74,14 @@ def _translate(exc: Any, *, sign_in: bool, password: bool, groups: bool) -> Dire
         return PasswordPolicyViolation("password refused")
     kind = _SIMPLE_ERRORS.get(code)
     return kind(code) if kind else None
+
+
+def _not_authorized(message: str) -> DirectoryError:
+    if "disabled" in message.lower():
+        return UserDisabled("user is disabled")
+    if "attempts exceeded" in message.lower():  # Cognito's lock-out after repeated wrong passwords
+        return TooManyRequests("password attempts exceeded")
+    return NotAuthorized("not authorized")
 
 
 @contextlib.contextmanager

@@ -30,6 +30,8 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
+
 import copy
 import json
 from collections.abc import Callable
@@ -184,10 +186,8 @@ def _client(idp: Any, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
 
 
 def _group(idp: Any, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    try:
+    with contextlib.suppress(idp.exceptions.GroupExistsException):  # idempotent: a restart finds it there
         idp.create_group(**props)
-    except idp.exceptions.GroupExistsException:
-        pass
     return props["GroupName"], {}
 
 
