@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-
 import copy
 import json
 from collections.abc import Callable
