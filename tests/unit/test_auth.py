@@ -16,25 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.identity.adapters import (
-    JwksVerifier,
-    LocalJwtVerifier,
-    issue_local_token,
-)
-from chalicelib.identity.domain import (
-    AuthError,
-    ForbiddenError,
-    Principal,
-    Role,
-    parse_bearer,
-    require_roles,
-)
+from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier, issue_local_token
+from chalicelib.identity.domain import AuthError, ForbiddenError, Principal, Role, parse_bearer, require_roles
 from chalicelib.local import token as token_cli
-from chalicelib.local.devkeys import (
-    LOCAL_JWT_AUDIENCE,
-    LOCAL_JWT_ISSUER,
-    LOCAL_JWT_SECRET,
-)
+from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,21 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.errors import (
-    AppError,
-    FieldError,
-    forbidden,
-    not_found,
-    validation_error,
-)
+from chalicelib.core.errors import AppError, FieldError, forbidden, not_found, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.core.validation import InvalidValueError
 from chalicelib.provinces.domain.delivery import STATES, ApiType
-from chalicelib.provinces.domain.outbound_urls import (
-    UrlRefusedError,
-    check_address,
-    parse_target,
-)
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
 from chalicelib.provinces.domain.registry import (
     AlertContactsIn,
     ProvinceApi,
