@@ -155,6 +155,9 @@ def _line_finding(day: _Day, line: SettlementLine, record: PortalPayment) -> Fin
     key = record.payment_id  # the portal's own string: the state below keeps no copy of the file's
     if line.status == REVERSED:
         day.reversed[key].add(line.bank_txn_ref)
+        if record.state == PAID and line.bank_txn_ref == record.bank_txn_ref:
+            # The paying transaction is in the bank's day, reversed: reported here, not also "missing".
+            day.own.setdefault(key, record.bank_txn_ref)
         return _finding(Category.STATUS_MISMATCH, line, record,
                         "reversed_paid" if record.state == PAID else "reversed_unpaid")
     own = day.own.get(key)

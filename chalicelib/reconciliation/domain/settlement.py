@@ -37,6 +37,7 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 _TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _AMOUNT = re.compile(r"[0-9]{1,18}")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
 
 @dataclass(frozen=True)
@@ -222,19 +223,19 @@ def _parse(text: io.TextIOBase, fmt: SettlementFormat, bank_code: str, day: date
 
 
 def _rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    """(line number, row) with csv and decoding errors turned into the file's refusal."""
+    """(line number where the record starts, row), csv and decoding errors turned into the file's refusal."""
     while True:
+        start = reader.line_num + 1  # a quoted field may span lines: people look for where the record begins
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
             raise SettlementFileError("SETTLEMENT_LINE_MALFORMED", f"Dòng không đúng định dạng CSV ({error}).",
-                                      reader.line_num) from None
-        except UnicodeDecodeError:
-            raise SettlementFileError("SETTLEMENT_ENCODING", "Tệp không phải văn bản UTF-8.",
-                                      reader.line_num + 1) from None
-        yield reader.line_num, row
+                                      start) from None
+        if _UNDECODABLE.search("".join(row)):
+            raise SettlementFileError("SETTLEMENT_ENCODING", "Dòng có byte không phải UTF-8.", start)
+        yield start, row
 
 
 def _line(row: list[str], fmt: SettlementFormat, ctx: LineContext, latest: datetime) -> SettlementLine:
@@ -321,5 +322,7 @@ class _RawReader(io.RawIOBase):
 
 
 def _text(read: Callable[[int], bytes]) -> io.TextIOWrapper:
-    # utf-8-sig: a BOM (Windows exports) is dropped, not taken for part of the first header name.
-    return io.TextIOWrapper(io.BufferedReader(_RawReader(read), _CHUNK), encoding="utf-8-sig", newline="")
+    # utf-8-sig: a BOM (Windows exports) is dropped, not taken for part of the first header name. surrogateescape:
+    # a bad byte is found on its own line (see _rows), not wherever the decoder's chunk happened to start.
+    return io.TextIOWrapper(io.BufferedReader(_RawReader(read), _CHUNK), encoding="utf-8-sig", newline="",
+                            errors="surrogateescape")
