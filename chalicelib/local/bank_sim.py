@@ -157,7 +157,8 @@ class PaymentOrder:
         try:
             created, expires = (parse_vnp_date(signed.get(k, "")) for k in ("vnp_CreateDate", "vnp_ExpireDate"))
         except ValueError:
-            raise InvalidOrderError("Thời gian tạo hoặc hết hạn (vnp_CreateDate, vnp_ExpireDate) sai định dạng.") from None
+            raise InvalidOrderError("Thời gian tạo hoặc hết hạn (vnp_CreateDate, vnp_ExpireDate) sai định dạng."
+                                    ) from None
         if now > expires:
             raise InvalidOrderError("Giao dịch đã quá thời gian chờ thanh toán (vnp_ExpireDate).")
         order = cls.from_fields({"payment_id": signed.get("vnp_TxnRef"), "bank_code": "MB",
@@ -451,7 +452,8 @@ class SimulatedBank:
     def _vnp_answer(self, command: str, body: Mapping[str, Any], code: str, message: str,
                     txn: BankTransaction | None = None) -> dict[str, str]:
         fields = {"vnp_ResponseId": uuid.uuid4().hex, "vnp_Command": command, "vnp_ResponseCode": code,
-                  "vnp_Message": message, "vnp_TmnCode": self._tmn_code(), "vnp_TxnRef": str(body.get("vnp_TxnRef", "")),
+                  "vnp_Message": message, "vnp_TmnCode": self._tmn_code(),
+                  "vnp_TxnRef": str(body.get("vnp_TxnRef", "")),
                   "vnp_OrderInfo": str(body.get("vnp_OrderInfo", ""))}
         if txn is not None:
             refund = command == "refund"
@@ -776,7 +778,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == VNPAY_API_PATH:
             self._vnpay_api(raw)
         elif bank_path and not bank_path.group(3):
-            self._webhook_bank(bank_path.group(1), raw, lambda bank, code: bank.webhook_refund(code, _json_or_none(raw)))
+            self._webhook_bank(bank_path.group(1), raw,
+                               lambda bank, code: bank.webhook_refund(code, _json_or_none(raw)))
         elif path.startswith("/control/"):
             self._control(path[len("/control/"):], raw)
         else:

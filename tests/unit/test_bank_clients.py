@@ -114,7 +114,8 @@ def test_querydr_not_found_only_when_signed():
 
 
 @pytest.mark.parametrize("answer, detail", [
-    (requests.ConnectTimeout(), "UNREACHABLE:ConnectTimeout"), (requests.ConnectionError(), "UNREACHABLE:ConnectionError"),
+    (requests.ConnectTimeout(), "UNREACHABLE:ConnectTimeout"),
+    (requests.ConnectionError(), "UNREACHABLE:ConnectionError"),
     (FakeResponse(502, b"Bad gateway"), "HTTP_502"), (FakeResponse(200, b"<html>"), "NOT_JSON"),
     (FakeResponse(200, b"[]"), "INVALID_SIGNATURE"),
 ])
@@ -216,3 +217,9 @@ def test_webhook_refund_signed_body_and_answers():
     assert webhook(FakeSession(signed_reply(refused, 422))).refund(REFUND).detail == "AMOUNT_EXCEEDS_PAID"
     other = {**done, "refund_id": "RF9999"}
     assert webhook(FakeSession(signed_reply(other))).refund(REFUND).detail == "MISMATCHED_ANSWER"
+
+
+def test_webhook_client_without_a_secret_sends_nothing():
+    session = FakeSession(signed_reply(STATUS))
+    assert webhook(session, secrets=()).query_status(QUERY).detail == "NO_SECRET_CONFIGURED"
+    assert session.sent == []

@@ -7,11 +7,12 @@ planted discrepancies (found exactly by the matcher), and a status API that stop
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import io
 import json
 import socket
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -275,7 +276,7 @@ def fetch_and_classify(bank, code, day, plant, portal, previous=None):
     status, made = post_json(bank, "/control/settlement", {"bank": code, "date": day.isoformat(), "plant": plant})
     assert status == 200, made
     status, _, content = call(bank, "GET", made["url"])
-    assert status == 200 and made["sha256"] == __import__("hashlib").sha256(content).hexdigest()
+    assert status == 200 and made["sha256"] == hashlib.sha256(content).hexdigest()
     with validate_settlement(io.BytesIO(content), format_for_bank(code), code, day, file_name=made["name"]) as file:
         assert file.summary.sha256 == made["sha256"]
         findings = list(classify(file.lines(), portal, lambda payment_id: None, previous))

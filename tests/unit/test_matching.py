@@ -155,13 +155,14 @@ def test_unpaid_portal_payments_are_never_missing_at_bank(state):
     assert findings == []
 
 
-def test_lookup_is_asked_once_per_payment_and_never_for_todays():
+def test_lookup_is_asked_once_per_payment_found_and_never_for_todays_or_yesterdays_pending():
     asked = []
 
     def lookup(payment_id):
         asked.append(payment_id)
         return paid("OTHER", "FT9", 1) if payment_id == "OTHER" else None
 
-    lines = [line("P1", "FT1", 1), line("OTHER", "FT9", 1), line("OTHER", "FT9B", 1), line("X", "FTX", 1)]
-    list(classify(lines, {"P1": paid("P1", "FT1", 1)}, lookup))
+    lines = [line("P1", "FT1", 1), line("OTHER", "FT9", 1), line("OTHER", "FT9B", 1), line("X", "FTX", 1),
+             line("OLD", "FT0", 1)]
+    list(classify(lines, {"P1": paid("P1", "FT1", 1)}, lookup, {"OLD": paid("OLD", "FT0", 1)}))
     assert asked == ["OTHER", "X"]

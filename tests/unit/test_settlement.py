@@ -55,7 +55,7 @@ def test_canonical_file_read_into_lines_with_hash_count_and_sum():
 
 
 def test_vnpay_file_mapped_to_canonical_lines():
-    summary, lines = read(VNPAY, "MB", file_name=f"incoming/MB_20261130.csv")
+    summary, lines = read(VNPAY, "MB", file_name="incoming/MB_20261130.csv")
     assert (summary.line_count, summary.total_vnd, summary.format_name) == (2, 1_628_500, "vnpay_semicolon")
     first, second = lines
     assert (first.payment_id, first.bank_txn_ref, first.amount_vnd, first.bank_code, first.status) == (

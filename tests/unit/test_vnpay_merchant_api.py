@@ -27,7 +27,8 @@ QUERY = QueryDrRequest(request_id="REQ0001", tmn_code="DVCQG001", txn_ref="PAYH3
                        create_date=datetime(2026, 12, 1, 1, 15, tzinfo=timezone.utc), ip_addr="10.0.0.5")
 # The hash data written by hand in RECONCILIATION.md's order, and its HMAC from
 # `printf '%s' "$DATA" | openssl dgst -sha512 -hmac "$SECRET"`.
-QUERY_DATA = "REQ0001|2.1.0|querydr|DVCQG001|PAYH3501J|20261130235958|20261201081500|10.0.0.5|Truy van giao dich PAYH3501J"
+QUERY_DATA = ("REQ0001|2.1.0|querydr|DVCQG001|PAYH3501J|20261130235958|20261201081500|10.0.0.5|"
+              "Truy van giao dich PAYH3501J")
 QUERY_HASH = ("bd4785f3fbb18fa80d5e9338f84ce6fe761a0af93f1aa072ec4fe6272c656aa8574b82636a81d03b674025f972313827ddccb7"
               "2eb72c6faa464a25537a566689")
 
@@ -37,8 +38,10 @@ REFUND = RefundRequest(request_id="RF0001", tmn_code="DVCQG001", txn_ref="PAYH35
                        ip_addr="10.0.0.5", transaction_no="14012345")
 REFUND_DATA = ("RF0001|2.1.0|refund|DVCQG001|03|PAYH3501J|50000000|14012345|20261130235958|op.nguyenvana|"
                "20261201090000|10.0.0.5|Hoan tien giao dich PAYH3501J")
-REFUND_HASH = ("cff3f9a852a63726b16fdc2a643c9fdc913afec2adba6c55a6976bb5d0ff8f7fb72bd66514b9e2f1ac01802ba211e5daad1113d2"
-               "5fbaffce2a99902ad2648e37")
+REFUND_HASH = (
+    "cff3f9a852a63726b16fdc2a643c9fdc913afec2adba6c55a6976bb5d0ff8f7f"
+    "b72bd66514b9e2f1ac01802ba211e5daad1113d25fbaffce2a99902ad2648e37"
+)
 
 QUERY_ANSWER = {
     "vnp_ResponseId": "RSP01", "vnp_Command": "querydr", "vnp_ResponseCode": "00", "vnp_Message": "QueryDR Success",
@@ -47,16 +50,20 @@ QUERY_ANSWER = {
     "vnp_TransactionStatus": "00", "vnp_OrderInfo": "Truy van giao dich PAYH3501J",
     # vnp_PromotionCode and vnp_PromotionAmount absent: signed as empty strings
 }
-QUERY_ANSWER_HASH = ("733717c3dc20e9f14acab8d8bd7b0216984fc83f71d2ca95dc062560602c94e2d402edbb432451221d5b2709f265ac124600c1"
-                     "761fd757312e7b45d1590b1317")
+QUERY_ANSWER_HASH = (
+    "733717c3dc20e9f14acab8d8bd7b0216984fc83f71d2ca95dc062560602c94e2"
+    "d402edbb432451221d5b2709f265ac124600c1761fd757312e7b45d1590b1317"
+)
 REFUND_ANSWER = {
     "vnp_ResponseId": "RSP02", "vnp_Command": "refund", "vnp_ResponseCode": "00", "vnp_Message": "Refund success",
     "vnp_TmnCode": "DVCQG001", "vnp_TxnRef": "PAYH3501J", "vnp_Amount": "50000000", "vnp_BankCode": "MB",
     "vnp_PayDate": "20261130235959", "vnp_TransactionNo": "14099999", "vnp_TransactionType": "03",
     "vnp_TransactionStatus": "06", "vnp_OrderInfo": "Hoan tien giao dich PAYH3501J",
 }
-REFUND_ANSWER_HASH = ("52de3713fd45ad2f693ea5c7f0be8a50f4e237d9c12220b7b30274fcf3b29f73470c9de7797585aca78dd84a0e5e520f021dd3"
-                      "743569f0383a07d2988196864f")
+REFUND_ANSWER_HASH = (
+    "52de3713fd45ad2f693ea5c7f0be8a50f4e237d9c12220b7b30274fcf3b29f73"
+    "470c9de7797585aca78dd84a0e5e520f021dd3743569f0383a07d2988196864f"
+)
 
 
 def test_querydr_request_known_answer():

@@ -99,6 +99,9 @@ class WebhookBankClient:
         import requests
 
         secrets = list(self._secrets())
+        if not secrets:
+            log.error("bank %s has no secret configured", self.bank_code)
+            raise _Untrusted("NO_SECRET_CONFIGURED")
         headers = sign_webhook(body, secrets[0], self._new_id(), epoch(self._clock.now()))
         if body:
             headers["Content-Type"] = "application/json"

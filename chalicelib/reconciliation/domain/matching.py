@@ -135,7 +135,10 @@ def classify(
     lookup: Callable[[str], PortalPayment | None],
     previous_pending: Mapping[str, PortalPayment] | None = None,
 ) -> Iterator[Finding]:
-    """Yield one finding per bank line, then one per portal PAID payment the file lacks (see the module doc)."""
+    """Yield one finding per bank line, then one per portal PAID payment the file lacks (see the module doc).
+
+    ``lookup`` is called for a line whose payment is neither in ``portal`` nor in ``previous_pending``; what it
+    finds is remembered for the rest of the file, a miss is not (that would keep every unknown id in memory)."""
     day = _Day(portal, lookup, previous_pending or {})
     for line in lines:
         record = day.record_of(line.payment_id)
