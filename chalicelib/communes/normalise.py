@@ -23,10 +23,10 @@ from chalicelib.core.admin_units import strip_diacritics
 # horn) stay on their letter.
 _TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
 # Unit words at the start of a name. Written with diacritics they are unmistakable; a name typed without any
-# diacritics is read loosely ("xa", "phuong"). "p"/"x"/"tt" count only with a dot or before a number, so "Xuân"
-# is safe, and "Xa" without its tilde is a unit word only in a name typed without diacritics ("Xã Xa Dung").
-_UNIT_RE = re.compile(r"^(?:(?P<type>thị trấn|dặc khu|phường|xã)(?!\w)\.?|(?P<abbr>tt|p|x)(?:\.|(?=\s*\d)))\s*")
-_UNIT_LOOSE_RE = re.compile(r"^(?:(?P<type>thi tran|dac khu|phuong|xa)(?!\w)\.?|(?P<abbr>tt|p|x)(?:\.|(?=\s*\d)))\s*")
+# diacritics is read loosely ("xa", "phuong"). "p"/"x"/"tt" count only before a dot, a space or a number (no
+# Vietnamese word is a lone "p", "x" or "tt"), so "Xuân" is safe, and "Xa" without its tilde is a unit word only in a name typed without diacritics ("Xã Xa Dung").
+_UNIT_RE = re.compile(r"^(?:(?P<type>thị trấn|dặc khu|phường|xã)(?!\w)\.?|(?P<abbr>tt|p|x)(?:\.|\s|(?=\d)))\s*")
+_UNIT_LOOSE_RE = re.compile(r"^(?:(?P<type>thi tran|dac khu|phuong|xa)(?!\w)\.?|(?P<abbr>tt|p|x)(?:\.|\s|(?=\d)))\s*")
 _UNIT_TYPES = {"thị trấn": "thi tran", "dặc khu": "dac khu", "phường": "phuong", "xã": "xa",
                "thi tran": "thi tran", "dac khu": "dac khu", "phuong": "phuong", "xa": "xa",
                "tt": "thi tran", "p": "phuong", "x": "xa"}
