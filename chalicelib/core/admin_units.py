@@ -28,6 +28,8 @@ _DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "admin_units"
 # Any agency identification code (levels 4.3.2.1): the province is its level-1 part, e.g. 000.00.32.H19 -> H19.
 _AGENCY_RE = re.compile(r"^(?:[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.)?(H\d{2})$")
 _PROVINCE_PREFIX_RE = re.compile(r"^(?:tinh|thanh pho|tp\.?)\s+")
+# Names people still write: Thừa Thiên Huế became Thành phố Huế in 2025; Hồ Chí Minh City is often "TP HCM".
+_NAME_ALIASES = {"thua thien hue": "hue", "hcm": "ho chi minh", "tphcm": "ho chi minh", "sai gon": "ho chi minh"}
 
 
 @dataclass(frozen=True)
@@ -210,8 +212,6 @@ def province_by_name(name: str) -> Province | None:
                 return p
     return None
 
-
-_NAME_ALIASES = {"thua thien hue": "hue", "hcm": "ho chi minh", "tphcm": "ho chi minh", "sai gon": "ho chi minh"}
 
 
 def _unknown_province() -> InvalidValueError:

@@ -35,6 +35,11 @@ def test_63_pre_2025_provinces_each_with_a_current_successor() -> None:
     for p in closed:
         successor = au.successor_of(p)
         assert successor.is_current and successor.agency_code != p.agency_code
+    # A current province carries the agency code of the pre-2025 province of its name, which merged into it.
+    for p in au.provinces():
+        namesake = au._agency_index()[p.agency_code]
+        assert namesake.short_name == p.short_name and namesake.successor_code == p.stats_code
+        assert not namesake.agency_code_closed
     # Every current province is formed from pre-2025 ones whose successor it is, and from all of them.
     for p in au.provinces():
         assert {q.stats_code for q in legacy if q.successor_code == p.stats_code} == set(p.formed_from)
