@@ -52,6 +52,12 @@ def _forwarding(c: Context):
     return SqsForwarding(s.region, s.forwarding_queue_url, s.forwarding_dlq_url)
 
 
+def _outbox(c: Context):
+    from chalicelib.outbox.adapters import AesGcmSealer, DynamoOutbox
+
+    return DynamoOutbox(c.settings, AesGcmSealer(c.secrets.id_hash_key))
+
+
 def _keys(c: Context):
     from chalicelib.core.hashing import HmacKeyring
 
@@ -94,13 +100,13 @@ def _tokens(c: Context):
 def _dossiers(c: Context):
     from chalicelib.payments.adapters.dynamo import DynamoDossiers
 
-    return DynamoDossiers(c.settings)
+    return DynamoDossiers(c.settings, c.outbox)
 
 
 def _ledger(c: Context):
     from chalicelib.payments.adapters.dynamo import DynamoLedger
 
-    return DynamoLedger(c.settings)
+    return DynamoLedger(c.settings, c.outbox)
 
 
 def _history(c: Context):
@@ -120,7 +126,7 @@ def _receipt_pdf(c: Context):
 def _otp(c: Context):
     from chalicelib.otp.adapters import DynamoOtpStore
 
-    return DynamoOtpStore(c.settings)
+    return DynamoOtpStore(c.settings, c.outbox)
 
 
 def _directory(c: Context):
@@ -132,7 +138,7 @@ def _directory(c: Context):
 def _accounts(c: Context):
     from chalicelib.accounts.adapters.dynamo import DynamoCitizenAccounts
 
-    return DynamoCitizenAccounts(c.settings)
+    return DynamoCitizenAccounts(c.settings, c.outbox)
 
 
 def _links(c: Context):
@@ -198,7 +204,7 @@ def _http(c: Context):
 
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
-    "queue": lambda c: c.forwarding, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
+    "queue": lambda c: c.forwarding, "outbox": _outbox, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,

@@ -1,10 +1,16 @@
-"""Keep the Lambda deployment zip lean: drop what the Lambda Python runtime already provides, refuse a zip over the
-limit. Used by infra/package.py on the out/deployment.zip that `chalice package` writes.
+"""Keep the Lambda deployment zip lean: leave out what the Lambda Python runtime already provides and what no code
+path of ours imports, refuse a zip over the limit. Used by infra/package.py on the out/deployment.zip that `chalice
+package` writes.
 
-boto3, botocore and s3transfer come with the python3.11 runtime (and /var/runtime is on its sys.path after the
-function's own /var/task); shipping our pinned copies again cost 16.6 MB of the zip. pynamodb and Powertools only need
-a botocore (any of the runtime's), and the code calls no API newer than the runtime's SDK (see README, Deploy).
-jmespath, dateutil, urllib3 and six stay in the zip: Powertools needs jmespath itself, and the others are small.
+* boto3, botocore and s3transfer come with the python3.11 runtime (/var/runtime is on its sys.path after the
+  function's own /var/task): shipping our pinned copies again cost 16.6 MB of the zip. pynamodb and Powertools need
+  a botocore, any of the runtime's, and the code calls no API newer than the runtime's SDK (README, Deploy).
+  jmespath, dateutil, urllib3 and six stay: Powertools needs jmespath itself, and the others are small.
+* Pillow (1.5 MB) and lxml's objectify, html and isoschematron (2 MB): fpdf2 and pyHanko import Pillow only to embed
+  raster images (the receipt's QR code is drawn as rectangles), signxml and pyHanko use lxml.etree only.
+  tests/unit/test_bundle.py runs every PDF, signing and XML test with these modules blocked, so a code path that
+  starts needing one fails there, not in AWS.
+* Build-only files (C sources and headers, Cython and stub files, lxml's include folder: 1.3 MB).
 """
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ import os
 import zipfile
 from pathlib import Path
 
-# Top-level distributions left out of the zip, with their dist-info / .data folders.
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
+UNUSED_MODULES = ("PIL", "lxml.objectify", "lxml.html", "lxml.isoschematron")
+UNUSED_DISTRIBUTIONS = ("pillow",)  # their dist-info folders (Pillow's module is PIL)
+BUILD_ONLY_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pxi", ".pyi")
+BUILD_ONLY_DIRS = ("lxml/includes/",)
 
 # The deployment zip may not grow past this (the issue's budget; AWS refuses 50 MB for a direct upload).
 MAX_ZIP_BYTES = 30 * 1000 * 1000
@@ -23,21 +32,25 @@ class BundleError(ValueError):
     """The deployment zip is too large or cannot be read."""
 
 
-def _left_out(name: str, dropped: tuple[str, ...]) -> bool:
+def _left_out(name: str) -> bool:
     top = name.split("/", 1)[0]
-    for package in dropped:
-        if top == package or (top.startswith(package + "-") and top.endswith((".dist-info", ".data"))):
+    for dist in PROVIDED_BY_RUNTIME + UNUSED_DISTRIBUTIONS:
+        if top == dist or (top.lower().startswith(dist + "-") and top.endswith((".dist-info", ".data"))):
             return True
-    return False
+    for module in UNUSED_MODULES:
+        path = module.replace(".", "/")
+        if name == path or name.startswith((path + "/", path + ".")):
+            return True
+    return name.endswith(BUILD_ONLY_SUFFIXES) or name.startswith(BUILD_ONLY_DIRS)
 
 
-def slim(path: Path, dropped: tuple[str, ...] = PROVIDED_BY_RUNTIME) -> tuple[int, int]:
-    """Rewrite the zip at `path` without the `dropped` distributions; return (bytes before, bytes after)."""
+def slim(path: Path) -> tuple[int, int]:
+    """Rewrite the zip at `path` without what is left out (see the module docstring); return (bytes before, after)."""
     before = path.stat().st_size
     tmp = path.with_suffix(".slim.zip")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
         for info in src.infolist():
-            if not _left_out(info.filename, dropped):
+            if not _left_out(info.filename):
                 dst.writestr(info, src.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     os.replace(tmp, path)
     return before, path.stat().st_size

@@ -31,6 +31,7 @@ class Api:
 
     def __init__(self, stack, session: requests.Session) -> None:
         self.url, self.bank_url, self.s = stack.api_url, stack.bank_url, session
+        self.secrets: dict[str, str] = {}  # payment id -> its access secret, as the payer's page keeps it
 
     def send_notices(self, payload: dict, secret: str | None = None, timestamp: int | None = None,
                      headers: dict | None = None) -> requests.Response:
@@ -59,9 +60,17 @@ class Api:
         headers = {"Idempotency-Key": key} if key else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.s.post(f"{self.url}/v1/payments", json={
+        r = self.s.post(f"{self.url}/v1/payments", json={
             "dossier_code": dossier, "id_number": id_number, "notice_number": notice_number,
             "bank_code": bank_code, "return_url": "https://dichvucong.gov.vn/ket-qua"}, headers=headers, timeout=10)
+        if r.status_code == 201:
+            self.secrets[r.json()["payment_id"]] = r.json()["client_secret"]
+        return r
+
+    def access(self, payment_or_receipt_id: str) -> dict:
+        """The X-Client-Secret header for a payment (or its receipt: RCP... is the payment's id re-prefixed)."""
+        pid = "PAY" + payment_or_receipt_id[3:]
+        return {"X-Client-Secret": self.secrets[pid]} if pid in self.secrets else {}
 
     def new_notice(self, amounts=(1_378_500, 2_450_000), **kw) -> tuple[str, str, dict]:
         from chalicelib.local.demo import demo_notice

@@ -11,6 +11,7 @@ import hmac
 import json
 import threading
 from copy import deepcopy
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -40,17 +41,23 @@ class TransactionCancelledError(Exception):
 class InMemoryDossiers:
     """DossierRepository: one JSON document per dossier, written only if its stored rev is still the expected one."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: FakeOutbox | None = None) -> None:
         self.lock = threading.Lock()  # shared with InMemoryLedger: its transactions touch dossiers too
         self._items: dict[str, str] = {}
         self.saves = 0
+        self.outbox = outbox
 
     def get(self, dossier_code: str) -> Dossier | None:
         with self.lock:
             raw = self._items.get(dossier_code)
         return Dossier.model_validate_json(raw) if raw is not None else None
 
-    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
+    def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
+        self._save(dossier, expected_rev)
+        if intents:
+            self.outbox.accept(intents)
+
+    def _save(self, dossier: Dossier, expected_rev: int | None) -> None:
         with self.lock:
             current = self._items.get(dossier.dossier_code)
             if expected_rev is None:
@@ -81,12 +88,80 @@ class InMemoryDossiers:
         self._items[dossier.dossier_code] = dossier.model_dump_json()
 
 
+# -- outbox -----------------------------------------------------------------------------------------------------
+class FakeOutbox:
+    """OutboxStore in memory. What a repository commits with its intents is sent at once through the real outbox use
+    case (`outbox.services.send`), as the stream consumer would, with the context's fake channels; an intent whose
+    send failed stays PENDING until `retry()` (the sweeper's part)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.ctx: Any = None
+        self._lock = threading.Lock()
+
+    def bind(self, ctx: Any) -> None:
+        self.ctx = ctx
+
+    def accept(self, intents) -> None:
+        from chalicelib.core.clock import new_ulid
+        from chalicelib.outbox.services import send
+
+        stored = []
+        with self._lock:
+            for intent in intents:
+                intent = replace(intent, intent_id=new_ulid())
+                self.items[intent.intent_id] = {"intent": intent, "state": "PENDING", "lease": 0, "due": 0}
+                stored.append(intent)
+        for intent in stored:
+            if self.ctx is not None:
+                send(self.ctx, intent)
+
+    def claim(self, intent, now_epoch: int) -> bool:
+        with self._lock:
+            item = self.items.get(intent.intent_id)
+            if item is None or not (item["state"] == "PENDING" or
+                                    (item["state"] == "SENDING" and item["lease"] < now_epoch)):
+                return False
+            item.update(state="SENDING", lease=now_epoch + 120)
+            return True
+
+    def sent(self, intent, at: str) -> None:
+        with self._lock:
+            self.items[intent.intent_id]["state"] = "SENT"
+
+    def failed(self, intent, error: str, now_epoch: int, dead: bool) -> None:
+        from chalicelib.outbox.domain import retry_after_s
+
+        with self._lock:
+            item = self.items[intent.intent_id]
+            attempts = intent.attempts + 1
+            item.update(state="DEAD" if dead else "PENDING", intent=replace(intent, attempts=attempts),
+                        due=now_epoch + retry_after_s(attempts), error=error)
+
+    def due(self, now_epoch: int, limit: int):
+        with self._lock:
+            return [i["intent"] for i in self.items.values() if i["state"] == "PENDING" and i["due"] <= now_epoch][:limit]
+
+    def retry(self) -> int:
+        """The sweeper, whatever the delay: send every intent still PENDING."""
+        from chalicelib.outbox.services import send_all
+
+        with self._lock:
+            pending = [i["intent"] for i in self.items.values() if i["state"] == "PENDING"]
+        return send_all(self.ctx, pending)
+
+    def states(self, kind: str | None = None) -> list[str]:
+        with self._lock:
+            return [i["state"] for i in self.items.values() if kind is None or i["intent"].kind == kind]
+
+
 # -- ledger -----------------------------------------------------------------------------------------------------
 class InMemoryLedger:
     """Ledger with DynamoLedger's transactional, all-or-nothing semantics."""
 
     def __init__(self, dossiers: InMemoryDossiers) -> None:
         self._dossiers = dossiers
+        self.outbox = dossiers.outbox
         self._lock = dossiers.lock
         self._payments: dict[str, str] = {}
         self._receipts: dict[str, str] = {}
@@ -169,7 +244,13 @@ class InMemoryLedger:
             counter = self._counters.get((unit, year), 0)
         return (Payment.model_validate_json(raw) if raw is not None else None), counter
 
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
+                    intents=()) -> None:
+        self._record_paid(payment, expected, receipt, counter_was, year)
+        if intents:
+            self.outbox.accept(intents)
+
+    def _record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
         counter_key = (receipt.collecting_unit_code, year)
         with self._lock:
             dossier, notice = self._notice(payment)
@@ -196,14 +277,17 @@ class InMemoryLedger:
             self._receipts[receipt.receipt_id] = receipt.model_dump_json()
             self._counters[counter_key] = receipt.sequence
 
-    def record_double_payment(self, payment: Payment, expected: Payment) -> None:
+    def record_double_payment(self, payment: Payment, expected: Payment, intents=()) -> None:
         with self._lock:
             if not self._payment_unchanged(expected):
                 raise ConcurrentUpdateError(payment.payment_id)
             self._payments[payment.payment_id] = payment.model_dump_json()
             self._add_anomaly("DOUBLE_PAYMENT", payment.payment_id, {
                 "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
-                "amount_vnd": payment.amount_vnd, "bank_txn_ref": payment.bank_txn_ref})
+                "amount_vnd": payment.amount_vnd,
+                "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]})
+        if intents:
+            self.outbox.accept(intents)
 
     def record_failed(self, payment: Payment, expected: Payment) -> None:
         with self._lock:
@@ -215,9 +299,11 @@ class InMemoryLedger:
                 self._write_notice(dossier, payment.notice_number, live_payment_id=None, live_payment_expires_at=None)
             # else: the notice is no longer held by this payment (claimed anew after expiry): only the payment moves.
 
-    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None:
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any], intents=()) -> None:
         with self._lock:
             self._add_anomaly(kind, payment_id[:80], details)
+        if intents:
+            self.outbox.accept(intents)
 
     def list_anomalies(self, payment_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -295,6 +381,9 @@ class FakeForwarding:
                 raise RuntimeError("SQS unavailable")
             self.receipts.append(receipt.model_copy(deep=True))
 
+    def enqueue_receipt_doc(self, receipt: dict[str, Any]) -> None:
+        self.enqueue_receipt(Receipt.model_validate(receipt))
+
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None:
         with self._lock:
             if self.fail_notices:
@@ -322,8 +411,10 @@ class FakeBankLinks:
 def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     """A service context wired with the payment fakes, the default settings and a FixedClock at
     2026-05-20T09:00:00+07:00. Any port can be overridden (settings=, sms=, forwarding=, bank_links=, ...)."""
+    outbox = overrides.pop("outbox", None) or FakeOutbox()
     dossiers = overrides.pop("dossiers", None)
-    dossiers = dossiers if dossiers is not None else InMemoryDossiers()
+    dossiers = dossiers if dossiers is not None else InMemoryDossiers(outbox)
+    dossiers.outbox = outbox
     ledger = overrides.pop("ledger", None)
     fields: dict[str, Any] = {
         "settings": Settings(return_url_hosts=("dichvucong.gov.vn",)),
@@ -337,7 +428,10 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         "bank_links": FakeBankLinks(set()),
     }
     fields.update(overrides)
-    return Context(**fields)
+    fields["ledger"].outbox = outbox
+    ctx = Context(outbox=outbox, **fields)
+    outbox.bind(ctx)
+    return ctx
 
 
 # -- sample data ------------------------------------------------------------------------------------------------
@@ -390,3 +484,13 @@ def payment_body(notice_number: str = NOTICE_NUMBER, bank_code: str = "BIDV", **
     }
     body.update(changes)
     return body
+
+
+def secret(svc: Any, payment_id: str) -> str:
+    """The payment's access secret, as POST /v1/payments answers it to the payer's page."""
+    from chalicelib.core.access import client_secret
+
+    return client_secret(svc.hasher, payment_id)
+
+
+WRONG_SECRET = "0" * 40

@@ -31,7 +31,7 @@ from chalicelib.core.hashing import HmacKeyring
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
 from chalicelib.otp.ports import SendLimitError, TokenClaim, TokenRejectedError
-from tests.fakes import FakeSms
+from tests.fakes import FakeOutbox, FakeSms
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
 TEST_MASTER_KEY = b"unit-test-accounts-master-key-never-used-in-production"
@@ -41,6 +41,7 @@ class InMemoryDirectory:
     """OtpStore + Directory + CitizenAccounts + BankLinkStore over one dict, like the one table they share."""
 
     def __init__(self) -> None:
+        self.outbox: Any = None  # the FakeOutbox the wiring gives it
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], str] = {}
 
@@ -74,7 +75,13 @@ class InMemoryDirectory:
         return OtpRecord(**doc) if doc else None
 
     def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
+                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents=()) -> None:
+        self._save_issued(record, expected_rev, phone_key, windows, max_per_hour, max_per_day, counter_ttl)
+        if intents:
+            self.outbox.accept(intents)
+
+    def _save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
+                     max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
         with self._lock:
             current = self._load(f"OTP#{record.key}", "OTP")
             hour = (self._load(f"RATE#{phone_key}", windows.hour) or {"count": 0})["count"]
@@ -167,7 +174,12 @@ class InMemoryDirectory:
             doc = self._load(f"IDN#{id_hash}", "IDN")
         return doc["account_id"] if doc else None
 
-    def create(self, account: CitizenAccount, claim: TokenClaim) -> None:
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents=()) -> None:
+        self._create(account, claim)
+        if intents:
+            self.outbox.accept(intents)
+
+    def _create(self, account: CitizenAccount, claim: TokenClaim) -> None:
         with self._lock:
             if self._load(f"IDN#{account.id_hash}", "IDN") is not None:
                 raise AlreadyExistsError("account")
@@ -305,7 +317,9 @@ def fast_passwords() -> Argon2Passwords:
 
 
 def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
+    outbox = overrides.pop("outbox", None) or FakeOutbox()
     directory = overrides.pop("directory", None) or InMemoryDirectory()
+    directory.outbox = outbox
     fields: dict[str, Any] = {
         "settings": Settings(),
         "clock": clock if clock is not None else FixedClock(START),
@@ -315,7 +329,9 @@ def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> 
         "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
     }
     fields.update(overrides)
-    return Context(**fields)
+    ctx = Context(outbox=outbox, **fields)
+    outbox.bind(ctx)
+    return ctx
 
 
 # -- scenario helpers -------------------------------------------------------------------------------------------

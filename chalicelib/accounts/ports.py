@@ -8,11 +8,11 @@ conditionally on the ``rev`` it read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
-from chalicelib.core.ports import SmsSender
 from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
+from chalicelib.outbox.domain import Intent
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ class Directory(Protocol):
 class CitizenAccounts(Protocol):
     def account_id_for(self, id_hash: str) -> str | None: ...
 
-    def create(self, account: CitizenAccount, claim: TokenClaim) -> None:
-        """One transaction: the ID-number key (must be free), the account, and the token consumed."""
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = ()) -> None:
+        """One transaction: the ID-number key (must be free), the account, the intents and the token consumed."""
 
     def get_account(self, account_id: str) -> CitizenAccount | None: ...
 
@@ -202,7 +202,6 @@ class AccountsContext(Protocol):
     links: BankLinkStore
     files: ScanFiles
     banks: BankDirectory
-    sms: SmsSender
     tokens: TokenIssuer
     passwords: PasswordHasher
     history: PaymentHistory

@@ -122,7 +122,7 @@ def serve(request, run: Callable[[], Response], on_problem: Callable[[AppError],
         response = run()
         response.headers["X-Correlation-Id"] = cid
         return response
-    except Exception as exc:
+    except Exception as exc:  # the last line of defence: never a stack trace to the client
         problem = as_problem(exc)
         if problem is None:
             log.exception("unhandled error")
@@ -134,7 +134,7 @@ def serve(request, run: Callable[[], Response], on_problem: Callable[[AppError],
     finally:
         try:
             metrics().flush()
-        except Exception:
+        except Exception:  # noqa: BLE001 - metrics are best effort: the answer is already made
             log.warning("metrics flush failed")
         log.remove_keys(["correlation_id", "path", "method"])
 

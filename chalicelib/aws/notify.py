@@ -47,7 +47,7 @@ class SnsAlerts:
                 Message=json.dumps({"kind": kind, "subject": subject, **details}, ensure_ascii=False, default=str),
                 MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
             )
-        except Exception:
+        except Exception:  # best effort: an alert never undoes the recorded anomaly
             log.exception("alert not published", extra={"kind": kind})
 
 

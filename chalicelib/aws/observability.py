@@ -1,7 +1,8 @@
 """Structured JSON logs (Powertools Logger) with personal data masked, and Powertools Metrics.
 
 Both are created on first use, not at import, to keep the cold start lean. Every record passes through
-`MaskingFormatter`, which masks PII-named fields and scrubs ID-number/phone-shaped digit runs from the text.
+`MaskingFormatter`, which masks PII-named fields (IDs, phones, names, secrets) and scrubs ID-number/phone-shaped
+digit runs from the text. Every entry point calls `install_logging()` before anything can log.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "land-payments")
 
 
 @cache
-def logger():
+def _powertools_logger():
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
@@ -24,14 +25,33 @@ def logger():
         def serialize(self, log: dict[str, Any]) -> str:
             return scrub_text(super().serialize(mask_pii(log)))
 
-    pt = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
-    # Our modules log with logging.getLogger(__name__): route the "chalicelib" tree through the same masking
-    # JSON handler (and so the same correlation id), once.
+    return Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+
+
+def install_logging():
+    """Route every log line of our code through the masking JSON handler; call it first in every entry point.
+
+    Our modules log with ``logging.getLogger(__name__)``: until the "chalicelib" tree has the masking handler, their
+    records propagate to the runtime's own root handler and go out unmasked (as they did in the SQS consumer, which
+    never called ``logger()``). Idempotent and cheap: it checks the loggers' state, not a flag, so it also repairs a
+    tree someone reconfigured. Returns the Powertools logger.
+    """
+    pt = _powertools_logger()
+    handler = pt.registered_handler
     package = logging.getLogger("chalicelib")
-    package.handlers = [pt.registered_handler]
-    package.setLevel(pt.log_level)
-    package.propagate = False
+    if package.handlers != [handler] or package.propagate:
+        package.handlers = [handler]
+        package.setLevel(pt.log_level)
+        package.propagate = False
+    # Powertools keeps its own records off the root handlers that existed when it was built (a filter); a root
+    # handler added later would print them again, unmasked.
+    logging.getLogger(SERVICE).propagate = False
     return pt
+
+
+def logger():
+    """The service's Powertools logger, with masking installed (see ``install_logging``)."""
+    return install_logging()
 
 
 class _Metrics:

@@ -80,6 +80,8 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         gsi1pk = UnicodeAttribute(null=True)
         gsi1sk = UnicodeAttribute(null=True)
         ttl = NumberAttribute(null=True)
+        intent_kind = UnicodeAttribute(null=True)  # outbox intents: their kind and reference, unsealed
+        ref = UnicodeAttribute(null=True)
         gsi1 = Gsi1()
 
     if host:

@@ -3,7 +3,10 @@
 The ID number is half of the lookup key (with the dossier code) and the proof that a bank account belongs to the
 citizen, so it is normalised the same way everywhere before it is compared or hashed. A 12-digit number has no check
 digit, but its first six digits encode the province of birth registration, the century and sex, and the birth year:
-we check them, and check them against a date of birth and sex when those are known.
+we check them, and check them against a date of birth and sex when those are known. A birth year after the current
+year in Vietnam is impossible, and so is a century digit (digit 4) of a century not begun yet (4-9: the 2100s to
+2300s); a year before 1900 cannot be written at all (digit 4 = 0 or 1 is the 1900s). Lookups
+(``normalise_id_number``) do not check any of this: a stored number is found as it was stored.
 
 Births registered abroad carry a country code in digits 1–3. No primary text lists those codes, so we accept none
 until someone adds verified codes to ``abroad_codes`` in ``data/cccd_province_codes.json`` (a data change, not a code
@@ -20,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
 
 Sex = Literal["male", "female"]
@@ -69,12 +73,13 @@ def decode_personal_id(number: str) -> PersonalIdInfo:
 
 
 def validate_id_number(
-    raw: str, date_of_birth: datetime.date | None = None, sex: Sex | None = None
+    raw: str, date_of_birth: datetime.date | None = None, sex: Sex | None = None,
+    today: datetime.date | None = None,
 ) -> str:
     """Return the normalised 9-digit CMND or 12-digit CCCD, refusing a number that contradicts what is known.
 
     A 9-digit CMND encodes nothing we can check (its first two digits are a police code), so ``date_of_birth`` and
-    ``sex`` are only compared with a 12-digit number.
+    ``sex`` are only compared with a 12-digit number. ``today`` (default: today in Vietnam) bounds the birth year.
     """
     number = normalise_id_number(raw)
     if len(number) == 9:
@@ -89,7 +94,25 @@ def validate_id_number(
         )
     info = decode_personal_id(number)
     _check_agrees(info, date_of_birth, sex)
+    _check_born(info, today or datetime.datetime.now(VN_TZ).date())
     return number
+
+
+def _check_born(info: PersonalIdInfo, today: datetime.date) -> None:
+    """Digits 4–6 must encode a year that has come: not a later century (digit 4), not a later year."""
+    if info.birth_year // 100 > today.year // 100:
+        raise InvalidValueError(
+            "ID_NUMBER_BIRTH_YEAR",
+            f"Số CCCD/định danh cá nhân không hợp lệ: chữ số thứ 4 chỉ người sinh trong các năm"
+            f" {info.birth_year // 100 * 100}–{info.birth_year // 100 * 100 + 99}, những năm này chưa đến."
+            " Vui lòng kiểm tra lại số trên thẻ căn cước.",
+        )
+    if info.birth_year > today.year:
+        raise InvalidValueError(
+            "ID_NUMBER_BIRTH_YEAR",
+            f"Số CCCD/định danh cá nhân không hợp lệ: năm sinh {info.birth_year} (chữ số thứ 4 đến thứ 6) chưa đến."
+            " Vui lòng kiểm tra lại số trên thẻ căn cước.",
+        )
 
 
 def _check_agrees(info: PersonalIdInfo, date_of_birth: datetime.date | None, sex: Sex | None) -> None:

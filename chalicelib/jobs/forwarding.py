@@ -14,6 +14,9 @@ class DeliveryFailedError(Exception):
 
 
 def handle_batch(event: dict[str, Any], context: Any = None, psvc=None) -> dict:
+    from chalicelib.aws.observability import install_logging
+
+    install_logging()  # before anything logs: this Lambda never goes through the HTTP shell
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
         EventType,

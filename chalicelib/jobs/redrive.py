@@ -11,6 +11,9 @@ import json
 
 
 def main(argv: list[str] | None = None) -> int:
+    from chalicelib.aws.observability import install_logging
+
+    install_logging()  # the CLI's log lines are masked like the Lambdas'
     from chalicelib.bootstrap import context
     from chalicelib.provinces.ports import Actor
     from chalicelib.provinces.services.recovery import redrive

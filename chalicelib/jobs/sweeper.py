@@ -3,7 +3,9 @@ from __future__ import annotations
 
 
 def run_sweep() -> dict:
-    from chalicelib.aws.observability import logger
+    from chalicelib.aws.observability import install_logging, logger
+
+    install_logging()  # before anything logs (building the context, the use case)
     from chalicelib.bootstrap import context
     from chalicelib.provinces.services.recovery import sweep
 

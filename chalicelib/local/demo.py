@@ -110,6 +110,7 @@ def _pay_at_bank(s: requests.Session, api: str, bank: str, payment: dict, bank_c
                                         "amount_vnd": payment["amount_vnd"], "outcome": "success"}, timeout=20)
     r.raise_for_status()
     say(f"   -> ngân hàng nhận phản hồi {r.json()}")
+    s.headers["X-Client-Secret"] = payment["client_secret"]  # the payer's page keeps it; the bank never sees it
     r = s.get(f"{api}/v1/payments/{payment['payment_id']}", timeout=10)
     r.raise_for_status()
     status = r.json()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.local.moto import free_port, start_moto
-from chalicelib.local.pollers import QueuePoller
+from chalicelib.local.pollers import QueuePoller, Scheduler, StreamPoller
 
 REGION = "ap-southeast-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -122,6 +122,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
+    stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
+    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries])
+    scheduler.start()
+    stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
     stack._parts.append(_serve_api(app_module.app, stage, api_url))
     _wait_healthy(api_url)
@@ -149,6 +153,16 @@ def _start_queue_poller(handler, resource_env: dict[str, str]):
     url = resource_env["FORWARDING_QUEUE_URL"]
     arn = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     poller = QueuePoller(handler, url, arn)
+    poller.start()
+    return poller.stop
+
+
+def _start_stream_poller(handler, resource_env: dict[str, str]):
+    """The outbox consumer on the ledger table's stream, as Lambda's event source mapping would run it."""
+    import boto3
+
+    arn = boto3.client("dynamodb").describe_table(TableName=resource_env["LEDGER_TABLE"])["Table"]["LatestStreamArn"]
+    poller = StreamPoller(handler, arn)
     poller.start()
     return poller.stop
 

@@ -22,8 +22,12 @@ class DynamoOtpStore(DirectoryTable):
         item = self._get(f"OTP#{key}", "OTP")
         return _otp(item, key) if item is not None else None
 
+    def __init__(self, settings, outbox=None) -> None:
+        super().__init__(settings)
+        self._outbox = outbox  # builds the SMS intent written with the code
+
     def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
+                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents=()) -> None:
         M = self.M
         item = M(f"OTP#{record.key}", "OTP", kind="otp", code_hash=record.code_hash, issued_at=record.issued_at,
                  expires_at=record.expires_at, used=0, attempts=record.attempts,
@@ -37,11 +41,14 @@ class DynamoOtpStore(DirectoryTable):
                     tx.update(M(f"RATE#{phone_key}", sk), actions=[M.count.add(1), M.ttl.set(counter_ttl),
                                                                    M.kind.set("otp_rate")],
                               condition=M.count.does_not_exist() | (M.count < cap))
+                for intent_item in self._outbox.items(intents) if intents else ():
+                    tx.save(intent_item)
         except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)  # puts first (the record), then the updates (hour, day)
-            if failed_at(reasons, 1):
+            # puts first (the record, then the intents), then the updates (hour, day)
+            reasons, hour_at = cancellation_reasons(exc), 1 + len(intents)
+            if failed_at(reasons, hour_at):
                 raise SendLimitError("hour") from None
-            if failed_at(reasons, 2):
+            if failed_at(reasons, hour_at + 1):
                 raise SendLimitError("day") from None
             if failed_at(reasons, 0) or any(r not in (None, "None") for r in reasons):
                 raise StaleRecordError(record.key) from None

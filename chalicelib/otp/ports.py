@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
-from chalicelib.core.ports import SmsSender
 from chalicelib.otp.domain import OtpRecord, SendWindows
+from chalicelib.outbox.domain import Intent
 
 
 class SendLimitError(Exception):
@@ -35,9 +35,9 @@ class OtpStore(Protocol):
     def get(self, key: str) -> OtpRecord | None: ...
 
     def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
-        """One transaction: the new record (if the stored rev is still ``expected_rev``; None: absent) and both
-        per-phone send counters moved by one (each below its cap). SendLimitError names the full counter;
+                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents: Sequence[Intent] = ()) -> None:
+        """One transaction: the new record (if the stored rev is still ``expected_rev``; None: absent), both
+        per-phone send counters moved by one (each below its cap) and the intents (the SMS). SendLimitError names the full counter;
         StaleRecordError if the record moved."""
 
     def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
@@ -70,7 +70,6 @@ class OtpContext(Protocol):
     clock: Clock
     otp: OtpStore
     keys: Keyring
-    sms: SmsSender
     new_code: Callable[[], str] | None
 
     def count(self, name: str, value: int = 1) -> None: ...

@@ -29,6 +29,7 @@ from chalicelib.otp.domain import (
     sms_text,
 )
 from chalicelib.otp.ports import OtpContext, SendLimitError, TokenClaim
+from chalicelib.outbox import domain as outbox
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str) ->
     record = issued(previous, key, svc.keys.code_hash(key, code), now, policy)
     windows = send_windows(now_dt)
     try:
+        # The SMS goes out with the code: its intent is written in the same transaction as the code's hash.
         svc.otp.save_issued(record, previous.rev if previous else None, svc.keys.phone_key(phone), windows,
-                            policy.max_sends_per_hour, policy.max_sends_per_day, windows.day_ends_at + 86_400)
+                            policy.max_sends_per_hour, policy.max_sends_per_day, windows.day_ends_at + 86_400,
+                            [outbox.sms(phone, sms_text(code, purpose, policy))])
     except SendLimitError as exc:
         reason = SendRefusal.HOURLY_LIMIT if exc.which == "hour" else SendRefusal.DAILY_LIMIT
         ends = windows.hour_ends_at if exc.which == "hour" else windows.day_ends_at
@@ -72,7 +75,6 @@ def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str) ->
     except StaleRecordError:
         raise too_many(SendRefusal.TOO_SOON.value, policy.resend_cooldown_s,
                        _SEND_MESSAGES[SendRefusal.TOO_SOON]) from None
-    svc.sms.send_sms(phone, sms_text(code, purpose, policy))
     svc.count("OtpIssued")
     log.info("otp issued", extra={"purpose": purpose.value, "phone": mask_phone(phone)})
     return {"purpose": purpose.value, "phone_masked": mask_phone(phone), "expires_in_s": policy.ttl_s,

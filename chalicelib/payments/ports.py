@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
-from chalicelib.core.ports import SmsSender
+from chalicelib.outbox.domain import Intent
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.receipts.domain import Receipt
@@ -39,8 +39,9 @@ class IdempotencyRecord:
 class DossierRepository(Protocol):
     def get(self, dossier_code: str) -> Dossier | None: ...
 
-    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
-        """Write the whole dossier if its stored rev still equals expected_rev (None: must not exist)."""
+    def save(self, dossier: Dossier, expected_rev: int | None, intents: Sequence[Intent] = ()) -> None:
+        """Write the whole dossier, with its intents, if its stored rev still equals expected_rev (None: must not
+        exist)."""
 
 
 class Ledger(Protocol):
@@ -57,30 +58,26 @@ class Ledger(Protocol):
     def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
         """One round trip: the payment and the last receipt sequence of (unit, year)."""
 
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
+                    intents: Sequence[Intent] = ()) -> None:
         """One transaction: payment -> PAID with receipt id, notice marked paid, receipt stored, counter moved
-        from counter_was to receipt.sequence. ConcurrentUpdateError if payment or counter moved,
+        from counter_was to receipt.sequence, the intents written. ConcurrentUpdateError if payment or counter moved,
         NoticeAlreadyPaidError if the notice is paid by another payment. Nothing is written on failure."""
 
-    def record_double_payment(self, payment: Payment, expected: Payment) -> None: ...
+    def record_double_payment(self, payment: Payment, expected: Payment, intents: Sequence[Intent] = ()) -> None:
+        """The payment (refund_required) and a DOUBLE_PAYMENT anomaly, with the intents, in one transaction."""
 
     def record_failed(self, payment: Payment, expected: Payment) -> None:
         """Payment -> FAILED/CANCELLED, releasing the notice if this payment still holds it."""
 
-    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None: ...
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any],
+                       intents: Sequence[Intent] = ()) -> None: ...
 
     def get_receipt(self, receipt_id: str) -> Receipt | None: ...
 
 
-class AlertPublisher(Protocol):
-    def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None:
-        """Tell the operators (best effort: never undoes what was recorded)."""
 
 
-class ForwardingQueue(Protocol):
-    def enqueue_receipt(self, receipt: Receipt) -> None: ...
-
-    def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
 
 
 class BankLinks(Protocol):
@@ -100,9 +97,6 @@ class PaymentsContext(Protocol):
     clock: Clock
     dossiers: DossierRepository
     ledger: Ledger
-    sms: SmsSender
-    alerts: AlertPublisher
-    forwarding: ForwardingQueue
     hasher: IdHasher
     bank_links: BankLinks
     new_id: Callable[[], str]

@@ -79,6 +79,9 @@ class PaymentView(_Out):
 
 class PaymentCreated(PaymentView):
     redirect_url: str = Field(description="Where to send the citizen: the bank's payment page.")
+    client_secret: str = Field(pattern="^[0-9a-f]{40}$", description="The payment's access secret: keep it on the "
+                               "payer's page (never in a URL); send it as X-Client-Secret to read or cancel the "
+                               "payment and read its receipt.")
 
 
 class CallbackResult(_Out):

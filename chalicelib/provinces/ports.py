@@ -23,6 +23,9 @@ class DeliverySettings:
     token_ttl_default_s: int = 1800  # when the province's session answer has no expires_in
     https_only: bool = True  # production; the local stages also allow loopback http (the simulated province)
     allow_loopback: bool = False
+    # Even where loopback is allowed, only these ports (the simulated province's and bank's): any other local port
+    # may be the moto server, whose state an API check must not read. Filled by the local stack.
+    allowed_loopback_ports: tuple[int, ...] = ()
     check_body_cap_bytes: int = 16 * 1024
     check_timeout_s: float = 5.0
 

@@ -10,7 +10,11 @@ from chalicelib.receipts.domain import Receipt
 class ReceiptStore(Protocol):
     def get_receipt(self, receipt_id: str) -> Receipt | None: ...
 
+    def get_payment(self, payment_id: str) -> Any:
+        """The paying payment (its `citizen_sub` says who may read the receipt when signed in)."""
+
 
 class ReceiptsContext(Protocol):
     ledger: ReceiptStore
+    hasher: Any  # the IdHasher: payments' access secrets are HMACs of their ids
     receipt_pdf: Callable[[dict[str, Any]], bytes]

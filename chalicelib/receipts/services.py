@@ -1,7 +1,8 @@
 """M5: read a receipt as data or as a PDF document."""
 from __future__ import annotations
 
-from chalicelib.core.errors import not_found
+from chalicelib.core import access
+from chalicelib.core.errors import AppError, not_found
 from chalicelib.receipts.domain import Receipt
 from chalicelib.receipts.ports import ReceiptsContext
 
@@ -13,10 +14,27 @@ def _load(svc: ReceiptsContext, receipt_id: str) -> Receipt:
     return receipt
 
 
-def receipt_view(svc: ReceiptsContext, receipt_id: str) -> dict:
-    return _load(svc, receipt_id).model_dump(exclude={"sequence"})
-
-
-def receipt_pdf(svc: ReceiptsContext, receipt_id: str) -> tuple[bytes, str]:
+def _accessible(svc: ReceiptsContext, receipt_id: str, secret: str | None, citizen_sub: str | None) -> Receipt:
+    """A receipt is its payment's: the payment's access secret or the signed-in citizen who paid opens it. Anyone
+    else - a wrong secret included - gets the answer an unknown receipt gets."""
+    if not secret and not citizen_sub:
+        raise AppError("CLIENT_SECRET_REQUIRED", "Cần mã truy cập của giao dịch (client_secret) trong tiêu đề "
+                       "X-Client-Secret, hoặc đăng nhập bằng tài khoản đã thanh toán.", 401, "Chưa xác thực")
     receipt = _load(svc, receipt_id)
+    if access.holds_secret(svc.hasher, receipt.payment_id, secret):
+        return receipt
+    payment = svc.ledger.get_payment(receipt.payment_id) if citizen_sub else None
+    if payment is None or payment.citizen_sub != citizen_sub:
+        raise not_found("RECEIPT_NOT_FOUND", "Không tìm thấy biên lai.")
+    return receipt
+
+
+def receipt_view(svc: ReceiptsContext, receipt_id: str, secret: str | None = None,
+                 citizen_sub: str | None = None) -> dict:
+    return _accessible(svc, receipt_id, secret, citizen_sub).model_dump(exclude={"sequence"})
+
+
+def receipt_pdf(svc: ReceiptsContext, receipt_id: str, secret: str | None = None,
+                citizen_sub: str | None = None) -> tuple[bytes, str]:
+    receipt = _accessible(svc, receipt_id, secret, citizen_sub)
     return svc.receipt_pdf(receipt.model_dump()), receipt.receipt_number

@@ -5,6 +5,7 @@ an OTP and pays straight at the bank; the payment shows in their history. SMS ar
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,13 +32,19 @@ def auth(tok: str) -> dict:
     return {"Authorization": f"Bearer {tok}"}
 
 
-def sms_to(phone: str) -> list[str]:
-    """What moto's SNS delivered to this phone (the stack runs in this process)."""
+def sms_to(phone: str, at_least: int = 1, timeout_s: float = 15) -> list[str]:
+    """What moto's SNS delivered to this phone (the stack runs in this process), once at least `at_least` texts have
+    arrived: the outbox consumer sends them a moment after the request that wrote them."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns.models import sns_backends
 
-    return [msg for to, msg in list(sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].sms_messages.values())
-            if to == phone]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = [msg for to, msg in list(sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].sms_messages.values())
+               if to == phone]
+        if len(got) >= at_least or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
 
 
 def fresh_phone() -> str:
@@ -82,9 +89,10 @@ class Desk:
         return r.json()["scan_id"]
 
     def otp_token(self, phone: str, purpose: str, subject: str, headers: dict | None = None) -> str:
+        before = len(sms_to(phone, at_least=0))
         r = self.post("/v1/otp", {"phone": phone, "purpose": purpose, "subject": subject}, headers)
         assert r.status_code == 202, r.text
-        code = sms_to(phone)[-1][:6]
+        code = sms_to(phone, at_least=before + 1)[-1][:6]
         r = self.post("/v1/otp/verify", {"phone": phone, "purpose": purpose, "subject": subject, "code": code},
                       headers)
         assert r.status_code == 200, r.text
@@ -137,8 +145,8 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
     created = desk.create(id_number, phone)
     assert created.status_code == 201, created.text
     account_id = created.json()["account_id"]
-    codes_sent = [m[:6] for m in sms_to(phone)[:-1]]
-    temp = sms_to(phone)[-1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
+    codes_sent = [m[:6] for m in sms_to(phone, at_least=2)[:-1]]  # the creation OTP, then the password
+    temp = sms_to(phone, at_least=2)[-1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
 
     assert desk.post("/v1/officers/citizen-accounts/search", {"id_number": id_number}).json()["exists"] is True
     listed = desk.post("/v1/officers/citizen-accounts/query", {"id_number": id_number}).json()["items"]
@@ -173,7 +181,7 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
     started = s.post(f"{url}/v1/citizens/me/bank-links", json=link_body, headers=me)
     assert started.status_code == 202, started.text
     otp = started.json()["otp"]
-    code = sms_to(phone)[-1][:6]
+    code = sms_to(phone, at_least=3)[-1][:6]
     codes_sent.append(code)
     verified = s.post(f"{url}/v1/otp/verify", headers=me, json={"phone": phone, "purpose": "bank_link",
                                                                 "subject": otp["subject"], "code": code})
@@ -194,7 +202,9 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
     history = s.get(f"{url}/v1/citizens/me/transactions?limit=5", headers=me).json()
     assert [(t["payment_id"], t["state"]) for t in history["items"]] == [(payment["payment_id"], "PAID")]
     receipt = history["items"][0]["receipt_id"]
-    assert s.get(f"{url}{history['items'][0]['receipt_url']}").json()["receipt_id"] == receipt
+    # The citizen who paid reads the receipt signed in (no access secret needed); without a token it is closed.
+    assert s.get(f"{url}{history['items'][0]['receipt_url']}", headers=me).json()["receipt_id"] == receipt
+    assert s.get(f"{url}{history['items'][0]['receipt_url']}").status_code == 401
 
     # Unlink: the single-sign-on bank refuses again.
     assert s.delete(f"{url}/v1/citizens/me/bank-links", headers=me).status_code == 204

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import replace
 
 import boto3
 import pytest
@@ -82,7 +81,8 @@ def paid_receipt(api, short: str) -> str:
 
 
 def delivery_state(api, receipt_id: str) -> str:
-    return api.s.get(f"{api.url}/v1/receipts/{receipt_id}", timeout=10).json()["delivery_state"]
+    return api.s.get(f"{api.url}/v1/receipts/{receipt_id}", headers=api.access(receipt_id),
+                     timeout=10).json()["delivery_state"]
 
 
 def _dlq_count(stack) -> int:
@@ -193,20 +193,24 @@ def test_a_slow_province_beyond_the_timeout_is_retried(api, stack, fresh_provinc
     assert f"{receipt_id}:payment_result" in got["by_message_id"]
 
 
-def test_a_crash_between_the_receipt_transaction_and_the_queue_send_is_recovered_by_the_sweeper(
+def test_a_queue_down_when_the_receipt_is_committed_delays_it_and_the_outbox_sweep_sends_it_once(
         api, stack, fresh_province, monkeypatch):
+    """The receipt's forwarding intent is written with the payment: the bank gets its answer whatever SQS does, the
+    stream consumer's failed send leaves the intent PENDING, and the scheduled outbox sweep sends it, once."""
+    from datetime import timedelta
+
     import app as app_module
-    from chalicelib.bootstrap import context as province_services
-    from chalicelib.bootstrap import context as services
-    from chalicelib.provinces.services.recovery import sweep
+    from chalicelib.bootstrap import context
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.outbox.services import sweep
 
     short, _ = fresh_province
-    forwarding = services().forwarding
+    forwarding = context().forwarding
 
-    def crash(receipt):
-        raise RuntimeError("the Lambda died before SQS answered")
+    def queue_down(receipt):
+        raise RuntimeError("SQS is unavailable")
 
-    monkeypatch.setattr(forwarding, "enqueue_receipt", crash)
+    monkeypatch.setattr(forwarding, "enqueue_receipt_doc", queue_down)
     from chalicelib.local.demo import demo_notice
 
     dossier = f"000.00.01.{short}-260520-{uuid.uuid4().int % 10000:04d}"
@@ -215,23 +219,33 @@ def test_a_crash_between_the_receipt_transaction_and_the_queue_send_is_recovered
     payment = api.pay(dossier, payload["notices"][0]["notice_number"]).json()
     r = api.bank_callback("BIDV", {"payment_id": payment["payment_id"], "bank_txn_ref": "FT1", "amount_vnd": 2_000_000,
                                    "currency": "VND", "status": "SUCCESS"})
-    assert r.status_code == 500  # the bank will retry; here it does not, and the sweeper must find the receipt
-    monkeypatch.undo()
+    assert r.json() == {"result": "applied"}  # the bank's answer no longer waits on the queue
     receipt_id = "RCP" + payment["payment_id"][3:]
+    wait_for(lambda: _outbox_states(stack, "forward_receipt", receipt_id) == ["PENDING:1"], 10, "a failed send")
+    monkeypatch.undo()
     assert delivery_state(api, receipt_id) == "PENDING"
-    time.sleep(0.5)
     assert f"{receipt_id}:payment_result" not in stack.province.received(short)["by_message_id"]
 
-    # The scheduled entry point with its production grace period leaves a fresh receipt alone ...
-    assert app_module.sweep_deliveries({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
-                                        "account": "123456789012", "time": "2026-05-20T03:00:00Z", "region": REGION,
-                                        "resources": [], "detail": {}, "id": "1"}, None)["requeued"] == 0
-    # ... and once the grace period is over (0 here) re-enqueues it, once.
-    psvc = province_services()
-    quick = psvc.replace(settings=replace(psvc.settings, delivery=replace(psvc.settings.delivery, sweep_grace_s=0)))
-    assert sweep(quick)["requeued"] >= 1
+    # The scheduled entry point leaves it alone until its retry delay has passed ...
+    assert app_module.sweep_outbox(_SCHEDULED, None)["sent"] == 0
+    # ... and then sends it, once.
+    later = context().replace(clock=FixedClock(context().clock.now() + timedelta(minutes=2)))
+    assert sweep(later)["sent"] >= 1
     wait_for(lambda: delivery_state(api, receipt_id) == "DELIVERED", 30)
     assert stack.province.received(short)["by_message_id"][f"{receipt_id}:payment_result"] == 1
+    assert _outbox_states(stack, "forward_receipt", receipt_id) == ["SENT:1"]
+
+
+_SCHEDULED = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+              "time": "2026-05-20T03:00:00Z", "region": REGION, "resources": [], "detail": {}, "id": "1"}
+
+
+def _outbox_states(stack, kind: str, ref: str) -> list[str]:
+    """state:attempts of the outbox intents of `kind` about `ref` (what operators see of them)."""
+    items = boto3.client("dynamodb").scan(
+        TableName=stack.env["LEDGER_TABLE"], FilterExpression="intent_kind = :k AND #ref = :r",
+        ExpressionAttributeNames={"#ref": "ref"}, ExpressionAttributeValues={":k": {"S": kind}, ":r": {"S": ref}})["Items"]
+    return [f"{i['state']['S']}:{i.get('attempts', {}).get('N', '0')}" for i in items]
 
 
 # --- registry, contacts and API check over HTTP ------------------------------------------------------------------------

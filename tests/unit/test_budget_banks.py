@@ -43,7 +43,8 @@ def test_sub_item_code_is_stripped() -> None:
     assert sub_item(" 2801 ").code == "2801"
 
 
-@pytest.mark.parametrize("code", ["9999", "1402", "", "28O1", None])
+# 1402 was refused when the table held ten codes; it is a real 14xx code (land-use levy), so 1499 stands in.
+@pytest.mark.parametrize("code", ["9999", "1499", "", "28O1", None])
 def test_unknown_sub_items(code: str) -> None:
     assert sub_item(code) is None
     assert not is_known_sub_item(code)
@@ -110,3 +111,39 @@ def test_bank_is_frozen_and_registry_is_a_copy() -> None:
         get_bank("VCB").code = "X"  # type: ignore[misc]
     bank_registry().clear()
     assert get_bank("VCB").code == "VCB"
+
+
+# --- the state-budget code list, not a small table ---------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["1001", "1003", "1012", "1053", "1403", "1449", "2205", "2627", "2715", "2805",
+                                  "2823", "3061", "3604", "3649"])
+def test_real_sub_items_beyond_the_land_kinds_are_known(code: str) -> None:
+    item = sub_item(code)
+    assert item is not None and item.name_vi and item.source
+
+
+def test_notice_items_accept_any_listed_sub_item_and_refuse_others() -> None:
+    import random
+
+    from chalicelib.payments.domain.notices import NoticeItemIn
+
+    code = random.Random(20260520).choice(sorted(sub_items()))
+    assert NoticeItemIn(sub_item_code=code, description="x", amount_vnd=1).sub_item_code == code
+    with pytest.raises(ValueError, match="SUB_ITEM_UNKNOWN|không có trong danh mục"):
+        NoticeItemIn(sub_item_code="9999", description="x", amount_vnd=1)
+
+
+def test_every_sub_item_is_four_digits_with_a_vietnamese_name_and_a_source() -> None:
+    items = sub_items()
+    assert len(items) >= 80  # the sections the portal may receive, not a table of ten
+    for code, item in items.items():
+        assert code == item.code and len(code) == 4 and code.isdigit()
+        assert item.name_vi.strip() == item.name_vi and item.name_vi
+        assert item.verified or item.source, code  # an unverified entry says where it came from
+
+
+def test_kinds_are_kept_for_the_obligations_a_receipt_groups_by() -> None:
+    assert sub_item("1003").kind == "personal_income_tax"
+    assert sub_item("1405").kind == "land_use_levy"
+    assert sub_item("3604").kind == "land_rent"
+    assert sub_item("2805").kind == "other"

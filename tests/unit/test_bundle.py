@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -11,6 +13,9 @@ from tests.unit.test_package import ROOT, package, run_cli
 
 bundle = package.bundle
 PACKAGED_ZIP = ROOT / "out" / "deployment.zip"
+# Fails on branch restructure with or without the blocked modules (name masking, not PDF rendering): not this check's
+# business. Remove once it passes.
+UNRELATED_FAILURES = ["tests/unit/test_onboarding_evidence.py::test_personal_data_is_masked_by_key_and_by_shape"]
 
 
 def _zip(path: Path, names: dict[str, bytes]) -> Path:
@@ -20,14 +25,19 @@ def _zip(path: Path, names: dict[str, bytes]) -> Path:
     return path
 
 
-def test_slim_leaves_out_the_runtimes_sdk_and_keeps_everything_else(tmp_path):
+def test_slim_leaves_out_the_runtimes_sdk_unused_modules_and_build_files(tmp_path):
     path = _zip(tmp_path / "deployment.zip", {
         "app.py": b"app", "chalicelib/config.py": b"c",
         "boto3/__init__.py": b"x" * 5000, "boto3-1.44.5.dist-info/METADATA": b"m",
         "botocore/data/s3/service-2.json": b"{}" * 5000, "botocore-1.44.8.dist-info/RECORD": b"r",
         "s3transfer/__init__.py": b"s", "s3transfer-0.19.3.dist-info/METADATA": b"m",
-        # Not the SDK: a distribution whose name starts like one, and Powertools' own dependency.
+        "PIL/Image.py": b"p", "pillow-13.0.0.dist-info/METADATA": b"m",
+        "lxml/objectify.cpython-311-x86_64-linux-gnu.so": b"o", "lxml/html/__init__.py": b"h",
+        "lxml/isoschematron/__init__.py": b"i", "lxml/includes/tree.h": b"h", "fontTools/cu2qu/cu2qu.c": b"c",
+        "lxml/etree.pyx": b"x", "lxml/etree.pyi": b"x",
+        # Kept: a distribution whose name starts like a dropped one, Powertools' own dependency, what lxml runs on.
         "boto3_extensions/__init__.py": b"keep", "jmespath/__init__.py": b"keep", "dateutil/tz.py": b"keep",
+        "lxml/etree.cpython-311-x86_64-linux-gnu.so": b"keep", "lxml/htmlfoo.py": b"keep",
     })
     before, after = bundle.slim(path)
     assert after < before
@@ -35,7 +45,20 @@ def test_slim_leaves_out_the_runtimes_sdk_and_keeps_everything_else(tmp_path):
         names = set(archive.namelist())
         assert archive.read("app.py") == b"app"
     assert names == {"app.py", "chalicelib/config.py", "boto3_extensions/__init__.py", "jmespath/__init__.py",
-                     "dateutil/tz.py"}
+                     "dateutil/tz.py", "lxml/etree.cpython-311-x86_64-linux-gnu.so", "lxml/htmlfoo.py"}
+
+
+def test_every_pdf_signing_and_xml_path_runs_without_the_modules_the_zip_leaves_out():
+    """What bundle.UNUSED_MODULES leaves out must stay unused: the tests that render, sign and parse run without."""
+    tests = ["tests/unit/test_pdf.py", "tests/unit/test_receipt_pades.py", "tests/unit/test_receipt_signing.py",
+             "tests/unit/test_receipt_xml.py", "tests/unit/test_receipt_qr.py", "tests/unit/test_receipt_access.py",
+             "tests/unit/test_citizen_accounts.py", "tests/unit/test_onboarding_evidence.py"]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "blocked_imports.py"), ",".join(bundle.UNUSED_MODULES), *tests,
+         *(f"--deselect={node}" for node in UNRELATED_FAILURES)],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
 
 
 def test_a_zip_over_the_limit_is_refused_naming_the_largest_parts(tmp_path):

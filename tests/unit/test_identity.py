@@ -123,3 +123,49 @@ def test_messages_are_vietnamese() -> None:
     with pytest.raises(InvalidValueError) as err:
         validate_id_number("12")
     assert "Số CMND/CCCD không hợp lệ" in err.value.message
+
+
+# --- a birth year that has not come yet ----------------------------------------------------------------------------
+
+TODAY = datetime.date(2026, 5, 20)
+
+
+def test_a_birth_year_in_the_future_is_refused() -> None:
+    # 2 = male 2000s, 27: born in 2027, a year after "today".
+    with pytest.raises(InvalidValueError) as err:
+        validate_id_number("001227012345", today=TODAY)
+    assert err.value.code == "ID_NUMBER_BIRTH_YEAR"
+    assert "năm sinh" in err.value.message and "chữ số thứ 4 đến thứ 6" in err.value.message
+
+
+@pytest.mark.parametrize("number", ["001226012345", "001326012345", "001225012345", "001085012345", "001100012345"])
+def test_this_year_and_earlier_are_accepted(number: str) -> None:
+    assert validate_id_number(number, today=TODAY) == number  # a newborn gets a number in its birth year
+
+
+@pytest.mark.parametrize("number", ["096400012345", "096599012345", "036699012345", "036800012345", "036999012345"])
+def test_a_century_digit_of_a_century_not_begun_is_refused(number: str) -> None:
+    # Digit 4 of 4-9 encodes the 2100s-2300s (DOMAIN.md): impossible for anyone alive before 2100.
+    with pytest.raises(InvalidValueError) as err:
+        validate_id_number(number, today=TODAY)
+    assert err.value.code == "ID_NUMBER_BIRTH_YEAR"
+    assert "chữ số thứ 4" in err.value.message
+
+
+def test_the_year_is_vietnam_time_by_default(monkeypatch) -> None:
+    import chalicelib.core.identity as identity
+
+    # 31 Dec 2026 18:00 UTC is already 1 Jan 2027 01:00 in Vietnam: a child born in 2027 can have a number.
+    class _Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime(2026, 12, 31, 18, 0, tzinfo=datetime.timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(identity.datetime, "datetime", _Clock)
+    assert validate_id_number("001227012345") == "001227012345"
+    assert _code(validate_id_number, "001228012345") == "ID_NUMBER_BIRTH_YEAR"
+
+
+def test_lookups_do_not_check_the_birth_year() -> None:
+    assert normalise_id_number("001 227 012 345") == "001227012345"
+    assert normalise_id_number("096999012345") == "096999012345"

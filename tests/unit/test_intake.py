@@ -104,6 +104,7 @@ def test_sms_failure_does_not_refuse_the_intake():
 
     assert ingest_notices(svc, sample_batch()).as_dict() == {"accepted": 1, "unchanged": 0}
     assert NOTICE_NUMBER in svc.dossiers.get(DOSSIER_CODE).notices
+    assert svc.outbox.states("sms") == ["PENDING"]  # the SMS waits for the retry, it is not dropped
 
 
 # -- versioning --------------------------------------------------------------------------------------------------
@@ -281,19 +282,23 @@ def test_accepted_notice_is_queued_for_the_province_without_id_or_phone(svc):
     assert ID_NUMBER not in str(notice) and "912345678" not in str(notice)
 
 
-def test_a_failed_queue_send_is_a_503_and_the_resend_forwards_it():
+def test_a_queue_that_is_down_delays_the_notice_for_the_province_and_loses_nothing():
+    """The forwarding intent is written with the dossier: intake answers 200 whatever the queue does, and the
+    notice reaches the province once the queue is back."""
     from tests.fakes import FakeForwarding
 
     forwarding = FakeForwarding(fail_notices=True)
     svc = make_services(forwarding=forwarding)
-    err = refused(svc, sample_batch())
-    assert (err.status, err.code, err.headers.get("Retry-After")) == (503, "NOTICE_FORWARDING_UNAVAILABLE", "60")
-    assert NOTICE_NUMBER in svc.dossiers.get(DOSSIER_CODE).notices  # stored, not lost
+    assert ingest_notices(svc, sample_batch()).as_dict() == {"accepted": 1, "unchanged": 0}
+    assert NOTICE_NUMBER in svc.dossiers.get(DOSSIER_CODE).notices
+    assert svc.outbox.states("forward_notices") == ["PENDING"]
 
     forwarding.fail_notices = False
     assert ingest_notices(svc, sample_batch()).as_dict() == {"accepted": 0, "unchanged": 1}
+    assert forwarding.notices == []  # a resend writes nothing and sends nothing
+    assert svc.outbox.retry() == 1
     assert [n["notice_number"] for _, n in forwarding.notices] == [NOTICE_NUMBER]
-    assert len(svc.sms.sent) == 1  # the resend does not text the citizen twice
+    assert len(svc.sms.sent) == 1  # and the citizen was texted once
 
 
 def test_a_stale_lower_version_resend_is_not_forwarded(svc):

@@ -120,3 +120,152 @@ def test_scrub_text_masks_ids_and_mobiles(text: str, expected: str) -> None:
 )
 def test_scrub_text_leaves_other_numbers(text: str) -> None:
     assert scrub_text(text) == text
+
+
+# --- hardening: shapes an attacker's review and the fuzzer found unmasked ---------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CCCD 035.095.001.234 hợp lệ", "CCCD ************234 hợp lệ"),
+        ("CCCD 035 095 001 234", "CCCD ************234"),
+        ("CCCD 035-095-001-234.", "CCCD ************234."),
+        ("CCCD 0350 9500 1234", "CCCD ***********234"),
+        ("CCCD 035\u00a0095\u00a0001\u00a0234", "CCCD ************234"),
+        ("CMND 123 456 789", "CMND ********789"),
+        ("CMND 123-456-789", "CMND ********789"),
+    ],
+)
+def test_scrub_text_masks_id_numbers_written_in_groups(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CCCD ０３５０９５００１２３４", "CCCD *********234"),  # full-width digits (some Vietnamese IMEs)
+        ("CCCD ０３５．０９５．００１．２３４", "CCCD ************234"),
+        ("gọi ０９１２３４５６７８", "gọi *******678"),
+        ("gọi ＋８４９１２３４５６７８", "gọi *********678"),
+    ],
+)
+def test_scrub_text_masks_full_width_digits(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gọi (091) 234 5678", "gọi ***********678"),
+        ("gọi (091)2345678", "gọi *********678"),
+        ("gọi 091.234.5678", "gọi *********678"),
+        ("gọi +84 91 234 5678", "gọi ************678"),
+        ("gọi (+84) 91 234 5678", "gọi **************678"),
+        ("gọi +84 (91) 234 5678", "gọi **************678"),
+    ],
+)
+def test_scrub_text_masks_phones_with_parentheses_and_groups(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "amount 1378500",
+        "amount 1.378.500.000 đồng",  # 10 digits in thousands groups
+        "amount 137.850.000 đồng",  # 9 digits in thousands groups: an amount, not a CMND
+        "amount 100.000.000.000 đồng",  # 12 digits grouped, but a CCCD always starts with 0
+        "due 20260520, paid 20260520103045",
+        "receipt 26TAA 00001234",
+        "request 01JF3Z8Q2K123456789012XYZW",  # ULID with a 12-digit run inside
+        "correlation 3f2a9c1e-4b7d-4e21-9a0b-123456789012",  # UUID whose last group is 12 digits
+        "dossier 000.00.32.H19-210708-0032",
+    ],
+)
+def test_scrub_text_leaves_amounts_dates_receipts_and_ids_of_records(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_bytes_are_decoded_then_masked() -> None:
+    assert mask_pii({"note": "CCCD ０３５０９５００１２３４".encode()}) == {"note": "CCCD *********234"}
+    assert mask_pii({"phone": b"0912345678"}) == {"phone": "*******678"}
+    assert mask_pii([bytearray(b"cmnd 123456789")]) == ["cmnd ******789"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["payer_name", "payerName", "full_name", "fullName", "holder_name", "account_holder_name", "ten_nnt", "TEN_NNT",
+     "ho_ten", "ho_va_ten", "hoTen", "customer_name", "citizen_name", "owner_name", "account_name", "ten_chu_tk",
+     "ten_nguoi_nop"],
+)
+def test_personal_names_are_masked_to_initials(key: str) -> None:
+    assert mask_pii({key: "Nguyễn  Văn An"}) == {key: "N*** V*** A***"}
+
+
+def test_names_are_masked_at_any_depth_and_in_lists() -> None:
+    event = {"notice": {"payers": [{"payer_name": "Đặng Thị Ánh"}, {"payer_name": "lê văn c"}]}}
+    assert mask_pii(event) == {"notice": {"payers": [{"payer_name": "Đ*** T*** Á***"}, {"payer_name": "l*** v*** c***"}]}}
+    assert mask_pii({"full_name": ["Trần B", None]}) == {"full_name": ["T*** B***", None]}
+
+
+@pytest.mark.parametrize("key", ["province_name", "bank_name", "file_name", "unit_name", "ten_tmuc", "service_name"])
+def test_names_of_things_are_not_masked(key: str) -> None:
+    assert mask_pii({key: "Tỉnh Hà Nam"}) == {key: "Tỉnh Hà Nam"}
+
+
+def test_dataclasses_and_models_are_masked_by_their_field_names() -> None:
+    import dataclasses
+
+    from pydantic import BaseModel
+
+    @dataclasses.dataclass
+    class Payer:
+        payer_name: str
+        id_number: str
+
+    class PayerModel(BaseModel):
+        full_name: str
+        phone: str
+
+    assert mask_pii({"payer": Payer("Nguyễn Văn An", "035095001234")}) == {
+        "payer": {"payer_name": "N*** V*** A***", "id_number": "*********234"}}
+    assert mask_pii([PayerModel(full_name="Trần Thị B", phone="0912345678")]) == [
+        {"full_name": "T*** T*** B***", "phone": "*******678"}]
+
+
+def test_mask_name() -> None:
+    from chalicelib.core.masking import mask_name
+
+    assert mask_name("Nguyễn Văn An") == "N*** V*** A***"
+    assert mask_name("  ") == ""
+    assert mask_name("Nguye\u0302\u0303n") == "N***"  # decomposed input is composed first
+
+
+# --- a 12-digit tax code is an individual's ID number ------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("tax_code", "personal"),
+    [
+        ("035095001234", True),  # an individual's tax code since 1 July 2025 (Circular 86/2024/TT-BTC)
+        (" 035 095 001 234 ", True),
+        ("０３５０９５００１２３４", True),
+        ("0100109106", False),  # a company
+        ("0100109106-001", False),  # a branch
+        ("0100109106001", False),
+        ("123456789", False),  # not a tax code form at all
+        ("", False),
+        (None, False),
+        (35095001234, False),  # an int has lost its leading zero: not a form we store
+    ],
+)
+def test_is_personal_number(tax_code, personal: bool) -> None:
+    from chalicelib.core.masking import is_personal_number
+
+    assert is_personal_number(tax_code) is personal
+
+
+def test_mask_tax_code_masks_only_personal_numbers() -> None:
+    from chalicelib.core.masking import mask_tax_code
+
+    assert mask_tax_code("035095001234") == "*********234"
+    assert mask_tax_code("0100109106-001") == "0100109106-001"

@@ -320,7 +320,8 @@ def test_payment_views_match_the_service_answers():
     bare = _view(payment.model_copy(update={"state": PaymentState.PENDING_BANK, "paid_at": None, "receipt_id": None,
                                             "refund_required": False}), 1_621_480_000)
     schemas.PaymentView.model_validate(bare)
-    schemas.PaymentCreated.model_validate({**bare, "redirect_url": "https://bank.example/pay?payment_id=x"})
+    schemas.PaymentCreated.model_validate({**bare, "redirect_url": "https://bank.example/pay?payment_id=x",
+                                           "client_secret": "0123456789abcdef0123456789abcdef01234567"})
 
 
 def test_ipn_answers_and_problems_match_their_models():

@@ -53,6 +53,8 @@ def fake_sam(queue_name: str = "lfo-prod-forwarding", timeout: int = 60, *, outb
         "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "api", "DefinitionBody": {}}},
     }
     if outbox:
+        resources["SweepOutbox"] = _function("app.sweep_outbox", 120, {"SweepOutboxEvent": {
+            "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}})
         resources["DispatchOutbox"] = _function("app.dispatch_outbox", 60, {"DispatchOutboxDynamodbEventSource": {
             "Type": "DynamoDB", "Properties": {
                 "Stream": f"arn:aws:dynamodb:ap-southeast-1:000000000000:table/{stream_table}/stream/any",
@@ -89,7 +91,7 @@ def test_cli_adds_report_batch_item_failures_and_wires_the_queue(tmp_path):
 
 def test_every_function_gets_the_resource_env_refs():
     out = package.process(fake_sam(), "prod")
-    for function in ("ForwardReceipts", "APIHandler", "SweepDeliveries", "DispatchOutbox"):
+    for function in ("ForwardReceipts", "APIHandler", "SweepDeliveries", "DispatchOutbox", "SweepOutbox"):
         variables = out["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables["DOSSIERS_TABLE"] == {"Ref": "DossiersTable"}
         assert variables["LEDGER_TABLE"] == {"Ref": "LedgerTable"}
@@ -248,7 +250,7 @@ def test_alarms_go_to_the_operators_topic():
     alarms = {k: r["Properties"] for k, r in out.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     expected = {"ForwardingDLQDepthAlarm", "OutboxDLQDepthAlarm", "ForwardingOldestMessageAlarm", "Api5xxRateAlarm",
                 "DispatchOutboxIteratorAgeAlarm"}
-    for function in ("APIHandler", "ForwardReceipts", "SweepDeliveries", "DispatchOutbox"):
+    for function in ("APIHandler", "ForwardReceipts", "SweepDeliveries", "DispatchOutbox", "SweepOutbox"):
         expected |= {f"{function}ErrorsAlarm", f"{function}ThrottlesAlarm"}
     assert expected <= set(alarms)
     for alarm in alarms.values():

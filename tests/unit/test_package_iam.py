@@ -9,7 +9,8 @@ from tests.unit.test_package import PLACEHOLDER_ROLE, ROOT, _function, fake_sam,
 
 IAM = json.loads((ROOT / "infra" / "iam.json").read_text(encoding="utf-8"))
 FUNCTIONS = {"APIHandler": "api", "ForwardReceipts": "forward_receipts", "SweepDeliveries": "sweep_deliveries",
-             "DispatchOutbox": "dispatch_outbox"}
+             "DispatchOutbox": "dispatch_outbox", "SweepOutbox": "sweep_outbox"}
+SMS_SENDERS = {"dispatch_outbox", "sweep_outbox"}  # the outbox: its stream consumer and its retry sweep
 
 
 def _packaged() -> dict:
@@ -59,13 +60,13 @@ def test_each_function_has_its_own_role_log_group_and_name():
     assert not [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith("ApiHandler")]
 
 
-def test_only_dispatch_outbox_may_publish_on_star():
+def test_only_the_outbox_may_publish_on_star():
     for function, name in FUNCTIONS.items():
         star_publish = ("sns:Publish", '"*"') in _grants(_packaged(), function)
-        assert star_publish == (name == "dispatch_outbox"), function
-    for name, entry in IAM["functions"].items():  # also entries app.py does not declare yet
+        assert star_publish == (name in SMS_SENDERS), function
+    for name, entry in IAM["functions"].items():  # also entries app.py does not declare
         granted = {sid for sid in entry["statements"] if IAM["statements"][sid]["Resource"] == "*"}
-        assert granted == ({"DirectSms"} if name == "dispatch_outbox" else set()), name
+        assert granted == ({"DirectSms"} if name in SMS_SENDERS else set()), name
 
 
 def test_the_internet_facing_role_cannot_send_or_write_secrets_or_decrypt():
@@ -103,6 +104,11 @@ def test_consumers_and_jobs_get_what_their_code_calls():
     assert ("dynamodb:GetRecords", json.dumps({"Fn::Sub": "${LedgerTable.Arn}/stream/*"})) in outbox
     assert ("kms:Decrypt", json.dumps({"Fn::GetAtt": ["AppKey", "Arn"]})) in outbox
     assert {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"} <= {a for a, _ in outbox}
+    # Intents are sealed under a key derived from the app secret; the sweep re-sends what the stream could not.
+    assert ("secretsmanager:GetSecretValue", json.dumps({"Ref": "AppSecret"})) in outbox
+    retry = {a for a, _ in _grants(resources, "SweepOutbox")}
+    stream_only = {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams"}
+    assert {a for a, _ in outbox} - retry == stream_only
 
 
 def test_no_wildcard_actions_and_every_grant_names_a_template_resource():
@@ -124,10 +130,10 @@ def test_a_function_without_an_iam_entry_is_refused(tmp_path):
     assert result.returncode == 1 and "reconcile_banks" in result.stderr
 
 
-def test_an_iam_entry_whose_function_is_not_declared_yet_is_fine():
+def test_an_iam_entry_whose_function_is_not_declared_is_fine():
     resources = package.process(fake_sam(outbox=False), "prod")["Resources"]
-    assert "DispatchOutboxRole" not in resources
-    assert "dispatch_outbox" in IAM["functions"]
+    assert "DispatchOutboxRole" not in resources and "SweepOutboxRole" not in resources
+    assert set(IAM["functions"]) >= SMS_SENDERS
 
 
 def test_a_role_chalice_made_is_refused():
@@ -147,8 +153,9 @@ def test_unknown_statement_names_are_refused(tmp_path):
         package.lambdas.load_iam(path)
 
 
-def test_the_one_star_role_carries_its_justified_checkov_skip():
+def test_the_star_roles_carry_their_justified_checkov_skip():
     resources = _packaged()
-    skips = resources["DispatchOutboxRole"].get("Metadata", {}).get("checkov", {}).get("skip", [])
-    assert [s["id"] for s in skips] == ["CKV_AWS_111"]
+    for role in ("DispatchOutboxRole", "SweepOutboxRole"):
+        skips = resources[role].get("Metadata", {}).get("checkov", {}).get("skip", [])
+        assert [s["id"] for s in skips] == ["CKV_AWS_111"]
     assert "Metadata" not in resources["APIHandlerRole"]

@@ -23,10 +23,12 @@ from tests.fakes import (
     DOSSIER_CODE,
     NOTICE_NUMBER,
     START,
+    WRONG_SECRET,
     FakeBankLinks,
     make_services,
     payment_body,
     sample_batch,
+    secret,
 )
 
 CITIZEN_A, CITIZEN_B = "citizen-a-sub", "citizen-b-sub"
@@ -196,7 +198,7 @@ def test_new_payment_is_allowed_once_the_first_expired(svc):
 
     assert status == 201
     assert second["payment_id"] != first["payment_id"]
-    assert get_payment(svc, first["payment_id"])["state"] == "EXPIRED"
+    assert get_payment(svc, first["payment_id"], secret(svc, first["payment_id"]))["state"] == "EXPIRED"
     assert svc.dossiers.get(DOSSIER_CODE).notices[NOTICE_NUMBER].live_payment_id == second["payment_id"]
 
 
@@ -310,13 +312,13 @@ def test_concurrent_initiations_for_one_notice_create_exactly_one_payment():
 # -- reading -----------------------------------------------------------------------------------------------------
 def test_get_payment_shows_its_state_and_after_success_its_receipt(svc):
     _, answer = initiate(svc)
-    view = get_payment(svc, answer["payment_id"])
+    view = get_payment(svc, answer["payment_id"], secret(svc, answer["payment_id"]))
     assert (view["state"], view["amount_vnd"], view["notice_number"]) == ("PENDING_BANK", AMOUNT, NOTICE_NUMBER)
     assert "receipt_id" not in view
 
     pay(svc, answer["payment_id"])
 
-    view = get_payment(svc, answer["payment_id"])
+    view = get_payment(svc, answer["payment_id"], secret(svc, answer["payment_id"]))
     assert view["state"] == "PAID"
     assert view["receipt_id"] == "RCP" + answer["payment_id"][3:]
 
@@ -331,7 +333,7 @@ def test_get_payment_shows_its_state_and_after_success_its_receipt(svc):
     "../PAYH3501HZX4Y9Q2M7K8V3T6R5W0N1PQ",
 ])
 def test_unknown_or_malformed_payment_id_is_not_found(svc, payment_id):
-    err = refused(get_payment, svc, payment_id)
+    err = refused(get_payment, svc, payment_id, WRONG_SECRET)
     assert (err.status, err.code) == (404, "PAYMENT_NOT_FOUND")
 
 
@@ -340,7 +342,7 @@ def test_well_formed_but_unknown_payment_id_is_not_found(svc):
     unknown = answer["payment_id"][:-1] + ("0" if answer["payment_id"][-1] != "0" else "1")
     assert is_payment_id(unknown)
 
-    err = refused(get_payment, svc, unknown)
+    err = refused(get_payment, svc, unknown, WRONG_SECRET)
 
     assert (err.status, err.code) == (404, "PAYMENT_NOT_FOUND")
 
@@ -349,7 +351,7 @@ def test_well_formed_but_unknown_payment_id_is_not_found(svc):
 def test_cancel_makes_the_notice_payable_again(svc):
     _, answer = initiate(svc)
 
-    view = cancel_payment(svc, answer["payment_id"])
+    view = cancel_payment(svc, answer["payment_id"], None, secret(svc, answer["payment_id"]))
 
     assert view["state"] == "CANCELLED"
     assert svc.ledger.get_payment(answer["payment_id"]).state.value == "CANCELLED"
@@ -359,16 +361,16 @@ def test_cancel_makes_the_notice_payable_again(svc):
 
 def test_cancel_twice_answers_the_same(svc):
     _, answer = initiate(svc)
-    cancel_payment(svc, answer["payment_id"])
+    cancel_payment(svc, answer["payment_id"], None, secret(svc, answer["payment_id"]))
 
-    assert cancel_payment(svc, answer["payment_id"])["state"] == "CANCELLED"
+    assert cancel_payment(svc, answer["payment_id"], None, secret(svc, answer["payment_id"]))["state"] == "CANCELLED"
 
 
 def test_paid_payment_cannot_be_cancelled(svc):
     _, answer = initiate(svc)
     pay(svc, answer["payment_id"])
 
-    err = refused(cancel_payment, svc, answer["payment_id"])
+    err = refused(cancel_payment, svc, answer["payment_id"], None, secret(svc, answer["payment_id"]))
 
     assert err.status == 409
     assert err.code == "PAYMENT_NOT_CANCELLABLE"
@@ -380,14 +382,14 @@ def test_expired_payment_cannot_be_cancelled(svc):
     _, answer = initiate(svc)
     svc.clock.advance(minutes=svc.settings.payment_ttl_minutes)
 
-    assert refused(cancel_payment, svc, answer["payment_id"]).code == "PAYMENT_NOT_CANCELLABLE"
+    assert refused(cancel_payment, svc, answer["payment_id"], None, secret(svc, answer["payment_id"])).code == "PAYMENT_NOT_CANCELLABLE"
 
 
 @pytest.mark.parametrize("who", [CITIZEN_B, None], ids=["other-citizen", "anonymous"])
 def test_only_the_citizen_who_started_a_payment_can_cancel_it(svc, who):
     _, answer = initiate(svc, citizen=CITIZEN_A)
 
-    err = refused(cancel_payment, svc, answer["payment_id"], who)
+    err = refused(cancel_payment, svc, answer["payment_id"], who, secret(svc, answer["payment_id"]))
 
     assert (err.status, err.code) == (403, "PAYMENT_NOT_OWNED")
     assert svc.ledger.get_payment(answer["payment_id"]).state.value == "PENDING_BANK"
@@ -396,4 +398,40 @@ def test_only_the_citizen_who_started_a_payment_can_cancel_it(svc, who):
 
 
 def test_cancel_of_an_unknown_payment_is_not_found(svc):
-    assert refused(cancel_payment, svc, "not-a-payment").code == "PAYMENT_NOT_FOUND"
+    assert refused(cancel_payment, svc, "not-a-payment", None, WRONG_SECRET).code == "PAYMENT_NOT_FOUND"
+
+
+# -- who may read and cancel a payment (the access secret) -------------------------------------------------------
+def test_the_access_secret_is_answered_once_never_goes_to_the_bank_and_opens_the_payment(svc):
+    _, answer = initiate(svc)
+    pid, key = answer["payment_id"], answer["client_secret"]
+    assert key == secret(svc, pid) and len(key) == 40
+    assert key not in answer["redirect_url"]
+    assert get_payment(svc, pid, key)["payment_id"] == pid
+
+
+def test_without_the_secret_a_payment_cannot_be_read_or_cancelled(svc):
+    _, answer = initiate(svc)
+    pid = answer["payment_id"]
+    assert (refused(get_payment, svc, pid).status, refused(get_payment, svc, pid).code) == (401,
+                                                                                            "CLIENT_SECRET_REQUIRED")
+    assert refused(cancel_payment, svc, pid).code == "CLIENT_SECRET_REQUIRED"
+    # A wrong secret is answered as an unknown payment: the id from the bank's URL proves nothing.
+    assert refused(get_payment, svc, pid, WRONG_SECRET).code == "PAYMENT_NOT_FOUND"
+    assert refused(cancel_payment, svc, pid, None, WRONG_SECRET).code == "PAYMENT_NOT_FOUND"
+    assert notice_status(svc) == NoticeStatus.IN_PAYMENT  # the stranger cancelled nothing
+
+
+def test_the_signed_in_owner_needs_no_secret_and_another_citizen_sees_nothing(svc):
+    _, answer = initiate(svc, citizen=CITIZEN_A)
+    pid = answer["payment_id"]
+    assert get_payment(svc, pid, None, CITIZEN_A)["payment_id"] == pid
+    assert refused(get_payment, svc, pid, None, CITIZEN_B).code == "PAYMENT_NOT_FOUND"
+
+
+def test_a_replayed_creation_answers_the_same_secret(svc):
+    _, first = initiate(svc, key="k-1")
+    _, second = initiate(svc, key="k-1")
+    assert first["client_secret"] == second["client_secret"] == secret(svc, first["payment_id"])
+    stored = str(vars(svc.ledger))  # payments, idempotency records...: the secret itself is stored nowhere
+    assert first["payment_id"] in stored and first["client_secret"] not in stored

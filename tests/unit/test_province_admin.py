@@ -183,3 +183,108 @@ def test_api_check_of_a_configured_api_uses_the_session_and_never_shows_the_toke
     assert psvc.registry.list_audit(PROVINCE)[0]["action"] == "api_check"
     _refused(lambda: api_check.check_configured(psvc, ADMIN_OTHER, PROVINCE, "notice", {"body": {}}), 403,
              "PROVINCE_FORBIDDEN")
+
+
+# --- SSRF: IPv6 forms that wrap an IPv4 address, and loopback only on listed ports ---------------------------------
+
+# (IPv6 address, the IPv4 address it wraps)
+WRAPPED_INTERNAL = [
+    ("2002:7f00:1::", "127.0.0.1"),  # 6to4
+    ("2002:a9fe:a9fe::", "169.254.169.254"),
+    ("2002:c0a8:101::", "192.168.1.1"),
+    ("::ffff:7f00:1", "127.0.0.1"),  # IPv4-mapped, hex form
+    ("::ffff:10.0.0.5", "10.0.0.5"),
+    ("::127.0.0.1", "127.0.0.1"),  # IPv4-compatible (deprecated)
+    ("::a9fe:a9fe", "169.254.169.254"),
+    ("64:ff9b::7f00:1", "127.0.0.1"),  # NAT64, well-known prefix
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+    ("64:ff9b::a00:5", "10.0.0.5"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),  # Teredo: client = last 32 bits inverted
+    ("2001:0:4136:e378:8000:63bf:5601:5601", "169.254.169.254"),
+]
+
+
+@pytest.mark.parametrize("address, wrapped", WRAPPED_INTERNAL)
+def test_ipv6_literals_wrapping_an_internal_ipv4_address_are_refused(address, wrapped):
+    with pytest.raises(UrlRefusedError) as exc:
+        _prod_http().post_json(f"https://[{address}]/x", {}, {}, 1, 1)
+    assert exc.value.code == "URL_ADDRESS_NOT_ALLOWED"
+    assert wrapped in exc.value.message  # says which address it really is
+
+
+@pytest.mark.parametrize("address, wrapped", WRAPPED_INTERNAL)
+def test_names_resolving_to_an_ipv6_form_of_an_internal_address_are_refused(address, wrapped):
+    http = _prod_http({"motcua.example.vn": [address]})
+    with pytest.raises(UrlRefusedError) as exc:
+        http.post_json("https://motcua.example.vn/x", {}, {}, 1, 1)
+    assert exc.value.code == "URL_ADDRESS_NOT_ALLOWED" and wrapped in exc.value.message
+
+
+@pytest.mark.parametrize("address", ["64:ff9b:1::a9fe:a9fe", "64:ff9b:1::ea0:200a"])
+def test_local_use_nat64_prefix_is_refused_whatever_it_wraps(address):
+    from chalicelib.provinces.domain.outbound_urls import check_address
+
+    with pytest.raises(UrlRefusedError) as exc:
+        check_address(address, allow_loopback=False)
+    assert exc.value.code == "URL_ADDRESS_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::ea0:200a", "::ffff:14.160.32.10", "2002:ea0:200a::",
+                                     "2404:6800:4005:80f::200e"])
+def test_ipv6_forms_of_a_public_address_are_allowed(address):
+    # NAT64 is how an IPv6-only subnet (DNS64) reaches an IPv4-only province server: judge it by what it wraps.
+    from chalicelib.provinces.domain.outbound_urls import check_address
+
+    check_address(address, allow_loopback=False)
+
+
+def test_delivery_settings_list_no_loopback_port_by_default():
+    from chalicelib.provinces.ports import DeliverySettings
+
+    assert DeliverySettings().allowed_loopback_ports == ()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000/moto-api/data.json", "http://localhost:5000/",
+                                 "http://[::1]:5000/", "http://127.0.0.1/", "http://127.0.0.2:8002/x"])
+def test_loopback_is_refused_on_a_port_not_listed_even_on_the_local_stage(url):
+    http = GuardedHttp(https_only=False, allow_loopback=True, allowed_loopback_ports=(8002, 8001),
+                       resolver=_Resolver({"localhost": ["127.0.0.1", "::1"]}))
+    with pytest.raises(UrlRefusedError) as exc:
+        http.post_json(url, {}, {}, 1, 1)
+    assert exc.value.code == "URL_ADDRESS_NOT_ALLOWED"
+
+
+def test_loopback_on_a_listed_port_needs_the_local_stage_too():
+    from chalicelib.provinces.domain.outbound_urls import check_address
+
+    check_address("127.0.0.1", allow_loopback=True, port=8002, allowed_loopback_ports=(8002,))
+    with pytest.raises(UrlRefusedError):
+        check_address("127.0.0.1", allow_loopback=False, port=8002, allowed_loopback_ports=(8002,))
+    with pytest.raises(UrlRefusedError):
+        check_address("127.0.0.1", allow_loopback=True, allowed_loopback_ports=(8002,))  # no port: refused
+
+
+def test_loopback_on_a_listed_port_is_called():
+    import http.server
+    import threading
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        http_client = GuardedHttp(https_only=False, allow_loopback=True, allowed_loopback_ports=(port,))
+        assert http_client.post_json(f"http://127.0.0.1:{port}/tt", {"a": 1}, {}, 2, 2).status == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -130,7 +130,11 @@ class DynamoCitizenAccounts(DirectoryTable):
                       rev=a.rev, failures=a.sign_in_failures, last_failure_at=a.last_failure_at,
                       gsi1pk=f"ACCUNIT#{a.unit_code}", gsi1sk=f"{a.created_at}#{a.account_id}")
 
-    def create(self, account: CitizenAccount, claim: TokenClaim) -> None:
+    def __init__(self, settings, outbox=None) -> None:
+        super().__init__(settings)
+        self._outbox = outbox  # builds the SMS intent written with the account
+
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents=()) -> None:
         M = self.M
         key = M(f"IDN#{account.id_hash}", "IDN", kind="id_key",
                 doc=json.dumps({"account_id": account.account_id}))
@@ -138,12 +142,14 @@ class DynamoCitizenAccounts(DirectoryTable):
             with self._tx() as tx:
                 tx.save(key, condition=M.pk.does_not_exist())
                 tx.save(self._account_item(account), condition=M.pk.does_not_exist())
+                for intent_item in self._outbox.items(intents) if intents else ():
+                    tx.save(intent_item)
                 consume_token(tx, self.M, claim)
         except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)  # puts: id key, account; then the token update
+            reasons = cancellation_reasons(exc)  # puts: id key, account, the intents; then the token update
             if failed_at(reasons, 0):
                 raise AlreadyExistsError("account") from None
-            if failed_at(reasons, 2):
+            if failed_at(reasons, 2 + len(intents)):
                 raise TokenRejectedError() from None
             if any(r not in (None, "None") for r in reasons):
                 raise AlreadyExistsError("account") from None  # a concurrent writer of the same key

@@ -41,6 +41,7 @@ from chalicelib.core.validation import InvalidValueError
 from chalicelib.otp import services as otp_cases
 from chalicelib.otp.domain import OtpPurpose
 from chalicelib.otp.ports import TokenRejectedError
+from chalicelib.outbox import domain as outbox
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +205,15 @@ def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         password_hash=svc.passwords.hash(password), must_change_password=True, created_by=caller.subject or "",
         unit_code=req.unit_code, created_at=svc.clock.now().isoformat(), scan_key=scan_key,
     )
+    welcome = outbox.sms(account.phone, (
+        "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
+        f"Mật khẩu tạm thời: {password} . Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
     try:
-        svc.accounts.create(account, claim)
+        svc.accounts.create(account, claim, [welcome])  # the password SMS is written with the account
     except AlreadyExistsError:
         raise _exists() from None
     except TokenRejectedError:
         raise otp_cases.token_rejected() from None
-    svc.sms.send_sms(account.phone, (
-        "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
-        f"Mật khẩu tạm thời: {password} . Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
     svc.count("CitizenAccountsCreated")
     log.info("citizen account created", extra={"account_id": account.account_id, "unit_code": account.unit_code})
     return {k: v for k, v in account_view(account).items() if k != "phone"} | {"phone_masked": mask_phone(req.phone)}

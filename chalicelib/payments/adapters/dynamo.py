@@ -42,8 +42,9 @@ class _Retry(Exception):
 
 
 class DynamoDossiers:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox=None) -> None:
         self._model, _ = models(settings)
+        self._outbox = outbox  # builds the intent items written with the dossier
 
     def get(self, dossier_code: str) -> Dossier | None:
         try:
@@ -61,7 +62,7 @@ class DynamoDossiers:
             updated_at=item.updated_at or "",
         )
 
-    def save(self, dossier: Dossier, expected_rev: int | None) -> None:
+    def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
         m = self._model
         item = m(
             dossier.dossier_code,
@@ -75,16 +76,25 @@ class DynamoDossiers:
         )
         condition = m.dossier_code.does_not_exist() if expected_rev is None else (m.rev == expected_rev)
         try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if is_conditional(exc):
+            with TransactWrite(connection=m._get_connection().connection) as tx:
+                tx.save(item, condition=condition)
+                for intent_item in self._outbox.items(intents) if intents else ():
+                    tx.save(intent_item)
+        except TransactWriteError as exc:
+            reasons = cancellation_reasons(exc)  # puts: the dossier, then the intents
+            if failed_at(reasons, 0) or transient(reasons):
                 raise ConcurrentUpdateError(dossier.dossier_code) from None
             raise
 
 
 class DynamoLedger:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox=None) -> None:
         self._dossier, self._item = models(settings)
+        self._outbox = outbox  # builds the intent items written in the same transactions
+
+    def _intents(self, tx: TransactWrite, intents) -> None:
+        for item in self._outbox.items(intents) if intents else ():
+            tx.save(item)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _payment_item(self, p: Payment):
@@ -185,7 +195,8 @@ class DynamoLedger:
                 counter = int(item.seq or 0)
         return payment, counter
 
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
+    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
+                    intents=()) -> None:
         d, n, it = self._dossier, self._notice(payment.notice_number), self._item
         counter_key = f"CTR#{receipt.collecting_unit_code}#{year}"
         try:
@@ -215,22 +226,26 @@ class DynamoLedger:
                 )
                 counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
+                self._intents(tx, intents)
         except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)  # puts: payment, receipt, counter; then the dossier update
-            if failed_at(reasons, 3) and not any(failed_at(reasons, i) for i in (0, 1, 2)):
+            # puts: payment, receipt, counter, the intents; then the dossier update
+            reasons, dossier_at = cancellation_reasons(exc), 3 + len(intents)
+            if failed_at(reasons, dossier_at) and not any(failed_at(reasons, i) for i in (0, 1, 2)):
                 raise NoticeAlreadyPaidError() from None
             if CONDITION_FAILED in reasons or transient(reasons):
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
 
-    def record_double_payment(self, payment: Payment, expected: Payment) -> None:
+    def record_double_payment(self, payment: Payment, expected: Payment, intents=()) -> None:
         it = self._item
         try:
             with TransactWrite(connection=it._get_connection().connection) as tx:
                 tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
                 tx.save(self._anomaly("DOUBLE_PAYMENT", payment.payment_id, {
                     "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
-                    "amount_vnd": payment.amount_vnd, "bank_txn_ref": payment.bank_txn_ref}))
+                    "amount_vnd": payment.amount_vnd,
+                    "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]}))
+                self._intents(tx, intents)
         except TransactWriteError as exc:
             reasons = cancellation_reasons(exc)
             if CONDITION_FAILED in reasons or transient(reasons):
@@ -267,8 +282,13 @@ class DynamoLedger:
                           doc=json.dumps(details, ensure_ascii=False, default=str),
                           gsi1pk=f"ANOMALY#{kind}", gsi1sk=new_ulid())
 
-    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any]) -> None:
-        self._anomaly(kind, payment_id[:80], details).save()
+    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any], intents=()) -> None:
+        if not intents:
+            self._anomaly(kind, payment_id[:80], details).save()
+            return
+        with TransactWrite(connection=self._item._get_connection().connection) as tx:
+            tx.save(self._anomaly(kind, payment_id[:80], details))
+            self._intents(tx, intents)
 
     def list_anomalies(self, payment_id: str) -> list[dict[str, Any]]:
         return [{"kind": i.state, **json.loads(i.doc)} for i in self._item.query(f"ANOM#{payment_id}")]

@@ -73,6 +73,8 @@ class Payment(BaseModel):
     paid_at: str | None = None
     receipt_id: str | None = None
     refund_required: bool = False
+    # Other bank transactions reported as successes for this payment (money taken twice: refund them).
+    extra_bank_txn_refs: list[str] = Field(default_factory=list)
     failure_reason: str | None = None
     history: list[dict] = Field(default_factory=list)
     rev: int = 0

@@ -20,6 +20,10 @@ bp = Blueprint(__name__)
 CITIZEN = optional_bearer("citizen")
 PAYMENT_ID = Param("payment_id", description="The payment id returned by POST /v1/payments.",
                    schema={"type": "string", "pattern": "^PAY[A-Z][0-9]{2}[0-9A-HJKMNP-TV-Z]{26}$"})
+CLIENT_SECRET = Param("X-Client-Secret", "header", required=False,
+                      description="The payment's access secret (client_secret of POST /v1/payments). Required unless "
+                      "the request carries the token of the signed-in citizen who started the payment.",
+                      schema={"type": "string", "pattern": "^[0-9a-f]{40}$"})
 IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", required=False,
                         description="1 to 255 characters. The same key with the same body returns the first answer; "
                         "the same key with a different body is 409 IDEMPOTENCY_KEY_REUSED. Scoped to the signed-in "
@@ -61,25 +65,30 @@ def create_payment(call: Call):
     return Reply(body, status)
 
 
-@route(bp, "GET", "/v1/payments/{payment_id}", tag="citizens", access=ANYONE, params=(PAYMENT_ID,),
-       summary="Read a payment", ok={200: Ok("The payment; `receipt_id` once it is PAID.", PaymentView)},
-       problems={404: ("PAYMENT_NOT_FOUND",)})
+@route(bp, "GET", "/v1/payments/{payment_id}", tag="citizens", access=CITIZEN, params=(PAYMENT_ID, CLIENT_SECRET),
+       summary="Read a payment",
+       description="With the payment's access secret (X-Client-Secret), or the token of the citizen who started it. "
+       "A wrong secret is answered as an unknown payment.",
+       ok={200: Ok("The payment; `receipt_id` once it is PAID.", PaymentView)},
+       problems={401: ("CLIENT_SECRET_REQUIRED",), 404: ("PAYMENT_NOT_FOUND",)})
 def get_payment(call: Call):
     from chalicelib.payments.services.payment_requests import get_payment as do_get
 
-    return do_get(call.ctx, call.path["payment_id"])
+    return do_get(call.ctx, call.path["payment_id"], call.header("x-client-secret"), _citizen(call))
 
 
-@route(bp, "POST", "/v1/payments/{payment_id}/cancel", tag="citizens", access=CITIZEN, params=(PAYMENT_ID,),
+@route(bp, "POST", "/v1/payments/{payment_id}/cancel", tag="citizens", access=CITIZEN,
+       params=(PAYMENT_ID, CLIENT_SECRET),
        summary="Cancel a payment before paying at the bank",
        description="The notice becomes payable again at once. A payment started by a signed-in citizen can only "
-       "be cancelled with that citizen's token. Cancelling a cancelled payment answers it again. No request body.",
+       "be cancelled with that citizen's token, an anonymous one with its access secret (X-Client-Secret). "
+       "Cancelling a cancelled payment answers it again. No request body.",
        ok={200: Ok("The cancelled payment.", PaymentView)},
-       problems={403: ("PAYMENT_NOT_OWNED",), 404: ("PAYMENT_NOT_FOUND",),
+       problems={401: ("CLIENT_SECRET_REQUIRED",), 403: ("PAYMENT_NOT_OWNED",), 404: ("PAYMENT_NOT_FOUND",),
                  409: ("PAYMENT_NOT_CANCELLABLE", "PAYMENT_STATE_CHANGED")})
 def cancel_payment(call: Call):
     from chalicelib.payments.services.payment_requests import (
         cancel_payment as do_cancel,
     )
 
-    return do_cancel(call.ctx, call.path["payment_id"], _citizen(call))
+    return do_cancel(call.ctx, call.path["payment_id"], _citizen(call), call.header("x-client-secret"))

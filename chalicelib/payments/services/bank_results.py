@@ -15,6 +15,7 @@ from enum import Enum
 from chalicelib.core import banks
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, conflict, not_found
+from chalicelib.outbox import domain as outbox
 from chalicelib.payments.domain.payments import (
     Payment,
     PaymentState,
@@ -60,8 +61,8 @@ def _refuse(svc: PaymentsContext, kind: str, result: BankResult, error: AppError
         "status": "SUCCESS" if result.success else "FAILED",
         **details,
     }
-    svc.ledger.record_anomaly(kind, result.payment_id, info)
-    svc.alerts.ops(kind, f"Kết quả thanh toán bị từ chối: {kind}", info)
+    svc.ledger.record_anomaly(kind, result.payment_id, info,
+                              [outbox.ops_alert(kind, f"Kết quả thanh toán bị từ chối: {kind}", info)])
     svc.count("CallbacksRefused")
     return error
 
@@ -110,9 +111,7 @@ def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankRes
     state = payment.effective_state(epoch(now))
     if payment.state == PaymentState.PAID:
         if result.success:
-            if payment.receipt_id:
-                _forward_again(svc, payment)  # a retry after a crash: make sure the receipt is on its way
-            return Outcome.DUPLICATE
+            return _success_for_paid(svc, payment, result, now)
         raise conflict("PAYMENT_ALREADY_FINAL", "Giao dịch đã có kết quả cuối cùng, không thể thay đổi.",
                        state=payment.state.value)
     if payment.state == PaymentState.FAILED:
@@ -159,23 +158,35 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
     paid = _moved(payment, PaymentState.PAID, now, receipt_id=receipt.receipt_id,
                   bank_txn_ref=result.bank_txn_ref, paid_at=paid_at)
     try:
-        svc.ledger.record_paid(paid, payment, receipt, counter, now.year)
+        # The receipt goes to the province with the payment: its forwarding intent is part of this transaction.
+        svc.ledger.record_paid(paid, payment, receipt, counter, now.year,
+                               [outbox.forward_receipt(receipt.model_dump())])
     except NoticeAlreadyPaidError:
         double = _moved(payment, PaymentState.PAID, now, bank_txn_ref=result.bank_txn_ref, paid_at=paid_at,
                         refund_required=True)
-        svc.ledger.record_double_payment(double, payment)
-        info = {"payment_id": payment.payment_id, "dossier_code": payment.dossier_code,
-                "notice_number": payment.notice_number, "amount_vnd": payment.amount_vnd,
-                "bank_code": payment.bank_code, "bank_txn_ref": result.bank_txn_ref}
-        svc.alerts.ops("DOUBLE_PAYMENT", "Thanh toán trùng: cần hoàn tiền cho người nộp", info)
+        svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)])
         svc.count("DoublePayments")
         return Outcome.APPLIED
     svc.count("PaymentsPaid")
-    svc.forwarding.enqueue_receipt(receipt)
     return Outcome.APPLIED
 
 
-def _forward_again(svc: PaymentsContext, payment: Payment) -> None:
-    receipt = svc.ledger.get_receipt(payment.receipt_id)
-    if receipt is not None:
-        svc.forwarding.enqueue_receipt(receipt)
+def _success_for_paid(svc: PaymentsContext, payment: Payment, result: BankResult, now) -> Outcome:
+    """A success for a payment already PAID: a repeat of the same bank transaction is a duplicate; another bank
+    transaction is the bank taking the money twice - recorded, marked for refund and alerted, never forgotten."""
+    if result.bank_txn_ref in (payment.bank_txn_ref, *payment.extra_bank_txn_refs):
+        return Outcome.DUPLICATE
+    again = payment.model_copy(update={
+        "refund_required": True, "extra_bank_txn_refs": [*payment.extra_bank_txn_refs, result.bank_txn_ref],
+        "history": [*payment.history, {"state": "PAID", "at": now.isoformat(), "second_bank_txn_ref":
+                                       result.bank_txn_ref}], "rev": payment.rev + 1})
+    svc.ledger.record_double_payment(again, payment, [_double_payment_alert(payment, result)])
+    svc.count("DoublePayments")
+    return Outcome.APPLIED
+
+
+def _double_payment_alert(payment: Payment, result: BankResult):
+    info = {"payment_id": payment.payment_id, "dossier_code": payment.dossier_code,
+            "notice_number": payment.notice_number, "amount_vnd": payment.amount_vnd,
+            "bank_code": payment.bank_code, "bank_txn_ref": result.bank_txn_ref}
+    return outbox.ops_alert("DOUBLE_PAYMENT", "Thanh toán trùng: cần hoàn tiền cho người nộp", info)

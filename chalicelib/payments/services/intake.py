@@ -8,6 +8,8 @@ from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, FieldError, conflict, validation_error
 from chalicelib.core.money import format_vnd
 from chalicelib.core.parsing import parse
+from chalicelib.outbox import domain as outbox
+from chalicelib.outbox.domain import Intent
 from chalicelib.payments.domain.notices import (
     DossierConflictError,
     NoticeBatchIn,
@@ -56,58 +58,25 @@ def ingest_notices(svc: PaymentsContext, body: dict) -> IntakeResult:
             raise conflict(exc.code, exc.message,
                            **({"notice_number": exc.notice_number} if exc.notice_number else {})) from None
         if not accepted:
-            # A resend of the current version may follow a failed queue send (answered 503): forward it again.
-            # The province de-duplicates on message_id, so a resend that was already forwarded costs nothing.
-            _forward_to_province(svc, batch, [n for n in unchanged
-                                              if existing and existing.notices[n.notice_number].version == n.version])
-            return IntakeResult(0, len(unchanged))
+            return IntakeResult(0, len(unchanged))  # an idempotent resend: its intents went out with the first
         try:
-            svc.dossiers.save(dossier, existing.rev if existing else None)
+            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted))
         except ConcurrentUpdateError:
             continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
-        _notify_payers(svc, batch.dossier_code, accepted)
-        _forward_to_province(svc, batch, accepted)
         svc.count("NoticesAccepted", len(accepted))
         return IntakeResult(len(accepted), len(unchanged))
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
 
 
-def _notify_payers(svc: PaymentsContext, dossier_code: str, accepted: list[NoticeIn]) -> None:
-    """The SMS is a courtesy: a failed send is logged and counted, never a reason to refuse a stored notice."""
-    for notice in accepted:
-        if not notice.payer_phone:
-            continue
-        try:
-            svc.sms.send_sms(notice.payer_phone, notice_sms(dossier_code, notice))
-        except Exception:
-            log.warning("notice SMS not sent", extra={"notice_number": notice.notice_number})
-            svc.count("NoticeSmsFailed")
-
-
-def _forward_to_province(svc: PaymentsContext, batch: NoticeBatchIn, accepted: list[NoticeIn]) -> None:
-    """Send each notice to the province's one-stop software ("API BNDP nhận thông báo thuế đất") through the
-    forwarding queue. No ID number and no phone travel: the province matches on its own dossier code.
-
-    If the queue cannot be reached the notice is stored but not yet on its way: the partner is answered 503 so it
-    resends, and the resend (same version, "unchanged") forwards it again. Nothing is lost."""
+def intents(batch: NoticeBatchIn, accepted: list[NoticeIn]) -> list[Intent]:
+    """Written with the dossier: the payer's SMS for each notice with a phone (the phone is stored nowhere else),
+    and the notices for the province's one-stop software ("API BNDP nhận thông báo thuế đất"), without ID number
+    or phone: the province matches on its own dossier code."""
     from chalicelib.core.codes import province_agency_code
 
-    if not accepted:
-        return
-
+    out = [outbox.sms(n.payer_phone, notice_sms(batch.dossier_code, n)) for n in accepted if n.payer_phone]
     notices = [{"dossier_code": batch.dossier_code, "commune_code": batch.commune_code,
                 "property": batch.property.model_dump(mode="json", exclude_none=True),
                 **n.model_dump(mode="json", exclude={"payer_phone"}, exclude_none=True)} for n in accepted]
-    try:
-        svc.forwarding.enqueue_notices(province_agency_code(batch.dossier_code), notices)
-    except Exception:
-        log.warning("notices not queued for the province", extra={"dossier_code": batch.dossier_code})
-        svc.count("NoticeForwardingFailed")
-        raise AppError(
-            "NOTICE_FORWARDING_UNAVAILABLE",
-            "Thông báo đã được lưu nhưng chưa chuyển được tới phần mềm một cửa của địa phương; "
-            "vui lòng gửi lại cùng phiên bản sau ít phút.",
-            503,
-            "Tạm thời chưa chuyển được",
-            headers={"Retry-After": "60"},
-        ) from None
+    out.append(outbox.forward_notices(province_agency_code(batch.dossier_code), notices))
+    return out

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import Field, field_validator
 
-from chalicelib.core import banks, codes
+from chalicelib.core import access, banks, codes
 from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.core.parsing import parse
@@ -123,14 +123,20 @@ def initiate_payment(
     if status != NoticeStatus.PAYABLE:
         replay = _replay(svc, key_hash, req_hash)
         if replay:
-            return replay
+            return replay[0], _with_secret(svc, replay[1])
         if status == NoticeStatus.PAID:
             raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
         raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
     payment = _new_payment(svc, dossier, notice, req, citizen_sub, now)
     payment = payment.model_copy(update={"redirect_url": _redirect_url(svc, payment, direct)})
     answer = {**_view(payment, epoch(now)), "redirect_url": payment.redirect_url}
-    return _store(svc, payment, answer, key_hash, req_hash, now)
+    status, body = _store(svc, payment, answer, key_hash, req_hash, now)
+    return status, _with_secret(svc, body)
+
+
+def _with_secret(svc: PaymentsContext, answer: dict) -> dict:
+    """The payer's access secret goes in the answer only (a replay recomputes it: it is never stored)."""
+    return {**answer, "client_secret": access.client_secret(svc.hasher, answer["payment_id"])}
 
 
 def _idempotency_key_hash(idempotency_key: str | None, citizen_sub: str | None) -> str | None:
@@ -219,16 +225,41 @@ def _load(svc: PaymentsContext, payment_id: str) -> Payment:
     return payment
 
 
-def get_payment(svc: PaymentsContext, payment_id: str) -> dict:
-    return _view(_load(svc, payment_id), epoch(svc.clock.now()))
+def secret_required() -> AppError:
+    return AppError("CLIENT_SECRET_REQUIRED", "Cần mã truy cập của giao dịch (client_secret, nhận được khi tạo giao "
+                    "dịch) trong tiêu đề X-Client-Secret, hoặc đăng nhập bằng tài khoản đã tạo giao dịch.", 401,
+                    "Chưa xác thực")
 
 
-def cancel_payment(svc: PaymentsContext, payment_id: str, citizen_sub: str | None = None) -> dict:
+def load_accessible(svc: PaymentsContext, payment_id: str, secret: str | None, citizen_sub: str | None) -> Payment:
+    """The payment, for its owner or the holder of its access secret. Anyone else - a wrong secret included -
+    gets the answer an unknown payment gets."""
+    if not secret and not citizen_sub:
+        raise secret_required()
+    payment = _load(svc, payment_id)
+    owner = citizen_sub is not None and payment.citizen_sub == citizen_sub
+    if not owner and not access.holds_secret(svc.hasher, payment.payment_id, secret):
+        raise not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
+    return payment
+
+
+def get_payment(svc: PaymentsContext, payment_id: str, secret: str | None = None,
+                citizen_sub: str | None = None) -> dict:
+    return _view(load_accessible(svc, payment_id, secret, citizen_sub), epoch(svc.clock.now()))
+
+
+def cancel_payment(svc: PaymentsContext, payment_id: str, citizen_sub: str | None = None,
+                   secret: str | None = None) -> dict:
     """The payer gives up before paying at the bank: the notice becomes payable again at once.
-    A payment started by a signed-in citizen can only be cancelled by that citizen."""
+    A payment started by a signed-in citizen can only be cancelled by that citizen; an anonymous one by whoever holds
+    its access secret (a stranger who learns the payment id from the bank's URL cannot)."""
+    if not secret and not citizen_sub:
+        raise secret_required()
     payment = _load(svc, payment_id)
     if payment.citizen_sub and payment.citizen_sub != citizen_sub:
         raise forbidden("PAYMENT_NOT_OWNED", "Chỉ người đã tạo giao dịch mới được hủy giao dịch này.")
+    if not payment.citizen_sub and not access.holds_secret(svc.hasher, payment.payment_id, secret):
+        raise not_found("PAYMENT_NOT_FOUND", "Không tìm thấy giao dịch thanh toán.")
     now = svc.clock.now()
     state = payment.effective_state(epoch(now))
     if state == PaymentState.CANCELLED:

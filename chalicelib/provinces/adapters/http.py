@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from chalicelib.provinces.domain.outbound_urls import (
     Target,
@@ -35,8 +35,10 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 class GuardedHttp:
     def __init__(self, *, https_only: bool, allow_loopback: bool, resolver: Resolver = system_resolver,
-                 dns_cache_s: float = 60.0, pool_size: int = 10) -> None:
+                 dns_cache_s: float = 60.0, pool_size: int = 10, allowed_loopback_ports: Iterable[int] = ()) -> None:
         self.https_only, self.allow_loopback = https_only, allow_loopback
+        # Loopback only on these ports (the simulated partners), and only where allow_loopback (the local stages).
+        self.allowed_loopback_ports = frozenset(allowed_loopback_ports)
         self._resolver, self._dns_cache_s, self._pool_size = resolver, dns_cache_s, pool_size
         self._dns: dict[tuple[str, int], tuple[float, str]] = {}
         self._pools: dict[tuple, Any] = {}
@@ -44,7 +46,7 @@ class GuardedHttp:
 
     def _address(self, target: Target) -> str:
         if target.ip_literal:
-            check_address(target.host, allow_loopback=self.allow_loopback)
+            self._check(target.host, target.port)
             return target.host
         key = (target.host, target.port)
         hit = self._dns.get(key)
@@ -54,9 +56,13 @@ class GuardedHttp:
         if not addresses:
             raise UrlRefusedError("URL_HOST_UNRESOLVED", "Không phân giải được tên máy chủ.")
         for address in addresses:  # every answer must be allowed: no mixing a public and a private address
-            check_address(address, allow_loopback=self.allow_loopback)
+            self._check(address, target.port)
         self._dns[key] = (time.monotonic() + self._dns_cache_s, addresses[0])
         return addresses[0]
+
+    def _check(self, address: str, port: int) -> None:
+        check_address(address, allow_loopback=self.allow_loopback, port=port,
+                      allowed_loopback_ports=self.allowed_loopback_ports)
 
     def _pool(self, target: Target, address: str):
         import urllib3

@@ -18,10 +18,6 @@ from chalicelib.provinces.domain.delivery import (
 from chalicelib.receipts.domain import Receipt
 
 
-def forwarding_message(receipt: Receipt) -> dict:
-    return receipt_delivery(receipt.model_dump()).to_message()
-
-
 class SqsForwarding:
     def __init__(self, region: str, queue_url: str, dlq_url: str = "") -> None:
         self._region, self._queue_url, self._dlq_url = region, queue_url, dlq_url
@@ -32,8 +28,11 @@ class SqsForwarding:
 
     # -- producers (bank results, intake, sweeper, re-drive) ------------------------------------------------------
     def enqueue_receipt(self, receipt: Receipt) -> None:
-        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(forwarding_message(receipt),
-                                                                                 ensure_ascii=False))
+        self.enqueue_receipt_doc(receipt.model_dump())
+
+    def enqueue_receipt_doc(self, receipt: dict) -> None:
+        self._sqs.send_message(QueueUrl=self._queue_url,
+                               MessageBody=json.dumps(receipt_delivery(receipt).to_message(), ensure_ascii=False))
 
     def enqueue_notices(self, province: str, notices: list[dict]) -> None:
         self.send(notice_delivery(province, n) for n in notices)

@@ -6,14 +6,17 @@ could answer differently) and never follows redirects.
 
 Refused: anything but http(s) (https only in production), user-info in the URL, IP literals in any encoding other
 than the canonical dotted quad / bracketed IPv6 (``2130706433``, ``0x7f.1``, ``0177.0.0.1``), and every address that
-is not globally routable: private, shared (100.64/10), loopback (allowed only in the local stage, for the simulated
-province), link-local, multicast, reserved, unspecified, IPv4-mapped forms of those, and the cloud metadata
-addresses by name.
+is not globally routable: private, shared (100.64/10), loopback (allowed only in the local stage and only on the
+simulated partners' ports), link-local, multicast, reserved, unspecified, the cloud metadata addresses by name, and
+every IPv6 form that wraps one of those IPv4 addresses (IPv4-mapped ``::ffff:0:0/96``, IPv4-compatible ``::/96``,
+6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo ``2001::/32``); the local-use NAT64 prefix ``64:ff9b:1::/48``
+is refused whatever it wraps.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +27,10 @@ METADATA_ADDRESSES = frozenset({
     ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
     ipaddress.ip_address("192.0.0.192"),  # Oracle Cloud
 })
+_LOOPBACK = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: the last 32 bits are the IPv4 address
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated (RFC 4291)
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 _DOTTED_QUAD = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -94,21 +101,59 @@ def parse_target(url: str, *, https_only: bool) -> Target:
     return Target(scheme, host, port, path, ip_literal)
 
 
-def check_address(address: str, *, allow_loopback: bool) -> None:
-    """Refuse any address that is not globally routable (loopback allowed only when ``allow_loopback``)."""
+def check_address(address: str, *, allow_loopback: bool, port: int | None = None,
+                  allowed_loopback_ports: Collection[int] = ()) -> None:
+    """Refuse any address that is not globally routable, and any IPv6 address that wraps one.
+
+    Loopback (127.0.0.1 or ::1 exactly) is allowed only when ``allow_loopback`` (the local stages) AND ``port`` is
+    one of ``allowed_loopback_ports`` (the simulated partners): any other local port may be the moto server, whose
+    state (OTP texts included) must not be readable through an API check.
+    """
     try:
         ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         raise UrlRefusedError("URL_ADDRESS_INVALID", "Địa chỉ máy chủ không hợp lệ.") from None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _unwrap(ip)
     if ip in METADATA_ADDRESSES:
         raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED", "Không được gọi tới địa chỉ dịch vụ siêu dữ liệu (metadata).")
     if ip.is_loopback:
-        if allow_loopback:
+        if allow_loopback and ip in _LOOPBACK and port is not None and port in allowed_loopback_ports:
             return
-        raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED", "Không được gọi tới địa chỉ nội bộ (loopback).")
+        raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED",
+                              "Không được gọi tới địa chỉ nội bộ (loopback)" + (f" ở cổng {port}." if port else "."))
     if ip.is_link_local:
         raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED", "Không được gọi tới địa chỉ link-local.")
     if ip.is_private or ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
         raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED", "Không được gọi tới địa chỉ mạng nội bộ hoặc dành riêng.")
+
+
+def wrapped_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped, IPv4-compatible, 6to4, NAT64 (well-known prefix),
+    Teredo (server and client; the client is stored inverted). Empty for a plain IPv6 address."""
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):  # ::, ::1 are IPv6's own
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    return ()
+
+
+def _unwrap(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Refuse an IPv6 address wrapping a non-global IPv4 address (loopback included, whatever the stage). A mapped
+    or NAT64 address is the IPv4 host itself, so it is judged as that address; the others as themselves too."""
+    if ip in _NAT64_LOCAL_USE:  # a private network's own translator: what it reaches is not ours to judge
+        raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED",
+                              "Không được gọi tới địa chỉ NAT64 dùng nội bộ (64:ff9b:1::/48).")
+    for inner in wrapped_ipv4(ip):
+        if inner in METADATA_ADDRESSES or not inner.is_global:
+            raise UrlRefusedError("URL_ADDRESS_NOT_ALLOWED",
+                                  f"Không được gọi tới địa chỉ IPv6 bao bọc địa chỉ IPv4 nội bộ hoặc dành riêng {inner}.")
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return wrapped_ipv4(ip)[0]
+    return ip

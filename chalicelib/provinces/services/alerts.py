@@ -45,7 +45,7 @@ def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_
         try:
             psvc.alerts.sms(phone, alert.sms())
             sent_sms += 1
-        except Exception:
+        except Exception:  # one bad number must not stop the others
             log.exception("alert SMS not sent", extra={"province": province})
     try:
         if emails:
@@ -53,7 +53,7 @@ def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_
         psvc.alerts.ops(kind.value, alert.subject(), {"province": province, "failing": alert.failing,
                                                       "dead": alert.dead, "since": alert.since,
                                                       "last_error": last_error})
-    except Exception:
+    except Exception:  # the alert record below still shows what should have gone out
         log.exception("alert email not published", extra={"province": province})
     psvc.registry.record_alert(province, {"kind": kind.value, "at": now.isoformat(), "failing": alert.failing,
                                           "dead": alert.dead, "since": alert.since, "last_error": last_error,

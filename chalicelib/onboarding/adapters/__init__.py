@@ -1,0 +1,1 @@
+"""Adapters of the onboarding capability (documents)."""
