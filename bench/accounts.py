@@ -31,11 +31,7 @@ ROUTES = {"otp_issue": "POST /v1/otp", "otp_verify": "POST /v1/otp/verify",
 
 def _token(sub: str, *roles: str) -> str:
     from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local.devkeys import (
-        LOCAL_JWT_AUDIENCE,
-        LOCAL_JWT_ISSUER,
-        LOCAL_JWT_SECRET,
-    )
+    from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
     return issue_local_token(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE, sub, roles, ttl_s=86_400)
 

@@ -96,16 +96,9 @@ def _measure(stack, n: int) -> dict:
     from chalicelib.bootstrap import context as province_services
     from chalicelib.config import get_settings
     from chalicelib.core.clock import SystemClock
-    from chalicelib.local.devkeys import (
-        LOCAL_PROVINCE_PASSWORD,
-        LOCAL_PROVINCE_USERNAME,
-    )
+    from chalicelib.local.devkeys import LOCAL_PROVINCE_PASSWORD, LOCAL_PROVINCE_USERNAME
     from chalicelib.local.stack import REGION
-    from chalicelib.provinces.domain.delivery import (
-        payment_result_payload,
-        receipt_delivery,
-        receipt_file_payload,
-    )
+    from chalicelib.provinces.domain.delivery import payment_result_payload, receipt_delivery, receipt_file_payload
 
     settings, psvc = get_settings(), province_services()
     sqs = client("sqs", REGION)

@@ -264,12 +264,7 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     t_start = time.perf_counter()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from chalicelib.local.stack import (
-        REGION,
-        configure_environment,
-        provision,
-        start_moto,
-    )
+    from chalicelib.local.stack import REGION, configure_environment, provision, start_moto
 
     results: dict = {}
     sink = CountingSink()

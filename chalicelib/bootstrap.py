@@ -199,7 +199,8 @@ def _http(c: Context):
     from chalicelib.provinces.adapters.http import GuardedHttp
 
     d = c.settings.delivery
-    return GuardedHttp(https_only=d.https_only, allow_loopback=d.allow_loopback)
+    return GuardedHttp(https_only=d.https_only, allow_loopback=d.allow_loopback,
+                       allowed_loopback_ports=d.allowed_loopback_ports)
 
 
 FACTORIES: dict[str, Factory] = {

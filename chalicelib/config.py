@@ -17,6 +17,7 @@ from functools import cache
 from typing import Mapping
 
 from chalicelib.otp.domain import OtpPolicy
+from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
@@ -73,6 +74,7 @@ class Settings:
     sign_in_lockout_s: int = 900
     argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
     otp: OtpPolicy = field(default_factory=OtpPolicy)
+    lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def bank_gateway_url(self, bank_code: str) -> str:
@@ -114,6 +116,9 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
         # Loopback http only on the embedded stack (the simulated province), never on a deployed stage.
         https_only=not embedded,
         allow_loopback=embedded,
+        # Only the simulated partners' ports (set by the local stack): never the AWS emulator's, whose state holds
+        # the OTP texts.
+        allowed_loopback_ports=tuple(int(p) for p in _csv(env.get("LOOPBACK_PORTS"))) if embedded else (),
     )
 
 

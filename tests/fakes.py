@@ -46,11 +46,27 @@ class InMemoryDossiers:
         self._items: dict[str, str] = {}
         self.saves = 0
         self.outbox = outbox
+        self.lookup_failures: dict[str, tuple[int, int]] = {}  # dossier code -> (failures, last failure epoch)
 
     def get(self, dossier_code: str) -> Dossier | None:
         with self.lock:
             raw = self._items.get(dossier_code)
         return Dossier.model_validate_json(raw) if raw is not None else None
+
+    def get_for_lookup(self, dossier_code: str):
+        from chalicelib.payments.domain.lookups import LookupAttempts
+        from chalicelib.payments.ports import LookupRead
+
+        with self.lock:
+            raw = self._items.get(dossier_code)
+            failures, last = self.lookup_failures.get(dossier_code, (0, 0))
+        dossier = Dossier.model_validate_json(raw) if raw is not None else None
+        return LookupRead(dossier.id_hash if dossier else None, LookupAttempts(failures, last), lambda: dossier)
+
+    def record_lookup_failure(self, dossier_code: str, now_epoch: int, reset: bool) -> None:
+        with self.lock:
+            failures, _ = self.lookup_failures.get(dossier_code, (0, 0))
+            self.lookup_failures[dossier_code] = (1 if reset else failures + 1, now_epoch)
 
     def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
         self._save(dossier, expected_rev)

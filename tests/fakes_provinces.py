@@ -15,11 +15,7 @@ from chalicelib.core.clock import FixedClock
 from chalicelib.core.context import Context
 from chalicelib.provinces.domain.delivery import MAX_ATTEMPTS, ApiType, Delivery
 from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
-from chalicelib.provinces.ports import (
-    ConcurrentChangeError,
-    HttpAnswer,
-    ProvinceCallError,
-)
+from chalicelib.provinces.ports import ConcurrentChangeError, HttpAnswer, ProvinceCallError
 from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
 from tests.fakes import START
 

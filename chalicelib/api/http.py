@@ -14,13 +14,7 @@ from typing import Any, Callable
 
 from chalice import Response
 
-from chalicelib.core.errors import (
-    AppError,
-    FieldError,
-    internal_error,
-    unauthorized,
-    validation_error,
-)
+from chalicelib.core.errors import AppError, FieldError, internal_error, unauthorized, validation_error
 from chalicelib.core.validation import InvalidValueError
 
 JSON = "application/json"

@@ -34,13 +34,13 @@ def install_logging():
     Our modules log with ``logging.getLogger(__name__)``: until the "chalicelib" tree has the masking handler, their
     records propagate to the runtime's own root handler and go out unmasked (as they did in the SQS consumer, which
     never called ``logger()``). Idempotent and cheap: it checks the loggers' state, not a flag, so it also repairs a
-    tree someone reconfigured. Returns the Powertools logger.
+    tree someone reconfigured (handlers added on purpose, such as a test's, are kept). Returns the Powertools logger.
     """
     pt = _powertools_logger()
     handler = pt.registered_handler
     package = logging.getLogger("chalicelib")
-    if package.handlers != [handler] or package.propagate:
-        package.handlers = [handler]
+    if handler not in package.handlers or package.propagate:
+        package.handlers = [handler, *(h for h in package.handlers if h is not handler)]
         package.setLevel(pt.log_level)
         package.propagate = False
     # Powertools keeps its own records off the root handlers that existed when it was built (a filter); a root

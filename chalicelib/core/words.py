@@ -95,3 +95,14 @@ def _units_after_tens(tens: int, units: int) -> str:
     if units == 5:
         return "lăm"
     return _DIGITS[units]
+
+
+def retry_text(seconds: int) -> str:
+    """Vietnamese "after how long" for 429 messages: "30 giây", "15 phút", "2 giờ 5 phút"."""
+    if seconds < 60:
+        return f"{seconds} giây"
+    minutes = (seconds + 59) // 60
+    if minutes < 60:
+        return f"{minutes} phút"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} giờ" + (f" {rest} phút" if rest else "")

@@ -7,7 +7,7 @@ English diagnosis that is safe to log.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Mapping, Protocol
 
@@ -94,6 +94,11 @@ class Principal:
     unit_codes: tuple[str, ...]
     issuer: str
     expires_at: int  # UNIX seconds (the token's ``exp``)
+    # Facts about the token rather than the caller (left out of equality): the app client it was issued to, and
+    # when, so that a use case can refuse tokens issued before the user's last "sign out everywhere" or password
+    # reset (a JWT stays valid offline until it expires).
+    client_id: str | None = field(default=None, compare=False)
+    issued_at: int | None = field(default=None, compare=False)
 
     def has_role(self, *roles: Role | str) -> bool:
         """True when the principal holds at least one of ``roles`` (Role members or their string values)."""
@@ -170,7 +175,22 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         unit_codes=_units_from_claims(claims),
         issuer=str(claims.get("iss", "")),
         expires_at=int(exp),
+        client_id=_client_from_claims(claims),
+        issued_at=_int_claim(claims, "iat"),
     )
+
+
+def _client_from_claims(claims: Mapping[str, Any]) -> str | None:
+    """An access token names its app client in ``client_id``; an id token (and the local issuer) in ``aud``."""
+    value = claims.get("client_id", claims.get("aud"))
+    return value if isinstance(value, str) and value else None
+
+
+def _int_claim(claims: Mapping[str, Any], name: str) -> int | None:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
 
 
 _MAX_TOKEN_LENGTH = 16_384

@@ -24,11 +24,7 @@ def handle_batch(event: dict[str, Any], context: Any = None, psvc=None) -> dict:
     )
 
     from chalicelib.core.clock import VN_TZ
-    from chalicelib.provinces.services.forwarding import (
-        Attempt,
-        BatchState,
-        handle_message,
-    )
+    from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
 
     if psvc is None:
         from chalicelib.bootstrap import context

@@ -110,8 +110,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     resource_env = provision(endpoint, stage)
     api_url = f"http://127.0.0.1:{api_port or free_port()}"
     bank_url = f"http://127.0.0.1:{bank_port or free_port()}"
+    province_port = province_port or free_port()
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
+    os.environ["LOOPBACK_PORTS"] = f"{province_port},{bank_url.rsplit(':', 1)[1]}"  # the SSRF guard's local exceptions
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
     province = _start_province(province_port)
     register_local_provinces(province.url)

@@ -15,11 +15,7 @@ from typing import Sequence
 
 from chalicelib.identity.adapters import issue_local_token
 from chalicelib.identity.domain import Role
-from chalicelib.local.devkeys import (
-    LOCAL_JWT_AUDIENCE,
-    LOCAL_JWT_ISSUER,
-    LOCAL_JWT_SECRET,
-)
+from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
 DEFAULT_SUBJECTS: dict[Role, str] = {
     Role.CITIZEN: "citizen-demo-001",

@@ -6,12 +6,7 @@ from __future__ import annotations
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.aws.tables import (
-    DirectoryTable,
-    cancellation_reasons,
-    failed_at,
-    is_conditional,
-)
+from chalicelib.aws.tables import DirectoryTable, cancellation_reasons, failed_at, is_conditional
 from chalicelib.core.ports import StaleRecordError
 from chalicelib.otp.domain import OtpRecord, SendWindows
 from chalicelib.otp.ports import SendLimitError, TokenClaim

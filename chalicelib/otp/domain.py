@@ -169,17 +169,6 @@ def _seconds_until(moment: float, now: float) -> int:
     return max(1, int(moment - now + 0.999))
 
 
-def retry_text(seconds: int) -> str:
-    """Vietnamese "after how long" for 429 messages: "30 giây", "15 phút", "2 giờ 5 phút"."""
-    if seconds < 60:
-        return f"{seconds} giây"
-    minutes = (seconds + 59) // 60
-    if minutes < 60:
-        return f"{minutes} phút"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} giờ" + (f" {rest} phút" if rest else "")
-
-
 def sms_text(code: str, purpose: OtpPurpose, policy: OtpPolicy) -> str:
     minutes = policy.ttl_s // 60
     validity = f"{minutes} phút" if policy.ttl_s % 60 == 0 else f"{policy.ttl_s} giây"

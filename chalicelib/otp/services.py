@@ -12,6 +12,7 @@ from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError
 from chalicelib.core.masking import mask_phone
 from chalicelib.core.ports import StaleRecordError
+from chalicelib.core.words import retry_text
 from chalicelib.otp.domain import (
     AttemptOutcome,
     OtpPurpose,
@@ -23,7 +24,6 @@ from chalicelib.otp.domain import (
     lock_ends_at,
     new_code,
     new_token,
-    retry_text,
     send_refusal,
     send_windows,
     sms_text,

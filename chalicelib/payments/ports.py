@@ -6,6 +6,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
 from chalicelib.outbox.domain import Intent
+from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.receipts.domain import Receipt
@@ -36,8 +37,24 @@ class IdempotencyRecord:
     expires_at: int
 
 
+@dataclass(frozen=True)
+class LookupRead:
+    """What a lookup reads in one round trip: the stored ID-number hash (None: no such dossier), the wrong guesses
+    counted against the code, and the dossier itself, parsed only when asked (after the hash matched)."""
+
+    id_hash: str | None
+    attempts: LookupAttempts
+    load: Callable[[], Dossier]
+
+
 class DossierRepository(Protocol):
     def get(self, dossier_code: str) -> Dossier | None: ...
+
+    def get_for_lookup(self, dossier_code: str) -> LookupRead:
+        """One read (the dossier and its failure counter together)."""
+
+    def record_lookup_failure(self, dossier_code: str, now_epoch: int, reset: bool) -> None:
+        """Count a wrong guess (``reset``: start counting again at one), for a known or unknown code alike."""
 
     def save(self, dossier: Dossier, expected_rev: int | None, intents: Sequence[Intent] = ()) -> None:
         """Write the whole dossier, with its intents, if its stored rev still equals expected_rev (None: must not

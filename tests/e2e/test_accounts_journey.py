@@ -19,11 +19,7 @@ PROVINCE_UNIT_NAME = "Trung tâm Phục vụ hành chính công tỉnh Hà Nam"
 
 def token(sub: str, *roles: str, **claims) -> str:
     from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local.devkeys import (
-        LOCAL_JWT_AUDIENCE,
-        LOCAL_JWT_ISSUER,
-        LOCAL_JWT_SECRET,
-    )
+    from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
     return issue_local_token(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE, sub, roles, **claims)
 

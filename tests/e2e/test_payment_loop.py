@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -124,6 +125,18 @@ def test_wrong_id_is_indistinguishable_from_unknown_dossier(api):
 
 
 # --- M3 payments ---------------------------------------------------------------------------------------------------
+
+def test_a_dossier_code_takes_five_wrong_guesses_then_waits_known_or_unknown(api):
+    dossier, _, _ = api.new_notice()
+    unknown = f"000.00.09.H35-260520-{uuid.uuid4().int % 10000:04d}"
+    for code in (dossier, unknown):
+        for _ in range(5):
+            r = api.s.post(f"{api.url}/v1/lookup", json={"dossier_code": code, "id_number": "036095001234"})
+            assert_problem(r, 404, "DOSSIER_NOT_FOUND")
+        r = api.s.post(f"{api.url}/v1/lookup", json={"dossier_code": code, "id_number": ID})
+        assert_problem(r, 429, "LOOKUP_TOO_MANY_ATTEMPTS")
+        assert 0 < int(r.headers["Retry-After"]) <= 30
+
 
 def test_idempotency_key_replays_and_refuses_other_body(api):
     dossier, number, _ = api.new_notice()

@@ -14,13 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from chalicelib.local.resources import (
-    OUTPUT_ENV,
-    TEMPLATE_PATH,
-    deploy_local_stack,
-    env_from_outputs,
-    local_template,
-)
+from chalicelib.local.resources import OUTPUT_ENV, TEMPLATE_PATH, deploy_local_stack, env_from_outputs, local_template
 
 # Not "dev"/"test": moto servers in one process share their backends, and the e2e stack uses stage "test".
 STAGE = "infratest"

@@ -16,25 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.identity.adapters import (
-    JwksVerifier,
-    LocalJwtVerifier,
-    issue_local_token,
-)
-from chalicelib.identity.domain import (
-    AuthError,
-    ForbiddenError,
-    Principal,
-    Role,
-    parse_bearer,
-    require_roles,
-)
+from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier, issue_local_token
+from chalicelib.identity.domain import AuthError, ForbiddenError, Principal, Role, parse_bearer, require_roles
 from chalicelib.local import token as token_cli
-from chalicelib.local.devkeys import (
-    LOCAL_JWT_AUDIENCE,
-    LOCAL_JWT_ISSUER,
-    LOCAL_JWT_SECRET,
-)
+from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -430,6 +415,42 @@ def test_jwks_client_is_created_lazily_once():
 def test_jwks_verifier_requires_an_expected_client():
     with pytest.raises(ValueError):
         JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, None, None)
+
+
+def _access_only_verifier(public_key, **kw):
+    return JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, None, None, jwk_client=FakeJwkClient(public_key),
+                        token_uses=("access",), client_roles={CLIENT_ID: ["citizen"], "staff-client": ["officer"]},
+                        **kw)
+
+
+def test_jwks_client_roles_keep_only_the_roles_the_issuing_client_may_carry(rsa_key):
+    verifier = _access_only_verifier(rsa_key.public_key())
+    groups = {"cognito:groups": ["citizen", "officer"]}
+    citizen = verifier.verify(_rs256(rsa_key, _cognito_claims("access", **groups)))
+    assert citizen.roles == frozenset({Role.CITIZEN}) and citizen.client_id == CLIENT_ID
+    staff = verifier.verify(_rs256(rsa_key, _cognito_claims("access", client_id="staff-client", **groups)))
+    assert staff.roles == frozenset({Role.OFFICER}) and staff.client_id == "staff-client"
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(_rs256(rsa_key, _cognito_claims("access", client_id="another-client")))
+    assert ei.value.code == "TOKEN_INVALID"
+
+
+def test_jwks_access_only_verifier_refuses_id_tokens(rsa_key):
+    with pytest.raises(AuthError) as ei:
+        _access_only_verifier(rsa_key.public_key()).verify(_rs256(rsa_key, _cognito_claims("id")))
+    assert ei.value.code == "TOKEN_INVALID"
+    with pytest.raises(ValueError):
+        JwksVerifier("https://example.invalid/jwks", COGNITO_ISSUER, CLIENT_ID, None, token_uses=("refresh",))
+
+
+def test_jwks_times_are_checked_against_the_injected_clock(rsa_key):
+    now = int(time.time())
+    token = _rs256(rsa_key, _cognito_claims("access", iat=now, exp=now + 900))
+    assert _access_only_verifier(rsa_key.public_key(), clock=lambda: now + 900 + 29).verify(token).issued_at == now
+    for clock, code in ((lambda: now + 900 + 31, "TOKEN_EXPIRED"), (lambda: now - 60, "TOKEN_INVALID")):
+        with pytest.raises(AuthError) as ei:
+            _access_only_verifier(rsa_key.public_key(), clock=clock).verify(token)
+        assert ei.value.code == code
 
 
 # ---------------------------------------------------------------------------------------------------------------------

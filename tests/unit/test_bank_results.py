@@ -9,17 +9,9 @@ import pytest
 from chalicelib.core.clock import VN_TZ, FixedClock
 from chalicelib.core.errors import AppError
 from chalicelib.payments.domain.notices import NoticeStatus
-from chalicelib.payments.services.bank_results import (
-    BankResult,
-    Outcome,
-    apply_bank_result,
-)
+from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
 from chalicelib.payments.services.intake import ingest_notices
-from chalicelib.payments.services.payment_requests import (
-    cancel_payment,
-    get_payment,
-    initiate_payment,
-)
+from chalicelib.payments.services.payment_requests import cancel_payment, get_payment, initiate_payment
 from chalicelib.receipts.domain import receipt_id_for
 from tests.fakes import (
     AMOUNT,

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.core.identity import (
-    decode_personal_id,
-    normalise_id_number,
-    validate_id_number,
-)
+from chalicelib.core.identity import decode_personal_id, normalise_id_number, validate_id_number
 from chalicelib.core.validation import InvalidValueError
 
 MALE_1985_HANOI = "001085012345"  # 001 Hà Nội, 0 = male 1900s, 85

@@ -135,3 +135,54 @@ def test_malformed_dossier_code_is_a_validation_error(svc):
         look(svc, dossier_code="not-a-dossier")
     assert exc.value.status == 422
     assert ("dossier_code", "DOSSIER_CODE_FORMAT") in {(e.field, e.code) for e in exc.value.errors}
+
+
+# -- wrong guesses are limited per dossier code ---------------------------------------------------------------------
+UNKNOWN_DOSSIER = "000.00.43.H35-210520-0999"
+
+
+def guess(svc, dossier_code: str) -> AppError:
+    with pytest.raises(AppError) as exc:
+        look(svc, dossier_code, OTHER_ID_NUMBER)
+    return exc.value
+
+
+@pytest.mark.parametrize("code", [DOSSIER_CODE, UNKNOWN_DOSSIER], ids=["known", "unknown"])
+def test_after_five_wrong_guesses_a_code_is_closed_for_a_while_known_or_unknown_alike(svc, code):
+    for _ in range(5):  # typing mistakes are free ...
+        assert guess(svc, code).code == "DOSSIER_NOT_FOUND"
+    closed = guess(svc, code)  # ... then the code waits, whatever is typed, even the right pair
+    assert (closed.status, closed.code) == (429, "LOOKUP_TOO_MANY_ATTEMPTS")
+    assert 0 < int(closed.headers["Retry-After"]) <= 30
+    if code == DOSSIER_CODE:
+        with pytest.raises(AppError) as exc:
+            look(svc)
+        assert exc.value.code == "LOOKUP_TOO_MANY_ATTEMPTS"
+
+
+def test_the_wait_doubles_with_each_failure_and_a_quiet_day_forgets_them(svc):
+    for _ in range(5):
+        guess(svc, DOSSIER_CODE)
+    svc.clock.advance(seconds=31)
+    assert guess(svc, DOSSIER_CODE).code == "DOSSIER_NOT_FOUND"  # the 6th failure, once its wait is over ...
+    assert 30 < int(guess(svc, DOSSIER_CODE).headers["Retry-After"]) <= 60  # ... makes the next wait 2 x 30 s
+    svc.clock.advance(days=1, seconds=1)
+    assert look(svc)["dossier_code"] == DOSSIER_CODE  # forgotten after a day without failures
+    assert guess(svc, DOSSIER_CODE).code == "DOSSIER_NOT_FOUND"
+    assert svc.dossiers.lookup_failures[DOSSIER_CODE][0] == 1  # and counting starts again
+
+
+def test_a_right_pair_within_the_free_failures_is_answered_and_costs_no_write(svc):
+    for _ in range(4):
+        guess(svc, DOSSIER_CODE)
+    assert look(svc)["dossier_code"] == DOSSIER_CODE
+    assert svc.dossiers.lookup_failures[DOSSIER_CODE][0] == 4
+
+
+def test_payment_initiation_counts_wrong_guesses_too(svc):
+    for _ in range(5):
+        with pytest.raises(AppError):
+            initiate_payment(svc, payment_body(id_number=OTHER_ID_NUMBER), None, None)
+    with pytest.raises(AppError) as exc:
+        initiate_payment(svc, payment_body(), None, None)
+    assert exc.value.code == "LOOKUP_TOO_MANY_ATTEMPTS"

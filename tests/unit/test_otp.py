@@ -9,14 +9,9 @@ import random
 import pytest
 
 from chalicelib.core.errors import AppError
+from chalicelib.core.words import retry_text
 from chalicelib.otp import services as otp_cases
-from chalicelib.otp.domain import (
-    OtpPolicy,
-    OtpPurpose,
-    new_code,
-    retry_text,
-    send_windows,
-)
+from chalicelib.otp.domain import OtpPolicy, OtpPurpose, new_code, send_windows
 from tests.fakes_accounts import InMemoryDirectory, make_account_services
 
 PHONE = "+84912345678"

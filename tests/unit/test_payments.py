@@ -13,11 +13,7 @@ from chalicelib.payments.domain.notices import NoticeStatus
 from chalicelib.payments.domain.payments import is_payment_id
 from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 from chalicelib.payments.services.intake import ingest_notices
-from chalicelib.payments.services.payment_requests import (
-    cancel_payment,
-    get_payment,
-    initiate_payment,
-)
+from chalicelib.payments.services.payment_requests import cancel_payment, get_payment, initiate_payment
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,

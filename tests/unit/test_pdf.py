@@ -15,11 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib.core.fonts import FONT_DIR
-from chalicelib.receipts.adapters.pdf import (
-    ReceiptRenderError,
-    format_vnd,
-    render_receipt_pdf,
-)
+from chalicelib.receipts.adapters.pdf import ReceiptRenderError, format_vnd, render_receipt_pdf
 
 A4_PT = (595.28, 841.89)
 MARGIN_PT = 15 / 25.4 * 72

@@ -10,12 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib.receipts.adapters.pdf import render_receipt_pdf
-from chalicelib.receipts.pades import (
-    REASON,
-    ReceiptPdfSignatureError,
-    ReceiptPdfSigner,
-    verify_receipt_pdf,
-)
+from chalicelib.receipts.pades import REASON, ReceiptPdfSignatureError, ReceiptPdfSigner, verify_receipt_pdf
 from tests.unit import receipt_fixtures as fx
 from tests.unit.receipt_fixtures import sample_receipt
 

@@ -6,12 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from chalicelib.receipts.xml import (
-    FIELDS,
-    ReceiptXmlError,
-    build_receipt_xml,
-    parse_receipt_xml,
-)
+from chalicelib.receipts.xml import FIELDS, ReceiptXmlError, build_receipt_xml, parse_receipt_xml
 from tests.unit.receipt_fixtures import sample_receipt
 
 

@@ -22,20 +22,8 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
-from chalicelib.accounts.ports import (
-    AuditEntry,
-    BankLink,
-    CitizenAccount,
-    OfficerUser,
-    Unit,
-)
-from chalicelib.aws.tables import (
-    CONDITION_FAILED,
-    DirectoryTable,
-    cancellation_reasons,
-    failed_at,
-    is_conditional,
-)
+from chalicelib.accounts.ports import AuditEntry, BankLink, CitizenAccount, OfficerUser, Unit
+from chalicelib.aws.tables import CONDITION_FAILED, DirectoryTable, cancellation_reasons, failed_at, is_conditional
 from chalicelib.core.clock import new_ulid
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.adapters import consume_token

@@ -5,19 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.accounts.routes import caller
-from chalicelib.accounts.schemas import (
-    AuditList,
-    UnitList,
-    UnitView,
-    UserList,
-    UserView,
-)
-from chalicelib.accounts.services.officers import (
-    OfficerUserIn,
-    UnitAssignIn,
-    UnitIn,
-    UserSearchIn,
-)
+from chalicelib.accounts.schemas import AuditList, UnitList, UnitView, UserList, UserView
+from chalicelib.accounts.services.officers import OfficerUserIn, UnitAssignIn, UnitIn, UserSearchIn
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
 
 bp = Blueprint(__name__)

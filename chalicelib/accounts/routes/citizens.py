@@ -6,21 +6,9 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.accounts.routes import ME, TOKEN, TOO_MANY, caller
-from chalicelib.accounts.schemas import (
-    CurrentLink,
-    LinkStarted,
-    LinkView,
-    Profile,
-    TokenAnswer,
-    TransactionPage,
-)
+from chalicelib.accounts.schemas import CurrentLink, LinkStarted, LinkView, Profile, TokenAnswer, TransactionPage
 from chalicelib.accounts.services.bank_links import BankLinkConfirmIn, BankLinkIn
-from chalicelib.accounts.services.citizens import (
-    PasswordChangeIn,
-    PhoneChangeIn,
-    ProfileIn,
-    SignInIn,
-)
+from chalicelib.accounts.services.citizens import PasswordChangeIn, PhoneChangeIn, ProfileIn, SignInIn
 from chalicelib.api.routing import ANYONE, Call, Ok, Reply, bearer, route
 
 bp = Blueprint(__name__)

@@ -6,12 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.accounts.routes import CREATOR, TOKEN, caller
-from chalicelib.accounts.schemas import (
-    AccountList,
-    CreatedAccount,
-    ExistsAnswer,
-    ScanUpload,
-)
+from chalicelib.accounts.schemas import AccountList, CreatedAccount, ExistsAnswer, ScanUpload
 from chalicelib.accounts.services.citizen_accounts import (
     AccountQueryIn,
     CitizenAccountIn,

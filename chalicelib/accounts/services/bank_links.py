@@ -12,13 +12,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.accounts.ports import (
-    AccountsContext,
-    BankAccountInfo,
-    BankLink,
-    Caller,
-    CitizenAccount,
-)
+from chalicelib.accounts.ports import AccountsContext, BankAccountInfo, BankLink, Caller, CitizenAccount
 from chalicelib.accounts.services.citizens import current_account
 from chalicelib.accounts.services.views import link_view
 from chalicelib.core import banks, identity, phones

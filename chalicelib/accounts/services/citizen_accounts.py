@@ -14,25 +14,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.accounts.domain import (
-    ScanKind,
-    detect_scan_kind,
-    scan_kind_of_name,
-    temporary_password,
-)
+from chalicelib.accounts.domain import ScanKind, detect_scan_kind, scan_kind_of_name, temporary_password
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.errors import AppError, conflict, forbidden
-from chalicelib.core.fields import (
-    AgencyCode,
-    IdNumber,
-    IdNumberText,
-    MobilePhone,
-    PersonName,
-)
+from chalicelib.core.fields import AgencyCode, IdNumber, IdNumberText, MobilePhone, PersonName
 from chalicelib.core.masking import mask_phone
 from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse

@@ -12,29 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.domain import (
-    RIGHT_CREATE_CITIZEN_ACCOUNTS,
-    RIGHT_NAMES,
-    Issuer,
-    is_one_stop_unit,
-)
-from chalicelib.accounts.ports import (
-    AccountsContext,
-    AuditEntry,
-    Caller,
-    OfficerUser,
-    Unit,
-)
+from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit
+from chalicelib.accounts.ports import AccountsContext, AuditEntry, Caller, OfficerUser, Unit
 from chalicelib.core import codes
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
-from chalicelib.core.fields import (
-    AgencyCode,
-    IdNumber,
-    MobilePhone,
-    PersonName,
-    TaxCode,
-    UnitName,
-)
+from chalicelib.core.fields import AgencyCode, IdNumber, MobilePhone, PersonName, TaxCode, UnitName
 from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError

@@ -7,21 +7,17 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.aws.tables import (
-    CONDITION_FAILED,
-    cancellation_reasons,
-    failed_at,
-    is_conditional,
-    models,
-    transient,
-)
+from chalicelib.aws.clients import client
+from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed_at, is_conditional, models, transient
 from chalicelib.core.clock import new_ulid
+from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
     IdempotencyRecord,
+    LookupRead,
     NoticeAlreadyPaidError,
     NoticeBusyError,
 )
@@ -41,9 +37,23 @@ class _Retry(Exception):
     pass
 
 
+def _dossier(item) -> Dossier:
+    return Dossier(
+        dossier_code=item.dossier_code,
+        id_hash=item.id_hash,
+        commune_code=item.commune_code,
+        commune_code_system=item.commune_code_system,
+        property=item.property.as_dict() if hasattr(item.property, "as_dict") else dict(item.property or {}),
+        notices=item.notices.as_dict() if hasattr(item.notices, "as_dict") else dict(item.notices or {}),
+        rev=int(item.rev or 0),
+        updated_at=item.updated_at or "",
+    )
+
+
 class DynamoDossiers:
     def __init__(self, settings: Settings, outbox=None) -> None:
         self._model, _ = models(settings)
+        self._settings = settings
         self._outbox = outbox  # builds the intent items written with the dossier
 
     def get(self, dossier_code: str) -> Dossier | None:
@@ -51,16 +61,35 @@ class DynamoDossiers:
             item = self._model.get(dossier_code, consistent_read=True)
         except DoesNotExist:
             return None
-        return Dossier(
-            dossier_code=item.dossier_code,
-            id_hash=item.id_hash,
-            commune_code=item.commune_code,
-            commune_code_system=item.commune_code_system,
-            property=item.property.as_dict() if hasattr(item.property, "as_dict") else dict(item.property or {}),
-            notices=item.notices.as_dict() if hasattr(item.notices, "as_dict") else dict(item.notices or {}),
-            rev=int(item.rev or 0),
-            updated_at=item.updated_at or "",
-        )
+        return _dossier(item)
+
+    def get_for_lookup(self, dossier_code: str) -> LookupRead:
+        """One BatchGetItem: the dossier and the code's failure counter (ledger LKF#<code> / LOOKUP). The dossier is
+        parsed only if the caller's hash matched: an unknown code and a wrong ID number cost the same."""
+        s = self._settings
+        keys = {s.dossiers_table: {"Keys": [{"dossier_code": {"S": dossier_code}}], "ConsistentRead": True,
+                                   "ProjectionExpression": "dossier_code, id_hash, commune_code, commune_code_system, "
+                                   "#p, notices, rev, updated_at", "ExpressionAttributeNames": {"#p": "property"}},
+                s.ledger_table: {"Keys": [{"pk": {"S": f"LKF#{dossier_code}"}, "sk": {"S": "LOOKUP"}}],
+                                 "ConsistentRead": True}}
+        got = client("dynamodb", s.region).batch_get_item(RequestItems=keys)["Responses"]
+        dossier_raw = next(iter(got.get(s.dossiers_table, [])), None)
+        counter = next(iter(got.get(s.ledger_table, [])), {})
+        attempts = LookupAttempts(int(counter.get("failures", {}).get("N", "0")),
+                                  int(counter.get("last_failure_at", {}).get("N", "0")))
+        if dossier_raw is None:
+            return LookupRead(None, attempts, lambda: None)
+        return LookupRead(dossier_raw["id_hash"]["S"], attempts,
+                          lambda: _dossier(self._model.from_raw_data(dossier_raw)))
+
+    def record_lookup_failure(self, dossier_code: str, now_epoch: int, reset: bool) -> None:
+        count = "failures = :one" if reset else "failures = if_not_exists(failures, :zero) + :one"
+        client("dynamodb", self._settings.region).update_item(
+            TableName=self._settings.ledger_table, Key={"pk": {"S": f"LKF#{dossier_code}"}, "sk": {"S": "LOOKUP"}},
+            UpdateExpression=f"SET {count}, last_failure_at = :now, kind = :kind, #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}, ":now": {"N": str(now_epoch)},
+                                       ":kind": {"S": "lookup_failures"}, ":ttl": {"N": str(now_epoch + 2 * 86_400)}})
 
     def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
         m = self._model

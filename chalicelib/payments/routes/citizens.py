@@ -3,15 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.routing import (
-    ANYONE,
-    Call,
-    Ok,
-    Param,
-    Reply,
-    optional_bearer,
-    route,
-)
+from chalicelib.api.routing import ANYONE, Call, Ok, Param, Reply, optional_bearer, route
 from chalicelib.payments.schemas import LookupResult, PaymentCreated, PaymentView
 from chalicelib.payments.services.lookup import LookupIn
 from chalicelib.payments.services.payment_requests import PaymentIn
@@ -37,9 +29,11 @@ def _citizen(call: Call) -> str | None:
 @route(bp, "POST", "/v1/lookup", tag="citizens", access=ANYONE, request=LookupIn,
        summary="Look up the tax notices of a dossier (tra cứu nghĩa vụ tài chính)",
        description="By dossier code and ID number (CCCD/CMND). An unknown dossier and a dossier with another ID "
-       "number give the same `404 DOSSIER_NOT_FOUND`.",
+       "number give the same `404 DOSSIER_NOT_FOUND`. After 5 wrong guesses a dossier code (known or not) waits "
+       "30 s before the next try, doubling with each further failure up to an hour: `429 LOOKUP_TOO_MANY_ATTEMPTS` "
+       "with Retry-After.",
        ok={200: Ok("The dossier's property and notices, with their payment status.", LookupResult)},
-       problems={404: ("DOSSIER_NOT_FOUND",)})
+       problems={404: ("DOSSIER_NOT_FOUND",), 429: ("LOOKUP_TOO_MANY_ATTEMPTS",)})
 def lookup(call: Call):
     from chalicelib.payments.services.lookup import lookup as do_lookup
 
@@ -57,7 +51,7 @@ def lookup(call: Call):
        problems={400: ("IDEMPOTENCY_KEY_INVALID",), 403: ("BANK_ACCOUNT_NOT_LINKED",),
                  404: ("DOSSIER_NOT_FOUND", "NOTICE_NOT_FOUND"),
                  409: ("NOTICE_ALREADY_PAID", "PAYMENT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED"),
-                 422: ("RETURN_URL_NOT_ALLOWED",)})
+                 422: ("RETURN_URL_NOT_ALLOWED",), 429: ("LOOKUP_TOO_MANY_ATTEMPTS",)})
 def create_payment(call: Call):
     from chalicelib.payments.services.payment_requests import initiate_payment
 
@@ -87,8 +81,6 @@ def get_payment(call: Call):
        problems={401: ("CLIENT_SECRET_REQUIRED",), 403: ("PAYMENT_NOT_OWNED",), 404: ("PAYMENT_NOT_FOUND",),
                  409: ("PAYMENT_NOT_CANCELLABLE", "PAYMENT_STATE_CHANGED")})
 def cancel_payment(call: Call):
-    from chalicelib.payments.services.payment_requests import (
-        cancel_payment as do_cancel,
-    )
+    from chalicelib.payments.services.payment_requests import cancel_payment as do_cancel
 
     return do_cancel(call.ctx, call.path["payment_id"], _citizen(call), call.header("x-client-secret"))

@@ -9,11 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib.api.routing import GATEWAY, WEBHOOK, Call, Ok, Param, route
 from chalicelib.payments.domain.notices import NoticeBatchIn
-from chalicelib.payments.schemas import (
-    CallbackResult,
-    IntakeResult,
-    VnpayIpnAnswer,
-)
+from chalicelib.payments.schemas import CallbackResult, IntakeResult, VnpayIpnAnswer
 
 bp = Blueprint(__name__)
 
@@ -139,11 +135,7 @@ def vnpay_ipn(call: Call):
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import AppError
     from chalicelib.payments.adapters import vnpay
-    from chalicelib.payments.services.bank_results import (
-        BankResult,
-        Outcome,
-        apply_bank_result,
-    )
+    from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
 
     svc, params = call.ctx, call.query_params()
     if not vnpay.verify_ipn(params, svc.secrets.vnpay_hash_secret()):

@@ -23,11 +23,7 @@ from chalicelib.payments.domain.payments import (
     is_payment_id,
     province_of_payment,
 )
-from chalicelib.payments.ports import (
-    ConcurrentUpdateError,
-    NoticeAlreadyPaidError,
-    PaymentsContext,
-)
+from chalicelib.payments.ports import ConcurrentUpdateError, NoticeAlreadyPaidError, PaymentsContext
 from chalicelib.receipts import units as agencies
 from chalicelib.receipts.domain import build_receipt
 

@@ -10,12 +10,7 @@ from chalicelib.core.money import format_vnd
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
 from chalicelib.outbox.domain import Intent
-from chalicelib.payments.domain.notices import (
-    DossierConflictError,
-    NoticeBatchIn,
-    NoticeIn,
-    merge_batch,
-)
+from chalicelib.payments.domain.notices import DossierConflictError, NoticeBatchIn, NoticeIn, merge_batch
 from chalicelib.payments.ports import ConcurrentUpdateError, PaymentsContext
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,10 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from chalicelib.core import codes, identity
 from chalicelib.core.clock import epoch
-from chalicelib.core.errors import not_found
+from chalicelib.core.errors import AppError, not_found
 from chalicelib.core.parsing import parse
+from chalicelib.core.words import retry_text
+from chalicelib.payments.domain.lookups import current_failures, wait_s
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.ports import PaymentsContext
 
@@ -38,14 +40,24 @@ def dossier_not_found():
 
 
 def find_dossier(svc: PaymentsContext, dossier_code: str, id_number: str) -> Dossier:
-    """The dossier if the pair matches. Unknown dossier and wrong ID give the identical answer (no enumeration);
-    the hash is computed either way so timing does not tell them apart."""
+    """The dossier if the pair matches. An unknown dossier and a wrong ID number get the identical answer after the
+    identical work (one read, one hash comparison, one counted failure), so neither the answer nor its timing tells
+    which dossier codes exist; and every code takes only so many wrong guesses (domain.lookups)."""
     expected = svc.hasher.hash_id(id_number)
-    dossier = svc.dossiers.get(dossier_code)
-    stored = dossier.id_hash if dossier else "0" * len(expected)
-    if not hmac.compare_digest(stored, expected) or dossier is None:
+    read = svc.dossiers.get_for_lookup(dossier_code)
+    now = epoch(svc.clock.now())
+    policy = svc.settings.lookup
+    wait = wait_s(read.attempts, now, policy)
+    if wait > 0:
+        raise AppError("LOOKUP_TOO_MANY_ATTEMPTS", "Mã hồ sơ này đã bị tra cứu sai quá nhiều lần. Vui lòng thử lại sau "
+                       f"{retry_text(wait)}.", 429, "Quá nhiều yêu cầu", headers={"Retry-After": str(wait)},
+                       extra={"retry_after_s": wait})
+    stored = read.id_hash if read.id_hash is not None else "0" * len(expected)
+    if read.id_hash is None or not hmac.compare_digest(stored, expected):
+        fresh = current_failures(read.attempts, now, policy)
+        svc.dossiers.record_lookup_failure(dossier_code, now, reset=fresh == 0 and read.attempts.failures > 0)
         raise dossier_not_found()
-    return dossier
+    return read.load()
 
 
 def lookup(svc: PaymentsContext, body: dict) -> dict:

@@ -111,11 +111,7 @@ class DynamoDeliveries:
         return min(found, key=lambda t: datetime.fromisoformat(t)) if found else None
 
     def _deliveries(self, state: str, prefix: str = "", limit: int = 1000) -> list[tuple[Any, str]]:
-        from chalicelib.provinces.domain.delivery import (
-            NOTICE,
-            Delivery,
-            receipt_delivery,
-        )
+        from chalicelib.provinces.domain.delivery import NOTICE, Delivery, receipt_delivery
 
         out, start = [], None
         condition, values = "gsi1pk = :p", {":p": _s(f"DELIVERY#{state}")}

@@ -13,12 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from chalicelib.provinces.domain.outbound_urls import (
-    Target,
-    UrlRefusedError,
-    check_address,
-    parse_target,
-)
+from chalicelib.provinces.domain.outbound_urls import Target, UrlRefusedError, check_address, parse_target
 from chalicelib.provinces.ports import HttpAnswer, ProvinceCallError
 
 Resolver = Callable[[str, int], list[str]]

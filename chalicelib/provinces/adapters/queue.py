@@ -10,11 +10,7 @@ import json
 from typing import Iterable
 
 from chalicelib.aws.clients import client
-from chalicelib.provinces.domain.delivery import (
-    Delivery,
-    notice_delivery,
-    receipt_delivery,
-)
+from chalicelib.provinces.domain.delivery import Delivery, notice_delivery, receipt_delivery
 from chalicelib.receipts.domain import Receipt
 
 

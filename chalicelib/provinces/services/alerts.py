@@ -10,11 +10,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib.core.clock import epoch
-from chalicelib.provinces.domain.delivery import (
-    SERVICE_LAND_TAX_PAYMENT,
-    AlertKind,
-    ProvinceAlert,
-)
+from chalicelib.provinces.domain.delivery import SERVICE_LAND_TAX_PAYMENT, AlertKind, ProvinceAlert
 from chalicelib.provinces.ports import ProvincesContext
 from chalicelib.provinces.services.apis import province_name
 

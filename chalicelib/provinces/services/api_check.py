@@ -13,17 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.core.errors import AppError, not_found
 from chalicelib.core.parsing import parse
-from chalicelib.provinces.domain.delivery import (
-    InvalidAnswerError,
-    token_from_session_answer,
-)
+from chalicelib.provinces.domain.delivery import InvalidAnswerError, token_from_session_answer
 from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
-from chalicelib.provinces.ports import (
-    Actor,
-    HttpAnswer,
-    ProvinceCallError,
-    ProvincesContext,
-)
+from chalicelib.provinces.ports import Actor, HttpAnswer, ProvinceCallError, ProvincesContext
 from chalicelib.provinces.services.registry import _api_type, _code, require_scope
 
 _SHOWN_HEADERS_DROPPED = {"set-cookie"}

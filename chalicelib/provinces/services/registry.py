@@ -8,21 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.errors import (
-    AppError,
-    FieldError,
-    forbidden,
-    not_found,
-    validation_error,
-)
+from chalicelib.core.errors import AppError, FieldError, forbidden, not_found, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.core.validation import InvalidValueError
 from chalicelib.provinces.domain.delivery import STATES, ApiType
-from chalicelib.provinces.domain.outbound_urls import (
-    UrlRefusedError,
-    check_address,
-    parse_target,
-)
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
 from chalicelib.provinces.domain.registry import (
     AlertContactsIn,
     ProvinceApi,
@@ -73,7 +63,8 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
     try:
         target = parse_target(url, https_only=s.https_only)
         if target.ip_literal:
-            check_address(target.host, allow_loopback=s.allow_loopback)
+            check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
+                          allowed_loopback_ports=s.allowed_loopback_ports)
     except UrlRefusedError as exc:
         raise validation_error([FieldError(field, exc.code, exc.message)]) from None
 
