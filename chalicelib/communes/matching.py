@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Iterable
 
-from chalicelib.core import admin_units
 from chalicelib.communes.domain import Candidate, Flag, MatchResult, MatchStatus, TaxCommuneRow
 from chalicelib.communes.normalise import NameKey, name_key
+from chalicelib.core import admin_units
 from chalicelib.core.validation import InvalidValueError
 
 NEAREST = 3
@@ -109,9 +109,9 @@ def match_name(name: str, province_code: str,
 
 def _list_flags(rows: list[TaxCommuneRow], provinces: list[str | None]) -> list[list[Flag]]:
     codes = Counter(r.tax_code for r in rows)
-    names = Counter((p, name_key(r.name).loose) for r, p in zip(rows, provinces) if p and r.name.strip())
+    names = Counter((p, name_key(r.name).loose) for r, p in zip(rows, provinces, strict=True) if p and r.name.strip())
     flags: list[list[Flag]] = []
-    for r, p in zip(rows, provinces):
+    for r, p in zip(rows, provinces, strict=True):
         row_flags = []
         if codes[r.tax_code] > 1:
             row_flags.append(Flag.DUPLICATE_CODE)
@@ -148,7 +148,7 @@ def match_rows(rows: Iterable[TaxCommuneRow], province: str | None = None,
         raise InvalidValueError("PROVINCE_UNKNOWN", "Không tìm thấy tỉnh, thành phố cần đối chiếu.")
     provinces = [resolve_province(r.province, version) if r.province else None for r in rows]
     flags = _list_flags(rows, [fixed or p for p in provinces])
-    results = [_match_one(r, p, fixed, f, version) for r, p, f in zip(rows, provinces, flags)]
+    results = [_match_one(r, p, fixed, f, version) for r, p, f in zip(rows, provinces, flags, strict=True)]
     targets = Counter(r.matched.code for r in results if r.matched)
     return [_with_flag(r, Flag.SHARED_TARGET) if r.matched and targets[r.matched.code] > 1 else r for r in results]
 
@@ -205,8 +205,8 @@ def match_bench(n: int = 3321, seed: int = 20250701) -> dict[str, object]:
     started = time.perf_counter()
     results = match_rows(rows)
     seconds = time.perf_counter() - started
-    automatic = [(r, t) for r, t in zip(results, truth) if not r.needs_review]
-    offered = [(r, t) for r, t in zip(results, truth) if r.status is MatchStatus.MISSING and t]
+    automatic = [(r, t) for r, t in zip(results, truth, strict=True) if not r.needs_review]
+    offered = [(r, t) for r, t in zip(results, truth, strict=True) if r.status is MatchStatus.MISSING and t]
     return {
         "rows": len(rows), "seconds": round(seconds, 3), "planted": dict(planted),
         "statuses": dict(Counter(r.status.value for r in results)),

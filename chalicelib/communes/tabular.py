@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from typing import Iterable, Iterator
 
@@ -79,7 +80,7 @@ def _rows_to_result(rows: list[list[object]]) -> ImportResult:
     for offset, row in enumerate(body):
         line = start + 2 + offset  # 1-based, as the spreadsheet shows it
 
-        def col(role: str) -> str:
+        def col(role: str, row: list[object] = row) -> str:
             j = roles.get(role)
             return _cell_text(row[j]) if j is not None and j < len(row) else ""
 
@@ -120,11 +121,11 @@ def import_xlsx(data: bytes) -> ImportResult:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises zipfile, KeyError and its own errors for a file that is not XLSX
+    except Exception:  # noqa: BLE001 - openpyxl raises zipfile, KeyError, ValueError and its own errors for a non-XLSX file
         raise InvalidValueError("FILE_NOT_XLSX", "Tệp không phải là bảng tính Excel (.xlsx) hợp lệ.") from None
     try:
         sheet = workbook.worksheets[0]
-        rows = [list(r) for _, r in zip(range(MAX_ROWS + HEADER_SCAN_ROWS + 1), sheet.iter_rows(values_only=True))]
+        rows = [list(r) for r in itertools.islice(sheet.iter_rows(values_only=True), MAX_ROWS + HEADER_SCAN_ROWS + 1)]
     finally:
         workbook.close()
     return _rows_to_result(rows)
@@ -160,7 +161,7 @@ def export_xlsx(entries: Iterable[ConfirmedEntry], title: str = "Bảng ánh x�
     for column in ("A", "C", "D"):
         for cell in sheet[column][1:]:
             cell.number_format = "@"  # text: Excel must not turn 00004 into 4
-    for column, width in zip("ABCDEF", (20, 32, 10, 22, 32, 18)):
+    for column, width in zip("ABCDEF", (20, 32, 10, 22, 32, 18), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
