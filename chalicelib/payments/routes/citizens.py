@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import ANYONE, Call, Ok, Param, Reply, optional_bearer, route
-from chalicelib.payments.schemas import LookupResult, PaymentCreated, PaymentView
+from chalicelib.payments.schemas import BankList, LookupResult, PaymentCreated, PaymentView
 from chalicelib.payments.services.lookup import LookupIn
 from chalicelib.payments.services.payment_requests import PaymentIn
 
@@ -24,6 +24,18 @@ IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", required=False,
 
 def _citizen(call: Call) -> str | None:
     return call.principal.subject if call.principal is not None else None
+
+
+@route(bp, "GET", "/v1/banks", tag="citizens", access=ANYONE, cache_control="public, max-age=300",
+       summary="The collecting banks a citizen can pay at (names, short names, single sign-on)",
+       description="In the order the payment page lists them. `single_sign_on` banks pay straight from a linked "
+       "account for a signed-in citizen (`403 BANK_ACCOUNT_NOT_LINKED` without a link); anyone else goes through "
+       "the bank's internet-banking login.",
+       ok={200: Ok("The banks.", BankList)})
+def list_banks(call: Call):
+    from chalicelib.payments.services.banks import list_banks as do_list
+
+    return do_list(call.ctx)
 
 
 @route(bp, "POST", "/v1/lookup", tag="citizens", access=ANYONE, request=LookupIn,
