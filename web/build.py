@@ -10,8 +10,8 @@ Steps, all with what `make install` put in the virtualenv (no npm):
 4. manifest.json: every file with its content type, cache policy, bytes and gzip bytes, and per page the files its
    first load fetches and their transfer size; a page over the budget fails the build.
 
-    python -m web.build [--out DIR]         # build (always)
-    ensure_built()                          # build unless the sources are unchanged (tests, make run)
+    python -m web.build [--out DIR] [--force]   # build unless web/dist was built from these very sources
+    ensure_built()                              # the same, from tests and scripts
 """
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def _stamp(src: Path) -> str:
     return digest.hexdigest()
 
 
-def ensure_built(out: Path = DIST, src: Path = SRC) -> Path:
+def ensure_built(out: Path = DIST, src: Path = SRC, force: bool = False) -> Path:
     """Build `out` unless it was built from these very sources; safe when several processes ask at once (a lock,
     and the new build replaces the old one only when complete)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -259,7 +259,7 @@ def ensure_built(out: Path = DIST, src: Path = SRC) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = _stamp(src)
         marker = out / ".stamp"
-        if marker.exists() and marker.read_text() == stamp:
+        if not force and marker.exists() and marker.read_text() == stamp:
             return out
         staging = out.with_name(f"{out.name}.tmp")
         build(staging, src)
@@ -273,8 +273,10 @@ def ensure_built(out: Path = DIST, src: Path = SRC) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description="Build the static site (web/src -> web/dist).")
     ap.add_argument("--out", type=Path, default=DIST)
+    ap.add_argument("--force", action="store_true", help="build even when the sources are unchanged")
     args = ap.parse_args()
-    manifest = build(args.out)
+    ensure_built(args.out, force=args.force)
+    manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
     for url, page in sorted(manifest["pages"].items()):
         print(f"{url:45} {page['transfer_bytes'] / 1024:6.1f} KB first load ({len(page['files'])} files)")
     print(f"budget {BUDGET_BYTES / 1024:.0f} KB per page; wrote {args.out}")

@@ -14,7 +14,9 @@ changing what production gets:
     - AWS::S3::BucketPolicy (deny requests without TLS): dropped. Applying it by PutBucketPolicy was tried:
       moto's S3 checks object requests against the bucket policy without any request context, so the
       `aws:SecureTransport` condition cannot hold and the Deny refuses every GetObject/PutObject (403);
-    - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally.
+    - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally;
+    - AWS::CloudFront::* (infra/web.json): dropped, with what refers to them. Locally the API's port serves the
+      built site with the same response headers (chalicelib/local/static_site.py).
 * Properties moto's CloudFormation ignores, applied here after the stack is created:
     - AWS::DynamoDB::Table PointInTimeRecoverySpecification -> UpdateContinuousBackups,
       TimeToLiveSpecification -> UpdateTimeToLive;
@@ -53,7 +55,10 @@ PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
 
 # Types moto 5.2.5's CloudFormation cannot create, and what happens to them locally.
 CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret"})
-DROPPED_LOCALLY = frozenset({"AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"})
+DROPPED_LOCALLY = frozenset({"AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
+                             # infra/web.json: no CloudFront locally; the local API port serves the site itself
+                             "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
+                             "AWS::CloudFront::ResponseHeadersPolicy"})
 
 # Stack output -> environment variable read by chalicelib.config.
 OUTPUT_ENV = {

@@ -56,7 +56,7 @@ function noticeCard(notice, i) {
       h("input", { type: "radio", name: "notice_number", id, value: notice.notice_number,
         disabled: notice.status === "paid", "aria-describedby": described }),
       h("label", { for: id },
-        h("span", { class: "notice__no" }, "Số thông báo: ", h("strong", {}, notice.notice_number)),
+        h("span", { class: "notice__no" }, "Số thông báo:", h("strong", {}, notice.notice_number)),
         h("span", { class: "notice__payer" }, "Người nộp thuế: ", notice.payer_name)),
       status ? h("span", { class: `badge badge--${notice.status}`, id: `${id}-status` },
         h("span", { "aria-hidden": "true" }, notice.status === "paid" ? "✓ " : "⏳ "), status) : null),
@@ -94,6 +94,7 @@ onSubmit(forms.notice, "Tiếp tục", async (fields) => {
   state.notice = notice;
   facts($("#da-chon"), [["Mã hồ sơ", state.result.dossier_code], ["Số thông báo", notice.notice_number],
     ["Người nộp thuế", notice.payer_name], ["Số tiền", vnd(notice.total_vnd)]]);
+  steps.notices.hidden = true; // the summary above the banks says what was chosen: a short page on a phone
   steps.bank.hidden = false;
   focusOn($("#buoc-ngan-hang"));
   await renderBanks();
@@ -101,6 +102,7 @@ onSubmit(forms.notice, "Tiếp tục", async (fields) => {
 
 $("#doi-thong-bao").addEventListener("click", () => {
   steps.bank.hidden = true;
+  steps.notices.hidden = false;
   focusOn($("#buoc-thong-bao"));
 });
 

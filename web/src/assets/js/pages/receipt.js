@@ -24,10 +24,11 @@ function itemsTable(receipt) {
   return h("table", { class: "items" },
     h("caption", {}, "Các khoản đã nộp"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "STT"), h("th", { scope: "col" }, "Nội dung khoản nộp"),
-      h("th", { scope: "col" }, "Tiểu mục"), h("th", { scope: "col", class: "num" }, "Số tiền (VNĐ)"))),
-    h("tbody", {}, receipt.items.map((item, i) => h("tr", {}, h("td", {}, i + 1), h("td", {}, item.description),
-      h("td", {}, item.sub_item_code), h("td", { class: "num" }, groupDigits(item.amount_vnd))))),
-    h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 3 }, "Tổng cộng"),
+      h("th", { scope: "col", class: "num" }, "Số tiền (VNĐ)"))),
+    h("tbody", {}, receipt.items.map((item, i) => h("tr", {}, h("td", {}, i + 1),
+      h("td", {}, item.description, " ", h("span", { class: "muted" }, `(tiểu mục ${item.sub_item_code})`)),
+      h("td", { class: "num" }, groupDigits(item.amount_vnd))))),
+    h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 2 }, "Tổng cộng"),
       h("td", { class: "num" }, groupDigits(receipt.amount_vnd)))));
 }
 
