@@ -109,3 +109,27 @@ def test_merged_template_lints_clean(tmp_path):
     lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(path)], capture_output=True, text=True, cwd=ROOT,
                           timeout=180)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_publish_uploads_assets_before_pages_with_their_headers(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    from web.build import build
+    from web.publish import publish
+
+    dist = tmp_path / "dist"
+    manifest = build(dist)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="ap-southeast-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="site", CreateBucketConfiguration={"LocationConstraint": "ap-southeast-1"})
+        keys = publish(s3, "site", dist)
+        first_page = min(i for i, k in enumerate(keys) if k.endswith(".html"))
+        assert all(not k.endswith(".html") for k in keys[:first_page]) and keys[0].startswith("assets/")
+        assert all(k.endswith(".html") or k == "manifest.json" for k in keys[first_page:])
+        page = s3.head_object(Bucket="site", Key="thanh-toan-dat-dai.html")
+        assert page["ContentType"] == "text/html; charset=utf-8" and page["CacheControl"] == "no-cache"
+        css = next(u for u in manifest["files"] if u.endswith(".css"))
+        asset = s3.head_object(Bucket="site", Key=css.lstrip("/"))
+        assert asset["CacheControl"] == "public, max-age=31536000, immutable"
