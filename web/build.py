@@ -42,6 +42,9 @@ CONTENT_TYPES = {
     ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8",
 }
 COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".txt")
+# For the pages the API renders itself (the lookup without JavaScript, chalicelib/payments/routes/lookup_page.py),
+# which cannot know the hashed names.
+STABLE_NAMES = ("site.css", "img/emblem.svg")
 
 # Characters the fonts keep: ASCII, Latin-1 letters, the Vietnamese letters (precomposed and combining tone marks),
 # the đồng sign and the punctuation the pages use. Anything else falls back to the system font.
@@ -70,14 +73,14 @@ class _Build:
     js_deps: dict[str, list[str]] = field(default_factory=dict)  # js path -> the js paths it imports
     files: dict[str, dict] = field(default_factory=dict)  # served URL -> manifest entry
 
-    def emit(self, url: str, data: bytes) -> None:
+    def emit(self, url: str, data: bytes, cache: str | None = None) -> None:
         target = self.out / url.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         suffix = Path(url).suffix
         self.files[url] = {
             "type": CONTENT_TYPES.get(suffix, "application/octet-stream"),
-            "cache": HTML_CACHE if suffix in (".html", ".json") else ASSET_CACHE,
+            "cache": cache or (HTML_CACHE if suffix in (".html", ".json") else ASSET_CACHE),
             "bytes": len(data),
             "gzip": len(gzip.compress(data, 9, mtime=0)) if suffix in COMPRESSIBLE else len(data),
         }
@@ -106,6 +109,8 @@ def build(out: Path = DIST, src: Path = SRC) -> dict:
         _css(b, assets, path)
     for path in sorted(assets.rglob("*.js")):
         _js(b, assets, path.relative_to(assets).as_posix(), ())
+    for rel in STABLE_NAMES:  # also under their plain names, revalidated on every use
+        b.emit(f"/assets/{rel}", (out / b.urls[rel].lstrip("/")).read_bytes(), cache=HTML_CACHE)
     layout = (src / "layout.html").read_text(encoding="utf-8")
     pages = {}
     for path in sorted((src / "pages").rglob("*.html")):

@@ -48,12 +48,24 @@ def _failure(page, site: str, bank_url: str, seed: testing.Seed, shot) -> None:
     testing.open_lookup(page, site)
     testing.look_up(page, seed)
     testing.choose_notice(page, list(seed.notices)[1])
-    testing.choose_bank(page, "MB", bank_url)
+    testing.choose_bank(page, "VBA", bank_url)
     testing.pay_at_bank(page, site, outcome="cancel")
     page.locator("#trang-thai[data-tone=bad]").wait_for()
     shot("ket-qua-that-bai")
     page.goto(site + "/khong-co-trang-nay")
     shot("khong-tim-thay")
+
+
+def _without_script(browser, options: dict, site: str, seed: testing.Seed, shot_in) -> None:
+    context = browser.new_context(java_script_enabled=False, **options)
+    page = context.new_page()
+    page.goto(site + "/thanh-toan-dat-dai.html")
+    page.get_by_label("Mã hồ sơ").fill(seed.dossier_code)
+    page.get_by_label("Số CMND/CCCD").fill(seed.id_number)
+    page.get_by_role("button", name="Tra cứu").click()
+    page.locator("table.items").wait_for()
+    shot_in(page)("tra-cuu-khong-javascript")
+    context.close()
 
 
 def take(out: Path) -> list[Path]:
@@ -74,17 +86,20 @@ def take(out: Path) -> list[Path]:
                 context = browser.new_context(**options)
                 page = context.new_page()
 
-                def shot(name: str, page=page, folder=folder) -> None:
-                    page.wait_for_load_state("networkidle")
-                    path = folder / f"{len(list(folder.glob('*.png'))) + 1:02d}-{name}.png"
-                    page.screenshot(path=str(path), full_page=True)
-                    written.append(path)
+                def shot_in(page, folder=folder):
+                    def shot(name: str) -> None:
+                        page.wait_for_load_state("networkidle")
+                        path = folder / f"{len(list(folder.glob('*.png'))) + 1:02d}-{name}.png"
+                        page.screenshot(path=str(path), full_page=True)
+                        written.append(path)
+                    return shot
 
                 for old in folder.glob("*.png"):
                     old.unlink()
-                _journey(page, stack.api_url, stack.bank_url, seed, shot)
-                _failure(page, stack.api_url, stack.bank_url, seed, shot)
+                _journey(page, stack.api_url, stack.bank_url, seed, shot_in(page))
+                _failure(page, stack.api_url, stack.bank_url, seed, shot_in(page))
                 context.close()
+                _without_script(browser, options, stack.api_url, seed, shot_in)
             browser.close()
     finally:
         stack.stop()

@@ -98,6 +98,44 @@ def test_without_javascript_every_page_says_what_it_needs(browser, site, manifes
         assert page.locator("h1").inner_text(), path
         if "<noscript>" in (DIST / path.lstrip("/")).read_text(encoding="utf-8"):
             assert "JavaScript" in page.locator(".alert--warn").inner_text(), path
-    page.goto(site + "/thanh-toan-dat-dai.html")
-    assert page.get_by_role("button", name="Tra cứu").is_disabled()  # nothing half-works without script
     context.close()
+
+
+def test_lookup_works_without_javascript(browser, site, seed):
+    context = browser.new_context(java_script_enabled=False, **testing.PHONE)
+    page = context.new_page()
+    page.goto(site + "/thanh-toan-dat-dai.html")
+    page.get_by_label("Mã hồ sơ").fill("abc")
+    page.get_by_label("Số CMND/CCCD").fill(seed.id_number)
+    page.get_by_role("button", name="Tra cứu").click()  # the form posts to POST /v1/lookup/page
+    page.wait_for_url(f"{site}/v1/lookup/page")
+    error = page.locator("#dossier_code-error")
+    assert "Mã hồ sơ" in error.inner_text() and page.locator("#dossier_code").get_attribute("aria-invalid") == "true"
+    page.get_by_label("Mã hồ sơ").fill(seed.dossier_code)
+    page.get_by_label("Số CMND/CCCD").fill(seed.id_number)
+    page.get_by_role("button", name="Tra cứu").click()
+    table = page.locator("table.items").inner_text()
+    for text in ("Nguyễn Thị Trang", *seed.notices, "1.378.500", "5.514.000", "Tổng tiền", "✓ Đã nộp",
+                 "Lệ phí trước bạ nhà đất"):
+        assert text in table, text
+    assert "120,5 m²" in page.locator("dl.facts").inner_text()
+    assert "hạn nộp 18/06/2026" in page.content()
+    assert "bật JavaScript" in page.locator(".alert--warn").inner_text()
+    context.close()
+
+
+def test_lookup_page_without_javascript_is_accessible(desktop, site, seed):
+    """axe needs script to run, so the same native form post is made from a page whose script does not take it
+    (form.submit() fires no submit event)."""
+    page, watch = desktop
+    watch.allow.append(FAILED_LOAD)  # the 422 below
+    for dossier_code in ("abc", seed.dossier_code):
+        testing.open_lookup(page, site)
+        page.get_by_label("Mã hồ sơ").fill(dossier_code)
+        page.get_by_label("Số CMND/CCCD").fill(seed.id_number)
+        with page.expect_navigation():
+            page.evaluate("document.querySelector('#tra-cuu').submit()")
+        assert page.url == f"{site}/v1/lookup/page"
+        assert testing.axe_violations(page) == [], dossier_code
+    assert "Nguyễn Thị Trang" in page.locator("table.items").inner_text()
+    watch.assert_clean()

@@ -52,6 +52,40 @@ def lookup(call: Call):
     return do_lookup(call.ctx, call.body())
 
 
+_PAGE = Ok("The lookup page: the result, or the form with the problem's messages.",
+            content_type="text/html; charset=utf-8", schema={"type": "string"})
+
+
+@route(bp, "POST", "/v1/lookup/page", tag="citizens", access=ANYONE,
+       summary="The lookup as an HTML page, for a browser without JavaScript (the site's form posts here)",
+       description="Form fields `dossier_code` and `id_number` (application/x-www-form-urlencoded). The same use "
+       "case and limits as POST /v1/lookup; its problems (404, 413, 422, 429) come back as the form again with "
+       "their Vietnamese messages, answered 200 as a form page is (every 4xx of this API stays problem+json). "
+       "Read-only: paying needs the site's script.",
+       ok={200: _PAGE})
+def lookup_page(call: Call):
+    from urllib.parse import parse_qs
+
+    from chalicelib.core.errors import AppError
+    from chalicelib.payments.routes.lookup_page import render
+    from chalicelib.payments.services.lookup import lookup as do_lookup
+
+    html_type = {"Content-Type": "text/html; charset=utf-8"}
+    values: dict[str, str] = {}
+    try:
+        try:
+            form = parse_qs(call.raw().decode("utf-8", errors="replace"), max_num_fields=10)
+        except ValueError:  # more fields than a lookup form has: treated as an empty form (422 below)
+            form = {}
+        values = {k: form.get(k, [""])[0] for k in ("dossier_code", "id_number")}
+        page = render(values, result=do_lookup(call.ctx, values))
+    except AppError as err:
+        if err.status not in (404, 413, 422, 429):
+            raise
+        page = render(values, problem=err)
+    return Reply(page, 200, headers=html_type, content_type="text/html; charset=utf-8")
+
+
 @route(bp, "POST", "/v1/payments", tag="citizens", access=CITIZEN, request=PaymentIn, params=(IDEMPOTENCY_KEY,),
        summary="Start paying one notice at a bank",
        description="Creates a payment request for one notice and answers where to send the citizen. The bearer "
