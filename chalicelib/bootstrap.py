@@ -58,6 +58,12 @@ def _outbox(c: Context):
     return DynamoOutbox(c.settings, AesGcmSealer(c.secrets.id_hash_key))
 
 
+def _replays(c: Context):
+    from chalicelib.aws.replays import DynamoReplayGuard
+
+    return DynamoReplayGuard(c.settings)
+
+
 def _keys(c: Context):
     from chalicelib.core.hashing import HmacKeyring
 
@@ -205,7 +211,7 @@ def _http(c: Context):
 
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
-    "queue": lambda c: c.forwarding, "outbox": _outbox, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
+    "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,

@@ -1,9 +1,12 @@
 """Secrets from Secrets Manager through Powertools Parameters (cached per container, refreshed after max_age).
 
 One JSON secret per stage (`lfo/<stage>/app-secrets`):
-  {"id_hash_key": "...", "partners": {"<partner id>": ["whsec_...", ...]},
+  {"id_hash_key": "...",
+   "partners": {"<partner id>": ["whsec_...", ...],                       # may send for every province
+                "<partner id>": {"secrets": ["whsec_..."], "provinces": ["H49", ...]}},  # only for these
    "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "..."}
-Lists allow rotation: any listed secret verifies.
+Lists allow rotation: any listed secret verifies. A partner's provinces are level-1 agency codes (H49,
+000.00.00.H49) or statistics codes; a partner given as a plain list is the tax authority, nationwide.
 """
 from __future__ import annotations
 
@@ -24,8 +27,15 @@ class AppSecrets:
             self._provider = SecretsProvider(boto3_client=client("secretsmanager", self._region))
         return self._provider.get(self._name, transform="json", max_age=self._max_age)
 
-    def all_partner_secrets(self) -> dict[str, list[str]]:
-        return dict(self._all().get("partners", {}))
+    def partners(self) -> list[tuple[str, list[str], tuple[str, ...] | None]]:
+        """(partner id, its secrets, the provinces it may send for or None for every province)."""
+        out = []
+        for partner, entry in self._all().get("partners", {}).items():
+            if isinstance(entry, dict):
+                out.append((partner, list(entry.get("secrets", [])), tuple(entry.get("provinces", []))))
+            else:
+                out.append((partner, list(entry), None))
+        return out
 
     def bank_secrets(self, bank_code: str) -> list[str]:
         return list(self._all().get("banks", {}).get(bank_code, []))

@@ -14,3 +14,13 @@ class StaleRecordError(Exception):
 
 class SmsSender(Protocol):
     def send_sms(self, phone_e164: str, message: str) -> None: ...
+
+
+class ReplayGuard(Protocol):
+    """What a signed message was answered, for as long as its signature could be replayed (Standard Webhooks: a
+    message is valid for 5 minutes either side of its timestamp). A replay is answered from here at the cost of one
+    read; only answers given are kept, so a message whose processing failed is processed again when retried."""
+
+    def answer_for(self, scope: str, message_id: str) -> dict | None: ...
+
+    def remember(self, scope: str, message_id: str, answer: dict, until_epoch: int) -> None: ...

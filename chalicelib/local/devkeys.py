@@ -15,6 +15,10 @@ LOCAL_BANK_SECRETS = {
     "BIDV": "whsec_ZGV2LW9ubHktYmlkdi1jYWxsYmFjay1zZWNyZXQtMDE=",
     "VBA": "whsec_ZGV2LW9ubHktdmJhLWNhbGxiYWNrLXNlY3JldC0wMDE=",
 }
+# A province's own one-stop software may send the notices of its province only (the tax authority sends for all).
+LOCAL_PROVINCE_PARTNER = "motcua-quang-ninh"
+LOCAL_PROVINCE_PARTNER_SECRET = "whsec_ZGV2LW9ubHktcXVhbmctbmluaC1tb3RjdWEta2V5LTAx"
+LOCAL_PROVINCE_PARTNER_PROVINCES = ["000.00.00.H49"]
 LOCAL_VNPAY_HASH_SECRET = "DEVONLYVNPAYHASHSECRET0000000001"
 LOCAL_ID_HASH_KEY = "dev-only-id-number-hmac-key-0001"
 
@@ -23,7 +27,9 @@ def local_app_secret() -> dict:
     """The JSON stored in the local secret store under lfo/<stage>/app-secrets."""
     return {
         "id_hash_key": LOCAL_ID_HASH_KEY,
-        "partners": {"tax-authority": [LOCAL_TAX_AUTHORITY_SECRET]},
+        "partners": {"tax-authority": [LOCAL_TAX_AUTHORITY_SECRET],
+                     LOCAL_PROVINCE_PARTNER: {"secrets": [LOCAL_PROVINCE_PARTNER_SECRET],
+                                              "provinces": LOCAL_PROVINCE_PARTNER_PROVINCES}},
         "banks": {code: [secret] for code, secret in LOCAL_BANK_SECRETS.items()},
         "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET,
         "local_jwt_secret": LOCAL_JWT_SECRET,
