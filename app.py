@@ -33,8 +33,9 @@ def forward_receipts(event):
 
 
 # The stream ARN is a placeholder here: infra/package.py points the event source at the ledger table's stream.
+# TRIM_HORIZON: intents written before the mapping existed (first deployment, a re-created mapping) are sent too.
 @app.on_dynamodb_record(stream_arn=f"arn:aws:dynamodb:ap-southeast-1:000000000000:table/lfo-{_STAGE}-ledger/stream/"
-                        "LATEST", batch_size=100, starting_position="LATEST")
+                        "LATEST", batch_size=100, starting_position="TRIM_HORIZON")
 def dispatch_outbox(event):
     from chalicelib.jobs.outbox import handle_stream
 

@@ -104,7 +104,9 @@ def _all_text(data: EvidenceReport) -> str:
 
 @cache
 def _document_class() -> type[FPDF]:
-    from fpdf import FPDF
+    from chalicelib.core.fonts import fpdf_class
+
+    FPDF = fpdf_class()
 
     class EvidenceDocument(FPDF):
         def __init__(self, run_id: str) -> None:
