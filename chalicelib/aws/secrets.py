@@ -2,7 +2,7 @@
 
 One JSON secret per stage (`lfo/<stage>/app-secrets`):
   {"id_hash_key": "...", "partners": {"<partner id>": ["whsec_...", ...]},
-   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "..."}
+   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "..."}
 Lists allow rotation: any listed secret verifies.
 """
 from __future__ import annotations
@@ -35,6 +35,3 @@ class AppSecrets:
 
     def id_hash_key(self) -> bytes:
         return str(self._all()["id_hash_key"]).encode()
-
-    def local_jwt_secret(self) -> str:
-        return str(self._all().get("local_jwt_secret", ""))

@@ -53,12 +53,20 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from chalicelib.core.webhooks import SignatureError, sign_webhook, verify_webhook
 from chalicelib.payments.adapters.vnpay import (
-    API_VERSION, build_ipn_params, format_vnp_date, parse_vnp_date, verify_ipn,
+    API_VERSION,
+    build_ipn_params,
+    format_vnp_date,
+    parse_vnp_date,
+    verify_ipn,
 )
 from chalicelib.reconciliation.adapters import vnpay_api
 from chalicelib.reconciliation.adapters.settlement_formats import format_for_bank
 from chalicelib.reconciliation.domain.settlement import (
-    REVERSED, SUCCESS, SettlementLine, settlement_file_name, write_settlement,
+    REVERSED,
+    SUCCESS,
+    SettlementLine,
+    settlement_file_name,
+    write_settlement,
 )
 
 __all__ = ["BANKS", "Bank", "BankTransaction", "CallbackFailedError", "CallbackResult", "DEMO_IB_ACCOUNTS",
