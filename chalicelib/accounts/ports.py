@@ -152,7 +152,7 @@ class Directory(Protocol):
 
     def list_audit(self, user_id: str) -> list[AuditEntry]: ...
 
-    def revoke_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
+    def revoke_user_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
         """Refuse the user's tokens issued before ``valid_after`` from now on (moves the record's rev)."""
 
 

@@ -125,7 +125,7 @@ class DynamoDirectory(DirectoryTable):
         items = self.M.query(f"USER#{user_id}", self.M.sk.startswith("AUDIT#"), consistent_read=True)
         return [AuditEntry(**json.loads(i.doc)) for i in items]
 
-    def revoke_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
+    def revoke_user_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
         _revoke(self.M, self.M(f"USER#{user_id}", "PROFILE"), valid_after, kept_session)
 
 

@@ -213,6 +213,6 @@ def sign_out(svc: AccountsContext, caller: Caller) -> None:
     if caller.has("citizen"):
         svc.accounts.revoke_sessions(caller.username, now, "")
     else:
-        svc.directory.revoke_sessions(caller.subject, now, "")
+        svc.directory.revoke_user_sessions(caller.subject, now, "")
     svc.count("SignedOutEverywhere")
     log.info("signed out everywhere", extra={"subject": caller.subject})
