@@ -17,6 +17,12 @@ changing what production gets:
     - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally;
     - AWS::Cognito::* (the user pool, its groups, clients, the portal's identity provider and its domain): created
       from the same template text by the cognito-idp API (`chalicelib.local.cognito_local`), outputs included.
+* AWS::KMS::Key KeyPolicy: moto stores the policy as given and json.loads it on every KMS call, so a policy written
+  as a JSON object (as CloudFormation takes it) breaks every call on the key; the local copy gets, as JSON text,
+  the first statement of ours only (the account root may do everything; the service principals' statements have
+  nothing to act on locally).
+* AWS::CloudWatch::Alarm: not in moto's CloudFormation; created with PutMetricAlarm from the same properties.
+* AWS::ApiGateway::Account: dropped (no API Gateway locally).
 * Properties moto's CloudFormation ignores, applied here after the stack is created:
     - AWS::DynamoDB::Table PointInTimeRecoverySpecification -> UpdateContinuousBackups,
       TimeToLiveSpecification -> UpdateTimeToLive;
@@ -56,8 +62,10 @@ __all__ = ["OUTPUT_ENV", "TEMPLATE_PATH", "LocalStackError", "deploy_local_stack
 PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
 
 # Types moto 5.2.5's CloudFormation cannot create, and what happens to them locally.
-CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret"})
-DROPPED_LOCALLY = frozenset({"AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"})
+CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"})
+DROPPED_LOCALLY = frozenset({
+    "AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::ApiGateway::Account",
+})
 
 # Stack output -> environment variable read by chalicelib.config.
 OUTPUT_ENV = {
@@ -76,6 +84,9 @@ OUTPUT_ENV = {
 }
 
 _DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+_LOCAL_KEY_POLICY = {"Fn::Sub": json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "AccountRoot", "Effect": "Allow", "Principal": {"AWS": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"},
+    "Action": "kms:*", "Resource": "*"}]})}
 
 
 def deploy_local_stack(
@@ -160,6 +171,8 @@ def local_template(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         sse = resource.get("Properties", {}).get("SSESpecification")
         if resource["Type"] == "AWS::DynamoDB::Table" and isinstance(sse, dict) and "SSEEnabled" in sse:
             sse["Enabled"] = sse["SSEEnabled"]  # moto reads the API spelling; see the module docstring
+        if resource["Type"] == "AWS::KMS::Key":
+            resource["Properties"]["KeyPolicy"] = _LOCAL_KEY_POLICY  # a string for moto; see the module docstring
     return local, deferred
 
 

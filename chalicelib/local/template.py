@@ -103,6 +103,11 @@ class _Resolver:
             ),
             "AWS::SNS::Topic": lambda: physical,
             "AWS::SecretsManager::Secret": lambda: physical,
+            "AWS::KMS::Key": lambda: f"arn:{p['AWS::Partition']}:kms:{p['AWS::Region']}:{p['AWS::AccountId']}:key/{physical}",
+            "AWS::IAM::Role": lambda: f"arn:{p['AWS::Partition']}:iam::{p['AWS::AccountId']}:role/{physical}",
+            "AWS::Logs::LogGroup": lambda: (
+                f"arn:{p['AWS::Partition']}:logs:{p['AWS::Region']}:{p['AWS::AccountId']}:log-group:{physical}:*"
+            ),
         }
         if rtype not in arns:
             raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.Arn ({rtype}) locally")

@@ -168,10 +168,10 @@ def write_csv(out: IO[bytes], columns: Sequence[Column], rows: Iterable[Mapping[
         sums, count = [0] * len(columns), 0
         for row in rows:
             values = [row.get(column.key) for column in columns]
-            for index, (column, value) in enumerate(zip(columns, values)):
+            for index, (column, value) in enumerate(zip(columns, values, strict=True)):
                 if column.summed and isinstance(value, int) and not isinstance(value, bool):
                     sums[index] += value
-            writer.writerow([_csv_value(column, value) for column, value in zip(columns, values)])
+            writer.writerow([_csv_value(column, value) for column, value in zip(columns, values, strict=True)])
             count += 1
         if totals:
             writer.writerow([str(sums[i]) if c.summed else (TOTALS_LABEL if i == 0 else "")

@@ -153,5 +153,5 @@ def test_writer_round_trip_both_formats():
         assert write_settlement(staged, fmt, out) == (3, 6_000 * fmt.amount_unit)
         summary, read_back = read(out.getvalue(), bank, file_name=settlement_file_name(bank, DAY, fmt))
         assert summary.total_vnd == 6_000
-        assert [(l.payment_id, l.amount_vnd, l.paid_at) for l in read_back] == [
-            (l.payment_id, l.amount_vnd, l.paid_at) for l in staged]
+        assert [(row.payment_id, row.amount_vnd, row.paid_at) for row in read_back] == [
+            (row.payment_id, row.amount_vnd, row.paid_at) for row in staged]

@@ -11,7 +11,13 @@ from datetime import date, datetime
 from typing import Sequence
 
 from chalicelib.reconciliation.domain.settlement import (
-    REVERSED, SUCCESS, LineContext, LineError, SettlementLine, parse_amount, require_text,
+    REVERSED,
+    SUCCESS,
+    LineContext,
+    LineError,
+    SettlementLine,
+    parse_amount,
+    require_text,
 )
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

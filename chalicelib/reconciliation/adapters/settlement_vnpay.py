@@ -11,7 +11,11 @@ from typing import Mapping, Sequence
 
 from chalicelib.payments.adapters.vnpay import format_vnp_date, parse_vnp_date
 from chalicelib.reconciliation.domain.settlement import (
-    LineContext, LineError, SettlementLine, parse_amount, require_text,
+    LineContext,
+    LineError,
+    SettlementLine,
+    parse_amount,
+    require_text,
 )
 
 

@@ -23,8 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from chalicelib.payments.adapters.vnpay import API_VERSION, SECURE_HASH, ascii_order_info, format_vnp_date, \
-    parse_vnp_date
+from chalicelib.payments.adapters.vnpay import (
+    API_VERSION,
+    SECURE_HASH,
+    ascii_order_info,
+    format_vnp_date,
+    parse_vnp_date,
+)
 
 __all__ = [
     "GatewayAnswer", "InvalidAnswerError", "QUERY_ANSWER_FIELDS", "QUERY_REQUEST_FIELDS", "QueryDrRequest",

@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Any, Callable
 from chalicelib.core.clock import Clock
 from chalicelib.reconciliation.adapters.http import no_retry_session
 from chalicelib.reconciliation.adapters.vnpay_api import (
-    GatewayAnswer, InvalidAnswerError, QueryDrRequest, RefundRequest, parse_answer, verify_query_answer,
+    GatewayAnswer,
+    InvalidAnswerError,
+    QueryDrRequest,
+    RefundRequest,
+    parse_answer,
+    verify_query_answer,
     verify_refund_answer,
 )
 from chalicelib.reconciliation.ports import (
-    BankStatus, BankStatusKind, RefundKind, RefundOrder, RefundResult, StatusQuery,
+    BankStatus,
+    BankStatusKind,
+    RefundKind,
+    RefundOrder,
+    RefundResult,
+    StatusQuery,
 )
 
 if TYPE_CHECKING:

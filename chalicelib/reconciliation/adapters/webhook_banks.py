@@ -25,7 +25,12 @@ from chalicelib.core.clock import Clock, epoch
 from chalicelib.core.webhooks import SignatureError, sign_webhook, verify_webhook
 from chalicelib.reconciliation.adapters.http import no_retry_session
 from chalicelib.reconciliation.ports import (
-    BankStatus, BankStatusKind, RefundKind, RefundOrder, RefundResult, StatusQuery,
+    BankStatus,
+    BankStatusKind,
+    RefundKind,
+    RefundOrder,
+    RefundResult,
+    StatusQuery,
 )
 
 if TYPE_CHECKING:

@@ -159,7 +159,7 @@ def validate_settlement(
     if file_name is not None and file_name.rsplit("/", 1)[-1] != settlement_file_name(bank_code, settlement_date, fmt):
         raise SettlementFileError("SETTLEMENT_WRONG_FILE", f"Tên tệp {file_name!r} không phải tệp đối soát của ngân "
                                   f"hàng {bank_code} ngày {settlement_date:%d/%m/%Y}.")
-    target = spool() if spool else tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    target = spool() if spool else tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - handed to the caller inside ValidatedSettlement, closed on error below
     tee = _Tee(_reader(source), target, max_bytes)
     try:
         count = total = 0
