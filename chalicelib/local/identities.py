@@ -23,6 +23,7 @@ from chalicelib.local.devkeys import (
 
 ROLES = ("citizen", "officer", "province_admin", "operator")
 _SEEDER = "local-stack"
+RUNNING_API: list[str] = []  # the URL of the stack running in this process (set by chalicelib.local.stack.start)
 
 
 def _ctx():
@@ -132,11 +133,13 @@ class Identity:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def new_identity(api_url: str, role: str | None, *, province: str | None = None, unit: str | None = None,
+def new_identity(api_url: str | None, role: str | None, *, province: str | None = None, unit: str | None = None,
                  grant: bool = True, login: str | None = None, phone: str | None = None,
                  id_number: str | None = None) -> Identity:
-    """A fresh user of ``role`` (None: a staff user with no role), seeded and signed in through the API.
-    ``province`` for a province administrator: an agency code, ``H35`` or ``35``."""
+    """A fresh user of ``role`` (None: a staff user with no role), seeded and signed in through the API (``api_url``,
+    or the stack running in this process). ``province`` for a province administrator: an agency code, ``H35`` or
+    ``35``."""
+    api_url = api_url or RUNNING_API[0]
     password = f"Kh0ng{uuid.uuid4().hex[:10]}!"
     if role == "citizen":
         number = id_number or _fresh_id()

@@ -142,9 +142,10 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     # The API starts last, so that /v1/health answering means everything behind it is ready.
     stack._parts.append(_serve_api(app_module.app, stage, api_url))
     _wait_healthy(api_url)
-    from chalicelib.local.identities import seed_demo_users
+    from chalicelib.local import identities
 
-    seed_demo_users()
+    identities.seed_demo_users()
+    identities.RUNNING_API[:] = [api_url]
     return stack
 
 
@@ -197,11 +198,13 @@ def _serve_api(chalice_app, stage: str, api_url: str):
         # client's delayed ACK.
         disable_nagle_algorithm = True
 
-        def _generic_handle(self) -> None:
+        def _with_client_address(self) -> None:
             # The client's own address as requestContext.identity.sourceIp (chalice local says 127.0.0.1 for
             # everyone), as API Gateway would; each request has its own gateway, so this is per request.
             self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
-            super()._generic_handle()
+            self._generic_handle()
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _with_client_address
 
     server = LocalDevServer(chalice_app, Config(chalice_stage=stage), "127.0.0.1", int(api_url.rsplit(":", 1)[1]),
                             handler_cls=_Handler, server_cls=_Server)
