@@ -107,10 +107,9 @@ def run(n: int) -> dict:
         configure_environment(endpoint, STAGE, env, bank_url="http://127.0.0.1:9")
         with contextlib.redirect_stdout(io.StringIO()):
             import app as app_module
+            from chalicelib.bootstrap import context
 
             from .awscalls import CallRecorder
-
-            from chalicelib.bootstrap import context
 
             # The SMS leaves through the outbox consumer (not run here); the bench knows the code instead.
             context().new_code = lambda: CODE

@@ -136,7 +136,6 @@ def run(n: int) -> dict:
         configure_environment(endpoint, STAGE, provision(endpoint, STAGE), bank_url="http://127.0.0.1:9")
         with contextlib.redirect_stdout(io.StringIO()):
             import app as app_module
-
             from chalicelib.local.identities import seed_citizen
 
             from .awscalls import CallRecorder
