@@ -112,11 +112,8 @@ def deploy_local_stack(
     stack_template, deferred = local_template(strip_cognito(template))
     stack = _existing_stack(cfn, stack_name)
     if stack is None:
-        cfn.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(stack_template),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
-        )
+        cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(stack_template),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
         stack = _wait_for_stack(cfn, stack_name, timeout_s)
 
     resolver = _Resolver(template, stack, cfn.describe_stack_resources(StackName=stack_name)["StackResources"])
