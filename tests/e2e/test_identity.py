@@ -241,3 +241,19 @@ def test_wrong_passwords_are_capped_per_client_ip(api, citizen):
     assert_problem(r, 429, "SIGN_IN_CLIENT_LIMITED")
     r = api.s.post(f"{api.url}/v1/auth/sign-in", json={"id_number": citizen.login, "password": citizen.password})
     assert r.status_code == 200, r.text  # from another address the citizen signs in
+
+
+def test_make_token_signs_the_seeded_demo_users_in_through_the_pool(api):
+    from chalicelib.local import identities
+    from chalicelib.local.token import make_token
+
+    identities.seed_demo_users()  # what `make run` does at start (the test stage leaves it out)
+    identities.seed_demo_users()  # idempotent: a restart finds them
+    for role, path, status in (("citizen", "/v1/citizens/me", 200), ("officer", "/v1/officers/citizen-accounts/query",
+                                                                      200),
+                               ("operator", "/v1/admin/units", 200), ("province_admin", "/v1/admin/units", 200)):
+        token = make_token(["--role", role, "--api", api.url])
+        assert jwt.get_unverified_header(token)["kid"] == "dummy"  # the pool's RS256 key, nothing minted locally
+        r = api.s.request("POST" if role == "officer" else "GET", f"{api.url}{path}", headers=auth(token),
+                          json={} if role == "officer" else None)
+        assert r.status_code == status, (role, r.text)
