@@ -12,7 +12,10 @@ ME = {403: ("PASSWORD_CHANGE_REQUIRED", "ROLE_FORBIDDEN"), 404: ("ACCOUNT_NOT_FO
 TOKEN = {422: ("VERIFICATION_TOKEN_INVALID",)}
 # A password checked by the user pool behind the sign-in guard (sign-in, password and phone change).
 GUARD = {429: ("SIGN_IN_DELAYED", "SIGN_IN_CLIENT_LIMITED"), 503: ("IDENTITY_UNAVAILABLE",)}
-NEW_PASSWORD = ("PASSWORD_TOO_WEAK", "PASSWORD_TOO_COMMON", "PASSWORD_CONTAINS_ID", "PASSWORD_UNCHANGED")
+# A refused new password is a 422 VALIDATION_FAILED whose field error names why.
+NEW_PASSWORD_RULES = ("New passwords: 8-128 characters with a letter and a digit, not a common password, not "
+                      "containing the ID number (field error codes PASSWORD_TOO_WEAK, PASSWORD_TOO_COMMON, "
+                      "PASSWORD_CONTAINS_ID, PASSWORD_UNCHANGED).")
 
 
 def caller(call: Any):

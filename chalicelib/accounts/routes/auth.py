@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.accounts.routes import GUARD, NEW_PASSWORD, TOKEN, TOO_MANY, caller
+from chalicelib.accounts.routes import GUARD, NEW_PASSWORD_RULES, TOKEN, TOO_MANY, caller
 from chalicelib.accounts.schemas import ResetSent, SignInAnswer, TokenAnswer
 from chalicelib.accounts.services.passwords import NewPasswordIn, ResetCodeIn, ResetIn, StaffNewPasswordIn
 from chalicelib.accounts.services.sign_in import RefreshIn, SignInIn, StaffSignInIn
@@ -15,9 +15,9 @@ bp = Blueprint(__name__)
 TAG = "auth"
 SIGNED_IN = Ok("Tokens, or the new-password challenge of a first sign-in.", SignInAnswer)
 TOKENS = Ok("Tokens.", TokenAnswer)
-PASSWORD = {422: NEW_PASSWORD, 401: ("SIGN_IN_SESSION_EXPIRED",), 503: GUARD[503]}
+PASSWORD = {401: ("SIGN_IN_SESSION_EXPIRED",), 503: GUARD[503]}
 RESET = {409: ("OTP_USED", "ACCOUNT_CHANGED"), 429: ("OTP_LOCKED",), 503: GUARD[503],
-         422: ("OTP_INVALID", "OTP_EXPIRED", *TOKEN[422], "ID_NUMBER_INVALID", *NEW_PASSWORD)}
+         422: ("OTP_INVALID", "OTP_EXPIRED", *TOKEN[422])}
 
 
 @route(bp, "POST", "/v1/auth/sign-in", tag=TAG, access=ANYONE, request=SignInIn,
@@ -33,7 +33,8 @@ def sign_in(call: Call):
 
 
 @route(bp, "POST", "/v1/auth/new-password", tag=TAG, access=ANYONE, request=NewPasswordIn,
-       summary="Answer the first sign-in's challenge with a new password", ok={200: TOKENS},
+       summary="Answer the first sign-in's challenge with a new password", description=NEW_PASSWORD_RULES,
+       ok={200: TOKENS},
        problems={**PASSWORD, 401: ("SIGN_IN_SESSION_EXPIRED", "TEMPORARY_PASSWORD_EXPIRED"),
                  409: ("ACCOUNT_CHANGED",)})
 def new_password(call: Call):
@@ -65,7 +66,7 @@ def sign_out(call: Call):
        description="The same answer whether the ID number has an account or not; the code goes only to the "
        "account's own phone. Limits per phone, account and client IP answer 429 with Retry-After.",
        ok={202: Ok("Sent, if there is an account.", ResetSent)},
-       problems={**TOO_MANY, 422: ("ID_NUMBER_INVALID",)})
+       problems=TOO_MANY)
 def reset_code(call: Call):
     from chalicelib.accounts.services.passwords import request_reset
 
@@ -74,7 +75,8 @@ def reset_code(call: Call):
 
 @route(bp, "POST", "/v1/auth/password-reset", tag=TAG, access=ANYONE, request=ResetIn,
        summary="Forgotten password: the code and the new password",
-       description="Every session ends and every earlier token is refused; sign in again with the new password.",
+       description="Every session ends and every earlier token is refused; sign in again with the new password. "
+       + NEW_PASSWORD_RULES,
        ok={204: Ok("Password set.")}, problems=RESET)
 def reset(call: Call):
     from chalicelib.accounts.services.passwords import reset_password
@@ -93,7 +95,8 @@ def staff_sign_in(call: Call):
 
 
 @route(bp, "POST", "/v1/auth/staff/new-password", tag=TAG, access=ANYONE, request=StaffNewPasswordIn,
-       summary="Answer a staff user's first sign-in challenge", ok={200: TOKENS}, problems=PASSWORD)
+       summary="Answer a staff user's first sign-in challenge", description=NEW_PASSWORD_RULES, ok={200: TOKENS},
+       problems=PASSWORD)
 def staff_new_password(call: Call):
     from chalicelib.accounts.services.passwords import staff_new_password as do
 

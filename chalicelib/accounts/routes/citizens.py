@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.routes import GUARD, ME, NEW_PASSWORD, TOKEN, TOO_MANY, caller
+from chalicelib.accounts.routes import GUARD, ME, NEW_PASSWORD_RULES, TOKEN, TOO_MANY, caller
 from chalicelib.accounts.schemas import CurrentLink, LinkStarted, LinkView, Profile, TokenAnswer, TransactionPage
 from chalicelib.accounts.services.bank_links import BankLinkConfirmIn, BankLinkIn
 from chalicelib.accounts.services.citizens import PhoneChangeIn, ProfileIn
@@ -48,8 +48,8 @@ def me_update(call: Call):
 
 @route(bp, "POST", "/v1/citizens/me/password", tag="citizens", access=TOKEN_HOLDER, request=PasswordChangeIn,
        summary="Change the password: every other session ends, every earlier token is refused",
-       description=f"{ROLE} Answers the tokens of a fresh session.", ok={200: Ok("New tokens.", TokenAnswer)},
-       problems={**ME, **GUARD, 422: ("CURRENT_PASSWORD_WRONG", *NEW_PASSWORD)})
+       description=f"{ROLE} Answers the tokens of a fresh session. {NEW_PASSWORD_RULES}",
+       ok={200: Ok("New tokens.", TokenAnswer)}, problems={**ME, **GUARD, 422: ("CURRENT_PASSWORD_WRONG",)})
 def me_password(call: Call):
     from chalicelib.accounts.services.citizens import change_password
 
