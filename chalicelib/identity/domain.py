@@ -191,7 +191,7 @@ def token_revoked(issued_at: int | None, session_id: str | None, valid_after: in
 
 
 def _client_from_claims(claims: Mapping[str, Any]) -> str | None:
-    """An access token names its app client in ``client_id``; an id token (and the local issuer) in ``aud``."""
+    """An access token names its app client in ``client_id``; an id token in ``aud``."""
     value = claims.get("client_id", claims.get("aud"))
     return value if isinstance(value, str) and value else None
 

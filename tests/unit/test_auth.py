@@ -1,4 +1,5 @@
-"""Bearer-token auth: local HS256 issuer, Cognito-style JWKS (RS256) verification, roles, header parsing."""
+"""Bearer-token auth: Cognito-style JWKS (RS256) verification and no other issuer on any stage, the directory
+check after the signature, roles, header parsing."""
 from __future__ import annotations
 
 import base64
