@@ -395,3 +395,10 @@ def test_a_province_administrator_manages_the_units_of_their_province(svc):
                             "000.00.00.H35")
     me = staff_caller(svc, "pa-h35")
     assert officers.create_unit(svc, me, {"code": "000.00.44.H35", "name": "Bộ phận một cửa xã Thanh Liêm"})
+
+
+def test_granting_the_right_repairs_a_lost_officer_group(svc):
+    svc.users.remove_from_group("off-a", "officer")  # e.g. someone edited the pool by hand
+    officers.revoke_right(svc, admin(), "off-a", "create_citizen_accounts")
+    officers.grant_right(svc, admin(), "off-a", "create_citizen_accounts")
+    assert svc.users.groups_of("off-a") == ["officer"]

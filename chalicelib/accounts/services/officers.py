@@ -292,9 +292,12 @@ def grant_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) 
                        "Chỉ cấp quyền tạo tài khoản công dân cho cán bộ thuộc đơn vị có tên chứa \"Trung tâm phục "
                        "vụ hành chính công\" hoặc \"Bộ phận một cửa\".", 422, "Không đủ điều kiện")
     if right in user.rights:
+        staff.sync_groups(svc, user)
         return user_view(user)
-    return _save(svc, caller, user, _replace(user, rights=(*user.rights, right)), "GRANT_RIGHT",
-                 {"right": right, "units": [u.code for u in eligible]})
+    after = _replace(user, rights=(*user.rights, right), roles=staff.roles_with_units(user.roles, user.units))
+    view = _save(svc, caller, user, after, "GRANT_RIGHT", {"right": right, "units": [u.code for u in eligible]})
+    staff.sync_groups(svc, after)  # the holder of the right is an officer in the pool too (repairs a lost group)
+    return view
 
 
 def revoke_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) -> dict:
