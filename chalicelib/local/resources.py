@@ -17,6 +17,8 @@ changing what production gets:
     - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally;
     - AWS::Cognito::* (the user pool, its groups, clients, the portal's identity provider and its domain): created
       from the same template text by the cognito-idp API (`chalicelib.local.cognito_local`), outputs included.
+    - AWS::CloudFront::* (infra/web.json): dropped, with what refers to them. Locally the API's port serves the
+      built site with the same response headers (chalicelib/local/static_site.py).
 * AWS::KMS::Key KeyPolicy: moto stores the policy as given and json.loads it on every KMS call, so a policy written
   as a JSON object (as CloudFormation takes it) breaks every call on the key; the local copy gets, as JSON text,
   the first statement of ours only (the account root may do everything; the service principals' statements have
@@ -65,6 +67,8 @@ PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
 CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"})
 DROPPED_LOCALLY = frozenset({
     "AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::ApiGateway::Account",
+    # infra/web.json: no CloudFront locally; the local API port serves the built site itself
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
 })
 
 # Stack output -> environment variable read by chalicelib.config.

@@ -4,7 +4,7 @@ last attempt it is DEAD and the operators are told."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from typing import Callable, Iterable
 
 from chalicelib.core.clock import epoch
 from chalicelib.outbox.domain import MAX_ATTEMPTS, Intent
@@ -15,15 +15,20 @@ log = logging.getLogger(__name__)
 
 def deliver(ctx: OutboxContext, intent: Intent) -> None:
     """Hand one intent to its channel (raises when the channel fails)."""
-    p = intent.payload
-    if intent.kind == "sms":
-        ctx.sms.send_sms(p["phone"], p["text"])
-    elif intent.kind == "forward_receipt":
-        ctx.forwarding.enqueue_receipt_doc(p["receipt"])
-    elif intent.kind == "forward_notices":
-        ctx.forwarding.enqueue_notices(p["province"], p["notices"])
-    else:
-        ctx.alerts.ops(p["kind"], p["subject"], p["details"])
+    _CHANNELS[intent.kind](ctx, intent.payload)
+
+
+_CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
+    "sms": lambda ctx, p: ctx.sms.send_sms(p["phone"], p["text"]),
+    "forward_receipt": lambda ctx, p: ctx.forwarding.enqueue_receipt_doc(p["receipt"]),
+    "forward_notices": lambda ctx, p: ctx.forwarding.enqueue_notices(p["province"], p["notices"]),
+    "forward_delivery": lambda ctx, p: ctx.forwarding.enqueue_message(p["message"]),
+    "ops_alert": lambda ctx, p: ctx.alerts.ops(p["kind"], p["subject"], p["details"]),
+    "alert_email": lambda ctx, p: ctx.alerts.email(p["recipients"], p["subject"], p["text"], p["province"]),
+    "subscribe_email": lambda ctx, p: ctx.alerts.subscribe_email(p["email"]),
+    "store_credentials": lambda ctx, p: ctx.credentials.store_versioned(p["agency_code"], p["api_type"],
+                                                                         p["credentials"], p["version"]),
+}
 
 
 def send(ctx: OutboxContext, intent: Intent) -> bool:
