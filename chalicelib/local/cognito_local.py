@@ -37,7 +37,9 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.local.fixups import LocalStackError
-from chalicelib.local.template import TEMPLATE_PATH, _references, _Resolver
+from chalicelib.local.template import TEMPLATE_PATH, _references, _Resolver, merge_fragment
+
+__all__ = ["deploy_cognito", "default_template", "merge_fragment", "seed_user", "strip_cognito"]
 
 COGNITO_PREFIX = "AWS::Cognito::"
 

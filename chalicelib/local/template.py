@@ -1,8 +1,9 @@
 """The one template (infra/resources.json) and just enough of CloudFormation to evaluate it after a local deploy:
 references between its parts, and the intrinsic functions (shared by the stack deploy in ``resources`` and the user
-pool made by API in ``cognito_local``)."""
+pool made by API in ``cognito_local``), and the merge of a template fragment (infra/web.json) into it."""
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,18 @@ from chalicelib.local.fixups import _NO_VALUE, LocalStackError
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "resources.json"
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def merge_fragment(template: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``template`` with the fragment's Parameters, Conditions, Resources, Outputs and Metadata added;
+    a key present in both is an error (the fragment must not silently replace anything)."""
+    merged = copy.deepcopy(template)
+    for section in ("Parameters", "Conditions", "Resources", "Outputs", "Metadata"):
+        clash = set(merged.get(section, {})) & set(fragment.get(section, {}))
+        if clash:
+            raise LocalStackError(f"{section} defined twice: {sorted(clash)}")
+        merged.setdefault(section, {}).update(copy.deepcopy(fragment.get(section, {})))
+    return merged
 
 
 def _references(node: Any) -> set[str]:
