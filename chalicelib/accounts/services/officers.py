@@ -162,8 +162,8 @@ def register_user(svc: AccountsContext, caller: Caller, body: dict) -> dict:
 
 def register_staff(svc: AccountsContext, actor: str, body: dict, roles: tuple[str, ...] = (),
                    province_agency: str | None = None) -> OfficerUser:
-    """Also how operations create operators and province administrators (``python -m chalicelib.jobs.staff``, run
-    with the deployment's IAM rights: no API creates an administrator)."""
+    """Also how operations create operators and province administrators (called with the deployment's IAM rights,
+    e.g. from a one-off script; no API creates an administrator) and how the local stack seeds its demo users."""
     req = parse(OfficerUserIn, body)
     if set(roles) - set(staff.STAFF_ROLES) or (staff.PROVINCE_ADMIN in roles) != bool(province_agency) \
             or (province_agency and not staff.PROVINCE_AGENCY.fullmatch(province_agency)):
