@@ -6,7 +6,7 @@ case and renders. Heavy imports happen inside handlers, on first use.
 from chalice import Rate
 
 from chalicelib import bootstrap
-from chalicelib.accounts.routes import admin, officers, otp
+from chalicelib.accounts.routes import admin, auth, officers, otp
 from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
 from chalicelib.api.http import thread_safe_app
@@ -19,7 +19,7 @@ bootstrap.install()  # the routes and jobs get their service context from the on
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage

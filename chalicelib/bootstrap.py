@@ -2,7 +2,7 @@
 
 `context()` is the service context of this container: the settings read once, and one factory per port. A port is
 built the first time a use case reads it, so a Lambda that only ever serves one capability never imports the
-others' dependencies (fpdf2, argon2, the Cognito or province HTTP clients...). `install()` (called by app.py) hands
+others' dependencies (fpdf2, the Cognito or province HTTP clients...). `install()` (called by app.py) hands
 the context to the HTTP shell and the jobs; nothing in the capabilities imports this module.
 """
 from __future__ import annotations
@@ -77,28 +77,29 @@ def _hasher(c: Context):
 
 
 def _verifier(c: Context):
-    return make_token_verifier(c.settings)
+    """The pool's JWKS verifier, then the directory's check of the principal (accounts.services.sessions)."""
+    from chalicelib.accounts.services.sessions import check_principal
+    from chalicelib.identity.adapters import CheckedVerifier
+
+    return CheckedVerifier(make_token_verifier(c.settings), lambda principal: check_principal(c, principal))
 
 
 def make_token_verifier(s: Settings):
-    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, JwksVerifier, LocalJwtVerifier
+    """RS256 access tokens of the stage's user pool, checked against its JWKS: in AWS, and on the embedded stack
+    against moto's pool at the same path on AWS_ENDPOINT_URL. There is no other issuer on any stage."""
+    from chalicelib.identity.cognito import cognito_verifier
 
-    if s.jwt_mode == "jwks":
-        return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
-    if not s.is_local:
-        raise RuntimeError("the local JWT issuer is refused outside local stages")
-    return LocalJwtVerifier(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
+    if not (s.cognito_user_pool_id and s.cognito_citizen_client_id and s.cognito_staff_client_id):
+        raise RuntimeError("COGNITO_USER_POOL_ID, COGNITO_CITIZEN_CLIENT_ID and COGNITO_STAFF_CLIENT_ID must be set")
+    return cognito_verifier(s.region, s.cognito_user_pool_id, s.cognito_citizen_client_id, s.cognito_staff_client_id,
+                            endpoint_url=s.aws_endpoint_url or None)
 
 
-def _tokens(c: Context):
-    """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage delegates sign-in to
-    the portal's identity provider; nothing here issues tokens there)."""
-    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, LocalTokenIssuer
+def _users(c: Context):
+    from chalicelib.identity.cognito import CognitoDirectory
 
     s = c.settings
-    if s.jwt_mode != "local" or not s.is_local:
-        raise RuntimeError("password sign-in issues local tokens only on local stages")
-    return LocalTokenIssuer(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
+    return CognitoDirectory(s.cognito_user_pool_id, s.cognito_citizen_client_id, s.cognito_staff_client_id, s.region)
 
 
 # -- payments and receipts ------------------------------------------------------------------------------------------
@@ -138,7 +139,13 @@ def _otp(c: Context):
 def _directory(c: Context):
     from chalicelib.accounts.adapters.dynamo import DynamoDirectory
 
-    return DynamoDirectory(c.settings)
+    return DynamoDirectory(c.settings, c.outbox)
+
+
+def _guard(c: Context):
+    from chalicelib.accounts.adapters.dynamo import DynamoSignInGuard
+
+    return DynamoSignInGuard(c.settings)
 
 
 def _accounts(c: Context):
@@ -166,12 +173,6 @@ def _banks(c: Context):
     from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
 
     return HttpInternetBanking(c.settings.bank_gateway_url, c.secrets.bank_secrets)
-
-
-def _passwords(c: Context):
-    from chalicelib.accounts.adapters.passwords import Argon2Passwords
-
-    return Argon2Passwords(memory_cost=c.settings.argon2_memory_kib)
 
 
 def _account_form(c: Context):
@@ -211,10 +212,11 @@ def _http(c: Context):
 
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
-    "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
+    "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
+    "verifier": _verifier, "users": _users,
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
-    "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
+    "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
 }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Mapping
 
+from chalicelib.accounts.domain import SignInPolicy
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
@@ -59,20 +60,14 @@ class Settings:
     receipt_template_symbol: str = "01BLP0-001"
     # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
     receipt_series_pattern: str = "BI-{yy}T"
-    # Tokens
-    jwt_mode: str = "local"  # "local" (HS256 dev issuer) or "jwks" (Cognito-compatible)
-    jwt_issuer: str = ""
-    jwt_audience: str = "dvcqg-land-payments"
-    jwks_url: str = ""
-    local_jwt_secret: str = ""
+    # The Cognito user pool (template outputs): every token is verified against its JWKS, on every stage.
+    cognito_user_pool_id: str = ""
+    cognito_citizen_client_id: str = ""
+    cognito_staff_client_id: str = ""
     # Citizen accounts
     scan_max_bytes: int = 5 * 1024 * 1024
     scan_upload_expires_s: int = 900
-    citizen_token_ttl_s: int = 3600
-    password_change_token_ttl_s: int = 600
-    max_sign_in_failures: int = 5
-    sign_in_lockout_s: int = 900
-    argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
+    sign_in: SignInPolicy = field(default_factory=SignInPolicy)
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -98,11 +93,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_num(env, name, default))
 
 
-def _otp(env: Mapping[str, str]) -> OtpPolicy:
-    base = OtpPolicy()
-    return OtpPolicy(**{f: _int(env, f"OTP_{f.upper()}", getattr(base, f)) for f in (
-        "ttl_s", "max_attempts", "lockout_s", "resend_cooldown_s", "max_sends_per_hour", "max_sends_per_day",
-        "token_ttl_s")})
+def _policy(kind: type, prefix: str, env: Mapping[str, str]):
+    """A limits dataclass with each field read from ``<prefix><FIELD>`` when set (all fields are integers)."""
+    from dataclasses import fields
+
+    base = kind()
+    return kind(**{f.name: _int(env, f"{prefix}{f.name.upper()}", getattr(base, f.name)) for f in fields(kind)})
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -126,7 +122,6 @@ def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
     endpoint = env.get("AWS_ENDPOINT_URL", "")
-    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -152,14 +147,12 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
-        jwt_mode=env.get("JWT_MODE", "local"),
-        jwt_issuer=env.get("JWT_ISSUER", ""),
-        jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),
-        jwks_url=env.get("JWKS_URL", ""),
-        local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
+        cognito_citizen_client_id=env.get("COGNITO_CITIZEN_CLIENT_ID", ""),
+        cognito_staff_client_id=env.get("COGNITO_STAFF_CLIENT_ID", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
-        argon2_memory_kib=int(argon) if argon else None,
-        otp=_otp(env),
+        sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
+        otp=_policy(OtpPolicy, "OTP_", env),
         delivery=_delivery(env, embedded=local and bool(endpoint)),
     )
 

@@ -168,11 +168,9 @@ def test_two_concurrent_initiations_leave_one_live_payment(api):
 
 
 def test_signed_in_citizen_needs_a_link_for_single_sign_on_bank(api):
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
+    from chalicelib.local.identities import new_identity
 
-    token = issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                              "citizen-x", ["citizen"])
+    token = new_identity(api.url, "citizen").access_token
     dossier, number, _ = api.new_notice()
     assert_problem(api.pay(dossier, number, bank_code="VCB", token=token), 403, "BANK_ACCOUNT_NOT_LINKED")
     r = api.pay(dossier, number, bank_code="VCB")  # anonymous: the non-single-sign-on way
