@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-IntentKind = Literal["sms", "forward_receipt", "forward_notices", "ops_alert"]
-KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "ops_alert")
+IntentKind = Literal["sms", "forward_receipt", "forward_notices", "ops_alert", "email", "subscribe_email",
+                     "province_credentials"]
+KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "ops_alert", "email", "subscribe_email",
+                          "province_credentials")
 MAX_ATTEMPTS = 12  # then DEAD, with an alert to the operators (sends are retried by the sweeper, not the stream)
 LEASE_S = 120  # a claimed intent is the claimer's for this long (a crashed sender's claim expires)
 
@@ -46,6 +48,22 @@ def forward_notices(province: str, notices: list[dict[str, Any]]) -> Intent:
 
 def ops_alert(kind: str, subject: str, details: dict[str, Any]) -> Intent:
     return Intent("ops_alert", {"kind": kind, "subject": subject, "details": details}, ref=kind)
+
+
+def email(recipients: list[str], subject: str, text: str, province: str, ref: str = "") -> Intent:
+    """An email through the alert-emails topic (each address receives what names it: see aws/notify.py)."""
+    return Intent("email", {"recipients": sorted(set(recipients)), "subject": subject, "text": text,
+                            "province": province}, ref=ref)
+
+
+def subscribe_email(address: str, ref: str = "") -> Intent:
+    return Intent("subscribe_email", {"email": address}, ref=ref)
+
+
+def province_credentials(agency_code: str, api_type: str, sealed: str, ref: str = "") -> Intent:
+    """Credentials for the secret store, sealed so that only the outbox consumer can open them."""
+    return Intent("province_credentials", {"agency_code": agency_code, "api_type": api_type, "sealed": sealed},
+                  ref=ref)
 
 
 def retry_after_s(attempts: int) -> int:

@@ -32,6 +32,15 @@ class ForwardingChannel(Protocol):
 class OpsChannel(Protocol):
     def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
 
+    def email(self, recipients: list[str], subject: str, text: str, province: str) -> None: ...
+
+    def subscribe_email(self, email: str) -> None: ...
+
+
+class SealedSecretWriter(Protocol):
+    def put_sealed(self, agency_code: str, api_type: str, sealed: str) -> None:
+        """Open the sealed credentials and store them in the secret store."""
+
 
 class OutboxContext(Protocol):
     clock: Clock
@@ -39,5 +48,6 @@ class OutboxContext(Protocol):
     sms: SmsSender
     forwarding: ForwardingChannel
     alerts: OpsChannel
+    credentials: SealedSecretWriter
 
     def count(self, name: str, value: int = 1) -> None: ...

@@ -22,6 +22,12 @@ def deliver(ctx: OutboxContext, intent: Intent) -> None:
         ctx.forwarding.enqueue_receipt_doc(p["receipt"])
     elif intent.kind == "forward_notices":
         ctx.forwarding.enqueue_notices(p["province"], p["notices"])
+    elif intent.kind == "email":
+        ctx.alerts.email(p["recipients"], p["subject"], p["text"], p["province"])
+    elif intent.kind == "subscribe_email":
+        ctx.alerts.subscribe_email(p["email"])
+    elif intent.kind == "province_credentials":
+        ctx.credentials.put_sealed(p["agency_code"], p["api_type"], p["sealed"])
     else:
         ctx.alerts.ops(p["kind"], p["subject"], p["details"])
 

@@ -34,6 +34,7 @@ from chalicelib.provinces.domain.registry import ProvinceApi
 from chalicelib.provinces.ports import ProvinceCallError, ProvincesContext
 from chalicelib.provinces.services.alerts import alert_province
 from chalicelib.provinces.services.apis import province_apis
+from chalicelib.provinces.services.steps import report_step
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN_S = 30  # refresh a little before the province says the token expires
@@ -125,8 +126,10 @@ def _payload(psvc: ProvincesContext, delivery: Delivery, api: ProvinceApi) -> di
     return notice_payload(delivery.doc, api.unit_code)
 
 
-def _send(psvc: ProvincesContext, delivery: Delivery) -> None:
+def _send(psvc: ProvincesContext, delivery: Delivery) -> dict:
+    """Call the province's APIs for this delivery; the step-4 evidence of what was reached (M11)."""
     apis = province_apis(psvc, delivery.province)
+    reached = []
     for api_type in delivery.api_types:
         api = apis.get(api_type)
         if api is None and api_type is ApiType.RECEIPT_FILE:
@@ -136,6 +139,10 @@ def _send(psvc: ProvincesContext, delivery: Delivery) -> None:
         if not api.active:
             raise ProvinceCallError("API_DISABLED", f"{api_type.label_vi} đang tạm dừng")
         call_province(psvc, api, _payload(psvc, delivery, api))
+        reached.append(api_type.value)
+    return {"api_types": reached, "configured": sorted(t.value for t, a in apis.items() if a.active),
+            "kind": delivery.kind, "subject_id": delivery.subject_id, "test": bool(delivery.doc.get("test")),
+            "source": "self_test" if delivery.doc.get("test") else "payment"}
 
 
 def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch: BatchState) -> bool:
@@ -144,7 +151,7 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
     try:
         if delivery.province in batch.unavailable:
             raise ProvinceCallError(batch.unavailable[delivery.province], "bỏ qua trong lượt này", unavailable=True)
-        _send(psvc, delivery)
+        reached = _send(psvc, delivery)
     except ProvinceCallError as exc:
         if exc.unavailable:
             batch.unavailable.setdefault(delivery.province, exc.code)
@@ -155,6 +162,7 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
         return False
     psvc.deliveries.mark_delivered(delivery, now.isoformat())
     psvc.count("DeliveriesSucceeded")
+    report_step(psvc, delivery.province, 4, reached)
     return True
 
 
