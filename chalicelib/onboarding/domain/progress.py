@@ -95,7 +95,11 @@ def _all_apis_reached(events: list[StepEvent], after: datetime | None) -> tuple[
             reached.setdefault(str(api_type), event)
         configured = set(event.details.get("configured") or [])
         if configured and configured <= reached.keys():
-            return event.moment, list(dict.fromkeys(reached[t] for t in sorted(configured)))
+            chosen: list[StepEvent] = []
+            for api_type in sorted(configured):
+                if all(reached[api_type] is not e for e in chosen):
+                    chosen.append(reached[api_type])
+            return event.moment, chosen
     return None, []
 
 

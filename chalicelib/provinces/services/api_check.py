@@ -110,19 +110,15 @@ def check_candidate(psvc: ProvincesContext, actor: Actor, agency: str, api_type:
     guard, then the session call with the given credentials (else the stored ones). The data URL is not called: a
     sample payment result must never reach a province's real software unasked. Audited. Raises UrlRefusedError
     with ``field`` set ("session_url" or "data_url") when the guard refuses a URL."""
-    s = psvc.settings.delivery
     field = "data_url"
     try:
-        target = parse_target(data_url, https_only=s.https_only)
-        if target.ip_literal:
-            check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
-                          allowed_loopback_ports=s.allowed_loopback_ports)
+        _static_check(psvc, data_url)
         field = "session_url"
+        _static_check(psvc, session_url)
         if credentials is None:
             stored = psvc.credentials.get(agency, api_type)
             credentials = stored.model_dump() if stored else None
         if credentials is None:
-            parse_target(session_url, https_only=s.https_only)
             checked = {"api_type": api_type.value, "session": {"url": session_url, "error": {
                 "code": "NO_CREDENTIALS", "message": "Chưa có thông tin xác thực để gọi API lấy session."}}}
         else:
@@ -133,6 +129,15 @@ def check_candidate(psvc: ProvincesContext, actor: Actor, agency: str, api_type:
         raise
     _audit(psvc, actor, agency, session_url, api_type.value, checked["session"])
     return {**checked, "data_url": data_url, "data_url_called": False}
+
+
+def _static_check(psvc: ProvincesContext, url: str) -> None:
+    """What can be refused without a DNS lookup (scheme, user info, IP encodings, a literal private address)."""
+    s = psvc.settings.delivery
+    target = parse_target(url, https_only=s.https_only)
+    if target.ip_literal:
+        check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
+                      allowed_loopback_ports=s.allowed_loopback_ports)
 
 
 def answered_correctly(view: dict[str, Any]) -> bool:
