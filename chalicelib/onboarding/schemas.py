@@ -58,7 +58,7 @@ class RequestedApi(_Out):
                                   "latency, token_received; never the token); the data URL is guarded, not called.")
 
 
-class SlaView(_Out):
+class SlaSummary(_Out):
     """The 8-working-hour clock (paused while waiting for the requester), on the working calendar."""
 
     budget_seconds: int
@@ -69,6 +69,9 @@ class SlaView(_Out):
     overdue: bool
     due_at: str | None = Field(description="Projected due time while the clock runs; null while it is paused.")
     time_left: str = Field(description="Vietnamese, e.g. 'Còn 2 giờ 15 phút làm việc'.")
+
+
+class SlaView(SlaSummary):
     alerts_sent: dict[str, str] = Field(description="'75' and 'breach' -> when the operators were alerted.")
 
 
@@ -139,6 +142,7 @@ class SupportRequestRow(_Out):
     status_label: str
     history: list[RowHistory]
     alerts: dict[str, str]
+    sla: SlaSummary = Field(description="Time left on the clock, as the operators' list shows it.")
 
 
 class SupportRequestPage(_Out):

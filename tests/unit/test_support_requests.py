@@ -236,6 +236,7 @@ def test_search_filters_pages_and_refuses_forged_cursors():
     processing.change_status(ctx, OPERATOR, ids[1], {"status": "in_progress"})
     first = processing.search(ctx, OPERATOR, ListQuery(limit=2))
     assert [r["request_id"] for r in first["items"]] == ids[:2:-1][:2]
+    assert first["items"][0]["sla"]["time_left"] == "Còn 7 giờ 59 phút làm việc" and first["items"][0]["sla"]["running"]
     second = processing.search(ctx, OPERATOR, ListQuery(limit=2, cursor=first["next_cursor"]))
     assert [r["request_id"] for r in second["items"]] == [ids[2], ids[1]]
     found = processing.search(ctx, OPERATOR, ListQuery(status="in_progress", title="CAU HINH"))

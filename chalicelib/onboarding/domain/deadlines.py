@@ -20,8 +20,14 @@ THRESHOLDS: tuple[tuple[str, float], ...] = (("75", 75.0), ("breach", 100.0))
 
 def clock_of(request: SupportRequest, calendar: Calendar | None = None,
              budget_seconds: int = EIGHT_WORKING_HOURS) -> SlaClock:
-    transitions = [(status, datetime.fromisoformat(at)) for status, at in request.transitions]
-    return SlaClock.from_transitions(transitions, running_statuses=RUNNING, calendar=calendar or default_calendar(),
+    return clock_from(request.transitions, calendar, budget_seconds)
+
+
+def clock_from(transitions: list[tuple[str, str]], calendar: Calendar | None = None,
+               budget_seconds: int = EIGHT_WORKING_HOURS) -> SlaClock:
+    """The clock of a status history given as (status, RFC 3339 time) pairs."""
+    return SlaClock.from_transitions([(status, datetime.fromisoformat(at)) for status, at in transitions],
+                                     running_statuses=RUNNING, calendar=calendar or default_calendar(),
                                      budget_seconds=budget_seconds)
 
 
@@ -44,10 +50,10 @@ def time_left_text(remaining: int, running: bool, closed: bool) -> str:
     return text if running else f"Tạm dừng tính giờ — {text[0].lower()}{text[1:]}"
 
 
-def sla_view(request: SupportRequest, now: datetime, calendar: Calendar | None = None) -> dict[str, Any]:
-    from chalicelib.onboarding.domain.requests import CLOSED
-
-    clock = clock_of(request, calendar)
+def sla_summary(transitions: list[tuple[str, str]], closed: bool, now: datetime,
+                calendar: Calendar | None = None) -> dict[str, Any]:
+    """What the list screen shows of the clock: time left (negative once overdue), due time, running or paused."""
+    clock = clock_from(transitions, calendar)
     status = clock.status(now)
     return {
         "budget_seconds": clock.budget_seconds,
@@ -57,9 +63,15 @@ def sla_view(request: SupportRequest, now: datetime, calendar: Calendar | None =
         "running": status.running,
         "overdue": status.remaining_seconds < 0,
         "due_at": status.due_at.isoformat() if status.due_at else None,
-        "time_left": time_left_text(status.remaining_seconds, status.running, request.status in CLOSED),
-        "alerts_sent": dict(request.alerts),
+        "time_left": time_left_text(status.remaining_seconds, status.running, closed),
     }
+
+
+def sla_view(request: SupportRequest, now: datetime, calendar: Calendar | None = None) -> dict[str, Any]:
+    from chalicelib.onboarding.domain.requests import CLOSED
+
+    return {**sla_summary(request.transitions, request.status in CLOSED, now, calendar),
+            "alerts_sent": dict(request.alerts)}
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def _checked_apis(ctx: OnboardingContext, caller: Caller, p: admin_units.Provinc
                   apis: list[ApiConfigIn]) -> list[StoredApi]:
     """Each API's URLs through the guard and its session call (the data URL is never called here); credentials
     required for an API the province has not configured yet; then sealed for the secret store."""
+    if not apis:
+        return []
     actor = Actor(subject=caller.subject, operator=False, province_claim=p.agency_id)
     configured = ctx.registry.get_apis(p.agency_id)
     errors, checks = [], []

@@ -8,7 +8,9 @@ from typing import Any
 from chalicelib.core.errors import FieldError, conflict, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.core.validation import InvalidValueError
+from chalicelib.onboarding.domain.deadlines import sla_summary
 from chalicelib.onboarding.domain.requests import (
+    CLOSED,
     Caller,
     CommentIn,
     Party,
@@ -48,7 +50,10 @@ def search(ctx: OnboardingContext, caller: Caller, query: ListQuery) -> dict[str
     except InvalidValueError as exc:
         raise validation_error([FieldError("cursor", exc.code, exc.message)]) from None
     page = ctx.support_requests.list(unit, query.key_range(), query.filters(), query.limit, after)
-    return {"items": page.rows, "count": len(page.rows),
+    now = ctx.clock.now()
+    items = [{**r, "sla": sla_summary([(h["status"], h["at"]) for h in r["history"]],
+                                      Status(r["status"]) in CLOSED, now)} for r in page.rows]
+    return {"items": items, "count": len(items),
             "next_cursor": encode_cursor(page.next_key) if page.next_key else None}
 
 
