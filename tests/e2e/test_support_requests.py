@@ -274,6 +274,9 @@ def test_a_province_advances_through_every_step_from_events(api, stack):
     link = api.s.get(f"{api.url}/v1/support-requests/{r.json()['request_id']}/attachments/"
                      f"{proof['attachment_id']}", headers=operator).json()
     assert api.s.get(link["url"], timeout=10).content == PDF
+    tags = boto3.client("s3", region_name=REGION).get_object_tagging(
+        Bucket=stack.env["DOCUMENTS_BUCKET"], Key=f"support-attachments/{proof['attachment_id']}")["TagSet"]
+    assert tags == [{"Key": "lfo-scan", "Value": "accepted"}]  # out of the abandoned-upload expiry rule
     r = api.s.post(f"{api.url}/v1/support-requests/{r.json()['request_id']}/status", headers=operator,
                    json={"status": "done"})
     assert r.status_code == 200, r.text
