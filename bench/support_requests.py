@@ -10,7 +10,7 @@ bounded number of query pages per answer. Nothing is pruned (the listings need t
 ``TransactWriteItems``, which copies the table it writes, gets slower as the run goes: compare the call counts, not
 the milliseconds, with real DynamoDB.
 
-    python -m bench.support_requests [--n 200]
+    python -m bench.support_requests [--n 80]
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def _workload(bench: _Bench, n: int, http) -> dict:
                                     {"limit": "20", "status": "in_progress", "title": "cau hinh"})}
 
 
-def run(n: int = 200) -> dict:
+def run(n: int = 80) -> dict:
     """File ``n`` requests and page through the listings; returns {operation: figures, "pages": {...}}."""
     import requests
 
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--n", type=int, default=80)
     args = ap.parse_args(argv)
     print(json.dumps(run(args.n), indent=2, ensure_ascii=False))
     return 0

@@ -141,7 +141,6 @@ def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
     endpoint = env.get("AWS_ENDPOINT_URL", "")
-    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -174,10 +173,9 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         jwks_url=env.get("JWKS_URL", ""),
         local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
-        argon2_memory_kib=int(argon) if argon else None,
+        argon2_memory_kib=int(env["ARGON2_MEMORY_KIB"]) if env.get("ARGON2_MEMORY_KIB") else None,
         otp=_otp(env),
-        delivery=_delivery(env, embedded=local and bool(endpoint)),
-        onboarding=_onboarding(env),
+        delivery=_delivery(env, embedded=local and bool(endpoint)), onboarding=_onboarding(env),
     )
 
 

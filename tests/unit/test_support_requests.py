@@ -165,6 +165,7 @@ def test_status_moves_need_their_party_and_reasons():
             "STATUS_TRANSITION_FORBIDDEN")
     view = processing.change_status(ctx, OPERATOR, rid, {"status": "rejected", "reason": "URL không đúng"})
     assert view["status"] == "rejected" and view["reason"] == "URL không đúng"
+    assert "kms:" not in ctx.support_requests.requests[rid]  # credentials never applied are not kept
     assert "Lý do: URL không đúng" in emails_to(ctx, "hoa@quangninh.gov.vn")[-1]["text"]
     refused(lambda: processing.add_comment(ctx, ADMIN_QN, rid, {"text": "?"}), 409, "SUPPORT_REQUEST_CLOSED")
     other = filing.file_request(ctx, ADMIN_QN, config_form())["request_id"]

@@ -65,6 +65,8 @@ def moved(ctx: OnboardingContext, request: SupportRequest, target: Status, calle
             raise forbidden(exc.code, exc.message) from None
         raise AppError(exc.code, exc.message, 409, "Xung đột trạng thái") from None
     entry = HistoryEntry(status=target, at=now.isoformat(), by=caller.subject, party=caller.party, note=note)
+    if target in CLOSED and "apis" not in changes:  # credentials never applied are not kept, even sealed
+        changes["apis"] = [a.model_copy(update={"sealed_credentials": None}) for a in request.apis]
     return request.model_copy(update={"status": target, "history": [*request.history, entry],
                                       "updated_at": now.isoformat(), "rev": request.rev + 1,
                                       "reason": note if target in (Status.REJECTED, Status.WAITING) else
