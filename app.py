@@ -11,6 +11,8 @@ from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
 from chalicelib.api.http import thread_safe_app
 from chalicelib.config import get_settings
+from chalicelib.onboarding.routes import progress as onboarding_progress
+from chalicelib.onboarding.routes import requests as support_requests
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
@@ -19,7 +21,8 @@ bootstrap.install()  # the routes and jobs get their service context from the on
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens):
+for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
+                  support_requests, onboarding_progress):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -54,3 +57,10 @@ def sweep_deliveries(event):
     from chalicelib.jobs.sweeper import run_sweep
 
     return run_sweep()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def support_clock(event):
+    from chalicelib.jobs.support_clock import run_clock
+
+    return run_clock()

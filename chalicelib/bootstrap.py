@@ -210,6 +210,53 @@ def _http(c: Context):
                        allowed_loopback_ports=d.allowed_loopback_ports)
 
 
+# -- onboarding -----------------------------------------------------------------------------------------------------
+
+def _support_requests(c: Context):
+    from chalicelib.onboarding.adapters.dynamo import DynamoSupportRequests
+
+    return DynamoSupportRequests(c.settings, c.outbox)
+
+
+def _progress(c: Context):
+    from chalicelib.onboarding.adapters.dynamo import DynamoProgress
+
+    return DynamoProgress(c.settings)
+
+
+def _support_files(c: Context):
+    from chalicelib.onboarding.adapters.files import S3AttachmentFiles
+
+    s = c.settings
+    return S3AttachmentFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _credential_sealer(c: Context):
+    from chalicelib.provinces.adapters.credentials import KmsCredentialSealer
+
+    return KmsCredentialSealer(c.settings.region, c.settings.app_key_id)
+
+
+class _StepEvents:
+    """The provinces' StepEvents port, served by onboarding's use case: the composition root joins the two
+    capabilities, which never import each other in that direction."""
+
+    def __init__(self, c: Context) -> None:
+        self._c = c
+
+    def record(self, province: str, step: int, evidence: dict) -> None:
+        from chalicelib.onboarding.services.progress import record_step_event
+
+        record_step_event(self._c, province, step, evidence)
+
+
+class _NoSelfTestRuns:
+    """Until the self-test capability is merged: no run is known, so a confirmation cites attachments instead."""
+
+    def get(self, run_id: str):
+        return None
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
@@ -218,6 +265,8 @@ FACTORIES: dict[str, Factory] = {
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
+    "support_requests": _support_requests, "progress": _progress, "support_files": _support_files,
+    "credential_sealer": _credential_sealer, "step_events": _StepEvents, "self_test_runs": lambda c: _NoSelfTestRuns(),
 }
 
 

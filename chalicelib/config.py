@@ -17,6 +17,7 @@ from functools import cache
 from typing import Mapping
 
 from chalicelib.accounts.domain import SignInPolicy
+from chalicelib.onboarding.ports import OnboardingSettings
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
@@ -43,6 +44,8 @@ class Settings:
     alert_emails_topic_arn: str = ""
     documents_bucket: str = ""
     app_secret_name: str = "lfo/dev/app-secrets"
+    # The app key (KMS): the API encrypts with it what only the outbox consumer may read (province credentials).
+    app_key_id: str = "alias/lfo-dev-app"
     secrets_max_age_s: int = 300
     # Banks whose single sign-on with the portal is live (configuration: in 2023 only Vietcombank).
     sso_banks: tuple[str, ...] = ("VCB",)
@@ -71,6 +74,7 @@ class Settings:
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    onboarding: OnboardingSettings = field(default_factory=OnboardingSettings)
 
     def bank_gateway_url(self, bank_code: str) -> str:
         url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
@@ -118,6 +122,17 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
     )
 
 
+def _onboarding(env: Mapping[str, str]) -> OnboardingSettings:
+    base = OnboardingSettings()
+    return OnboardingSettings(
+        attachment_max_file_bytes=_int(env, "SUPPORT_ATTACHMENT_MAX_BYTES", base.attachment_max_file_bytes),
+        attachment_max_total_bytes=_int(env, "SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES", base.attachment_max_total_bytes),
+        attachment_max_files=_int(env, "SUPPORT_ATTACHMENTS_MAX_FILES", base.attachment_max_files),
+        request_link_template=env.get("SUPPORT_REQUEST_LINK", base.request_link_template),
+        progress_cache_s=_num(env, "ONBOARDING_PROGRESS_CACHE_S", base.progress_cache_s),
+    )
+
+
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
@@ -135,6 +150,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         alert_emails_topic_arn=env.get("ALERT_EMAILS_TOPIC_ARN", ""),
         documents_bucket=env.get("DOCUMENTS_BUCKET", ""),
         app_secret_name=env.get("APP_SECRET_NAME", f"lfo/{stage}/app-secrets"),
+        app_key_id=env.get("APP_KEY_ID", f"alias/lfo-{stage}-app"),
         secrets_max_age_s=_int(env, "SECRETS_MAX_AGE_S", 300),
         sso_banks=_csv(env.get("SSO_BANKS"), "VCB"),
         # Deployed stages must name their banks' gateways (BANK_GATEWAY_URLS): never default them to a local URL.
@@ -153,7 +169,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
         sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
         otp=_policy(OtpPolicy, "OTP_", env),
-        delivery=_delivery(env, embedded=local and bool(endpoint)),
+        delivery=_delivery(env, embedded=local and bool(endpoint)), onboarding=_onboarding(env),
     )
 
 

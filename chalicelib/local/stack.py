@@ -141,7 +141,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
-    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries])
+    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock])
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.

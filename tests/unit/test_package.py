@@ -49,6 +49,8 @@ def fake_sam(queue_name: str = "lfo-prod-forwarding", timeout: int = 60, *, outb
         "ForwardReceipts": _function("app.forward_receipts", timeout, sqs_event),
         "SweepDeliveries": _function("app.sweep_deliveries", 120, {"SweepDeliveriesEvent": {
             "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}}),
+        "SupportClock": _function("app.support_clock", 60, {"SupportClockEvent": {
+            "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}}),
         "APIHandler": _function("app.app"),
         "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "api", "DefinitionBody": {}}},
     }
