@@ -368,7 +368,7 @@ class RecordingStepEvents:
 
 
 def api_config(api_type: ApiType, host: str = "https://motcua.example.vn", **over) -> ProvinceApi:
-    return ProvinceApi(agency_code=PROVINCE, api_type=api_type, province_code="35", province_name="Tỉnh Hà Nam",
+    return ProvinceApi(agency_code=PROVINCE, api_type=api_type, province_code="12", province_name="Tỉnh Lai Châu",
                        unit_code=PROVINCE, session_url=f"{host}/session", data_url=f"{host}/{api_type.value}",
                        connect_timeout_s=2, read_timeout_s=3, active=True, has_credentials=True,
                        updated_at=START.isoformat(), updated_by="op", **over)

@@ -38,7 +38,7 @@ LOCAL_PROVINCE_USERNAME = "dvcqg-local"
 LOCAL_PROVINCE_PASSWORD = "dev-only-province-password-0001"
 # Provinces the local stack registers against the simulated province: agency code -> (statistics code, name).
 LOCAL_PROVINCES = {
-    "000.00.00.H35": ("35", "Tỉnh Ninh Bình (địa bàn Hà Nam cũ)"),
+    "000.00.00.H35": ("12", "Tỉnh Lai Châu"),  # agency <-> statistics codes as chalicelib/core/admin_units has them
     "000.00.00.H49": ("22", "Tỉnh Quảng Ninh"),
 }
 LOCAL_ALERT_CONTACTS = {"phones": ["0912345001", "0912345002"], "emails": ["canhbao@hanam.example.vn"]}

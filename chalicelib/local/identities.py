@@ -152,8 +152,14 @@ def new_identity(api_url: str | None, role: str | None, *, province: str | None 
 
 
 def _agency(province: str | None) -> str:
-    short = (province or LOCAL_DEMO_PROVINCE).strip().upper().rsplit(".", 1)[-1].lstrip("H")
-    return f"000.00.00.H{int(short):02d}"
+    """The province's own level-1 agency code, from any form the province table reads (H35, 000.00.00.H35, or a
+    statistics code: 22 is Quảng Ninh, whose agency code is H49)."""
+    from chalicelib.core.admin_units import province_of
+
+    found = province_of(province or LOCAL_DEMO_PROVINCE)
+    if found is None:
+        raise ValueError(f"not a province of the administrative-unit table: {province!r}")
+    return f"000.00.00.{found.agency_code}"
 
 
 def _fresh_phone() -> str:

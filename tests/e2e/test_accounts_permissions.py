@@ -58,7 +58,7 @@ def world(stack):
                 "citizen": lambda: identity(desk.url, "citizen").headers,
                 "officer_no_right": lambda: identity(desk.url, "officer", unit=desk.unit, grant=False).headers,
                 "officer": lambda: identity(desk.url, "officer", unit=desk.unit).headers,
-                "province_admin": lambda: identity(desk.url, "province_admin", province="35").headers,
+                "province_admin": lambda: identity(desk.url, "province_admin", province="H35").headers,
                 "operator": lambda: identity(desk.url, "operator").headers}[who]()
 
     headers = {who: fresh(who) for who in CALLERS if who not in ("officer", "operator")}

@@ -386,9 +386,6 @@ def test_a_staff_sign_out_refuses_the_users_tokens(svc):
     officers.assign_unit(svc, admin(), "off-a", {"unit_code": ONE_STOP_UNIT})  # the record moved: still fine
 
 
-@pytest.mark.xfail(strict=True, reason="officers.may_manage_unit still compares the province against the level-1 "
-                   "part (H35); the lead changes it to the authoritative province table, which takes the agency code "
-                   "000.00.00.H35 the directory now gives (remove this marker then)")
 def test_a_province_administrator_manages_the_units_of_their_province(svc):
     officers.register_staff(svc, "ops", {"user_id": "pa-h35", "full_name": "Đỗ Thị Hoa", "phone": "0987654333",
                                          "id_number": "001090005674", "issuer": "portal"}, ("province_admin",),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit
 from chalicelib.accounts.ports import AccountsContext, AuditEntry, Caller, OfficerUser, Unit
 from chalicelib.accounts.services import staff
-from chalicelib.core import codes
+from chalicelib.core import admin_units, codes
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.core.fields import AgencyCode, IdNumber, MobilePhone, PersonName, TaxCode, UnitName
 from chalicelib.core.names import name_key
@@ -94,9 +94,9 @@ def may_manage_unit(caller: Caller, unit_code: str) -> bool:
         return True
     if not caller.has(PROVINCE_ADMIN) or not caller.province_code:
         return False
-    level_one = unit_code.rsplit(".", 1)[-1]
-    province = caller.province_code.strip().upper()
-    return level_one in (province, f"H{province}")
+    # The authoritative province table decides (agency code <-> statistics code, closed pre-2025 codes mapped to
+    # their successor): never a string comparison of the caller's province with the unit code's level-1 part.
+    return admin_units.same_province(caller.province_code, unit_code)
 
 
 def _check_unit_scope(caller: Caller, unit_code: str) -> None:
@@ -160,14 +160,21 @@ def register_user(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     return user_view(register_staff(svc, caller.subject or "", body))
 
 
+def _current_province_code(agency: str) -> bool:
+    """One of today's 34 provinces' own level-1 code (not a closed pre-2025 one, not an unknown one)."""
+    province = admin_units.province_of(agency)
+    return province is not None and f"000.00.00.{province.agency_code}" == agency
+
+
 def register_staff(svc: AccountsContext, actor: str, body: dict, roles: tuple[str, ...] = (),
                    province_agency: str | None = None) -> OfficerUser:
     """Also how operations create operators and province administrators (called with the deployment's IAM rights,
     e.g. from a one-off script; no API creates an administrator) and how the local stack seeds its demo users."""
     req = parse(OfficerUserIn, body)
     if set(roles) - set(staff.STAFF_ROLES) or (staff.PROVINCE_ADMIN in roles) != bool(province_agency) \
-            or (province_agency and not staff.PROVINCE_AGENCY.fullmatch(province_agency)):
-        raise ValueError("roles must be staff roles; a province administrator needs the province's agency code")
+            or (province_agency and not staff.PROVINCE_AGENCY.fullmatch(province_agency)) \
+            or (province_agency and not _current_province_code(province_agency)):
+        raise ValueError("roles must be staff roles; a province administrator needs a current province's agency code")
     user = OfficerUser(
         user_id=req.user_id, full_name=req.full_name, phone=req.phone, id_hash=svc.keys.id_hash(req.id_number),
         id_last3=req.id_number[-3:], issuer=req.issuer.value, status="active", created_at=svc.clock.now().isoformat(),

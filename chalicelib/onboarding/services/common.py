@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any, Sequence
 
+from chalicelib.core import admin_units
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, forbidden, not_found
 from chalicelib.onboarding.domain.deadlines import handled_in_time, next_alert_at, sla_view
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def require_scope(caller: Caller, unit_code: str) -> None:
-    if caller.operator or caller.province == unit_code:
+    if caller.operator or admin_units.same_province(caller.province, unit_code):
         return
     raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được xem và gửi yêu cầu hỗ trợ của tỉnh mình.")
 

@@ -49,7 +49,7 @@ def _unit(caller: Caller, raw: str | None) -> admin_units.Province:
         p = admin_units.current_province(code)
     except InvalidValueError:
         raise _field("unit_code", "PROVINCE_UNKNOWN", "Không phải mã của một trong 34 tỉnh, thành phố.") from None
-    if p.agency_id != caller.province:
+    if not admin_units.same_province(caller.province, p.agency_id):
         raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được gửi yêu cầu hỗ trợ cho tỉnh mình.")
     return p
 

@@ -122,7 +122,7 @@ def _resolve(caller: Caller, agency_raw: str) -> admin_units.Province:
     if p is None:
         raise validation_error([FieldError("agency_code", "PROVINCE_UNKNOWN",
                                            "Không phải mã định danh của một trong 34 tỉnh, thành phố.")])
-    if not caller.operator and caller.province != p.agency_id:
+    if not caller.operator and not admin_units.same_province(caller.province, p.agency_id):
         raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được xem tiến độ tích hợp của tỉnh mình.")
     return p
 
