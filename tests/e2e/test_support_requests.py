@@ -22,13 +22,18 @@ REGION = "ap-southeast-1"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n" + b"%" * 3000 + b"\n%%EOF\n"
 
 
-def token(role: str, province: str | None = None) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
+_tokens: dict[tuple[str, str | None], str] = {}
 
-    claims = {"province_code": province} if province else {}
-    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                             f"{role}-{uuid.uuid4().hex[:6]}", [role], **claims)
+
+def token(role: str, province: str | None = None) -> str:
+    """A real user of the local pool with this role (a province administrator of ``province`` in the directory),
+    signed in through the API once per module, role and province."""
+    from chalicelib.local.identities import new_identity
+
+    key = (role, province)
+    if key not in _tokens:
+        _tokens[key] = new_identity(None, role, province=province).access_token
+    return _tokens[key]
 
 
 def auth(role: str = "operator", province: str | None = None) -> dict:
