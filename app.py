@@ -14,12 +14,13 @@ from chalicelib.config import get_settings
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
+from chalicelib.reconciliation.routes import refunds
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens, refunds):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -53,3 +54,10 @@ def sweep_deliveries(event):
     from chalicelib.jobs.sweeper import run_sweep
 
     return run_sweep()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def resolve_stale_payments(event):
+    from chalicelib.jobs.stale import run
+
+    return run()
