@@ -959,6 +959,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.NOT_FOUND, {"error": "NOT_FOUND"})
         except (InvalidOrderError, KeyError, ValueError, TypeError) as error:
             self._json(HTTPStatus.BAD_REQUEST, {"error": "INVALID_REQUEST", "detail": str(error)})
+        except CallbackFailedError as error:
+            self._json(HTTPStatus.BAD_GATEWAY, {"error": "CALLBACK_FAILED", "detail": str(error)})
 
     def _ib_lookup(self, raw: bytes) -> None:
         bank = self.server.bank
