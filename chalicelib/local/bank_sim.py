@@ -8,7 +8,8 @@ makes the bank tell our API the result the way that bank's protocol does, then s
 - ``standard_webhooks`` (VCB, ICB, BIDV, VBA): signed JSON ``POST {api}/v1/partners/banks/{code}/callbacks``;
 - ``vnpay_ipn`` (MB): ``GET {api}/v1/partners/banks/vnpay/ipn?<signed vnp_ parameters>``.
 
-Scripts and tests skip the browser with ``POST /api/pay`` (JSON in, our API's answer out); ``GET /api/health``.
+Scripts and tests skip the browser with ``POST /api/pay`` (JSON in, our API's answer out; for MB it also takes the
+signed ``vnp_`` fields of the payment URL); ``GET /api/health``.
 
 The VNPay-style bank (MB) takes only a signed payment URL (``/pay`` or ``/paymentv2/vpcpay.html`` with the
 ``vnp_`` parameters of ``payments.adapters.vnpay.payment_url``): an unsigned, tampered or expired one gets a visible
@@ -47,6 +48,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from http import HTTPStatus
@@ -295,6 +297,7 @@ class SimulatedBank:
         self._files: dict[str, bytes] = {}
         self._silent = False
         self._lose_answers = False  # process, then hold the connection: the answer is lost on the way
+        self.status_queries: Counter = Counter()  # (bank, payment id) -> status queries received (tests count them)
         self._release = threading.Event()
 
     # --- internet-banking accounts (account linking) ----------------------------------------------------------
@@ -466,6 +469,8 @@ class SimulatedBank:
             if body["vnp_RequestId"] in self._request_ids:
                 return self._vnp_answer(command, body, "94", "Yeu cau bi trung lap")
             self._request_ids.add(body["vnp_RequestId"])
+            if command == "querydr":
+                self.status_queries[("MB", str(body.get("vnp_TxnRef")))] += 1
             txn = self._txns.get(("MB", str(body.get("vnp_TxnRef"))))
             if txn is None or (txn.created_at and format_vnp_date(txn.created_at) != body["vnp_TransactionDate"]):
                 return self._vnp_answer(command, body, "91", "Khong tim thay giao dich yeu cau")
@@ -520,6 +525,8 @@ class SimulatedBank:
     # --- Standard Webhooks banks' API (status, refund) -------------------------------------------------------
 
     def webhook_status(self, bank_code: str, payment_id: str) -> dict[str, Any]:
+        with self._books:
+            self.status_queries[(bank_code, payment_id)] += 1
         txn = self.transaction(bank_code, payment_id)
         if txn is None:
             return {"payment_id": payment_id, "bank_txn_ref": None, "status": "NOT_FOUND", "amount_vnd": None,
@@ -881,7 +888,9 @@ class _Handler(BaseHTTPRequestHandler):
             override = fields.get("amount_override_vnd")
             if override is not None:
                 override = _positive_int(override, "amount_override_vnd phải là số nguyên dương.")
-            order = PaymentOrder.from_fields(fields)
+            # The VNPay-style bank's signed payment URL fields (vnp_...) are checked as its page checks them.
+            order = self._order(fields) if any(k.startswith("vnp_") for k in fields) else \
+                PaymentOrder.from_fields(fields)
             deliver = fields.get("deliver", True) is not False
             result = self.server.bank.pay(order, str(fields.get("outcome")), override, deliver=deliver)
         except (InvalidOrderError, ValueError) as error:

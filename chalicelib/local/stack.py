@@ -92,6 +92,7 @@ class LocalStack:
     env: dict[str, str]
     province_url: str = ""
     province: Any = None  # the SimulatedProvince (tests in this process control it directly)
+    bank: Any = None  # the SimulatedBank (likewise)
     _parts: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -124,7 +125,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     province = _start_province(province_port)
     register_local_provinces(province.url)
     bank = _start_bank(api_url, bank_url)
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province, bank)
     stack._parts += [moto.stop, bank.stop, province.stop]
     import app as app_module
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import pytest
+
+from chalicelib.local.bank_sim import SimulatedBank
 from chalicelib.reconciliation.ports import BankStatusKind, RefundKind, StatusQuery
-from tests.unit.test_bank_sim_reconciliation import (  # noqa: F401 - the fixture and the helpers of the suite
+from tests.unit.test_bank_sim_reconciliation import (
+    BANK_SECRETS,
     NOW,
-    bank,
+    VNPAY_SECRET,
+    _closed_port,
     call,
     paid_mb,
     post_json,
@@ -21,6 +26,13 @@ from tests.unit.test_bank_sim_reconciliation import (  # noqa: F401 - the fixtur
 )
 
 QUICK = (0.5, 0.3)
+
+
+@pytest.fixture
+def bank():
+    secrets = {"banks": BANK_SECRETS, "vnpay_hash_secret": VNPAY_SECRET}
+    with SimulatedBank(f"http://127.0.0.1:{_closed_port()}", secrets, clock=lambda: NOW) as simulated:
+        yield simulated
 
 
 def test_an_open_vnpay_page_left_past_its_expiry_is_failed_at_the_gateway(bank):
