@@ -86,6 +86,18 @@ def _profile(results: dict, top: int = 6) -> list[str]:
     return lines
 
 
+def _stale(results: dict) -> list[str]:
+    r = results.get("reconciliation", {}).get("stale_payments")
+    if not r:
+        return []
+    return [f"**Stale payments** (`bench/stale.py`, one scheduled run of `resolve_stale_payments`): {r['payments']} "
+            f"stale payments in {r['total_s']} s ({r['payments_per_s']}/s, {r['workers']} workers), "
+            f"**{r['aws_calls_per_payment']} AWS calls per payment** ({r['aws_writes_per_payment']} writes; "
+            f"{_calls({'aws_calls_by_api': r['aws_calls_per_payment_by_api']})}), "
+            f"{r['bank_status_calls_per_payment']} bank status call per payment; outcomes {r['outcomes']}. The "
+            "issue's 10,000: `BENCH_STALE_N=10000` (moto serialises DynamoDB calls, so time grows linearly).", ""]
+
+
 def render(results: dict) -> str:
     meta, cold = results["meta"], results["cold_start"]
     rows = [
@@ -142,6 +154,7 @@ def render(results: dict) -> str:
         f"**Cold start** (median of {cold['runs']} fresh processes each): `import app` {cold['app_ms']} ms, "
         f"`{cold['baseline']}` {cold['baseline_ms']} ms, ratio **{cold['ratio']:.2f}**.",
         "",
+        *_stale(results),
         "### Targets",
         "",
         *_targets(results),

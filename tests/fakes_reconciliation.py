@@ -58,6 +58,7 @@ class InMemoryLivePayments:
                 self.refused_claims += 1
                 return False
             self._query_after[payment.payment_id] = now_epoch + interval_s
+            self._due[payment.payment_id] = max(payment.expires_at, now_epoch + interval_s)
             self.claims += 1
             return True
 

@@ -136,8 +136,9 @@ class LivePayments(Protocol):
 
     def claim(self, payment: Payment, now_epoch: int, interval_s: int) -> bool:
         """Take the right to query the bank now: only if no query was claimed for ``interval_s`` (the item's "next
-        query after" has passed) and the payment is still live at the rev read; the next one waits ``interval_s``.
-        True if this caller may query the bank."""
+        query after" has passed) and the payment is still live at the rev read; the next one waits ``interval_s``,
+        and the payment is due again then (never before its expiry), behind those not asked yet. True if this
+        caller may query the bank."""
 
     def unresolved(self, payment: Payment, next_due_epoch: int, alert: Intent | None = None) -> bool:
         """Due again (in the index) and queryable again at ``next_due_epoch``; with ``alert``, also mark it alerted

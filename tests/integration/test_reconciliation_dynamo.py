@@ -86,6 +86,11 @@ def test_one_claim_per_interval_also_under_concurrency_and_never_for_a_moved_pay
     assert ctx.live_payments.claim(payment, now + 30, 30) is True
     stale = payment.model_copy(update={"rev": payment.rev - 1})
     assert ctx.live_payments.claim(stale, now + 3600, 30) is False
+    # A claim before the expiry (the return page) never makes the payment due before it expires; after it, the
+    # claim moves it to the next check.
+    assert raw_item(stack, pid)["gsi2sk"]["S"] == f"{payment.expires_at:010d}#{pid}"
+    assert ctx.live_payments.claim(payment, payment.expires_at + 100, 30) is True
+    assert raw_item(stack, pid)["gsi2sk"]["S"] == f"{payment.expires_at + 130:010d}#{pid}"
 
 
 def test_unresolved_moves_the_due_time_and_alerts_once(api, stack, ctx):

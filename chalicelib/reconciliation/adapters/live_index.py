@@ -3,7 +3,7 @@
 A payment item carries ``gsi2pk = LIVE#<shard>`` / ``gsi2sk = <due epoch>#<payment id>`` while it is live (written by
 payments' adapter with every save of the payment, dropped by the save that ends it). Here: read what is due (one
 Query page per up to 100 payments per shard, projection ALL: no per-payment read), take the right to query a bank
-(``query_after``), move a payment's due time after an unanswered query, and mark the one alert, each an UpdateItem
+(``query_after``, which also moves its due time behind the others), hold it longer, and mark the one alert, each a write
 conditional on the payment still being live at the rev that was read - so a write here can never put a payment
 that has just been paid back into the index.
 """
@@ -34,19 +34,31 @@ class DynamoLivePayments:
         self._outbox = outbox  # builds the alert intent's item, written with the "alerted" mark
 
     def due(self, now_epoch: int, limit: int) -> Iterator[LivePayment]:
-        per_shard = max(1, -(-limit // self._shards))
+        """Round-robin over the shards, oldest first in each, pages read as needed: a backlog in one shard cannot
+        starve the others, and a small shard leaves its share to the rest."""
         upper = f"{now_epoch:010d}#~"  # "~" sorts after every payment id: everything due at or before now
-        for shard in range(self._shards):
-            pages = self._item.gsi2.query(f"{LIVE_PREFIX}{shard}", self._item.gsi2sk <= upper, limit=per_shard,
-                                          page_size=min(per_shard, PAGE_MAX))
-            for item in pages:
-                if item.kind == "payment" and item.doc:
+        page = max(1, min(PAGE_MAX, -(-limit // self._shards)))
+        shards = [iter(self._item.gsi2.query(f"{LIVE_PREFIX}{shard}", self._item.gsi2sk <= upper, page_size=page))
+                  for shard in range(self._shards)]
+        given = 0
+        while shards and given < limit:
+            for shard in list(shards):
+                item = next(shard, None)
+                if item is None:
+                    shards.remove(shard)
+                elif item.kind == "payment" and item.doc:
                     yield LivePayment(Payment.model_validate_json(item.doc), item.alerted_at is not None)
+                    given += 1
+                    if given >= limit:
+                        return
 
     def claim(self, payment: Payment, now_epoch: int, interval_s: int) -> bool:
-        m = self._item
+        # One write takes the right to ask and puts the payment behind the others in the index (never before its
+        # expiry): an unanswered query then needs no second write.
+        m, after = self._item, now_epoch + interval_s
         free = m.query_after.does_not_exist() | (m.query_after <= now_epoch)
-        return self._update(payment, [m.query_after.set(now_epoch + interval_s)], self._live(payment) & free)
+        due = live_sort_key(max(payment.expires_at, after), payment.payment_id)
+        return self._update(payment, [m.query_after.set(after), m.gsi2sk.set(due)], self._live(payment) & free)
 
     def unresolved(self, payment: Payment, next_due_epoch: int, alert: Intent | None = None) -> bool:
         m = self._item

@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime
 
 from chalicelib.core.clock import VN_TZ, epoch
@@ -44,7 +45,7 @@ def resolve_stale_payments(ctx: ReconciliationContext) -> dict:
     policy = ctx.settings.stale
     started = time.monotonic()
     due = ctx.live_payments.due(epoch(ctx.clock.now()), policy.batch_max)
-    silence = _Silence(policy.silent_bank_after)
+    silence, units = _Silence(policy.silent_bank_after), _UnitLocks()
 
     def one(live: LivePayment) -> str:
         if time.monotonic() - started > policy.run_budget_s:
@@ -52,7 +53,7 @@ def resolve_stale_payments(ctx: ReconciliationContext) -> dict:
         if silence.is_silent(live.payment.bank_code):
             return "deferred_bank_silent"
         try:
-            outcome = _resolve(ctx, live)
+            outcome = _resolve(ctx, live, units)
         except Exception:  # logged: one payment's failure must not stop the run; it stays due
             log.exception("stale payment not resolved", extra={"payment_id": live.payment.payment_id})
             return "error"
@@ -64,6 +65,19 @@ def resolve_stale_payments(ctx: ReconciliationContext) -> dict:
     for name, value in outcomes.items():
         ctx.count(f"StalePayments_{name}", value)
     return {"looked_at": sum(outcomes.values()), **dict(sorted(outcomes.items()))}
+
+
+class _UnitLocks:
+    """The banks are asked in parallel, but the receipts of one collecting unit are issued one at a time within a
+    run: they all move the unit's gap-free counter, and parallel workers would only make each other retry."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def of(self, unit: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(unit, threading.Lock())
 
 
 class _Silence:
@@ -103,14 +117,15 @@ def refresh_on_return(ctx: ReconciliationContext, payment: Payment) -> Payment |
     return None
 
 
-def _resolve(ctx: ReconciliationContext, live: LivePayment) -> str:
+def _resolve(ctx: ReconciliationContext, live: LivePayment, units: _UnitLocks) -> str:
     payment, now = live.payment, epoch(ctx.clock.now())
     if payment.state not in LIVE_STATES:
         return "skipped"
     if not ctx.live_payments.claim(payment, now, ctx.settings.stale.query_interval_s):
         return "skipped"  # another run, or the return page, asked a moment ago; or the payment just moved
     status = ctx.bank_gateways.gateway(payment.bank_code).query_status(_query_of(payment))
-    outcome = _settle(ctx, payment, status, now)
+    with units.of(payment.collecting_unit) if status.kind is BankStatusKind.PAID else nullcontext():
+        outcome = _settle(ctx, payment, status, now)
     if outcome == "unresolved":
         _keep_waiting(ctx, live, now, status)
         return "no_answer" if status.kind is BankStatusKind.NO_ANSWER else "still_pending"
@@ -169,14 +184,15 @@ def _expire(ctx: ReconciliationContext, payment: Payment, status: BankStatus) ->
 
 
 def _keep_waiting(ctx: ReconciliationContext, live: LivePayment, now: int, status: BankStatus) -> None:
-    """Due again at the next run (behind the payments nobody has looked at yet); alert once past the threshold."""
+    """The claim already made it due again at the next run (behind the payments nobody has looked at yet): only
+    the one alert, once past the threshold, needs a write."""
     payment, policy = live.payment, ctx.settings.stale
-    alert = None
-    if not live.alerted and now - payment.expires_at >= policy.alert_after_s:
-        alert = outbox.ops_alert("STALE_PAYMENT_UNRESOLVED", "Giao dịch quá hạn chưa xác định được kết quả từ ngân "
-                                 "hàng", {"payment_id": payment.payment_id, "bank_code": payment.bank_code,
-                                         "amount_vnd": payment.amount_vnd, "expired_at": _iso(payment.expires_at),
-                                         "bank_answer": status.kind.value, "detail": status.detail})
+    if live.alerted or now - payment.expires_at < policy.alert_after_s:
+        return
+    alert = outbox.ops_alert("STALE_PAYMENT_UNRESOLVED", "Giao dịch quá hạn chưa xác định được kết quả từ ngân hàng",
+                             {"payment_id": payment.payment_id, "bank_code": payment.bank_code,
+                              "amount_vnd": payment.amount_vnd, "expired_at": _iso(payment.expires_at),
+                              "bank_answer": status.kind.value, "detail": status.detail})
     ctx.live_payments.unresolved(payment, now + policy.query_interval_s, alert)
 
 
