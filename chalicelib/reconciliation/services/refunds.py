@@ -16,7 +16,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib.core.clock import epoch
-from chalicelib.core.errors import AppError, conflict, forbidden, not_found
+from chalicelib.core.errors import AppError, FieldError, conflict, forbidden, not_found, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
 from chalicelib.payments.domain.payments import is_payment_id
@@ -165,10 +165,9 @@ def get_refund(ctx: ReconciliationContext, refund_id: str) -> Refund:
 
 def list_refunds(ctx: ReconciliationContext, state: str, bank_code: str | None, payment_id: str | None, limit: int,
                  cursor: str | None) -> dict:
-    from chalicelib.core.errors import FieldError, validation_error
-
+    wanted = RefundState(state)  # the route's query model admits only the states
     try:
-        items, next_cursor = ctx.refunds.list(RefundState(state), bank_code, payment_id, limit, cursor)
+        items, next_cursor = ctx.refunds.list(wanted, bank_code, payment_id, limit, cursor)
     except ValueError:
         raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
     return {"items": [view(r) for r in items], "next_cursor": next_cursor}
