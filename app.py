@@ -16,13 +16,14 @@ from chalicelib.onboarding.routes import requests as support_requests
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
+from chalicelib.reconciliation.routes import refunds
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
 for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
-                  support_requests, onboarding_progress):
+                  support_requests, onboarding_progress, refunds):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -64,3 +65,10 @@ def support_clock(event):
     from chalicelib.jobs.support_clock import run_clock
 
     return run_clock()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def resolve_stale_payments(event):
+    from chalicelib.jobs.stale import run
+
+    return run()

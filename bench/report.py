@@ -104,6 +104,18 @@ def _identity(results: dict) -> list[str]:
     ]
 
 
+def _stale(results: dict) -> list[str]:
+    r = results.get("reconciliation", {}).get("stale_payments")
+    if not r:
+        return []
+    return [f"**Stale payments** (`bench/stale.py`, one scheduled run of `resolve_stale_payments`): {r['payments']} "
+            f"stale payments in {r['total_s']} s ({r['payments_per_s']}/s, {r['workers']} workers), "
+            f"**{r['aws_calls_per_payment']} AWS calls per payment** ({r['aws_writes_per_payment']} writes; "
+            f"{_calls({'aws_calls_by_api': r['aws_calls_per_payment_by_api']})}), "
+            f"{r['bank_status_calls_per_payment']} bank status call per payment; outcomes {r['outcomes']}. The "
+            "issue's 10,000: `BENCH_STALE_N=10000` (moto serialises DynamoDB calls, so time grows linearly).", ""]
+
+
 def render(results: dict) -> str:
     meta, cold = results["meta"], results["cold_start"]
     rows = [
@@ -163,6 +175,7 @@ def render(results: dict) -> str:
         f"`{cold['baseline']}` {cold['baseline_ms']} ms, ratio **{cold['ratio']:.2f}**.",
         "",
         *_identity(results),
+        *_stale(results),
         "### Targets",
         "",
         *_targets(results),

@@ -350,6 +350,12 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     support = results.setdefault("onboarding", {})["support_requests"] = run_support_requests(max(20, min(n, 80)))
     say("  " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms, {r['dynamodb_calls_max']} DynamoDB max"
                          for op, r in support.items() if op != "pages"))
+    from . import stale  # one stale-payment run (M14): AWS calls per payment and total time
+
+    say(f"reconciliation: one stale-payment run over {stale.DEFAULT_N} stale payments (BENCH_STALE_N) ...")
+    stale_result = results.setdefault("reconciliation", {})["stale_payments"] = stale.run()
+    say(f"  {stale_result['total_s']} s, {stale_result['aws_calls_per_payment']} AWS calls per payment "
+        f"{stale_result['aws_calls_per_payment_by_api']}")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

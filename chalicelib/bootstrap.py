@@ -122,10 +122,45 @@ def _history(c: Context):
     return LedgerPaymentHistory(c.settings)
 
 
+def _pay_pages(c: Context):
+    from chalicelib.payments.adapters.pages import BankPaymentPages
+
+    return BankPaymentPages(c.settings, c.secrets.vnpay_hash_secret)
+
+
+def _status_refresh(c: Context):
+    """Payments' StatusRefresh port is reconciliation's return-page use case (payments never imports it)."""
+    from functools import partial
+
+    from chalicelib.reconciliation.services.stale import refresh_on_return
+
+    return partial(refresh_on_return, c)
+
+
 def _receipt_pdf(c: Context):
     from chalicelib.receipts.adapters.pdf import render_receipt_pdf
 
     return render_receipt_pdf
+
+
+# -- reconciliation -------------------------------------------------------------------------------------------------
+
+def _live_payments(c: Context):
+    from chalicelib.reconciliation.adapters.live_index import DynamoLivePayments
+
+    return DynamoLivePayments(c.settings, c.outbox)
+
+
+def _bank_gateways(c: Context):
+    from chalicelib.reconciliation.adapters.gateways import HttpBankGateways
+
+    return HttpBankGateways(c.settings, c.secrets, c.clock)
+
+
+def _refunds(c: Context):
+    from chalicelib.reconciliation.adapters.refund_store import DynamoRefunds
+
+    return DynamoRefunds(c.settings, c.outbox)
 
 
 # -- accounts and OTP -----------------------------------------------------------------------------------------------
@@ -262,6 +297,8 @@ FACTORIES: dict[str, Factory] = {
     "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
     "verifier": _verifier, "users": _users,
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
+    "pay_pages": _pay_pages, "status_refresh": _status_refresh,
+    "live_payments": _live_payments, "bank_gateways": _bank_gateways, "refunds": _refunds,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,

@@ -21,6 +21,7 @@ from chalicelib.onboarding.ports import OnboardingSettings
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
+from chalicelib.reconciliation.ports import StalePolicy
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
 
@@ -56,6 +57,15 @@ class Settings:
     # Hosts the bank may send the citizen back to (open-redirect guard); empty means any host.
     return_url_hosts: tuple[str, ...] = ("dichvucong.gov.vn",)
     payment_ttl_minutes: int = 15
+    # Status and refund APIs of the banks (reconciliation): per-bank base URLs (production). Locally the simulated
+    # bank serves them: the VNPay-style gateway at its root, the Standard Webhooks banks under /banks/<code>.
+    bank_api_urls: Mapping[str, str] = field(default_factory=dict)
+    vnpay_tmn_code: str = "DVCQG001"  # the portal's merchant (terminal) code at the VNPay-style gateway
+    # Where the gateway sends the citizen back when the payment named no return_url (the portal's result page).
+    vnpay_return_url: str = "https://dichvucong.gov.vn/thanh-toan/ket-qua"
+    server_ip: str = "127.0.0.1"  # vnp_IpAddr of the portal's own calls to the gateway (querydr, refund)
+    live_index_shards: int = 4  # gsi2 partitions of live payments (only ever raise it: see payments.adapters.dynamo)
+    stale: StalePolicy = field(default_factory=StalePolicy)
     idempotency_ttl_hours: int = 48
     max_body_bytes: int = 256 * 1024
     # Check every answer against its route's declaration (api/routing.py): on by default on the test stage only.
@@ -75,6 +85,14 @@ class Settings:
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     onboarding: OnboardingSettings = field(default_factory=OnboardingSettings)
+
+    def bank_api_url(self, bank_code: str, protocol: str) -> str:
+        """Base URL of the bank's status/refund API; empty when a deployed stage has not configured it."""
+        url = self.bank_api_urls.get(bank_code)
+        if url is not None or not self.is_local:
+            return url or ""
+        base = self.bank_gateway_base_url
+        return base if protocol == "vnpay_ipn" else f"{base}/banks/{bank_code}"
 
     def bank_gateway_url(self, bank_code: str) -> str:
         url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
@@ -133,6 +151,21 @@ def _onboarding(env: Mapping[str, str]) -> OnboardingSettings:
     )
 
 
+def _stale(env: Mapping[str, str]) -> StalePolicy:
+    base = StalePolicy()
+    return StalePolicy(
+        query_interval_s=_int(env, "STATUS_QUERY_INTERVAL_S", base.query_interval_s),
+        quick_timeout_s=_num(env, "STATUS_QUERY_QUICK_TIMEOUT_S", base.quick_timeout_s),
+        bank_timeout_s=_num(env, "BANK_API_TIMEOUT_S", base.bank_timeout_s),
+        batch_max=_int(env, "STALE_BATCH_MAX", base.batch_max),
+        run_budget_s=_num(env, "STALE_RUN_BUDGET_S", base.run_budget_s),
+        workers=_int(env, "STALE_WORKERS", base.workers),
+        silent_bank_after=_int(env, "STALE_SILENT_BANK_AFTER", base.silent_bank_after),
+        alert_after_s=_int(env, "STALE_ALERT_AFTER_S", base.alert_after_s),
+        refund_send_lease_s=_int(env, "REFUND_SEND_LEASE_S", base.refund_send_lease_s),
+    )
+
+
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
@@ -158,6 +191,12 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         bank_gateway_urls=json.loads(env.get("BANK_GATEWAY_URLS") or "{}"),
         return_url_hosts=_csv(env.get("RETURN_URL_HOSTS"), "dichvucong.gov.vn"),
         payment_ttl_minutes=_int(env, "PAYMENT_TTL_MINUTES", 15),
+        bank_api_urls=json.loads(env.get("BANK_API_URLS") or "{}"),
+        vnpay_tmn_code=env.get("VNPAY_TMN_CODE", "DVCQG001"),
+        vnpay_return_url=env.get("VNPAY_RETURN_URL", "https://dichvucong.gov.vn/thanh-toan/ket-qua"),
+        server_ip=env.get("SERVER_IP", "127.0.0.1"),
+        live_index_shards=_int(env, "LIVE_INDEX_SHARDS", 4),
+        stale=_stale(env),
         idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 48),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",

@@ -161,6 +161,17 @@ class CurrentLink(_Out):
     link: LinkView | None
 
 
+class TransactionRefund(_Out):
+    """A refund of money the bank took twice for this payment."""
+
+    refund_id: str
+    bank_txn_ref: str
+    amount_vnd: int = Field(gt=0)
+    state: Literal["REFUND_REQUESTED", "REFUND_APPROVED", "REFUNDED", "REFUND_FAILED", "REFUND_REJECTED"]
+    requested_at: str
+    refunded_at: str | None = absent("When the bank confirmed the refund.")
+
+
 class Transaction(_Out):
     payment_id: str
     state: Literal["CREATED", "PENDING_BANK", "PAID", "FAILED", "EXPIRED", "CANCELLED"]
@@ -172,6 +183,7 @@ class Transaction(_Out):
     paid_at: str | None = absent("When the bank reported the payment.")
     receipt_id: str | None = absent("The receipt, once PAID.")
     receipt_url: str | None = absent("Where to read the receipt.")
+    refunds: list[TransactionRefund] | None = absent("Refunds of money the bank took twice for this payment.")
 
 
 class TransactionPage(_Out):

@@ -67,6 +67,7 @@ TAG_DESCRIPTIONS = {
     "officers": "One-stop officers creating citizen accounts.",
     "admin": "Administration of units, officers and their rights.",
     "provinces": "Province integration: API registry, API check, deliveries, alert contacts.",
+    "reconciliation": "Operators: stale payments, refunds of money the bank took twice.",
     "system": "Health and documentation.",
 }
 _SECURITY = {"none": [], "webhook": [], "gateway": [], "optional": [{}, {"bearerAuth": []}],

@@ -20,6 +20,7 @@ from chalicelib.local.pollers import QueuePoller, Scheduler, StreamPoller
 
 REGION = "ap-southeast-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+TEST_STAGE_TIMINGS = {"BANK_API_TIMEOUT_S": "1.5", "STATUS_QUERY_QUICK_TIMEOUT_S": "0.6", "REFUND_SEND_LEASE_S": "2"}
 
 
 def provision(endpoint: str, stage: str) -> dict[str, str]:
@@ -93,6 +94,7 @@ class LocalStack:
     env: dict[str, str]
     province_url: str = ""
     province: Any = None  # the SimulatedProvince (tests in this process control it directly)
+    bank: Any = None  # the SimulatedBank (likewise)
     _parts: list[Any] = field(default_factory=list)
 
     def token(self, role: str | None, **options: Any) -> str:
@@ -129,19 +131,25 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     province_port = province_port or free_port()
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
+    if stage == "test":
+        # Bank calls that time out (a silenced simulated bank) take a second, and a refund's send lease a few:
+        # the retry paths run in seconds, with the same logic as in AWS.
+        for name, value in TEST_STAGE_TIMINGS.items():
+            os.environ.setdefault(name, value)
     os.environ["LOOPBACK_PORTS"] = f"{province_port},{bank_url.rsplit(':', 1)[1]}"  # the SSRF guard's local exceptions
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
     province = _start_province(province_port)
     register_local_provinces(province.url)
     bank = _start_bank(api_url, bank_url)
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province, bank)
     stack._parts += [moto.stop, bank.stop, province.stop]
     import app as app_module
 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
-    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock])
+    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
+                           app_module.resolve_stale_payments])
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.

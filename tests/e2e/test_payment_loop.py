@@ -276,7 +276,16 @@ def test_vnpay_ipn_success_duplicate_bad_signature_and_amount(api):
     good = build_ipn_params(payment_id=p["payment_id"], amount_vnd=p["amount_vnd"],
                             hash_secret=LOCAL_VNPAY_HASH_SECRET, bank_txn_ref="14000001")
     assert api.s.get(url, params=good).json() == {"RspCode": "00", "Message": "Confirm Success"}
-    assert api.s.get(url, params=good).json()["RspCode"] == "02"
+    # The same IPN again (the gateway did not get our answer): the same answer, applied once (deduplicated by its
+    # transaction number): one PAID in the history, one receipt.
+    assert api.s.get(url, params=good).json() == {"RspCode": "00", "Message": "Confirm Success"}
+    from chalicelib import bootstrap
+
+    stored = bootstrap.context().ledger.get_payment(p["payment_id"])
+    assert [h["state"] for h in stored.history].count("PAID") == 1 and stored.bank_txn_ref == "14000001"
+    failed_after = build_ipn_params(payment_id=p["payment_id"], amount_vnd=p["amount_vnd"], response_code="24",
+                                    hash_secret=LOCAL_VNPAY_HASH_SECRET, bank_txn_ref="14000001")
+    assert api.s.get(url, params=failed_after).json()["RspCode"] == "02"  # another result for a final payment
     missing = build_ipn_params(payment_id="PAYH3501BBBBBBBBBBBBBBBBBBBBBBBBBB", amount_vnd=1000,
                                hash_secret=LOCAL_VNPAY_HASH_SECRET)
     assert api.s.get(url, params=missing).json()["RspCode"] == "01"

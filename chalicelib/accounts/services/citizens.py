@@ -180,5 +180,7 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
         if p.receipt_id:
             view["receipt_id"] = p.receipt_id
             view["receipt_url"] = f"/v1/receipts/{p.receipt_id}"
+        if getattr(p, "refunds", None):
+            view["refunds"] = [dict(r) for r in p.refunds]  # money the bank took twice, being or already returned
         out.append(view)
     return {"items": out, "next_cursor": next_cursor}
