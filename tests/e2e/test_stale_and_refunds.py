@@ -3,7 +3,6 @@ gateway's signed URLs both ways, and refunds with four eyes that a retry after a
 from __future__ import annotations
 
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
@@ -14,16 +13,22 @@ from tests.conftest import assert_problem
 ID = "035095001234"
 
 
-def token(role: str, sub: str | None = None) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
-
-    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                             sub or f"{role}-{uuid.uuid4().hex[:6]}", [role])
+_tokens: dict[tuple[str, str | None], str] = {}
 
 
-def auth(role: str = "operator", sub: str | None = None) -> dict:
-    return {"Authorization": f"Bearer {token(role, sub)}"}
+def token(role: str, who: str | None = None) -> str:
+    """A real user of the local pool with this role, signed in through the API; ``who`` names a second, distinct
+    user of the same role (two operators for four eyes)."""
+    from chalicelib.local.identities import new_identity
+
+    key = (role, who)
+    if key not in _tokens:
+        _tokens[key] = new_identity(None, role).access_token
+    return _tokens[key]
+
+
+def auth(role: str = "operator", who: str | None = None) -> dict:
+    return {"Authorization": f"Bearer {token(role, who)}"}
 
 
 def pay(api, dossier, number, bank="BIDV", **kw) -> dict:
@@ -247,7 +252,7 @@ def _double_payment(api, bank_code: str, citizen_token: str) -> tuple[dict, str]
 def test_a_refund_needs_a_second_operator_and_a_retry_after_a_timeout_refunds_once(api, bank, bank_code):
     citizen = token("citizen")
     a, ref = _double_payment(api, bank_code, citizen)
-    alice, bob = auth(sub=f"op-alice-{uuid.uuid4().hex[:4]}"), auth(sub=f"op-bob-{uuid.uuid4().hex[:4]}")
+    alice, bob = auth(who="alice"), auth(who="bob")
     refunds = f"{api.url}/v1/operator/refunds"
     body = {"payment_id": a["payment_id"], "bank_txn_ref": ref, "amount_vnd": a["amount_vnd"],
             "reason": "Thu trùng sau khi giao dịch hết hạn"}
