@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.core.tallies import Tally
 from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
 from chalicelib.outbox.domain import Intent
 
@@ -126,8 +127,10 @@ class Directory(Protocol):
 class CitizenAccounts(Protocol):
     def account_id_for(self, id_hash: str) -> str | None: ...
 
-    def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = ()) -> None:
-        """One transaction: the ID-number key (must be free), the account, the intents and the token consumed."""
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = (),
+               tallies: Sequence[Tally] = ()) -> None:
+        """One transaction: the ID-number key (must be free), the account, the intents, the token consumed and the
+        report tallies added (the unit's registration figures)."""
 
     def get_account(self, account_id: str) -> CitizenAccount | None: ...
 

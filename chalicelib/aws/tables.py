@@ -3,7 +3,8 @@ lazily), and the helpers every repository uses to read a cancelled transaction.
 
 Tables (declared once in infra/resources.json):
 - dossiers: one item per dossier code, holding the keyed hash of the ID number and the notices (one read per lookup);
-- ledger: payments, receipts, receipt counters, idempotency records, anomalies and delivery state (pk/sk, gsi1, ttl);
+- ledger: payments, receipts, receipt counters, idempotency records, anomalies, delivery state, reconciliation runs
+  and report day items (pk/sk, gsi1, ttl; gsi3 the sparse settlement-day index of PAID payments);
 - directory: OTP records and send counters, units, officers, citizen accounts and bank links, the province API
   registry, alert contacts and audit trails (pk/sk, gsi1, ttl).
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -39,6 +40,25 @@ def gsi1_index() -> type[GlobalSecondaryIndex]:
         gsi1sk = UnicodeAttribute(range_key=True)
 
     return Gsi1
+
+
+# What reconciliation reads of a payment from the day index (infra/resources.json projects exactly these).
+DAY_INDEX_ATTRIBUTES = ["state", "amount_vnd", "bank_txn_ref", "paid_at"]
+
+
+def gsi3_index() -> type[GlobalSecondaryIndex]:
+    """The ledger's sparse `gsi3`: `DAY#<bank>#<settlement date>` / payment id, set on PAID non-test payments only,
+    projecting what settlement matching needs (a page holds thousands of payments)."""
+
+    class Gsi3(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "gsi3"
+            projection = IncludeProjection(DAY_INDEX_ATTRIBUTES)
+
+        gsi3pk = UnicodeAttribute(hash_key=True)
+        gsi3sk = UnicodeAttribute(range_key=True)
+
+    return Gsi3
 
 
 def models(settings: Settings) -> tuple[type[Model], type[Model]]:
@@ -64,6 +84,7 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         updated_at = UnicodeAttribute(default="")
 
     Gsi1 = gsi1_index()
+    Gsi3 = gsi3_index()
 
     class LedgerItem(Model):
         class Meta:
@@ -82,7 +103,14 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         ttl = NumberAttribute(null=True)
         intent_kind = UnicodeAttribute(null=True)  # outbox intents: their kind and reference, unsealed
         ref = UnicodeAttribute(null=True)
+        # PAID payments, for the day index (gsi3) and its projection: what matching needs without the doc.
+        gsi3pk = UnicodeAttribute(null=True)
+        gsi3sk = UnicodeAttribute(null=True)
+        amount_vnd = NumberAttribute(null=True)
+        bank_txn_ref = UnicodeAttribute(null=True)
+        paid_at = UnicodeAttribute(null=True)
         gsi1 = Gsi1()
+        gsi3 = Gsi3()
 
     if host:
         DossierItem.Meta.host = host

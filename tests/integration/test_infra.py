@@ -88,8 +88,7 @@ def test_ledger_and_directory_keys_gsi_ttl(moto_kwargs, outputs, output):
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "gsi1"
+    gsi = next(g for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == "gsi1")
     assert gsi["KeySchema"] == [
         {"AttributeName": "gsi1pk", "KeyType": "HASH"},
         {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
@@ -98,6 +97,16 @@ def test_ledger_and_directory_keys_gsi_ttl(moto_kwargs, outputs, output):
     assert table["SSEDescription"]["Status"] == "ENABLED"
     ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_ledger_day_index_is_sparse_and_projects_only_what_matching_reads(moto_kwargs, outputs):
+    from chalicelib.aws.tables import DAY_INDEX_ATTRIBUTES
+
+    table = client(moto_kwargs, "dynamodb").describe_table(TableName=outputs["LedgerTableName"])["Table"]
+    gsi = next(g for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == "gsi3")
+    assert gsi["KeySchema"] == [{"AttributeName": "gsi3pk", "KeyType": "HASH"},
+                                {"AttributeName": "gsi3sk", "KeyType": "RANGE"}]
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": DAY_INDEX_ATTRIBUTES}
 
 
 @pytest.mark.parametrize("output", ["DossiersTableName", "LedgerTableName", "DirectoryTableName"])

@@ -18,7 +18,7 @@ from chalicelib.accounts.domain import ScanKind, detect_scan_kind, scan_kind_of_
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
 from chalicelib.accounts.services.views import account_view
-from chalicelib.core import codes, identity, phones
+from chalicelib.core import codes, identity, phones, tallies
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.errors import AppError, conflict, forbidden
 from chalicelib.core.fields import AgencyCode, IdNumber, IdNumberText, MobilePhone, PersonName
@@ -198,7 +198,8 @@ def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
         f"Mật khẩu tạm thời: {password} . Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
     try:
-        svc.accounts.create(account, claim, [welcome])  # the password SMS is written with the account
+        # The password SMS and the unit's registration figures are written with the account.
+        svc.accounts.create(account, claim, [welcome], _registered(account))
     except AlreadyExistsError:
         raise _exists() from None
     except TokenRejectedError:
@@ -206,6 +207,16 @@ def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     svc.count("CitizenAccountsCreated")
     log.info("citizen account created", extra={"account_id": account.account_id, "unit_code": account.unit_code})
     return {k: v for k, v in account_view(account).items() if k != "phone"} | {"phone_masked": mask_phone(req.phone)}
+
+
+def _registered(account: CitizenAccount) -> list[tallies.Tally]:
+    """The report tally of a new account: its unit and creating officer, on its day (M9: units report
+    registration results). An account is never refused for the sake of a report figure."""
+    try:
+        return [tallies.account_created(account.unit_code, account.created_by, account.created_at)]
+    except ValueError:
+        log.error("account not tallied for reports", extra={"unit_code": account.unit_code})
+        return []
 
 
 def _exists() -> AppError:

@@ -8,11 +8,13 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.clients import client
+from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed_at, is_conditional, models, transient
+from chalicelib.core.banks import settlement_day
 from chalicelib.core.clock import new_ulid
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
-from chalicelib.payments.domain.payments import Payment
+from chalicelib.payments.domain.payments import Payment, PaymentState
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
@@ -116,6 +118,19 @@ class DynamoDossiers:
             raise
 
 
+def _day_index(p: Payment) -> dict[str, Any]:
+    """A PAID payment (not a test) is filed under the day whose settlement file should list it (gsi3), with the
+    few attributes matching reads: reconciliation reads a bank's day by index pages, never payment by payment."""
+    if p.state != PaymentState.PAID or p.test or not p.paid_at:
+        return {}
+    try:
+        day = settlement_day(p.bank_code, p.paid_at)
+    except ValueError:  # a bank time we could not read: the payment's own day, rather than no index at all
+        day = settlement_day(p.bank_code, p.created_at)
+    return {"gsi3pk": f"DAY#{p.bank_code}#{day.isoformat()}", "gsi3sk": p.payment_id, "amount_vnd": p.amount_vnd,
+            "bank_txn_ref": p.bank_txn_ref, "paid_at": p.paid_at}
+
+
 class DynamoLedger:
     def __init__(self, settings: Settings, outbox=None) -> None:
         self._dossier, self._item = models(settings)
@@ -136,6 +151,7 @@ class DynamoLedger:
             doc=p.model_dump_json(),
             gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
             gsi1sk=p.created_at if p.citizen_sub else None,
+            **_day_index(p),
         )
 
     def _notice(self, notice_number: str):
@@ -225,7 +241,7 @@ class DynamoLedger:
         return payment, counter
 
     def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents=()) -> None:
+                    intents=(), tallies=()) -> None:
         d, n, it = self._dossier, self._notice(payment.notice_number), self._item
         counter_key = f"CTR#{receipt.collecting_unit_code}#{year}"
         try:
@@ -256,8 +272,9 @@ class DynamoLedger:
                 counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
                 self._intents(tx, intents)
+                add_to_transaction(tx, it, tallies)  # updates, after the dossier's: its index below holds
         except TransactWriteError as exc:
-            # puts: payment, receipt, counter, the intents; then the dossier update
+            # puts: payment, receipt, counter, the intents; then the dossier update, then the report tallies
             reasons, dossier_at = cancellation_reasons(exc), 3 + len(intents)
             if failed_at(reasons, dossier_at) and not any(failed_at(reasons, i) for i in (0, 1, 2)):
                 raise NoticeAlreadyPaidError() from None
@@ -265,7 +282,7 @@ class DynamoLedger:
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
 
-    def record_double_payment(self, payment: Payment, expected: Payment, intents=()) -> None:
+    def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
         it = self._item
         try:
             with TransactWrite(connection=it._get_connection().connection) as tx:
@@ -275,6 +292,7 @@ class DynamoLedger:
                     "amount_vnd": payment.amount_vnd,
                     "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]}))
                 self._intents(tx, intents)
+                add_to_transaction(tx, it, tallies)
         except TransactWriteError as exc:
             reasons = cancellation_reasons(exc)
             if CONDITION_FAILED in reasons or transient(reasons):

@@ -76,6 +76,8 @@ class Payment(BaseModel):
     # Other bank transactions reported as successes for this payment (money taken twice: refund them).
     extra_bank_txn_refs: list[str] = Field(default_factory=list)
     failure_reason: str | None = None
+    # A province's self-test payment (onboarding): kept out of reconciliation and reports.
+    test: bool = False
     history: list[dict] = Field(default_factory=list)
     rev: int = 0
 

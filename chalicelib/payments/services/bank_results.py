@@ -3,6 +3,11 @@
 Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `BankResult` and call `apply_bank_result`.
 Hot path: one batch read (payment + receipt counter) and one transaction (payment PAID, notice paid, receipt,
 counter), then one queue send. A success never marks anything paid unless the amount and currency match.
+
+The same use case applies results heard another way than a callback: ``origin`` says how (``callback``, or
+``reconciliation`` for a payment the bank's settlement file shows paid) and is kept in the payment's history. A
+payment that becomes PAID adds its report tally (``core.tallies``) in the same transaction, unless it is a test
+payment.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from chalicelib.core import banks
+from chalicelib.core import banks, tallies
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, conflict, not_found
 from chalicelib.outbox import domain as outbox
@@ -40,6 +45,7 @@ class BankResult:
     currency: str
     success: bool
     paid_at: str | None = None
+    origin: str = "callback"  # how the result was heard: callback | reconciliation (status_query...)
 
 
 class Outcome(str, Enum):
@@ -118,7 +124,7 @@ def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankRes
     if not result.success:
         if state in (PaymentState.EXPIRED, PaymentState.CANCELLED):
             return Outcome.DUPLICATE  # already over on our side; the bank confirms no money moved
-        failed = _moved(payment, PaymentState.FAILED, now, failure_reason="BANK_REPORTED_FAILURE",
+        failed = _moved(payment, PaymentState.FAILED, now, result.origin, failure_reason="BANK_REPORTED_FAILURE",
                         bank_txn_ref=result.bank_txn_ref or None)
         svc.ledger.record_failed(failed, payment)
         svc.count("PaymentsFailed")
@@ -126,12 +132,15 @@ def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankRes
     return _apply_success(svc, payment, counter, result, now)
 
 
-def _moved(payment: Payment, target: PaymentState, now, **changes) -> Payment:
+def _moved(payment: Payment, target: PaymentState, now, origin: str = "callback", **changes) -> Payment:
     check_transition(payment.state, target)
+    entry = {"state": target.value, "at": now.isoformat()}
+    if origin != "callback":
+        entry["origin"] = origin
     return payment.model_copy(
         update={
             "state": target,
-            "history": [*payment.history, {"state": target.value, "at": now.isoformat()}],
+            "history": [*payment.history, entry],
             "rev": payment.rev + 1,
             **changes,
         }
@@ -151,16 +160,17 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
         paid_at=paid_at,
         issued_at=now,
     )
-    paid = _moved(payment, PaymentState.PAID, now, receipt_id=receipt.receipt_id,
+    paid = _moved(payment, PaymentState.PAID, now, result.origin, receipt_id=receipt.receipt_id,
                   bank_txn_ref=result.bank_txn_ref, paid_at=paid_at)
     try:
         # The receipt goes to the province with the payment: its forwarding intent is part of this transaction.
         svc.ledger.record_paid(paid, payment, receipt, counter, now.year,
-                               [outbox.forward_receipt(receipt.model_dump())])
+                               [outbox.forward_receipt(receipt.model_dump())], _collected(paid))
     except NoticeAlreadyPaidError:
-        double = _moved(payment, PaymentState.PAID, now, bank_txn_ref=result.bank_txn_ref, paid_at=paid_at,
-                        refund_required=True)
-        svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)])
+        double = _moved(payment, PaymentState.PAID, now, result.origin, bank_txn_ref=result.bank_txn_ref,
+                        paid_at=paid_at, refund_required=True)
+        svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)],
+                                         _collected(double))
         svc.count("DoublePayments")
         return Outcome.APPLIED
     svc.count("PaymentsPaid")
@@ -172,13 +182,29 @@ def _success_for_paid(svc: PaymentsContext, payment: Payment, result: BankResult
     transaction is the bank taking the money twice - recorded, marked for refund and alerted, never forgotten."""
     if result.bank_txn_ref in (payment.bank_txn_ref, *payment.extra_bank_txn_refs):
         return Outcome.DUPLICATE
+    entry = {"state": "PAID", "at": now.isoformat(), "second_bank_txn_ref": result.bank_txn_ref}
+    if result.origin != "callback":
+        entry["origin"] = result.origin
     again = payment.model_copy(update={
         "refund_required": True, "extra_bank_txn_refs": [*payment.extra_bank_txn_refs, result.bank_txn_ref],
-        "history": [*payment.history, {"state": "PAID", "at": now.isoformat(), "second_bank_txn_ref":
-                                       result.bank_txn_ref}], "rev": payment.rev + 1})
+        "history": [*payment.history, entry], "rev": payment.rev + 1})
     svc.ledger.record_double_payment(again, payment, [_double_payment_alert(payment, result)])
     svc.count("DoublePayments")
     return Outcome.APPLIED
+
+
+def _collected(payment: Payment) -> list[tallies.Tally]:
+    """The report tally of a payment that just became PAID (money collected); none for a test payment. A second
+    bank transaction of a payment already PAID is not a collection (it is to be refunded)."""
+    if payment.test:
+        return []
+    items = [(str(i.get("sub_item_code", "")), int(i.get("amount_vnd", 0))) for i in payment.items]
+    try:
+        return [tallies.paid(payment.collecting_unit, payment.bank_code, items, payment.amount_vnd,
+                             payment.paid_at or payment.created_at)]
+    except ValueError:  # InvalidValueError included: the money is recorded whatever the report can make of it
+        log.error("payment not tallied for reports", extra={"payment_id": payment.payment_id})
+        return []
 
 
 def _double_payment_alert(payment: Payment, result: BankResult):
