@@ -23,7 +23,6 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib.accounts.ports import AuditEntry, BankLink, CitizenAccount, OfficerUser, Unit
-from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.aws.tables import (
     CONDITION_FAILED,
     DirectoryTable,
@@ -32,6 +31,7 @@ from chalicelib.aws.tables import (
     is_conditional,
     models,
 )
+from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.core.clock import new_ulid
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.adapters import consume_token

@@ -8,8 +8,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed_at, is_conditional, models, transient
+from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.core.banks import settlement_day
 from chalicelib.core.clock import new_ulid
 from chalicelib.payments.domain.lookups import LookupAttempts
