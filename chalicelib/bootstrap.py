@@ -203,6 +203,33 @@ def _http(c: Context):
                        allowed_loopback_ports=d.allowed_loopback_ports)
 
 
+# -- reconciliation and reports -------------------------------------------------------------------------------------
+
+def _runs(c: Context):
+    from chalicelib.reconciliation.adapters.runs import DynamoRunStore
+
+    return DynamoRunStore(c.settings, c.outbox)
+
+
+def _portal(c: Context):
+    from chalicelib.reconciliation.adapters.portal import DynamoPortalDay
+
+    return DynamoPortalDay(c.settings)
+
+
+def _settlement_files(c: Context):
+    from chalicelib.reconciliation.adapters.files import S3SettlementFiles
+
+    s = c.settings
+    return S3SettlementFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _settlement_formats(c: Context):
+    from chalicelib.reconciliation.adapters import settlement_formats
+
+    return settlement_formats
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
@@ -210,6 +237,8 @@ FACTORIES: dict[str, Factory] = {
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
+    "runs": _runs, "portal": _portal, "settlement_files": _settlement_files,
+    "settlement_formats": _settlement_formats,
 }
 
 
@@ -232,10 +261,11 @@ def install() -> None:
 def reset() -> None:
     """Forget the settings and every wired object (tests and the local stack, after changing the environment)."""
     from chalicelib.accounts.adapters.scans import s3_client
-    from chalicelib.aws.clients import client
+    from chalicelib.aws import clients
 
     get_settings.cache_clear()
-    client.cache_clear()
+    clients.client.cache_clear()
+    clients.s3_client.cache_clear()
     s3_client.cache_clear()
     _current.clear()
 

@@ -73,6 +73,9 @@ class Settings:
     max_sign_in_failures: int = 5
     sign_in_lockout_s: int = 900
     argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
+    # Reconciliation and reports (M14)
+    reconcile_inline_max_bytes: int = 8 * 1024 * 1024  # an API re-run reads at most this (bigger: the CLI)
+    report_link_ttl_s: int = 300  # how long an export's presigned download link works
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -159,6 +162,8 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
         argon2_memory_kib=int(argon) if argon else None,
+        reconcile_inline_max_bytes=_int(env, "RECONCILE_INLINE_MAX_BYTES", 8 * 1024 * 1024),
+        report_link_ttl_s=_int(env, "REPORT_LINK_TTL_S", 300),
         otp=_otp(env),
         delivery=_delivery(env, embedded=local and bool(endpoint)),
     )
