@@ -3,7 +3,7 @@
 Thin on purpose: each route is declared beside its handler (chalicelib/*/routes*), each handler parses, calls a use
 case and renders. Heavy imports happen inside handlers, on first use.
 """
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib import bootstrap
 from chalicelib.accounts.routes import admin, officers, otp
@@ -14,12 +14,14 @@ from chalicelib.config import get_settings
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
+from chalicelib.reconciliation import routes as reconciliation
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens,
+                  reconciliation):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -53,3 +55,22 @@ def sweep_deliveries(event):
     from chalicelib.jobs.sweeper import run_sweep
 
     return run_sweep()
+
+
+# A bank's settlement file landing under settlements/ (the bucket sends its events to EventBridge: Chalice cannot
+# package @app.on_s3_event, and a bucket notification straight to a function of the same template is a dependency
+# cycle). infra/package.py narrows the bucket to the template's documents bucket.
+@app.on_cw_event({"source": ["aws.s3"], "detail-type": ["Object Created"],
+                  "detail": {"bucket": {"name": [{"prefix": f"lfo-{_STAGE}-documents-"}]},
+                             "object": {"key": [{"prefix": "settlements/"}]}}})
+def reconcile_settlement(event):
+    from chalicelib.jobs.reconcile import handle_event
+
+    return handle_event(event.to_dict(), event.context)
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"))  # 10:00 Vietnam time (UTC+7): files for D are due by D+1 09:00
+def check_settlements_late(event):
+    from chalicelib.jobs.reconcile import run_late_check
+
+    return run_late_check()

@@ -211,5 +211,5 @@ class ReconcileContext(PaymentsContext, Protocol):
     def count(self, name: str, value: int = 1) -> None: ...
 
 
-ProgressCallback = Callable[[int], None]  # lines classified so far (the CLI's progress bar)
+ProgressCallback = Callable[[int, int], None]  # lines classified so far, of how many (the CLI's progress bar)
 Chunks = Iterable[bytes]

@@ -138,23 +138,28 @@ def rerun(ctx: ReconcileContext, operator: str, body: Any) -> dict:
 
 
 def check_late_files(ctx: ReconcileContext) -> list[dict]:
-    """After 10:00 (Vietnam time), every bank with settlement files must have a run for yesterday: a file that
-    landed without one (its event was lost) is run now; a bank without a file alerts operators, once per day."""
+    """After 10:00 (Vietnam time), every bank must have a completed run for yesterday: a file that landed without
+    one (its event was lost, or its run failed) is run now; a bank without a file alerts operators, once per
+    day."""
     now = ctx.clock.now()
     if now.time() < LATE_CHECK_AT:
         return []
     day, out = now.date() - timedelta(days=1), []
     for bank in sorted(banks.bank_registry()):
-        if ctx.runs.files_seen(bank, day):
+        if ctx.runs.current(bank, day) is not None:
             continue
         ref = stored_file(ctx, bank, day)
-        if ref is not None:
+        if ref is not None:  # no completed run: never run, or its run failed (a refused file stays refused)
             run = reconcile(ctx, bank, day, ref, Trigger(source="schedule", by="system"))
-            out.append({"bank_code": bank, "run_id": run.run_id, "status": run.status.value})
+            if run.status is not RunStatus.REFUSED:
+                out.append({"bank_code": bank, "run_id": run.run_id, "status": run.status.value})
+            continue
+        if ctx.runs.files_seen(bank, day):
             continue
         alert = outbox.ops_alert("SETTLEMENT_FILE_LATE", f"Ngân hàng {bank} chưa gửi tệp đối soát ngày "
                                  f"{day:%d/%m/%Y}", {"bank_code": bank, "settlement_date": day.isoformat(),
-                                                     "due_by": datetime.combine(now.date(), time(9)).isoformat()})
+                                                     "due_by": datetime.combine(now.date(), time(9),
+                                                                                now.tzinfo).isoformat()})
         if ctx.runs.first_alert("SETTLEMENT_FILE_LATE", bank, day, [alert]):
             out.append({"bank_code": bank, "late": True})
     return out

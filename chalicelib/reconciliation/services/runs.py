@@ -170,14 +170,14 @@ class _Lookups:
         return f"payment_of_bank_{other.lower()}" if other and not finding.known else None
 
 
-def _counted(lines: Iterable, progress: ProgressCallback | None) -> Iterator:
+def _counted(lines: Iterable, progress: ProgressCallback | None, total: int) -> Iterator:
     count = 0
     for count, line in enumerate(lines, start=1):
         if progress is not None and count % PROGRESS_EVERY == 0:
-            progress(count)
+            progress(count, total)
         yield line
     if progress is not None:
-        progress(count)
+        progress(count, total)
 
 
 def _previous_pending(ctx: ReconcileContext, bank_code: str, day: date) -> dict[str, PortalPayment]:
@@ -192,7 +192,7 @@ def _process(ctx: ReconcileContext, run: Run, validated: ValidatedSettlement,
     bank, day = run.bank_code, run.settlement_date
     lookups, totals, batch, to_act, excluded = _Lookups(ctx, bank), Totals(), [], [], 0
     portal = ctx.portal.paid_on(bank, day)
-    for finding in classify(_counted(validated.lines(), progress), portal, lookups,
+    for finding in classify(_counted(validated.lines(), progress, run.line_count), portal, lookups,
                             _previous_pending(ctx, bank, day)):
         if finding.payment_id in lookups.tests:
             excluded += 1
