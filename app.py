@@ -15,13 +15,14 @@ from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
 from chalicelib.reconciliation import routes as reconciliation
+from chalicelib.reports import routes as reports
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
 for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens,
-                  reconciliation):
+                  reconciliation, reports):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage

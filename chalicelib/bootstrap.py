@@ -230,6 +230,19 @@ def _settlement_formats(c: Context):
     return settlement_formats
 
 
+def _report_days(c: Context):
+    from chalicelib.reports.adapters import DynamoReportDays
+
+    return DynamoReportDays(c.settings)
+
+
+def _export_files(c: Context):
+    from chalicelib.reports.adapters import S3ExportFiles
+
+    s = c.settings
+    return S3ExportFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
@@ -238,7 +251,7 @@ FACTORIES: dict[str, Factory] = {
     "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
     "runs": _runs, "portal": _portal, "settlement_files": _settlement_files,
-    "settlement_formats": _settlement_formats,
+    "settlement_formats": _settlement_formats, "report_days": _report_days, "export_files": _export_files,
 }
 
 
