@@ -337,6 +337,14 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
                                   for op, r in results["accounts"].items()))
+    from .reconciliation import run as run_reconciliation  # settlement runs and a month's report (M14)
+
+    say("reconciliation: a bank's day of settlement lines, and a province's month report ...")
+    results["reconciliation"] = recon = run_reconciliation()
+    say(f"  {recon['settlement']['lines']} lines: {recon['settlement']['lines_per_s']} lines/s, peak "
+        f"{recon['settlement']['peak_rss_mb']} MB, {recon['settlement']['day_index_pages_per_1000_lines']} index "
+        f"pages per 1,000 lines; report month: {recon['report_month']['dynamodb_calls']} DynamoDB call(s), p50 "
+        f"{recon['report_month']['p50_ms']} ms")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked
