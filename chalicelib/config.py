@@ -125,11 +125,15 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
     )
 
 
+def _reconciliation(env: Mapping[str, str]) -> dict[str, int]:
+    return {"reconcile_inline_max_bytes": _int(env, "RECONCILE_INLINE_MAX_BYTES", 8 * 1024 * 1024),
+            "report_link_ttl_s": _int(env, "REPORT_LINK_TTL_S", 300)}
+
+
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
     endpoint = env.get("AWS_ENDPOINT_URL", "")
-    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -161,9 +165,8 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         jwks_url=env.get("JWKS_URL", ""),
         local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
-        argon2_memory_kib=int(argon) if argon else None,
-        reconcile_inline_max_bytes=_int(env, "RECONCILE_INLINE_MAX_BYTES", 8 * 1024 * 1024),
-        report_link_ttl_s=_int(env, "REPORT_LINK_TTL_S", 300),
+        argon2_memory_kib=int(env["ARGON2_MEMORY_KIB"]) if env.get("ARGON2_MEMORY_KIB") else None,
+        **_reconciliation(env),
         otp=_otp(env),
         delivery=_delivery(env, embedded=local and bool(endpoint)),
     )

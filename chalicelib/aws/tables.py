@@ -67,11 +67,15 @@ def models(settings: Settings) -> tuple[type[Model], type[Model]]:
 
 @cache
 def _models(dossiers_table: str, ledger_table: str, region: str, host: str | None) -> tuple[type[Model], type[Model]]:
+    return _dossier_model(dossiers_table, region, host), _ledger_model(ledger_table, region, host)
+
+
+def _dossier_model(table: str, region: str, host: str | None) -> type[Model]:
     region_ = region
 
     class DossierItem(Model):
         class Meta:
-            table_name = dossiers_table
+            table_name = table
             region = region_
 
         dossier_code = UnicodeAttribute(hash_key=True)
@@ -83,12 +87,18 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
 
-    Gsi1 = gsi1_index()
-    Gsi3 = gsi3_index()
+    if host:
+        DossierItem.Meta.host = host
+    return DossierItem
+
+
+def _ledger_model(table: str, region: str, host: str | None) -> type[Model]:
+    region_ = region
+    Gsi1, Gsi3 = gsi1_index(), gsi3_index()
 
     class LedgerItem(Model):
         class Meta:
-            table_name = ledger_table
+            table_name = table
             region = region_
 
         pk = UnicodeAttribute(hash_key=True)
@@ -113,9 +123,8 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         gsi3 = Gsi3()
 
     if host:
-        DossierItem.Meta.host = host
         LedgerItem.Meta.host = host
-    return DossierItem, LedgerItem
+    return LedgerItem
 
 
 def directory_model(settings: Settings) -> type[Model]:

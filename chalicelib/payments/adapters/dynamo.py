@@ -136,9 +136,12 @@ class DynamoLedger:
         self._dossier, self._item = models(settings)
         self._outbox = outbox  # builds the intent items written in the same transactions
 
-    def _intents(self, tx: TransactWrite, intents) -> None:
+    def _intents(self, tx: TransactWrite, intents, tallies=()) -> None:
+        """The intents (puts) and the report tallies (updates: pynamodb sends them after the puts and after any
+        update added before, so the index maps of the cancellation reasons below hold)."""
         for item in self._outbox.items(intents) if intents else ():
             tx.save(item)
+        add_to_transaction(tx, self._item, tallies)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _payment_item(self, p: Payment):
@@ -271,8 +274,7 @@ class DynamoLedger:
                 )
                 counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
-                self._intents(tx, intents)
-                add_to_transaction(tx, it, tallies)  # updates, after the dossier's: its index below holds
+                self._intents(tx, intents, tallies)
         except TransactWriteError as exc:
             # puts: payment, receipt, counter, the intents; then the dossier update, then the report tallies
             reasons, dossier_at = cancellation_reasons(exc), 3 + len(intents)
@@ -291,8 +293,7 @@ class DynamoLedger:
                     "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
                     "amount_vnd": payment.amount_vnd,
                     "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]}))
-                self._intents(tx, intents)
-                add_to_transaction(tx, it, tallies)
+                self._intents(tx, intents, tallies)
         except TransactWriteError as exc:
             reasons = cancellation_reasons(exc)
             if CONDITION_FAILED in reasons or transient(reasons):
