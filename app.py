@@ -3,7 +3,7 @@
 Thin on purpose: each route is declared beside its handler (chalicelib/*/routes*), each handler parses, calls a use
 case and renders. Heavy imports happen inside handlers, on first use.
 """
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib import bootstrap
 from chalicelib.accounts.routes import admin, auth, officers, otp
@@ -17,13 +17,15 @@ from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
 from chalicelib.reconciliation.routes import refunds
+from chalicelib.reconciliation.routes import runs as reconciliation_runs
+from chalicelib.reports import routes as reports
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
 for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
-                  support_requests, onboarding_progress, refunds):
+                  support_requests, onboarding_progress, refunds, reconciliation_runs, reports):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -72,3 +74,22 @@ def resolve_stale_payments(event):
     from chalicelib.jobs.stale import run
 
     return run()
+
+
+# A bank's settlement file landing under settlements/ (the bucket sends its events to EventBridge: Chalice cannot
+# package @app.on_s3_event, and a bucket notification straight to a function of the same template is a dependency
+# cycle). infra/package.py narrows the bucket to the template's documents bucket.
+@app.on_cw_event({"source": ["aws.s3"], "detail-type": ["Object Created"],
+                  "detail": {"bucket": {"name": [{"prefix": f"lfo-{_STAGE}-documents-"}]},
+                             "object": {"key": [{"prefix": "settlements/"}]}}})
+def reconcile_settlement(event):
+    from chalicelib.jobs.reconcile import handle_event
+
+    return handle_event(event.to_dict(), event.context)
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"))  # 10:00 Vietnam time (UTC+7): files for D are due by D+1 09:00
+def check_settlements_late(event):
+    from chalicelib.jobs.reconcile import run_late_check
+
+    return run_late_check()

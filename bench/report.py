@@ -248,6 +248,7 @@ def render(results: dict) -> str:
         "entries.",
         "",
         *(_profile(results) or ["Not profiled in this run (`--profile 0`).", ""]),
+        *_reconciliation(results),
         "## Caveats",
         "",
         "- moto is not DynamoDB: absolute milliseconds say nothing about AWS latency. The ratios compare the app "
@@ -263,6 +264,35 @@ def render(results: dict) -> str:
         f"Run took {meta['duration_s']} s.",
         "",
     ])
+
+
+def _reconciliation(results: dict) -> list[str]:
+    recon = results.get("reconciliation")
+    if not recon:
+        return []
+    full, moto, month = recon["settlement"], recon["settlement_moto"], recon["report_month"]
+    return [
+        "## Reconciliation (M14)",
+        "",
+        "`bench/reconciliation.py`; each settlement part runs in a child process (the Lambda's stand-in).",
+        "",
+        "| measurement | figures |",
+        "|---|---|",
+        f"| {full['lines']:,} lines ({full['file_mb']} MB), the job's use case, day index in memory | "
+        f"{full['lines_per_s']:,} lines/s, peak RSS {full['peak_rss_mb']} MB (limit {full['peak_max_mb']}), "
+        f"{full['day_index_pages_per_1000_lines']} index pages per 1,000 lines, "
+        f"{full['ratio_to_in_memory']}x in-memory parse+classify |",
+        f"| {moto['lines']:,} lines, the job's handler, every call to moto | {moto['seconds']} s, "
+        f"{moto['dynamodb_calls_per_1000_lines']} DynamoDB calls per 1,000 lines "
+        f"({', '.join(f'{k} {v}' for k, v in moto['aws_calls_by_api'].items())}) |",
+        f"| {month['route']}, one province, {month['days']} days | {month['dynamodb_calls']} DynamoDB call(s) "
+        f"(target {month['dynamodb_max']}), p50 {month['p50_ms']} ms, p95 {month['p95_ms']} ms (moto) |",
+        "",
+        "moto answers a GSI page by scanning and sorting the whole table in Python (milliseconds per item), so the "
+        "full-size run reads the day index from memory in DynamoDB-sized pages (5,000 projected items per 1 MB "
+        "page) and the run against moto is small (`BENCH_RECON_LINES`, `BENCH_RECON_MOTO_LINES`).",
+        "",
+    ]
 
 
 def write_readme(results: dict, path: Path) -> None:

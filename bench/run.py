@@ -356,6 +356,15 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     stale_result = results.setdefault("reconciliation", {})["stale_payments"] = stale.run()
     say(f"  {stale_result['total_s']} s, {stale_result['aws_calls_per_payment']} AWS calls per payment "
         f"{stale_result['aws_calls_per_payment_by_api']}")
+    from .reconciliation import run as run_reconciliation  # settlement runs and a month's report (M14)
+
+    say("reconciliation: a bank's day of settlement lines, and a province's month report ...")
+    recon = run_reconciliation()
+    results.setdefault("reconciliation", {}).update(recon)
+    say(f"  {recon['settlement']['lines']} lines: {recon['settlement']['lines_per_s']} lines/s, peak "
+        f"{recon['settlement']['peak_rss_mb']} MB, {recon['settlement']['day_index_pages_per_1000_lines']} index "
+        f"pages per 1,000 lines; report month: {recon['report_month']['dynamodb_calls']} DynamoDB call(s), p50 "
+        f"{recon['report_month']['p50_ms']} ms")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

@@ -292,6 +292,46 @@ class _NoSelfTestRuns:
         return None
 
 
+# -- reconciliation and reports -------------------------------------------------------------------------------------
+
+def _runs(c: Context):
+    from chalicelib.reconciliation.adapters.runs import DynamoRunStore
+
+    return DynamoRunStore(c.settings, c.outbox)
+
+
+def _portal(c: Context):
+    from chalicelib.reconciliation.adapters.portal import DynamoPortalDay
+
+    return DynamoPortalDay(c.settings)
+
+
+def _settlement_files(c: Context):
+    from chalicelib.reconciliation.adapters.files import S3SettlementFiles
+
+    s = c.settings
+    return S3SettlementFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _settlement_formats(c: Context):
+    from chalicelib.reconciliation.adapters import settlement_formats
+
+    return settlement_formats
+
+
+def _report_days(c: Context):
+    from chalicelib.reports.adapters import DynamoReportDays
+
+    return DynamoReportDays(c.settings)
+
+
+def _export_files(c: Context):
+    from chalicelib.reports.adapters import S3ExportFiles
+
+    s = c.settings
+    return S3ExportFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
@@ -304,6 +344,8 @@ FACTORIES: dict[str, Factory] = {
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
     "support_requests": _support_requests, "progress": _progress, "support_files": _support_files,
     "credential_sealer": _credential_sealer, "step_events": _StepEvents, "self_test_runs": lambda c: _NoSelfTestRuns(),
+    "runs": _runs, "portal": _portal, "settlement_files": _settlement_files,
+    "settlement_formats": _settlement_formats, "report_days": _report_days, "export_files": _export_files,
 }
 
 
@@ -326,10 +368,11 @@ def install() -> None:
 def reset() -> None:
     """Forget the settings and every wired object (tests and the local stack, after changing the environment)."""
     from chalicelib.accounts.adapters.scans import s3_client
-    from chalicelib.aws.clients import client
+    from chalicelib.aws import clients
 
     get_settings.cache_clear()
-    client.cache_clear()
+    clients.client.cache_clear()
+    clients.s3_client.cache_clear()
     s3_client.cache_clear()
     _current.clear()
 

@@ -81,6 +81,9 @@ class Settings:
     scan_max_bytes: int = 5 * 1024 * 1024
     scan_upload_expires_s: int = 900
     sign_in: SignInPolicy = field(default_factory=SignInPolicy)
+    # Reconciliation and reports (M14)
+    reconcile_inline_max_bytes: int = 8 * 1024 * 1024  # an API re-run reads at most this (bigger: the CLI)
+    report_link_ttl_s: int = 300  # how long an export's presigned download link works
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -166,6 +169,11 @@ def _stale(env: Mapping[str, str]) -> StalePolicy:
     )
 
 
+def _reconciliation(env: Mapping[str, str]) -> dict[str, int]:
+    return {"reconcile_inline_max_bytes": _int(env, "RECONCILE_INLINE_MAX_BYTES", 8 * 1024 * 1024),
+            "report_link_ttl_s": _int(env, "REPORT_LINK_TTL_S", 300)}
+
+
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
@@ -209,6 +217,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
         otp=_policy(OtpPolicy, "OTP_", env),
         delivery=_delivery(env, embedded=local and bool(endpoint)), onboarding=_onboarding(env),
+        **_reconciliation(env),
     )
 
 

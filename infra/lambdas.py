@@ -21,7 +21,8 @@ FUNCTION_CHECKOV_SKIPS = [
                                      "ENIs, it isolates nothing they reach."},
     {"id": "CKV_AWS_116", "comment": "DeadLetterConfig catches asynchronous invocations only: the API is synchronous, "
                                      "the SQS and stream consumers are poll-based (their failures go to ForwardingDLQ "
-                                     "and OutboxDLQ), the schedule re-runs every 5 minutes and is idempotent."},
+                                     "and OutboxDLQ), the schedules re-run and are idempotent, and a settlement file whose "
+                                     "EventBridge-invoked run failed is run again by the 10:00 late-file check."},
     {"id": "CKV_AWS_115", "comment": "No reserved concurrency: it is taken from the account's unreserved pool (deploys "
                                      "fail in accounts with a low limit) and would cap citizens at peak; clients are "
                                      "limited per IP by WAF, partners by the SQS batch size."},

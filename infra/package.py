@@ -11,6 +11,8 @@ Chalice merges our resources into its template but cannot wire its functions to 
 * every DynamoDB stream event (the outbox consumer) reads the stream of the template's table its ARN names (a stream
   ARN carries a label only known after deployment, so app.py may name any label), reports partial batch failures,
   bisects a failing batch, and sends what it gives up on to OutboxDLQ (OnFailure destination);
+* every EventBridge rule on S3 events (the settlement job) matches the template's DocumentsBucket exactly (app.py
+  can only name the bucket by its stage prefix: the account id is known at deployment);
 * every function gets the resource names as environment variables (`Ref`/`Fn::GetAtt`), so .chalice/config.json
   holds no account-specific names;
 * every function gets its own IAM role from infra/iam.json, its own KMS-encrypted log group with a retention, a fixed
@@ -125,6 +127,7 @@ def process(template: dict[str, Any], stage: str, *, allow_external_queues: bool
         props.setdefault("Environment", {}).setdefault("Variables", {}).update(copy.deepcopy(RESOURCE_ENV))
         _wire_sqs_events(logical_id, props, queues, resources, allow_external_queues)
         _wire_stream_events(logical_id, props, tables, resources)
+        _wire_s3_events(props)
         try:
             lambdas.finish_function(logical_id, resources, iam)
         except lambdas.IamError as exc:
@@ -222,6 +225,13 @@ def _wire_stream_events(logical_id: str, props: dict[str, Any], tables: dict[str
         event_props.setdefault("MaximumRecordAgeInSeconds", STREAM_MAX_RECORD_AGE_S)
         event_props["DestinationConfig"] = {
             "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [STREAM_FAILURES_QUEUE, "Arn"]}}}
+
+
+def _wire_s3_events(props: dict[str, Any]) -> None:
+    for event in props.get("Events", {}).values():
+        pattern = event.get("Properties", {}).get("Pattern", {})
+        if event.get("Type") == "CloudWatchEvent" and pattern.get("source") == ["aws.s3"]:
+            pattern.setdefault("detail", {}).setdefault("bucket", {})["name"] = [{"Ref": "DocumentsBucket"}]
 
 
 def _finish_rest_api(resources: dict[str, Any]) -> None:

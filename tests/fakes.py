@@ -185,6 +185,7 @@ class InMemoryLedger:
         self._counters: dict[tuple[str, int], int] = {}
         self._idempotency: dict[str, str] = {}
         self._anomalies: list[dict[str, Any]] = []
+        self.tallies: list[Any] = []  # report tallies written with the changes (core.tallies.Tally)
 
     # -- condition helpers (call with the lock held) --
     def _payment_unchanged(self, expected: Payment) -> bool:
@@ -262,8 +263,9 @@ class InMemoryLedger:
         return (Payment.model_validate_json(raw) if raw is not None else None), counter
 
     def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents=()) -> None:
+                    intents=(), tallies=()) -> None:
         self._record_paid(payment, expected, receipt, counter_was, year)
+        self.tallies.extend(tallies)
         if intents:
             self.outbox.accept(intents)
 
@@ -294,11 +296,12 @@ class InMemoryLedger:
             self._receipts[receipt.receipt_id] = receipt.model_dump_json()
             self._counters[counter_key] = receipt.sequence
 
-    def record_double_payment(self, payment: Payment, expected: Payment, intents=()) -> None:
+    def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
         with self._lock:
             if not self._payment_unchanged(expected):
                 raise ConcurrentUpdateError(payment.payment_id)
             self._payments[payment.payment_id] = payment.model_dump_json()
+            self.tallies.extend(tallies)
             self._add_anomaly("DOUBLE_PAYMENT", payment.payment_id, {
                 "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
                 "amount_vnd": payment.amount_vnd,

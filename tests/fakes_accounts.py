@@ -49,6 +49,7 @@ class InMemoryDirectory:
         self.outbox: Any = None  # the FakeOutbox the wiring gives it
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], str] = {}
+        self.tallies: list[Any] = []  # report tallies written with the accounts (core.tallies.Tally)
 
     # -- plumbing --
     def _load(self, pk: str, sk: str) -> dict | None:
@@ -199,8 +200,9 @@ class InMemoryDirectory:
             doc = self._load(f"IDN#{id_hash}", "IDN")
         return CitizenLogin(**doc) if doc else None
 
-    def create(self, account: CitizenAccount, claim: TokenClaim, intents=()) -> None:
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents=(), tallies=()) -> None:
         self._create(account, claim)
+        self.tallies.extend(tallies)
         if intents:
             self.outbox.accept(intents)
 

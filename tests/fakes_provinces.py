@@ -123,6 +123,7 @@ class FakeDeliveryLedger:
         self.outbox = outbox
         self.records: dict[str, dict] = {}
         self.writes = 0
+        self.tallies: list = []  # report tallies counted with the transitions (core.tallies.Tally)
         self._lock = threading.Lock()
 
     def add_pending(self, delivery: Delivery, since: str) -> None:
@@ -132,19 +133,24 @@ class FakeDeliveryLedger:
         return self.records.setdefault(delivery.subject_id, {"delivery": delivery, "state": "PENDING", "attempts": 0,
                                                              "since": ""})
 
-    def mark_delivered(self, delivery: Delivery, at: str) -> None:
+    def mark_delivered(self, delivery: Delivery, at: str, tally=None) -> None:
         with self._lock:
             self.writes += 1
             rec = self._rec(delivery)
+            if tally is not None and rec["state"] != "DELIVERED":
+                self.tallies.append(tally)
             rec.update(state="DELIVERED", delivered_at=at, since=at, attempts=rec["attempts"] + 1)
 
     def mark_failed(self, delivery: Delivery, *, error: str, at: str, first_attempt_at: str,
-                    next_attempt_at: str | None, dead: bool) -> None:
+                    next_attempt_at: str | None, dead: bool, tally=None) -> None:
         with self._lock:
             self.writes += 1
             rec = self._rec(delivery)
             if rec["state"] == "DELIVERED":
                 return
+            first = "first_failed_at" not in rec
+            if tally is not None and ((dead and rec["state"] != "DEAD") or (not dead and first)):
+                self.tallies.append(tally)
             rec.update(state="DEAD" if dead else "FAILING", last_error=error, last_attempt_at=at,
                        since=first_attempt_at, next_attempt_at=next_attempt_at, attempts=rec["attempts"] + 1)
             rec.setdefault("first_failed_at", first_attempt_at)

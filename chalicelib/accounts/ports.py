@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.core.tallies import Tally
 from chalicelib.identity.ports import UserDirectory
 from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
 from chalicelib.outbox.domain import Intent
@@ -161,8 +162,10 @@ class CitizenAccounts(Protocol):
 
     def login(self, id_hash: str) -> CitizenLogin | None: ...
 
-    def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = ()) -> None:
-        """One transaction: the ID-number key (must be free), the account, the intents and the token consumed."""
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = (),
+               tallies: Sequence[Tally] = ()) -> None:
+        """One transaction: the ID-number key (must be free), the account, the intents, the token consumed and the
+        report tallies added (the unit's registration figures)."""
 
     def get_account(self, account_id: str) -> CitizenAccount | None: ...
 

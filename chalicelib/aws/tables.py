@@ -4,7 +4,8 @@ lazily), and the helpers every repository uses to read a cancelled transaction.
 Tables (declared once in infra/resources.json):
 - dossiers: one item per dossier code, holding the keyed hash of the ID number and the notices (one read per lookup);
 - ledger: payments, receipts, receipt counters, idempotency records, anomalies, delivery state and refunds (pk/sk,
-  gsi1, ttl), and gsi2: the sparse index of live payments by due time (stale-payment resolution);
+  gsi1, ttl), reconciliation runs and report day items; gsi2 the sparse index of live payments by due time
+  (stale-payment resolution), gsi3 the sparse settlement-day index of PAID payments;
 - directory: OTP records and send counters, units, officers, citizen accounts and bank links, the province API
   registry, alert contacts and audit trails (pk/sk, gsi1, ttl).
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -57,17 +58,40 @@ def gsi2_index() -> type[GlobalSecondaryIndex]:
     return Gsi2
 
 
+# What reconciliation reads of a payment from the day index (infra/resources.json projects exactly these).
+DAY_INDEX_ATTRIBUTES = ["state", "amount_vnd", "bank_txn_ref", "paid_at"]
+
+
+def gsi3_index() -> type[GlobalSecondaryIndex]:
+    """The ledger's sparse `gsi3`: `DAY#<bank>#<settlement date>` / payment id, set on PAID non-test payments only,
+    projecting what settlement matching needs (a page holds thousands of payments)."""
+
+    class Gsi3(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "gsi3"
+            projection = IncludeProjection(DAY_INDEX_ATTRIBUTES)
+
+        gsi3pk = UnicodeAttribute(hash_key=True)
+        gsi3sk = UnicodeAttribute(range_key=True)
+
+    return Gsi3
+
+
 def models(settings: Settings) -> tuple[type[Model], type[Model]]:
     return _models(settings.dossiers_table, settings.ledger_table, settings.region, settings.aws_endpoint_url or None)
 
 
 @cache
 def _models(dossiers_table: str, ledger_table: str, region: str, host: str | None) -> tuple[type[Model], type[Model]]:
+    return _dossier_model(dossiers_table, region, host), _ledger_model(ledger_table, region, host)
+
+
+def _dossier_model(table: str, region: str, host: str | None) -> type[Model]:
     region_ = region
 
     class DossierItem(Model):
         class Meta:
-            table_name = dossiers_table
+            table_name = table
             region = region_
 
         dossier_code = UnicodeAttribute(hash_key=True)
@@ -79,11 +103,18 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
 
-    Gsi1, Gsi2 = gsi1_index(), gsi2_index()
+    if host:
+        DossierItem.Meta.host = host
+    return DossierItem
+
+
+def _ledger_model(table: str, region: str, host: str | None) -> type[Model]:
+    region_ = region
+    Gsi1, Gsi2, Gsi3 = gsi1_index(), gsi2_index(), gsi3_index()
 
     class LedgerItem(Model):
         class Meta:
-            table_name = ledger_table
+            table_name = table
             region = region_
 
         pk = UnicodeAttribute(hash_key=True)
@@ -104,13 +135,19 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         query_after = NumberAttribute(null=True)  # no status query before this epoch (claimed by the last one)
         alerted_at = NumberAttribute(null=True)  # when operators were told it is still unresolved
         bank_code = UnicodeAttribute(null=True)  # refunds: filterable without opening `doc`
+        # PAID payments, for the day index (gsi3) and its projection: what matching needs without the doc.
+        gsi3pk = UnicodeAttribute(null=True)
+        gsi3sk = UnicodeAttribute(null=True)
+        amount_vnd = NumberAttribute(null=True)
+        bank_txn_ref = UnicodeAttribute(null=True)
+        paid_at = UnicodeAttribute(null=True)
         gsi1 = Gsi1()
         gsi2 = Gsi2()
+        gsi3 = Gsi3()
 
     if host:
-        DossierItem.Meta.host = host
         LedgerItem.Meta.host = host
-    return DossierItem, LedgerItem
+    return LedgerItem
 
 
 def directory_model(settings: Settings) -> type[Model]:

@@ -3,15 +3,20 @@
 Each bank has a short code used in our API and records, its NAPAS BIN, and the callback protocol its adapter speaks
 (``standard_webhooks`` for signed JSON callbacks, ``vnpay_ipn`` for a VNPay-style IPN). The list is data
 (``data/banks.json``). Whether a bank has single sign-on with the portal is stage configuration, not bank data.
+
+A bank's settlement cut-off decides the settlement day of a payment (``settlement_day``): the day whose settlement
+file should list it, which is where reconciliation's day index files the payment.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
 
 BankProtocol = Literal["standard_webhooks", "vnpay_ipn"]
@@ -28,6 +33,7 @@ class Bank:
     short_name: str
     napas_bin: str
     protocol: BankProtocol
+    settlement_cutoff: str | None = None  # "HH:MM:SS" Vietnam time; None: the calendar day (see banks.json)
 
 
 @cache
@@ -47,3 +53,14 @@ def get_bank(code: str) -> Bank:
     if bank is None:
         raise InvalidValueError("BANK_UNKNOWN", "Ngân hàng không được hỗ trợ thanh toán nghĩa vụ tài chính về đất đai.")
     return bank
+
+
+def settlement_day(bank_code: str, paid_at: datetime | str) -> date:
+    """The day whose settlement file should carry a payment paid at ``paid_at`` (aware, or ISO 8601 with offset):
+    its calendar day in Vietnam, or the next day when paid at or after the bank's cut-off."""
+    moment = datetime.fromisoformat(paid_at) if isinstance(paid_at, str) else paid_at
+    local = moment.astimezone(VN_TZ)
+    cutoff = get_bank(bank_code).settlement_cutoff
+    if cutoff is not None and local.time() >= time.fromisoformat(cutoff):
+        return local.date() + timedelta(days=1)
+    return local.date()

@@ -148,8 +148,9 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
+    stack._parts.append(_start_settlement_events(app_module.reconcile_settlement, resource_env, stage))
     scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
-                           app_module.resolve_stale_payments])
+                           app_module.resolve_stale_payments, app_module.check_settlements_late])
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
@@ -196,6 +197,46 @@ def _start_stream_poller(handler, resource_env: dict[str, str]):
     poller = StreamPoller(handler, arn)
     poller.start()
     return poller.stop
+
+
+def _start_settlement_events(handler, resource_env: dict[str, str], stage: str):
+    """Locally, the documents bucket's EventBridge events: moto's S3 notifies a local-only queue of each object
+    created under settlements/, and a poller hands each one to the job as the EventBridge event AWS would send
+    (infra/resources.json turns EventBridge on for the bucket; app.py's rule invokes the same handler)."""
+    import boto3
+
+    sqs, bucket = boto3.client("sqs"), resource_env["DOCUMENTS_BUCKET"]
+    url = sqs.create_queue(QueueName=f"lfo-{stage}-settlement-events-local")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("s3").put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "settlements/"}]}}}]})
+    poller = QueuePoller(lambda event, context: _as_eventbridge(handler, event), url, arn)
+    poller.start()
+    return poller.stop
+
+
+def _as_eventbridge(handler, sqs_event: dict) -> dict:
+    """Each S3 record of the SQS batch as an EventBridge "Object Created" event to ``handler``; a message whose run
+    raised comes back (as the EventBridge rule's retries would)."""
+    from urllib.parse import unquote_plus
+
+    failed = []
+    for message in sqs_event["Records"]:
+        try:
+            records = json.loads(message["body"]).get("Records", [])  # S3's test event has none
+            for record in records:
+                s3 = record["s3"]
+                handler({"version": "0", "id": message["messageId"], "detail-type": "Object Created",
+                         "source": "aws.s3", "account": "000000000000", "time": record.get("eventTime", ""),
+                         "region": REGION, "resources": [s3["bucket"]["arn"]],
+                         "detail": {"version": "0", "bucket": {"name": s3["bucket"]["name"]},
+                                    "object": {"key": unquote_plus(s3["object"]["key"]), "size": s3["object"]["size"],
+                                               "etag": s3["object"].get("eTag", "")},
+                                    "reason": "PutObject"}}, None)
+        except Exception:  # noqa: BLE001 - a failed run: the message comes back after its visibility timeout
+            failed.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failed}
 
 
 def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = None):

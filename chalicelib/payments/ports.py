@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.core.tallies import Tally
 from chalicelib.outbox.domain import Intent
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
@@ -76,13 +77,16 @@ class Ledger(Protocol):
         """One round trip: the payment and the last receipt sequence of (unit, year)."""
 
     def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents: Sequence[Intent] = ()) -> None:
+                    intents: Sequence[Intent] = (), tallies: Sequence[Tally] = ()) -> None:
         """One transaction: payment -> PAID with receipt id, notice marked paid, receipt stored, counter moved
-        from counter_was to receipt.sequence, the intents written. ConcurrentUpdateError if payment or counter moved,
-        NoticeAlreadyPaidError if the notice is paid by another payment. Nothing is written on failure."""
+        from counter_was to receipt.sequence, the intents written, the report tallies added. ConcurrentUpdateError
+        if payment or counter moved, NoticeAlreadyPaidError if the notice is paid by another payment. Nothing is
+        written on failure."""
 
-    def record_double_payment(self, payment: Payment, expected: Payment, intents: Sequence[Intent] = ()) -> None:
-        """The payment (refund_required) and a DOUBLE_PAYMENT anomaly, with the intents, in one transaction."""
+    def record_double_payment(self, payment: Payment, expected: Payment, intents: Sequence[Intent] = (),
+                              tallies: Sequence[Tally] = ()) -> None:
+        """The payment (refund_required) and a DOUBLE_PAYMENT anomaly, with the intents and tallies, in one
+        transaction."""
 
     def record_failed(self, payment: Payment, expected: Payment) -> None:
         """Payment -> FAILED/CANCELLED, releasing the notice if this payment still holds it."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.core.clock import Clock
+from chalicelib.core.tallies import Tally
 from chalicelib.provinces.domain.delivery import AlertKind, ApiType, Delivery
 from chalicelib.provinces.domain.registry import ProvinceApi, StoredCredentials
 
@@ -103,12 +104,14 @@ class CredentialStore(Protocol):
 
 
 class DeliveryLedger(Protocol):
-    def mark_delivered(self, delivery: Delivery, at: str) -> None:
-        """One write: state DELIVERED, attempts + 1."""
+    def mark_delivered(self, delivery: Delivery, at: str, tally: Tally | None = None) -> None:
+        """One write: state DELIVERED, attempts + 1. With a report tally: write and tally in one transaction, only
+        if not DELIVERED yet (a duplicate message counts nothing)."""
 
     def mark_failed(self, delivery: Delivery, *, error: str, at: str, first_attempt_at: str, next_attempt_at: str | None,
-                    dead: bool) -> None:
-        """One write: state FAILING (or DEAD), attempts + 1, last error; never overwrites DELIVERED."""
+                    dead: bool, tally: Tally | None = None) -> None:
+        """One write: state FAILING (or DEAD), attempts + 1, last error; never overwrites DELIVERED. The report
+        tally is added only with the first failure (FAILING) or the move to DEAD."""
 
     def counts(self, province: str, kind: str | None = None) -> dict[str, int]:
         """Deliveries per state; ``kind`` (receipt | notice) counts one kind only."""

@@ -1,4 +1,5 @@
-"""What the reconciliation use cases need from a bank, whatever its protocol: a payment's status and a refund.
+"""What the reconciliation use cases need: from a bank, whatever its protocol, a payment's status and a refund;
+for settlement runs, the stored files, the portal's side of a bank's day, and the store of runs.
 
 Both bank clients (the VNPay-style gateway's ``querydr``/``refund``, the Standard Webhooks banks'
 ``GET /transactions/{id}``/``POST /refunds``) answer these types, so a use case never branches on the protocol.
@@ -9,19 +10,24 @@ must never be confused where money is concerned.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.core.tallies import Tally
 from chalicelib.outbox.domain import Intent
 from chalicelib.payments.domain.payments import Payment
-from chalicelib.payments.ports import Ledger
+from chalicelib.payments.ports import Ledger, PaymentsContext
+from chalicelib.reconciliation.domain.matching import PortalPayment
 from chalicelib.reconciliation.domain.refunds import Refund, RefundState
+from chalicelib.reconciliation.domain.runs import Discrepancy, FileRef, Run
+from chalicelib.reconciliation.domain.settlement import SettlementFormat
 
-__all__ = ["BankGateway", "BankGateways", "BankStatus", "BankStatusKind", "LivePayment", "LivePayments",
-           "ReconciliationContext", "RefundConflictError", "RefundKind", "RefundOrder", "RefundResult", "RefundStore",
-           "StalePolicy", "StatusQuery"]
+__all__ = ["BankGateway", "BankGateways", "BankStatus", "BankStatusKind", "DiscrepancyResolvedError", "LivePayment",
+           "LivePayments", "Page", "PortalDay", "PortalLookup", "ReconcileContext", "ReconciliationContext",
+           "RefundConflictError", "RefundKind", "RefundOrder", "RefundResult", "RefundStore", "RunConflictError",
+           "RunStore", "SettlementFiles", "SettlementFormats", "StalePolicy", "StatusQuery"]
 
 
 class BankStatusKind(str, Enum):
@@ -151,10 +157,11 @@ class RefundConflictError(Exception):
 
 class RefundStore(Protocol):
     def save(self, refund: Refund, expected_rev: int | None, payment: Payment | None = None,
-             expected_payment: Payment | None = None, intents: Sequence[Intent] = ()) -> None:
+             expected_payment: Payment | None = None, intents: Sequence[Intent] = (),
+             tallies: Sequence[Tally] = ()) -> None:
         """One transaction: the refund (new when ``expected_rev`` is None, else only if its rev is still that), the
-        payment with the refund's summary when given (only if the stored payment is still ``expected_payment``) and
-        the intents. RefundConflictError when a condition fails; nothing is written then."""
+        payment with the refund's summary when given (only if the stored payment is still ``expected_payment``), the
+        intents and the report tallies. RefundConflictError when a condition fails; nothing is written then."""
 
     def get(self, refund_id: str) -> Refund | None: ...
 
@@ -181,3 +188,122 @@ class ReconciliationContext(Protocol):
     caches: dict
 
     def count(self, name: str, value: int = 1) -> None: ...
+
+
+# --- settlement runs -----------------------------------------------------------------------------------------------
+
+class RunConflictError(Exception):
+    """Another worker created or moved the run between our read and our conditional write."""
+
+
+class DiscrepancyResolvedError(Exception):
+    """The discrepancy was resolved already (by whom and when: ``resolution``)."""
+
+    def __init__(self, discrepancy: Discrepancy) -> None:
+        super().__init__(discrepancy.key)
+        self.discrepancy = discrepancy
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    cursor: str | None  # opaque: pass it back for the next page; None at the end
+
+
+@dataclass(frozen=True)
+class PortalLookup:
+    """A payment outside the day index (not paid, paid another day, a test), with the bank it was made at."""
+
+    payment: PortalPayment
+    bank_code: str
+
+
+class SettlementFiles(Protocol):
+    """The documents bucket's settlement files (``settlements/<BANK>/<BANK>_<YYYYMMDD>.<ext>``)."""
+
+    def chunks(self, ref: FileRef) -> Iterator[bytes]:
+        """The file's bytes, streamed (FileNotFoundError when there is no such object or version)."""
+
+    def latest(self, key: str) -> FileRef | None:
+        """The current version of ``key``, or None."""
+
+    def size(self, ref: FileRef) -> int: ...
+
+
+class SettlementFormats(Protocol):
+    def format_for_bank(self, bank_code: str) -> SettlementFormat:
+        """KeyError for a bank without settlement files."""
+
+
+class PortalDay(Protocol):
+    """The portal's side of a bank's day: read by pages of the day index, never payment by payment."""
+
+    def paid_on(self, bank_code: str, day: date) -> dict[str, PortalPayment]:
+        """Every PAID, non-test payment of ``bank_code`` whose settlement day is ``day``."""
+
+    def lookup(self, payment_id: str) -> PortalLookup | None:
+        """One payment by id (for the rare line outside the day index)."""
+
+
+class RunStore(Protocol):
+    def find_by_file(self, bank_code: str, day: date, sha256: str) -> Run | None: ...
+
+    def create(self, run: Run, replace_file_claim: bool = False, intents: Sequence[Intent] = ()) -> None:
+        """Store a new run and claim its file (bank, day, sha256) for it, with the intents, in one transaction.
+        RunConflictError when the file is claimed already (unless ``replace_file_claim``: a re-run takes the claim
+        over)."""
+
+    def take_over(self, run: Run, now_epoch: int, lease_until: int) -> Run | None:
+        """Hold a FAILED run, or a RUNNING one whose lease ran out, for another attempt; None if someone holds it."""
+
+    def put_discrepancies(self, items: Sequence[Discrepancy]) -> None: ...
+
+    def clear_discrepancies(self, run_id: str) -> None:
+        """Remove a run's discrepancies (before another attempt writes them anew)."""
+
+    def complete(self, run: Run, intents: Sequence[Intent] = ()) -> Run:
+        """The run COMPLETED, made its day's current run (superseding the previous one, ``run.supersedes``), with
+        the intents, in one transaction. RunConflictError if the run or the day's current run moved."""
+
+    def fail(self, run: Run) -> None:
+        """The attempt stopped (status FAILED, ``run.error``): the next delivery of the file takes it over."""
+
+    def files_seen(self, bank_code: str, day: date) -> int:
+        """How many distinct files of the bank and day were run (refused ones included)."""
+
+    def get(self, run_id: str) -> Run | None: ...
+
+    def current(self, bank_code: str, day: date) -> Run | None:
+        """The day's current run: the last COMPLETED one."""
+
+    def pending_of(self, run_id: str) -> dict[str, PortalPayment]:
+        """The payments the run held as PENDING_NEXT_DAY."""
+
+    def list_runs(self, filters: Mapping[str, Any], limit: int, cursor: str | None) -> Page: ...
+
+    def list_discrepancies(self, run_id: str, filters: Mapping[str, Any], limit: int, cursor: str | None) -> Page: ...
+
+    def resolve(self, run_id: str, key: str, by: str, at: datetime, note: str) -> Discrepancy:
+        """Mark one discrepancy RESOLVED with an audit record, once (DiscrepancyResolvedError the second time;
+        KeyError when there is no such discrepancy)."""
+
+    def first_alert(self, kind: str, bank_code: str, day: date, intents: Sequence[Intent]) -> bool:
+        """Write the intents unless an alert of this kind was raised already for the bank and day."""
+
+
+class ReconcileContext(PaymentsContext, Protocol):
+    """The part of the service context the settlement runs read, with what the bank-result use case reads."""
+
+    settings: Any
+    clock: Clock
+    runs: RunStore
+    portal: PortalDay
+    settlement_files: SettlementFiles
+    settlement_formats: SettlementFormats
+    new_id: Callable[[], str]
+
+    def count(self, name: str, value: int = 1) -> None: ...
+
+
+ProgressCallback = Callable[[int, int], None]  # lines classified so far, of how many (the CLI's progress bar)
+Chunks = Iterable[bytes]

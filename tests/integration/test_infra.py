@@ -90,16 +90,27 @@ def test_ledger_and_directory_keys_gsi_ttl(moto_kwargs, outputs, output):
     ]
     indexes = {gsi["IndexName"]: gsi for gsi in table["GlobalSecondaryIndexes"]}
     # The ledger also has gsi2: the sparse index of live payments by due time (stale-payment resolution).
-    assert set(indexes) == ({"gsi1", "gsi2"} if output == "LedgerTableName" else {"gsi1"})
+    # gsi3: the sparse settlement-day index of PAID payments, projecting what matching reads.
+    assert set(indexes) == ({"gsi1", "gsi2", "gsi3"} if output == "LedgerTableName" else {"gsi1"})
     for index, gsi in indexes.items():
         assert gsi["KeySchema"] == [
             {"AttributeName": f"{index}pk", "KeyType": "HASH"},
             {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
         ]
-        assert gsi["Projection"] == {"ProjectionType": "ALL"}
+        assert gsi["Projection"]["ProjectionType"] == ("INCLUDE" if index == "gsi3" else "ALL")
     assert table["SSEDescription"]["Status"] == "ENABLED"
     ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_ledger_day_index_is_sparse_and_projects_only_what_matching_reads(moto_kwargs, outputs):
+    from chalicelib.aws.tables import DAY_INDEX_ATTRIBUTES
+
+    table = client(moto_kwargs, "dynamodb").describe_table(TableName=outputs["LedgerTableName"])["Table"]
+    gsi = next(g for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == "gsi3")
+    assert gsi["KeySchema"] == [{"AttributeName": "gsi3pk", "KeyType": "HASH"},
+                                {"AttributeName": "gsi3sk", "KeyType": "RANGE"}]
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": DAY_INDEX_ATTRIBUTES}
 
 
 @pytest.mark.parametrize("output", ["DossiersTableName", "LedgerTableName", "DirectoryTableName"])

@@ -72,6 +72,30 @@ def state(svc, payment_id: str) -> str:
     return svc.ledger.get_payment(payment_id).state.value
 
 
+# -- report tallies ------------------------------------------------------------------------------------------------
+def test_a_payment_is_tallied_once_on_its_paid_day_and_a_test_payment_never(svc):
+    pid = start(svc)
+    assert apply_bank_result(svc, result(pid)) == Outcome.APPLIED
+    assert apply_bank_result(svc, result(pid)) == Outcome.DUPLICATE
+    (tally,) = svc.ledger.tallies
+    assert tally.day.isoformat() == "2026-05-20" and tally.province == "12"
+    assert tally.as_dict() == {"pay|c": 1, "pay|v": AMOUNT, f"pu|{UNIT}|c": 1, f"pu|{UNIT}|v": AMOUNT, "pb|BIDV|c": 1,
+                               "pb|BIDV|v": AMOUNT, "pi|2801|c": 1, "pi|2801|v": AMOUNT}
+    test_pid = start(svc, SECOND_NOTICE)
+    stored = svc.ledger.get_payment(test_pid).model_copy(update={"test": True})
+    svc.ledger._payments[test_pid] = stored.model_dump_json()
+    apply_bank_result(svc, result(test_pid, amount=SECOND_AMOUNT, ref="FT-TEST"))
+    assert len(svc.ledger.tallies) == 1 and state(svc, test_pid) == "PAID"
+
+
+def test_a_success_heard_by_reconciliation_keeps_its_origin(svc):
+    pid = start(svc)
+    res = BankResult("BIDV", pid, "FT1", AMOUNT, "VND", True, "2026-05-20T09:05:00+07:00", origin="reconciliation")
+    assert apply_bank_result(svc, res) == Outcome.APPLIED
+    assert svc.ledger.get_payment(pid).history[-1] == {"state": "PAID", "at": svc.clock.now().isoformat(),
+                                                        "origin": "reconciliation"}
+
+
 # -- success -------------------------------------------------------------------------------------------------------
 def test_success_marks_the_payment_and_the_notice_paid(svc):
     pid = start(svc)

@@ -152,6 +152,15 @@ def test_create_stores_hashes_only_and_sends_the_temporary_password(svc):
     assert stored.created_by == "off-a" and stored.unit_code == ONE_STOP_UNIT
 
 
+def test_a_new_account_adds_its_unit_and_officer_to_the_report_in_the_same_write(svc):
+    out = create(svc)
+    (tally,) = svc.accounts.tallies
+    assert tally.day.isoformat() == svc.accounts.get_account(out["account_id"]).created_at[:10]
+    assert tally.as_dict() == {f"au|{ONE_STOP_UNIT}|c": 1, f"ao|{ONE_STOP_UNIT}|off-a|c": 1}
+    refused(create, svc)  # the same ID again: refused, and nothing tallied
+    assert len(svc.accounts.tallies) == 1
+
+
 def test_search_first_then_duplicate_id_refused_and_nothing_created(svc):
     assert accounts.search_by_id(svc, officer("off-a"), {"id_number": CITIZEN_ID})["exists"] is False
     create(svc)

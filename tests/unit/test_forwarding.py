@@ -93,6 +93,24 @@ def test_province_down_then_back_delivers_every_receipt_exactly_once_in_effect()
     assert psvc.clock.now() - START < timedelta(hours=3)  # back within the first delays of the schedule
 
 
+def test_report_counts_each_delivery_once_with_its_delay_and_first_failure_and_death():
+    psvc = make_province_services()
+    psvc.http.mode, psvc.http.times = "500", 2
+    (delivered,) = _enqueue(psvc, 1)
+    psvc.queue.run(psvc)
+    outcomes = [t.adds[0][0] for t in psvc.deliveries.tallies]
+    assert outcomes == ["dl|failing", "dl|delivered"]  # failed twice, counted once; then delivered
+    assert any(name.startswith("dh|") for name, _ in psvc.deliveries.tallies[-1].adds)
+    psvc.deliveries.mark_delivered(delivered, START.isoformat(), psvc.deliveries.tallies[-1])  # a duplicate copy
+    assert len(psvc.deliveries.tallies) == 2
+
+    dead = make_province_services()
+    dead.http.mode = "500"
+    _enqueue(dead, 1)
+    dead.queue.run(dead)
+    assert [t.adds[0][0] for t in dead.deliveries.tallies] == ["dl|failing", "dl|dead"]
+
+
 def test_one_dynamodb_write_per_delivered_receipt_and_one_token_per_lifetime():
     psvc = make_province_services()
     _enqueue(psvc, 100)

@@ -110,6 +110,23 @@ def test_every_function_gets_the_resource_env_refs():
     assert out["Resources"]["ForwardReceipts"]["Properties"]["Environment"]["Variables"]["APP_STAGE"] == "prod"
 
 
+def test_settlement_rule_matches_exactly_the_templates_documents_bucket():
+    sam = fake_sam()
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"],
+               "detail": {"bucket": {"name": [{"prefix": "lfo-prod-documents-"}]},
+                          "object": {"key": [{"prefix": "settlements/"}]}}}
+    sam["Resources"]["ReconcileSettlement"] = _function("app.reconcile_settlement", 900, {"ReconcileSettlementEvent": {
+        "Type": "CloudWatchEvent", "Properties": {"Pattern": pattern}}})
+
+    out = package.process(sam, "prod")
+
+    wired = out["Resources"]["ReconcileSettlement"]["Properties"]["Events"]["ReconcileSettlementEvent"]
+    assert wired["Properties"]["Pattern"]["detail"] == {"bucket": {"name": [{"Ref": "DocumentsBucket"}]},
+                                                        "object": {"key": [{"prefix": "settlements/"}]}}
+    assert RESOURCES["Resources"]["DocumentsBucket"]["Properties"]["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+
+
 def test_stage_parameter_defaults_to_the_packaging_stage():
     assert package.process(fake_sam(), "prod")["Parameters"]["Stage"]["Default"] == "prod"
 
@@ -152,10 +169,12 @@ def test_chalice_config_stage(stage):
     # settings at all, and no trace of the old local issuer.
     assert not {k for k in merged["environment_variables"] if k.startswith(("JWT", "JWKS", "COGNITO", "LOCAL_JWT"))}
     assert set(json.loads(merged["environment_variables"]["BANK_GATEWAY_URLS"])) == {"VCB", "ICB", "BIDV", "VBA", "MB"}
-    # A consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
+    # The queue's consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
     visibility = RESOURCES["Resources"]["ForwardingQueue"]["Properties"]["VisibilityTimeout"]
-    for settings in merged.get("lambda_functions", {}).values():
-        assert settings.get("lambda_timeout", merged["lambda_timeout"]) <= visibility
+    consumer = merged["lambda_functions"]["forward_receipts"]
+    assert consumer.get("lambda_timeout", merged["lambda_timeout"]) <= visibility
+    # A settlement run may take minutes (200,000 lines): the job's own timeout, at Lambda's maximum.
+    assert merged["lambda_functions"]["reconcile_settlement"]["lambda_timeout"] == 900
 
 
 # --- the outbox stream consumer -----------------------------------------------------------------------------------

@@ -84,10 +84,28 @@ def test_the_api_deletes_scans_and_only_under_the_scans_prefix():
     grants = _grants(_packaged(), "APIHandler")
     scans = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/citizen-scans/*"})
     support = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/support-attachments/*"})
+    exports = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/report-exports/*"})
+    settlements = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/settlements/*"})
     assert ("s3:DeleteObject", scans) in grants
     assert {r for a, r in grants if a == "s3:DeleteObject"} == {scans}
-    # Objects are read and written only under the two upload prefixes (ID scans, support-request attachments).
-    assert {r for a, r in grants if a in ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")} == {scans, support}
+    # Objects are written only under the two upload prefixes (ID scans, support-request attachments) and the
+    # report exports; settlement files are read, never written.
+    assert {r for a, r in grants if a in ("s3:PutObject", "s3:PutObjectTagging")} == {scans, support, exports}
+    assert {r for a, r in grants if a == "s3:GetObject"} == {scans, support, exports, settlements}
+
+
+def test_no_function_can_write_a_settlement_file():
+    # A file under settlements/ can issue receipts (a known payment the bank settled is applied as paid).
+    sam = fake_sam()
+    sam["Resources"]["ReconcileSettlement"] = _function("app.reconcile_settlement", 900)
+    sam["Resources"]["CheckSettlementsLate"] = _function("app.check_settlements_late", 900)
+    resources = package.process(sam, "prod")["Resources"]
+    settlements = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/settlements/*"})
+    assert ("s3:GetObject", settlements) in _grants(resources, "ReconcileSettlement")
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            written = {r for a, r in _grants(resources, logical_id) if a in ("s3:PutObject", "s3:DeleteObject")}
+            assert settlements not in written and '"*"' not in written, logical_id
 
 
 def test_consumers_and_jobs_get_what_their_code_calls():

@@ -304,3 +304,37 @@ def test_lists_by_state_and_payment():
     assert refunds.list_refunds(ctx, "REFUNDED", None, None, 10, None)["items"] == []
     assert refused(refunds.list_refunds, ctx, "REFUNDED", None, None, 10, "bad!").code == "VALIDATION_FAILED"
     assert refused(refunds.get_refund, ctx, "RFD0000").code == "REFUND_NOT_FOUND"
+
+
+# --- report figures ------------------------------------------------------------------------------------------------
+
+def _refund_tallies(ctx) -> list:
+    return [t for t in ctx.ledger.tallies if any(name.startswith("ref|") for name in t.as_dict())]
+
+
+def test_a_refund_of_money_counted_as_collected_is_counted_as_refunded_once_with_the_refund():
+    bank = FakeBank(refund_results=[RefundResult(RefundKind.REFUNDED, "RF-9", "REFUNDED")])
+    ctx = services(bank)
+    late = start(ctx)
+    ctx.clock.advance(minutes=16)
+    apply_bank_result(ctx, bank_result(start(ctx), "FT-WINNER"))
+    apply_bank_result(ctx, bank_result(late, "FT-LATE"))  # collected (tallied), to be refunded in full
+    refund = request(ctx, late, "FT-LATE")
+    assert _refund_tallies(ctx) == []  # requested is not refunded
+
+    refunds.approve_refund(ctx, refund.refund_id, BOB)
+
+    (tally,) = _refund_tallies(ctx)
+    figures = tally.as_dict()
+    assert figures["ref|c"] == 1 and figures["ref|v"] == AMOUNT
+    assert any(name.startswith("ri|") for name in figures)  # in full: its sub-items too
+    assert refunds.send_due_refunds(ctx) == {"refunds_sent": 0} and len(_refund_tallies(ctx)) == 1
+
+
+def test_a_refund_of_a_second_bank_transaction_is_not_a_refund_of_a_collection():
+    bank = FakeBank(refund_results=[RefundResult(RefundKind.REFUNDED, "RF-2", "REFUNDED")])
+    ctx = services(bank)
+    refund = request(ctx, double_paid(ctx))  # FT-SECOND was never counted as collected
+
+    assert refunds.approve_refund(ctx, refund.refund_id, BOB).state == RefundState.REFUNDED
+    assert _refund_tallies(ctx) == []

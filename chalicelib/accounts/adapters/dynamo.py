@@ -41,8 +41,10 @@ from chalicelib.aws.tables import (
     cancellation_reasons,
     failed_at,
     is_conditional,
+    models,
     transient,
 )
+from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.core.clock import new_ulid
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.adapters import consume_token
@@ -173,9 +175,10 @@ class DynamoCitizenAccounts(DirectoryTable):
 
     def __init__(self, settings, outbox=None) -> None:
         super().__init__(settings)
+        self._settings = settings
         self._outbox = outbox  # builds the SMS intent written with the account
 
-    def create(self, account: CitizenAccount, claim: TokenClaim, intents=()) -> None:
+    def create(self, account: CitizenAccount, claim: TokenClaim, intents=(), tallies=()) -> None:
         M = self.M
         key = M(f"IDN#{account.id_hash}", "IDN", kind="id_key",
                 doc=json.dumps({"account_id": account.account_id, "sub": account.sub}))
@@ -186,6 +189,8 @@ class DynamoCitizenAccounts(DirectoryTable):
                 for intent_item in self._outbox.items(intents) if intents else ():
                     tx.save(intent_item)
                 consume_token(tx, self.M, claim)
+                # The unit's registration figures (a ledger report item) move in the same transaction.
+                add_to_transaction(tx, models(self._settings)[1], tallies)
         except TransactWriteError as exc:
             reasons = cancellation_reasons(exc)  # puts: id key, account, the intents; then the token update
             if failed_at(reasons, 0):

@@ -21,7 +21,7 @@ from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
 from chalicelib.accounts.services.pool_users import create_pool_user, discard_pool_user
 from chalicelib.accounts.services.views import account_view
-from chalicelib.core import codes, identity, phones
+from chalicelib.core import codes, identity, phones, tallies
 from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden
 from chalicelib.core.fields import AgencyCode, IdNumber, IdNumberText, MobilePhone, PersonName
@@ -205,7 +205,8 @@ def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
         f"Mật khẩu tạm thời: {password} (có hiệu lực {hours} giờ). Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
     try:
-        svc.accounts.create(account, claim, [welcome])  # the password SMS is written with the account
+        # The password SMS and the unit's registration figures are written with the account.
+        svc.accounts.create(account, claim, [welcome], _registered(account))
     except (AlreadyExistsError, TokenRejectedError) as exc:
         discard_pool_user(svc, id_hash)
         raise (_exists() if isinstance(exc, AlreadyExistsError) else otp_cases.token_rejected()) from None
@@ -223,6 +224,16 @@ def _account(svc: AccountsContext, caller: Caller, req: CitizenAccountIn, accoun
         must_change_password=True, created_by=caller.subject or "", unit_code=req.unit_code,
         created_at=now.isoformat(), scan_key=scan_key, sub=sub,
         temp_password_expires_at=epoch(now) + svc.settings.sign_in.temporary_password_ttl_s)
+
+
+def _registered(account: CitizenAccount) -> list[tallies.Tally]:
+    """The report tally of a new account: its unit and creating officer, on its day (M9: units report
+    registration results). An account is never refused for the sake of a report figure."""
+    try:
+        return [tallies.account_created(account.unit_code, account.created_by, account.created_at)]
+    except ValueError:
+        log.error("account not tallied for reports", extra={"unit_code": account.unit_code})
+        return []
 
 
 def _exists() -> AppError:

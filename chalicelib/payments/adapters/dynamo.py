@@ -10,10 +10,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed_at, is_conditional, models, transient
+from chalicelib.aws.tallies import add_to_transaction
+from chalicelib.core.banks import settlement_day
 from chalicelib.core.clock import new_ulid
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
-from chalicelib.payments.domain.payments import LIVE_STATES, Payment
+from chalicelib.payments.domain.payments import LIVE_STATES, Payment, PaymentState
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
@@ -42,9 +44,23 @@ def live_sort_key(due_epoch: int, payment_id: str) -> str:
     return f"{due_epoch:010d}#{payment_id}"
 
 
+def _day_index(p: Payment) -> dict[str, Any]:
+    """A PAID payment (not a test) is filed under the day whose settlement file should list it (gsi3), with the
+    few attributes matching reads: reconciliation reads a bank's day by index pages, never payment by payment."""
+    if p.state != PaymentState.PAID or p.test or not p.paid_at:
+        return {}
+    try:
+        day = settlement_day(p.bank_code, p.paid_at)
+    except ValueError:  # a bank time we could not read: the payment's own day, rather than no index at all
+        day = settlement_day(p.bank_code, p.created_at)
+    return {"gsi3pk": f"DAY#{p.bank_code}#{day.isoformat()}", "gsi3sk": p.payment_id, "amount_vnd": p.amount_vnd,
+            "bank_txn_ref": p.bank_txn_ref, "paid_at": p.paid_at}
+
+
 def payment_item(item_model, p: Payment, shards: int):
     """The ledger item of a payment. A live payment carries the gsi2 keys (due at its expiry); any other state
-    writes none, which takes it out of the sparse index in the same write that ends it."""
+    writes none, which takes it out of the sparse index in the same write that ends it; a PAID one carries the
+    settlement-day keys (gsi3)."""
     live = p.state in LIVE_STATES
     return item_model(
         f"PAY#{p.payment_id}",
@@ -57,6 +73,7 @@ def payment_item(item_model, p: Payment, shards: int):
         gsi1sk=p.created_at if p.citizen_sub else None,
         gsi2pk=live_shard(p.payment_id, shards) if live else None,
         gsi2sk=live_sort_key(p.expires_at, p.payment_id) if live else None,
+        **_day_index(p),
     )
 
 
@@ -153,9 +170,12 @@ class DynamoLedger:
         self._outbox = outbox  # builds the intent items written in the same transactions
         self._shards = settings.live_index_shards
 
-    def _intents(self, tx: TransactWrite, intents) -> None:
+    def _intents(self, tx: TransactWrite, intents, tallies=()) -> None:
+        """The intents (puts) and the report tallies (updates: pynamodb sends them after the puts and after any
+        update added before, so the index maps of the cancellation reasons below hold)."""
         for item in self._outbox.items(intents) if intents else ():
             tx.save(item)
+        add_to_transaction(tx, self._item, tallies)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _payment_item(self, p: Payment):
@@ -248,7 +268,7 @@ class DynamoLedger:
         return payment, counter
 
     def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents=()) -> None:
+                    intents=(), tallies=()) -> None:
         d, n, it = self._dossier, self._notice(payment.notice_number), self._item
         counter_key = f"CTR#{receipt.collecting_unit_code}#{year}"
         try:
@@ -278,9 +298,9 @@ class DynamoLedger:
                 )
                 counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
-                self._intents(tx, intents)
+                self._intents(tx, intents, tallies)
         except TransactWriteError as exc:
-            # puts: payment, receipt, counter, the intents; then the dossier update
+            # puts: payment, receipt, counter, the intents; then the dossier update, then the report tallies
             reasons, dossier_at = cancellation_reasons(exc), 3 + len(intents)
             if failed_at(reasons, dossier_at) and not any(failed_at(reasons, i) for i in (0, 1, 2)):
                 raise NoticeAlreadyPaidError() from None
@@ -288,7 +308,7 @@ class DynamoLedger:
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
 
-    def record_double_payment(self, payment: Payment, expected: Payment, intents=()) -> None:
+    def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
         it = self._item
         try:
             with TransactWrite(connection=it._get_connection().connection) as tx:
@@ -297,7 +317,7 @@ class DynamoLedger:
                     "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
                     "amount_vnd": payment.amount_vnd,
                     "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]}))
-                self._intents(tx, intents)
+                self._intents(tx, intents, tallies)
         except TransactWriteError as exc:
             reasons = cancellation_reasons(exc)
             if CONDITION_FAILED in reasons or transient(reasons):

@@ -79,6 +79,8 @@ class Payment(BaseModel):
     # the same transaction as the refund itself): what the citizen's history shows.
     refunds: list[dict] = Field(default_factory=list)
     failure_reason: str | None = None
+    # A province's self-test payment (onboarding): kept out of reconciliation and reports.
+    test: bool = False
     history: list[dict] = Field(default_factory=list)
     rev: int = 0
 

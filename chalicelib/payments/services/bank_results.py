@@ -4,6 +4,12 @@ Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `Bank
 so do the bank's answers to a status query (reconciliation), recorded with origin `status_query`.
 Hot path: one batch read (payment + receipt counter) and one transaction (payment PAID, notice paid, receipt,
 counter), then one queue send. A success never marks anything paid unless the amount and currency match.
+
+The same use case applies results heard another way than a callback: ``origin`` says how (``callback``,
+``status_query``, or ``reconciliation`` for a payment the bank's settlement file shows paid) and is kept in the
+payment's history. A
+payment that becomes PAID adds its report tally (``core.tallies``) in the same transaction, unless it is a test
+payment.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from chalicelib.core import banks
+from chalicelib.core import banks, tallies
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, conflict, not_found
 from chalicelib.outbox import domain as outbox
@@ -169,11 +175,12 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
     try:
         # The receipt goes to the province with the payment: its forwarding intent is part of this transaction.
         svc.ledger.record_paid(paid, payment, receipt, counter, now.year,
-                               [outbox.forward_receipt(receipt.model_dump())])
+                               [outbox.forward_receipt(receipt.model_dump())], _collected(paid))
     except NoticeAlreadyPaidError:
         double = _moved(payment, PaymentState.PAID, now, result.origin, bank_txn_ref=result.bank_txn_ref,
                         paid_at=paid_at, refund_required=True)
-        svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)])
+        svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)],
+                                         _collected(double))
         svc.count("DoublePayments")
         return Outcome.APPLIED
     svc.count("PaymentsPaid")
@@ -192,6 +199,20 @@ def _success_for_paid(svc: PaymentsContext, payment: Payment, result: BankResult
     svc.ledger.record_double_payment(again, payment, [_double_payment_alert(payment, result)])
     svc.count("DoublePayments")
     return Outcome.APPLIED
+
+
+def _collected(payment: Payment) -> list[tallies.Tally]:
+    """The report tally of a payment that just became PAID (money collected); none for a test payment. A second
+    bank transaction of a payment already PAID is not a collection (it is to be refunded)."""
+    if payment.test:
+        return []
+    items = [(str(i.get("sub_item_code", "")), int(i.get("amount_vnd", 0))) for i in payment.items]
+    try:
+        return [tallies.paid(payment.collecting_unit, payment.bank_code, items, payment.amount_vnd,
+                             payment.paid_at or payment.created_at)]
+    except ValueError:  # InvalidValueError included: the money is recorded whatever the report can make of it
+        log.error("payment not tallied for reports", extra={"payment_id": payment.payment_id})
+        return []
 
 
 def _double_payment_alert(payment: Payment, result: BankResult):

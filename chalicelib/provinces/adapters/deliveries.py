@@ -1,5 +1,7 @@
 """Delivery state (M6) on the ledger table's items: the receipt item itself for receipts, one item per notice
-version for notices. Every outcome is one UpdateItem, never a read before it."""
+version for notices. Every outcome is one UpdateItem, never a read before it; an outcome that moves the province's
+report figures (delivered, first failure, dead) is that update and the report tally in one transaction, conditional
+on the transition, so a duplicate message never counts twice."""
 from __future__ import annotations
 
 import json
@@ -7,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.clients import client
+from chalicelib.aws.tallies import transact_update
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -43,7 +46,10 @@ class DynamoDeliveries:
         return {"pk": _s(f"NTC#{delivery.subject_id}"), "sk": _s("DELIVERY")}
 
     def _update(self, delivery, sets: list[str], values: dict, condition: str, removes: str = "",
-                intents=()) -> bool:
+                intents=(), tally=None, transition: str = "") -> bool:
+        """The outcome's one write. With ``intents`` (what it sends) or a ``tally``: the write, the intents and the
+        tally in one transaction, the tally only if ``transition`` (a condition) holds too; False when a condition
+        failed (nothing written then)."""
         from chalicelib.provinces.domain.delivery import RECEIPT
 
         if delivery.kind != RECEIPT:  # notice items are created by their first outcome
@@ -55,30 +61,41 @@ class DynamoDeliveries:
         expression = "SET " + ", ".join(sets) + (f" REMOVE {removes}" if removes else "")
         if ":one" in values:
             expression += " ADD attempts :one"
+        if transition:
+            condition = f"({condition}) AND ({transition})" if condition else transition
         update = {"TableName": self._table, "Key": self._key(delivery), "UpdateExpression": expression,
                   "ExpressionAttributeNames": {"#state": "state"}, "ExpressionAttributeValues": values,
                   **({"ConditionExpression": condition} if condition else {})}
         intents = list(intents)
         try:
-            if intents:  # the change and what it sends commit together
-                self._ddb.transact_write_items(TransactItems=[{"Update": update}, *self._outbox.transact_puts(intents)])
-            else:
+            if tally is None and not intents:
                 self._ddb.update_item(**update)
+            else:  # the change, what it sends and its report figure commit together
+                self._ddb.transact_write_items(TransactItems=[
+                    {"Update": update}, *(self._outbox.transact_puts(intents) if intents else ()),
+                    *((transact_update(self._table, tally),) if tally is not None else ())])
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         except self._ddb.exceptions.TransactionCanceledException as exc:
-            if exc.response.get("CancellationReasons", [{}])[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
+            codes = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+            if codes - {None, "None", "ConditionalCheckFailed"}:
+                raise  # a conflict, not a refusal: the message is retried
+            return False
         return True
 
-    def mark_delivered(self, delivery, at: str) -> None:
-        self._update(delivery, ["#state = :st", "gsi1pk = :gpk", "gsi1sk = :gsk", "delivered_at = :at"],
-                     {":st": _s("DELIVERED"), ":gpk": _s("DELIVERY#DELIVERED"), ":gsk": _s(f"{delivery.province}#{at}"),
-                      ":at": _s(at), ":one": {"N": "1"}}, "", removes="next_attempt_at")
+    def mark_delivered(self, delivery, at: str, tally=None) -> None:
+        sets = ["#state = :st", "gsi1pk = :gpk", "gsi1sk = :gsk", "delivered_at = :at"]
+        values = {":st": _s("DELIVERED"), ":gpk": _s("DELIVERY#DELIVERED"), ":gsk": _s(f"{delivery.province}#{at}"),
+                  ":at": _s(at), ":one": {"N": "1"}}
+        if tally is None:
+            self._update(delivery, sets, values, "", removes="next_attempt_at")
+            return
+        # Counted once: a second copy of the message finds it DELIVERED already and writes nothing.
+        self._update(delivery, sets, values, "", removes="next_attempt_at", tally=tally,
+                     transition="attribute_not_exists(#state) OR #state <> :st")
 
     def mark_failed(self, delivery, *, error: str, at: str, first_attempt_at: str, next_attempt_at: str | None,
-                    dead: bool) -> None:
+                    dead: bool, tally=None) -> None:
         state = "DEAD" if dead else "FAILING"
         sets = ["#state = :st", "gsi1pk = :gpk", "gsi1sk = :gsk", "last_error = :err", "last_attempt_at = :at",
                 "first_failed_at = if_not_exists(first_failed_at, :first)"]
@@ -92,7 +109,14 @@ class DynamoDeliveries:
         else:
             removes = "next_attempt_at"
         # A duplicate message failing after another copy was delivered must not undo DELIVERED.
-        self._update(delivery, sets, values, "attribute_not_exists(#state) OR #state <> :delivered", removes)
+        condition = "attribute_not_exists(#state) OR #state <> :delivered"
+        if tally is not None:
+            # The first failure, or the move to DEAD, counts once; any other failure is the plain write below.
+            transition = "#state <> :st" if dead else "attribute_not_exists(first_failed_at)"
+            if self._update(delivery, list(sets), dict(values), condition, removes, tally=tally,
+                            transition=transition):
+                return
+        self._update(delivery, sets, values, condition, removes)
 
     def _count(self, state: str, province: str, kind: str | None = None) -> int:
         total, start = 0, None

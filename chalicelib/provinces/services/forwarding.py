@@ -15,9 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chalicelib.core import tallies
 from chalicelib.core.clock import epoch
 from chalicelib.provinces.domain.delivery import (
     NOTICE,
+    RECEIPT,
     AlertKind,
     ApiType,
     Delivery,
@@ -174,18 +176,33 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
     if not reached["api_types"] and delivery.kind == NOTICE:
         psvc.count("NoticesSkipped")  # the province takes no notices: nothing to record, nothing to retry
         return True
-    psvc.deliveries.mark_delivered(delivery, now.isoformat())
+    psvc.deliveries.mark_delivered(delivery, now.isoformat(), _tally(delivery, "delivered", now))
     psvc.count("DeliveriesSucceeded")
     report_step(psvc, delivery.province, 4, reached)
     return True
+
+
+def _tally(delivery: Delivery, outcome: str, now: datetime) -> tallies.Tally | None:
+    """What the outcome adds to the province's report figures (a delivered receipt: with its delay since issue).
+    A delivery is never held up for a report figure."""
+    issued = delivery.doc.get("issued_at") if delivery.kind == RECEIPT else None
+    try:
+        delay = (now - datetime.fromisoformat(issued)).total_seconds() if isinstance(issued, str) else None
+        return tallies.delivery(delivery.province, outcome, now, delay)
+    except ValueError:
+        log.error("delivery not tallied for reports", extra={"subject_id": delivery.subject_id})
+        return None
 
 
 def _failed(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, error: str, now: datetime) -> None:
     dead = is_last_attempt(attempt.number)
     delay = 0 if dead else retry_delay_s(attempt.number, psvc.settings.delivery.backoff_scale)
     next_at = None if dead else (now + timedelta(seconds=delay)).isoformat()
+    # Counted once per delivery: its first failure, and its move to DEAD (the store checks both transitions).
+    tally = _tally(delivery, "dead" if dead else "failing", now) if dead or attempt.number == 1 else None
     psvc.deliveries.mark_failed(delivery, error=error, at=now.isoformat(),
-                            first_attempt_at=attempt.first_attempt_at.isoformat(), next_attempt_at=next_at, dead=dead)
+                                first_attempt_at=attempt.first_attempt_at.isoformat(), next_attempt_at=next_at,
+                                dead=dead, tally=tally)
     # Dead: visible again at once, so that SQS moves it to the dead-letter queue (receive count > maxReceiveCount).
     psvc.queue.postpone(attempt.receipt_handle, delay)
     log.warning("province delivery failed", extra={"subject_id": delivery.subject_id, "province": delivery.province,

@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.tables import cancellation_reasons, models
+from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.outbox.domain import Intent
 from chalicelib.payments.adapters.dynamo import payment_item
 from chalicelib.payments.domain.payments import Payment
@@ -36,7 +37,7 @@ class DynamoRefunds:
         self._outbox = outbox
 
     def save(self, refund: Refund, expected_rev: int | None, payment: Payment | None = None,
-             expected_payment: Payment | None = None, intents: Sequence[Intent] = ()) -> None:
+             expected_payment: Payment | None = None, intents: Sequence[Intent] = (), tallies=()) -> None:
         m = self._item
         condition = m.pk.does_not_exist() if expected_rev is None else (m.rev == expected_rev)
         try:
@@ -47,6 +48,7 @@ class DynamoRefunds:
                             condition=(m.rev == expected_payment.rev) & (m.state == expected_payment.state.value))
                 for item in self._outbox.items(intents) if intents else ():
                     tx.save(item)
+                add_to_transaction(tx, m, tallies)  # updates: sent after the puts
         except TransactWriteError as error:
             if not cancellation_reasons(error):
                 raise  # not a cancelled transaction (validation, throttling after retries...): not ours to decide

@@ -15,11 +15,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from chalicelib.core import tallies
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, FieldError, conflict, forbidden, not_found, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
-from chalicelib.payments.domain.payments import is_payment_id
+from chalicelib.payments.domain.payments import Payment, is_payment_id
 from chalicelib.reconciliation.domain.refunds import (
     Refund,
     RefundState,
@@ -222,7 +223,7 @@ def _record(ctx: ReconciliationContext, claimed: Refund, result: RefundResult) -
     if result.kind is RefundKind.REFUNDED:
         done = moved(claimed, RefundState.REFUNDED, BANK, at, result.detail, refunded_at=at,
                      bank_refund_ref=result.bank_refund_ref, last_result=result.detail)
-        _save_with_payment(ctx, done, claimed.rev)
+        _save_with_payment(ctx, done, claimed.rev, tally=True)
         ctx.count("RefundsDone")
         return done
     if result.kind is RefundKind.REFUSED:
@@ -250,12 +251,15 @@ def _no_answer(ctx: ReconciliationContext, claimed: Refund, result: RefundResult
     return waiting
 
 
-def _save_with_payment(ctx: ReconciliationContext, refund: Refund, expected_rev: int, intents=()) -> None:
-    """The refund and the payment's summary of it, retried while only the payment moved."""
+def _save_with_payment(ctx: ReconciliationContext, refund: Refund, expected_rev: int, intents=(),
+                       tally: bool = False) -> None:
+    """The refund and the payment's summary of it (with ``tally``: and its report figure), retried while only the
+    payment moved."""
     for _ in range(_ATTEMPTS):
         payment = ctx.ledger.get_payment(refund.payment_id)
         try:
-            ctx.refunds.save(refund, expected_rev, with_summary(payment, refund), payment, intents)
+            ctx.refunds.save(refund, expected_rev, with_summary(payment, refund), payment, intents,
+                             _refunded(refund, payment) if tally else ())
             return
         except RefundConflictError:
             current = ctx.refunds.get(refund.refund_id)
@@ -263,6 +267,22 @@ def _save_with_payment(ctx: ReconciliationContext, refund: Refund, expected_rev:
                 raise conflict("REFUND_STATE_CHANGED", "Yêu cầu hoàn tiền vừa thay đổi; vui lòng tải lại.",
                                state=current.state.value if current else None) from None
     raise _busy()
+
+
+def _refunded(refund: Refund, payment: Payment) -> list[tallies.Tally]:
+    """The report tally of a refund done, on its day. Only money the reports counted as collected is counted as
+    refunded: the payment's own bank transaction (tallied when it became PAID), not a second transaction of a
+    payment already paid (never a collection), and never a test payment. A refund is never refused for the sake
+    of a report figure."""
+    if payment.test or refund.bank_txn_ref != payment.bank_txn_ref:
+        return []
+    items = [(str(i.get("sub_item_code", "")), int(i.get("amount_vnd", 0))) for i in payment.items]
+    try:
+        return [tallies.refunded(refund.collecting_unit, refund.bank_code, items, refund.amount_vnd,
+                                 refund.refunded_at or refund.requested_at, refund.amount_vnd == payment.amount_vnd)]
+    except ValueError:
+        log.error("refund not tallied for reports", extra={"refund_id": refund.refund_id})
+        return []
 
 
 def _alert(kind: str, subject: str, refund: Refund):
