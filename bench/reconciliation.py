@@ -225,8 +225,8 @@ def _seed_report_month(table: str) -> None:
 def _report(n: int) -> dict:
     from bench.awscalls import CallRecorder
     from bench.lambda_proxy import LambdaContext, proxy_event
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
+
+    from .tokens import staff_token
 
     with contextlib.redirect_stdout(io.StringIO()):
         import app as app_module
@@ -234,8 +234,7 @@ def _report(n: int) -> dict:
         recorder = CallRecorder()
         recorder.hook_new_clients()
         recorder.attach_app_clients()
-        token = issue_local_token(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE, "bench-operator",
-                                  ["operator"], ttl_s=86_400)
+        token = staff_token(app_module.app, "operator")
         query = {"province": "H35", "date_from": MONTH.isoformat(),
                  "date_to": (MONTH + timedelta(days=30)).isoformat()}
         times, calls = [], []

@@ -34,15 +34,6 @@ ROUTES = {"file": "POST /v1/support-requests", "file_with_attachment": "POST /v1
 PDF = b"%PDF-1.7\n" + b"0" * 150_000 + b"\n%%EOF\n"
 
 
-def _token(sub: str, role: str, province: str | None = None) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
-
-    claims = {"province_code": province} if province else {}
-    return issue_local_token(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE, sub, [role], ttl_s=86_400,
-                             **claims)
-
-
 def _percentile(values: list[float], q: int) -> float:
     if len(values) == 1:
         return values[0]
@@ -119,8 +110,10 @@ def _pages(bench: _Bench, op: str, headers: dict, query: dict) -> int:
 
 
 def _workload(bench: _Bench, n: int, http) -> dict:
-    admins = {p: {"Authorization": f"Bearer {_token(f'admin-{p}', 'province_admin', p)}"} for p in PROVINCES}
-    operator = {"Authorization": f"Bearer {_token('bench-operator', 'operator')}"}
+    from .tokens import staff_token
+
+    admins = {p: {"Authorization": f"Bearer {staff_token(bench.app, 'province_admin', province=p)}"} for p in PROVINCES}
+    operator = {"Authorization": f"Bearer {staff_token(bench.app, 'operator')}"}
     ids = []
     for i in range(n):
         short = PROVINCES[i % len(PROVINCES)]

@@ -17,15 +17,21 @@ from tests.conftest import assert_problem
 BANK = "VCB"
 
 
-def token(role: str, sub: str | None = None, **claims) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
-
-    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                             sub or f"{role}-{uuid.uuid4().hex[:6]}", [role], **claims)
+_tokens: dict[tuple, str] = {}
 
 
-OPERATOR = {"Authorization": f"Bearer {token('operator', 'operator-recon-1')}"}
+def token(role: str, login: str | None = None, province: str | None = None) -> str:
+    """A real user of the local pool (``login``: a staff user's name), signed in through the API once per module."""
+    from chalicelib.local.identities import new_identity
+
+    key = (role, login, province)
+    if key not in _tokens:
+        _tokens[key] = new_identity(None, role, province=province, login=login).access_token
+    return _tokens[key]
+
+
+def operator() -> dict:
+    return {"Authorization": f"Bearer {token('operator', 'operator-recon-1')}"}
 
 
 def wait_for(check, timeout_s: float = 30, what: str = "condition"):
@@ -96,7 +102,7 @@ class Settlement:
         wait_for(empty, what="settlement events handled")
 
     def runs(self, bank: str, day: date, **params) -> list[dict]:
-        r = self.api.s.get(f"{self.api.url}/v1/reconciliation/runs", headers=OPERATOR, timeout=10,
+        r = self.api.s.get(f"{self.api.url}/v1/reconciliation/runs", headers=operator(), timeout=10,
                            params={"bank_code": bank, "date_from": day.isoformat(), "date_to": day.isoformat(),
                                    **params})
         assert r.status_code == 200, r.text
@@ -108,7 +114,7 @@ class Settlement:
         return self.detail(done[0]["run_id"])
 
     def detail(self, run_id: str, **params) -> dict:
-        r = self.api.s.get(f"{self.api.url}/v1/reconciliation/runs/{run_id}", headers=OPERATOR,
+        r = self.api.s.get(f"{self.api.url}/v1/reconciliation/runs/{run_id}", headers=operator(),
                            params={"limit": 100, **params}, timeout=10)
         assert r.status_code == 200, r.text
         return r.json()
@@ -222,27 +228,27 @@ def test_operators_resolve_once_and_rerun_a_day(api, bank):
     key = by_payment(run)[paid["payment_id"]]["key"]
     url = f"{api.url}/v1/reconciliation/runs/{run['run_id']}/discrepancies/{key}/resolve"
 
-    r = api.s.post(url, headers=OPERATOR, json={"note": "Ngân hàng xác nhận nhập sai số tiền"})
+    r = api.s.post(url, headers=operator(), json={"note": "Ngân hàng xác nhận nhập sai số tiền"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "RESOLVED" and r.json()["resolution"]["by"] == "operator-recon-1"
-    assert_problem(api.s.post(url, headers=OPERATOR, json={"note": "lần thứ hai"}), 409,
+    assert_problem(api.s.post(url, headers=operator(), json={"note": "lần thứ hai"}), 409,
                    "DISCREPANCY_ALREADY_RESOLVED")
     resolved = bank.detail(run["run_id"], status="RESOLVED")["discrepancies"]["items"]
     assert [x["key"] for x in resolved] == [key]
 
-    r = api.s.post(f"{api.url}/v1/reconciliation/runs", headers=OPERATOR,
+    r = api.s.post(f"{api.url}/v1/reconciliation/runs", headers=operator(),
                    json={"bank_code": BANK, "settlement_date": d.isoformat()})
     assert r.status_code == 201, r.text
     assert r.json()["rerun_of"] == run["run_id"] and r.json()["supersedes"] == run["run_id"]
     assert r.json()["trigger"] == {"source": "operator", "by": "operator-recon-1"}
-    assert_problem(api.s.post(f"{api.url}/v1/reconciliation/runs", headers=OPERATOR,
+    assert_problem(api.s.post(f"{api.url}/v1/reconciliation/runs", headers=operator(),
                               json={"bank_code": BANK, "settlement_date": unique_day().isoformat()}), 404,
                    "SETTLEMENT_FILE_NOT_FOUND")
 
 
 @pytest.mark.parametrize("role", ["citizen", "officer", "province_admin"])
 def test_only_operators_see_reconciliation(api, role):
-    headers = {"Authorization": f"Bearer {token(role, province_code='35')}"}
+    headers = {"Authorization": f"Bearer {token(role, province='35')}"}
     assert_problem(api.s.get(f"{api.url}/v1/reconciliation/runs", headers=headers), 403, "ROLE_FORBIDDEN")
     assert_problem(api.s.post(f"{api.url}/v1/reconciliation/runs", headers=headers,
                               json={"bank_code": BANK, "settlement_date": "2031-01-01"}), 403, "ROLE_FORBIDDEN")
