@@ -125,11 +125,22 @@ def bank(api, stack):
     return Settlement(api, stack)
 
 
+@pytest.fixture()
+def status_api_silent(api):
+    """The banks' status APIs hold every query unanswered for the test: a payment whose callback was lost stays
+    unresolved until its settlement file says otherwise (else the stale-payment schedule, or the payment page's own
+    status query, would resolve it first and the run would find it MATCHED)."""
+    r = api.s.post(f"{api.bank_url}/control/status-api", json={"answer": False}, timeout=10)
+    assert r.status_code == 200, r.text
+    yield
+    api.s.post(f"{api.bank_url}/control/status-api", json={"answer": True}, timeout=10)
+
+
 def by_payment(run: dict) -> dict[str, dict]:
     return {d["payment_id"]: d for d in run["discrepancies"]["items"]}
 
 
-def test_every_planted_discrepancy_is_found_exactly_and_nothing_is_applied_twice(api, bank):
+def test_every_planted_discrepancy_is_found_exactly_and_nothing_is_applied_twice(api, bank, status_api_silent):
     d, d1 = unique_day(), None
     d1 = d + timedelta(days=1)
     matched = bank.payment(1_001_000, at(d, 10))
@@ -195,7 +206,7 @@ def test_every_planted_discrepancy_is_found_exactly_and_nothing_is_applied_twice
 
 @pytest.mark.parametrize("damage, code", [("truncated", "SETTLEMENT_TRAILER_MISSING"),
                                           ("wrong_trailer", "SETTLEMENT_TRAILER_MISMATCH")])
-def test_a_truncated_file_is_refused_whole_and_nothing_is_classified(api, bank, damage, code):
+def test_a_truncated_file_is_refused_whole_and_nothing_is_classified(api, bank, damage, code, status_api_silent):
     d = unique_day()
     bank.payment(2_001_000, at(d, 9))
     lost = bank.payment(2_002_000, at(d, 10), callback=False)
