@@ -10,16 +10,20 @@ from chalicelib.accounts.routes import admin, officers, otp
 from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
 from chalicelib.api.http import thread_safe_app
+from chalicelib.communes import routes as commune_maps
 from chalicelib.config import get_settings
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
+from chalicelib.selftest import routes as selftests
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
-app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+app.api.binary_types.extend(["application/pdf", "text/csv",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
+for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens, commune_maps,
+                  selftests):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -39,6 +43,13 @@ def dispatch_outbox(event):
     from chalicelib.jobs.outbox import handle_stream
 
     return handle_stream(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=f"lfo-{_STAGE}-selftests", batch_size=1)
+def run_selftests(event):
+    from chalicelib.jobs.selftests import handle_batch
+
+    return handle_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

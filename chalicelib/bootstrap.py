@@ -203,6 +203,54 @@ def _http(c: Context):
                        allowed_loopback_ports=d.allowed_loopback_ports)
 
 
+# -- commune-code map (M10) and the integration self-test (M11) ----------------------------------------------------
+
+def _commune_maps(c: Context):
+    from chalicelib.communes.adapters.dynamo import DynamoCommuneMaps
+
+    return DynamoCommuneMaps(c.settings)
+
+
+def _commune_codes(c: Context):
+    """The payments CommuneCodes port: the confirmed maps, today's list and the pre-2025 list."""
+    from chalicelib.communes.services.resolve import CommuneResolver
+
+    return CommuneResolver(c)
+
+
+def _selftests(c: Context):
+    from chalicelib.selftest.adapters.dynamo import DynamoSelfTests
+
+    return DynamoSelfTests(c.settings, c.outbox)
+
+
+def _selftest_queue(c: Context):
+    from chalicelib.selftest.adapters.queue import SqsSelfTestQueue
+
+    return SqsSelfTestQueue(c.settings.region, c.settings.selftest_queue_url)
+
+
+def _evidence(c: Context):
+    from chalicelib.selftest.adapters.evidence import S3Evidence
+
+    s = c.settings
+    return S3Evidence(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _evidence_pdf(c: Context):
+    from chalicelib.onboarding.adapters.evidence_pdf import render_evidence_pdf
+
+    return render_evidence_pdf
+
+
+def _step_events(c: Context):
+    """Until the province step tracking is merged (support helper): live provinces from LIVE_PROVINCES, step
+    events logged. Replace with the step-tracking use case's adapter."""
+    from chalicelib.selftest.adapters.steps import ConfiguredStepEvents
+
+    return ConfiguredStepEvents(c.settings.selftest.live_provinces)
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
@@ -210,6 +258,9 @@ FACTORIES: dict[str, Factory] = {
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
+    "commune_maps": _commune_maps, "commune_codes": _commune_codes, "selftests": _selftests,
+    "selftest_queue": _selftest_queue, "evidence": _evidence, "evidence_pdf": _evidence_pdf,
+    "step_events": _step_events,
 }
 
 

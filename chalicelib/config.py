@@ -19,6 +19,7 @@ from typing import Mapping
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
+from chalicelib.selftest.domain import SelfTestPolicy
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
 
@@ -59,6 +60,12 @@ class Settings:
     receipt_template_symbol: str = "01BLP0-001"
     # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
     receipt_series_pattern: str = "BI-{yy}T"
+    # The integration self-test's receipts: a series of their own (and their own counter), never the real numbering.
+    receipt_test_series_pattern: str = "KT-{yy}T"
+    # The confirmed commune-code map (M10) is cached per container this long; a miss re-reads it once.
+    commune_map_cache_s: float = 60.0
+    selftest_queue_url: str = ""
+    selftest: SelfTestPolicy = field(default_factory=SelfTestPolicy)
     # Tokens
     jwt_mode: str = "local"  # "local" (HS256 dev issuer) or "jwks" (Cognito-compatible)
     jwt_issuer: str = ""
@@ -103,6 +110,16 @@ def _otp(env: Mapping[str, str]) -> OtpPolicy:
     return OtpPolicy(**{f: _int(env, f"OTP_{f.upper()}", getattr(base, f)) for f in (
         "ttl_s", "max_attempts", "lockout_s", "resend_cooldown_s", "max_sends_per_hour", "max_sends_per_day",
         "token_ttl_s")})
+
+
+def _selftest(env: Mapping[str, str]) -> SelfTestPolicy:
+    base = SelfTestPolicy()
+    return SelfTestPolicy(
+        max_per_hour=_int(env, "SELFTEST_MAX_PER_HOUR", base.max_per_hour),
+        lease_s=_int(env, "SELFTEST_LEASE_S", base.lease_s),
+        evidence_url_ttl_s=_int(env, "SELFTEST_EVIDENCE_URL_TTL_S", base.evidence_url_ttl_s),
+        live_provinces=_csv(env.get("LIVE_PROVINCES")),
+    )
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -152,6 +169,10 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
+        receipt_test_series_pattern=env.get("RECEIPT_TEST_SERIES_PATTERN", "KT-{yy}T"),
+        commune_map_cache_s=_num(env, "COMMUNE_MAP_CACHE_S", 60.0),
+        selftest_queue_url=env.get("SELFTEST_QUEUE_URL", ""),
+        selftest=_selftest(env),
         jwt_mode=env.get("JWT_MODE", "local"),
         jwt_issuer=env.get("JWT_ISSUER", ""),
         jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),

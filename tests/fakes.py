@@ -267,7 +267,9 @@ class InMemoryLedger:
             self.outbox.accept(intents)
 
     def _record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
-        counter_key = (receipt.collecting_unit_code, year)
+        from chalicelib.receipts.domain import series_unit
+
+        counter_key = (series_unit(receipt.collecting_unit_code, receipt.test), year)
         with self._lock:
             dossier, notice = self._notice(payment)
             ok_payment = self._payment_unchanged(expected)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -62,6 +62,12 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         notices = MapAttribute(default=dict)
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
+        # M10: the code the notice came with is commune_code/commune_code_system; what it was mapped to is here.
+        commune_code_version = UnicodeAttribute(null=True)
+        standard_commune_code = UnicodeAttribute(null=True)
+        standard_commune_version = UnicodeAttribute(null=True)
+        commune_mapped_by = UnicodeAttribute(null=True)
+        test = BooleanAttribute(null=True)  # a self-test dossier (set only when true)
 
     Gsi1 = gsi1_index()
 
@@ -82,6 +88,8 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         ttl = NumberAttribute(null=True)
         intent_kind = UnicodeAttribute(null=True)  # outbox intents: their kind and reference, unsealed
         ref = UnicodeAttribute(null=True)
+        # Self-test payments, receipts and counters (set only when true): reports and reconciliation skip them.
+        test = BooleanAttribute(null=True)
         gsi1 = Gsi1()
 
     if host:

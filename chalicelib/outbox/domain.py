@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-IntentKind = Literal["sms", "forward_receipt", "forward_notices", "ops_alert"]
-KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "ops_alert")
+IntentKind = Literal["sms", "forward_receipt", "forward_notices", "ops_alert", "run_selftest"]
+KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "ops_alert", "run_selftest")
 MAX_ATTEMPTS = 12  # then DEAD, with an alert to the operators (sends are retried by the sweeper, not the stream)
 LEASE_S = 120  # a claimed intent is the claimer's for this long (a crashed sender's claim expires)
 
@@ -46,6 +46,11 @@ def forward_notices(province: str, notices: list[dict[str, Any]]) -> Intent:
 
 def ops_alert(kind: str, subject: str, details: dict[str, Any]) -> Intent:
     return Intent("ops_alert", {"kind": kind, "subject": subject, "details": details}, ref=kind)
+
+
+def run_selftest(run_id: str, province: str) -> Intent:
+    """Hand a started integration self-test to its job (the self-test queue)."""
+    return Intent("run_selftest", {"run_id": run_id, "province": province}, ref=run_id)
 
 
 def retry_after_s(attempts: int) -> int:

@@ -29,6 +29,10 @@ class ForwardingChannel(Protocol):
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
 
 
+class SelfTestChannel(Protocol):
+    def enqueue(self, run_id: str, province: str) -> None: ...
+
+
 class OpsChannel(Protocol):
     def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
 
@@ -38,6 +42,7 @@ class OutboxContext(Protocol):
     outbox: OutboxStore
     sms: SmsSender
     forwarding: ForwardingChannel
+    selftest_queue: SelfTestChannel
     alerts: OpsChannel
 
     def count(self, name: str, value: int = 1) -> None: ...

@@ -22,6 +22,8 @@ def deliver(ctx: OutboxContext, intent: Intent) -> None:
         ctx.forwarding.enqueue_receipt_doc(p["receipt"])
     elif intent.kind == "forward_notices":
         ctx.forwarding.enqueue_notices(p["province"], p["notices"])
+    elif intent.kind == "run_selftest":
+        ctx.selftest_queue.enqueue(p["run_id"], p["province"])
     else:
         ctx.alerts.ops(p["kind"], p["subject"], p["details"])
 
