@@ -447,7 +447,15 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     }
     fields.update(overrides)
     fields["ledger"].outbox = outbox
+    if "commune_maps" not in fields:
+        from tests.fakes_communes import InMemoryCommuneMaps
+
+        fields["commune_maps"] = InMemoryCommuneMaps()
     ctx = Context(outbox=outbox, **fields)
+    if "commune_codes" not in fields:
+        from chalicelib.communes.services.resolve import CommuneResolver
+
+        ctx.commune_codes = CommuneResolver(ctx)
     outbox.bind(ctx)
     return ctx
 

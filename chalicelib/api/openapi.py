@@ -66,6 +66,8 @@ TAG_DESCRIPTIONS = {
     "officers": "One-stop officers creating citizen accounts.",
     "admin": "Administration of units, officers and their rights.",
     "provinces": "Province integration: API registry, API check, deliveries, alert contacts.",
+    "onboarding": "Province onboarding: the automated integration self-test and its evidence.",
+    "commune-maps": "Commune-code map (M10): the tax authority's commune codes matched to the statistics codes.",
     "system": "Health and documentation.",
 }
 _SECURITY = {"none": [], "webhook": [], "gateway": [], "optional": [{}, {"bearerAuth": []}],

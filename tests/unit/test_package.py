@@ -146,9 +146,11 @@ def test_chalice_config_stage(stage):
     # Deployed stages verify the identity provider's tokens: the local issuer's key is public in this repository.
     assert merged["environment_variables"]["JWT_MODE"] == "jwks"
     assert set(json.loads(merged["environment_variables"]["BANK_GATEWAY_URLS"])) == {"VCB", "ICB", "BIDV", "VBA", "MB"}
-    # A consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
-    visibility = RESOURCES["Resources"]["ForwardingQueue"]["Properties"]["VisibilityTimeout"]
-    for settings in merged.get("lambda_functions", {}).values():
+    # A consumer may not outlive its queue's visibility timeout (AWS refuses the mapping); the other functions stay
+    # within the forwarding queue's.
+    queues = {"forward_receipts": "ForwardingQueue", "run_selftests": "SelfTestQueue"}
+    for name, settings in merged.get("lambda_functions", {}).items():
+        visibility = RESOURCES["Resources"][queues.get(name, "ForwardingQueue")]["Properties"]["VisibilityTimeout"]
         assert settings.get("lambda_timeout", merged["lambda_timeout"]) <= visibility
 
 

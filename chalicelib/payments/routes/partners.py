@@ -91,7 +91,7 @@ def receive_notices(call: Call):
     from chalicelib.payments.services.intake import ingest_notices
 
     _verify(call, [s for secrets in call.ctx.secrets.all_partner_secrets().values() for s in secrets])
-    return ingest_notices(call.ctx, call.body()).as_dict()
+    return ingest_notices(call.ctx, call.body()).answer()
 
 
 @route(bp, "POST", "/v1/partners/banks/{bank_code}/callbacks", tag="partners", access=WEBHOOK,

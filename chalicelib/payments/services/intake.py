@@ -24,11 +24,12 @@ class IntakeResult:
     unchanged: int
     commune: dict | None = None  # the code received and the current statistics commune it was mapped to
 
-    def as_dict(self) -> dict:
-        out: dict = {"accepted": self.accepted, "unchanged": self.unchanged}
-        if self.commune is not None:
-            out["commune"] = self.commune
-        return out
+    def as_dict(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "unchanged": self.unchanged}
+
+    def answer(self) -> dict:
+        """The HTTP answer: the counts and, added by M10, the commune code received and what it was mapped to."""
+        return {**self.as_dict(), **({"commune": self.commune} if self.commune is not None else {})}
 
 
 def notice_sms(dossier_code: str, notice: NoticeIn) -> str:
