@@ -35,7 +35,7 @@ class DynamoSelfTests:
 
     def _run_item(self, run: SelfTestRun):
         return self.M(f"SELFTEST#{run.run_id}", RUN_SK, kind="selftest_run", state=run.status, rev=run.rev,
-                      doc=run.model_dump_json(), gsi1pk=f"SELFTEST#{run.province}", gsi1sk=run.created_at,
+                      doc=run.model_dump_json(), gsi1pk=f"SELFTEST#{run.province}", gsi1sk=f"{run.created_at}#{run.run_id}",
                       test=True)
 
     def _condition(self, expected_rev: int):
