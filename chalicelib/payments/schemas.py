@@ -34,7 +34,6 @@ class CommuneMapping(_Out):
 class IntakeResult(_Out):
     accepted: int = Field(ge=0, description="Notices stored (new, or a higher version replacing an unpaid one).")
     unchanged: int = Field(ge=0, description="Notices already known at this or a later version (idempotent resend).")
-    commune: CommuneMapping | None = absent("The commune code received and what it was mapped to.")
 
 
 class NoticeItem(_Out):

@@ -81,7 +81,7 @@ def _verify(call: Call, secrets: list[str]) -> None:
        "The payer is sent an SMS for each accepted notice. The commune code is mapped to today's statistics "
        "commune: a `tax` code through the province's confirmed map, a pre-2025 `gso` code (or any code with "
        "`commune_code_version` `2025-06-30`) through its successors (a split commune by the name in the address); "
-       "both codes are kept and returned in `commune`. A code that maps to nothing is `422 COMMUNE_CODE_UNKNOWN`, "
+       "both codes are kept, sent to the province and returned by lookup in `commune`. A code that maps to nothing is `422 COMMUNE_CODE_UNKNOWN`, "
        "a split commune the address does not decide `422 COMMUNE_CODE_AMBIGUOUS`; nothing is stored then.",
        request=NoticeBatchIn, ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
        problems={409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
@@ -91,7 +91,7 @@ def receive_notices(call: Call):
     from chalicelib.payments.services.intake import ingest_notices
 
     _verify(call, [s for secrets in call.ctx.secrets.all_partner_secrets().values() for s in secrets])
-    return ingest_notices(call.ctx, call.body()).answer()
+    return ingest_notices(call.ctx, call.body()).as_dict()
 
 
 @route(bp, "POST", "/v1/partners/banks/{bank_code}/callbacks", tag="partners", access=WEBHOOK,

@@ -25,11 +25,8 @@ class IntakeResult:
     commune: dict | None = None  # the code received and the current statistics commune it was mapped to
 
     def as_dict(self) -> dict[str, int]:
+        """The HTTP answer (API.md: the counts only; the mapped commune is returned with the notices, by lookup)."""
         return {"accepted": self.accepted, "unchanged": self.unchanged}
-
-    def answer(self) -> dict:
-        """The HTTP answer: the counts and, added by M10, the commune code received and what it was mapped to."""
-        return {**self.as_dict(), **({"commune": self.commune} if self.commune is not None else {})}
 
 
 def notice_sms(dossier_code: str, notice: NoticeIn) -> str:
