@@ -50,22 +50,24 @@ class CommuneResolver:
         return _standard(code, version, address)
 
     # -- tax codes ----------------------------------------------------------------------------------------------
-    def _map(self, province_code: str, fresh: bool = False) -> CommuneMap | None:
+    def _map(self, province_code: str, fresh: bool = False) -> tuple[CommuneMap | None, dict]:
+        """The current map and its tax-code index, from the per-container cache unless ``fresh``."""
         cache = self._ctx.caches.setdefault("commune_maps", {})
         now = epoch(self._ctx.clock.now())
         hit = cache.get(province_code)
         if hit is not None and hit[0] > now and not fresh:
-            return hit[1]
+            return hit[1], hit[2]
         found = self._ctx.commune_maps.current(province_code)
-        cache[province_code] = (now + self._ctx.settings.commune_map_cache_s, found)
-        return found
+        index = found.lookup() if found else {}
+        cache[province_code] = (now + self._ctx.settings.commune_map_cache_s, found, index)
+        return found, index
 
     def _tax(self, province: admin_units.Province, code: str) -> ResolvedCommune:
-        current = self._map(province.stats_code)
-        entry = current.lookup().get(code) if current else None
+        current, index = self._map(province.stats_code)
+        entry = index.get(code)
         if entry is None:
-            current = self._map(province.stats_code, fresh=True)  # published since the cache was filled?
-            entry = current.lookup().get(code) if current else None
+            current, index = self._map(province.stats_code, fresh=True)  # published since the cache was filled?
+            entry = index.get(code)
         if entry is None:
             where = "chưa có bảng ánh xạ mã xã đã xác nhận" if current is None else \
                 f"bảng ánh xạ đã xác nhận (phiên bản {current.version}) không có mã này"
