@@ -175,6 +175,16 @@ def run(n: int = 100) -> dict:
     return {"import": imported, "intake": {**intake, "map_entries": len(tax_map), "province": HCM}}
 
 
+def run_and_say(say, n: int) -> dict:
+    """bench.run's section: run, and print the headline numbers."""
+    say("onboarding: a 3,321-commune tax list imported and matched; tax-coded vs standard-coded intake ...")
+    o = run(n)
+    say(f"  import {o['import']['whole_list_seconds']} s, {o['import']['share_matched_automatically']:.1%} matched "
+        f"automatically; intake tax p50 {o['intake']['tax']['p50_ms']} ms vs gso {o['intake']['gso']['p50_ms']} ms, "
+        f"ratio {o['intake']['ratio_p50']}")
+    return o
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

@@ -330,21 +330,13 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["forwarding"] = forwarding.run(2000)
     say(f"  {results['forwarding']['receipts_per_s']} receipts/s, raw {results['forwarding']['raw_receipts_per_s']}/s")
 
-    from .accounts import (
-        run as run_accounts,  # OTP issue/verify and account creation (M8, M9)
-    )
+    from .accounts import run as run_accounts  # OTP issue/verify and account creation (M8, M9)
 
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
                                   for op, r in results["accounts"].items()))
-    say("onboarding: a 3,321-commune tax list imported and matched; tax-coded vs standard-coded intake ...")
-    from . import onboarding  # the commune-code map (M10)
-
-    results["onboarding"] = onboarding.run(max(50, min(n, 200)))
-    o = results["onboarding"]
-    say(f"  import {o['import']['whole_list_seconds']} s, {o['import']['share_matched_automatically']:.1%} matched "
-        f"automatically; intake tax p50 {o['intake']['tax']['p50_ms']} ms vs gso {o['intake']['gso']['p50_ms']} ms, "
-        f"ratio {o['intake']['ratio_p50']}")
+    from . import onboarding  # the commune-code map (M10): import + matching, tax-coded vs standard-coded intake
+    results["onboarding"] = onboarding.run_and_say(say, max(50, min(n, 200)))
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

@@ -112,14 +112,18 @@ def _otp(env: Mapping[str, str]) -> OtpPolicy:
         "token_ttl_s")})
 
 
-def _selftest(env: Mapping[str, str]) -> SelfTestPolicy:
+def _onboarding(env: Mapping[str, str]) -> dict:
+    """The self-test's and the commune-code map's settings (M10, M11)."""
     base = SelfTestPolicy()
-    return SelfTestPolicy(
+    policy = SelfTestPolicy(
         max_per_hour=_int(env, "SELFTEST_MAX_PER_HOUR", base.max_per_hour),
         lease_s=_int(env, "SELFTEST_LEASE_S", base.lease_s),
         evidence_url_ttl_s=_int(env, "SELFTEST_EVIDENCE_URL_TTL_S", base.evidence_url_ttl_s),
         live_provinces=_csv(env.get("LIVE_PROVINCES")),
     )
+    return {"receipt_test_series_pattern": env.get("RECEIPT_TEST_SERIES_PATTERN", "KT-{yy}T"),
+            "commune_map_cache_s": _num(env, "COMMUNE_MAP_CACHE_S", 60.0),
+            "selftest_queue_url": env.get("SELFTEST_QUEUE_URL", ""), "selftest": policy}
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -169,10 +173,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
-        receipt_test_series_pattern=env.get("RECEIPT_TEST_SERIES_PATTERN", "KT-{yy}T"),
-        commune_map_cache_s=_num(env, "COMMUNE_MAP_CACHE_S", 60.0),
-        selftest_queue_url=env.get("SELFTEST_QUEUE_URL", ""),
-        selftest=_selftest(env),
+        **_onboarding(env),
         jwt_mode=env.get("JWT_MODE", "local"),
         jwt_issuer=env.get("JWT_ISSUER", ""),
         jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),

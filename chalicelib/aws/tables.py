@@ -47,11 +47,15 @@ def models(settings: Settings) -> tuple[type[Model], type[Model]]:
 
 @cache
 def _models(dossiers_table: str, ledger_table: str, region: str, host: str | None) -> tuple[type[Model], type[Model]]:
+    return _dossier_model(dossiers_table, region, host), _ledger_model(ledger_table, region, host)
+
+
+def _dossier_model(table: str, region: str, host: str | None) -> type[Model]:
     region_ = region
 
     class DossierItem(Model):
         class Meta:
-            table_name = dossiers_table
+            table_name = table
             region = region_
 
         dossier_code = UnicodeAttribute(hash_key=True)
@@ -69,11 +73,18 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         commune_mapped_by = UnicodeAttribute(null=True)
         test = BooleanAttribute(null=True)  # a self-test dossier (set only when true)
 
+    if host:
+        DossierItem.Meta.host = host
+    return DossierItem
+
+
+def _ledger_model(table: str, region: str, host: str | None) -> type[Model]:
+    region_ = region
     Gsi1 = gsi1_index()
 
     class LedgerItem(Model):
         class Meta:
-            table_name = ledger_table
+            table_name = table
             region = region_
 
         pk = UnicodeAttribute(hash_key=True)
@@ -93,9 +104,8 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         gsi1 = Gsi1()
 
     if host:
-        DossierItem.Meta.host = host
         LedgerItem.Meta.host = host
-    return DossierItem, LedgerItem
+    return LedgerItem
 
 
 def directory_model(settings: Settings) -> type[Model]:
