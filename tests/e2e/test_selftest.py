@@ -41,7 +41,7 @@ def province(api, stack):
             "session_url": f"{stack.province_url}/p/{short}/session",
             "data_url": f"{stack.province_url}/p/{short}/{api_type}",
             "credentials": {"username": devkeys.LOCAL_PROVINCE_USERNAME, "password": devkeys.LOCAL_PROVINCE_PASSWORD},
-            "connect_timeout_s": 1, "read_timeout_s": 2})
+            "connect_timeout_s": 3, "read_timeout_s": 15})  # a loaded test machine: the verdicts must not flake
         assert r.status_code == 200, r.text
     return short, agency
 
@@ -67,7 +67,7 @@ def test_a_self_test_against_the_simulated_province_passes_with_downloadable_evi
     queued = r.json()
     assert queued["status"] == "queued" and r.headers["Location"] == f"/v1/selftests/{queued['run_id']}"
     run = finished(api, queued["run_id"], short)
-    assert (run["status"], run["verdict"]) == ("passed", "ĐẠT"), run["steps"]
+    assert (run["status"], run["verdict"]) == ("passed", "ĐẠT"), [s for s in run["steps"] if s["result"] != "passed"]
     assert len(run["steps"]) == 10 and {s["result"] for s in run["steps"]} == {"passed"}
     got = stack.province.received(short)
     assert got["types"] == {"notice": 1, "payment_result": 1, "receipt_file": 1}
