@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 MODES = ("ok", "500", "timeout", "401", "invalid_json")
 MAX_BODY = 4 * 1024 * 1024
+_UNREADABLE = object()
 
 
 @dataclass
@@ -176,12 +177,16 @@ class SimulatedProvince:
     def _post(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         path = parts.path
-        if path == "/redirect":
-            target = parse_qs(parts.query).get("to", ["/"])[0]
-            return self._answer(h, 302, {"moved": True}, headers={"Location": target})
+        # The body is read before any answer: bytes left unread on a keep-alive connection would be parsed as the
+        # next request (a 501 to whoever reuses the connection).
         try:
             body = self._body(h)
         except ValueError:
+            body = _UNREADABLE
+        if path == "/redirect":
+            target = parse_qs(parts.query).get("to", ["/"])[0]
+            return self._answer(h, 302, {"moved": True}, headers={"Location": target})
+        if body is _UNREADABLE:
             return self._answer(h, 400, {"error_code": "400", "message": "JSON không hợp lệ"})
         if path == "/control":
             try:
