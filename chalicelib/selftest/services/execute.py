@@ -71,9 +71,12 @@ class Script:
     def _commune(self, apis) -> str:
         """A commune of the province for the test notice (any current commune if the province is not known)."""
         stats = next((a.province_code for a in apis.values()), None)
-        found = admin_units.province_by_stats_code(stats) if stats else None
-        communes = admin_units.communes_of_province(found.stats_code) if found else []
-        return communes[0].code if communes else admin_units.communes_of_province("01")[0].code
+        for key in (stats, self.run.province):  # the registered statistics code (of either list), else the H-code
+            try:
+                return admin_units.communes_of_province(admin_units.current_province(key or "").stats_code)[0].code
+            except (ValueError, IndexError):
+                continue
+        return admin_units.communes_of_province("01")[0].code
 
     def play_portal(self, apis) -> None:
         ctx, run, now = self.ctx, self.run, self.ctx.clock.now()
