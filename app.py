@@ -10,6 +10,7 @@ from chalicelib.accounts.routes import admin, auth, officers, otp
 from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
 from chalicelib.api.http import thread_safe_app
+from chalicelib.communes import routes as commune_maps
 from chalicelib.config import get_settings
 from chalicelib.onboarding.routes import progress as onboarding_progress
 from chalicelib.onboarding.routes import requests as support_requests
@@ -19,13 +20,16 @@ from chalicelib.receipts import routes as receipts
 from chalicelib.reconciliation.routes import refunds
 from chalicelib.reconciliation.routes import runs as reconciliation_runs
 from chalicelib.reports import routes as reports
+from chalicelib.selftest import routes as selftests
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
-app.api.binary_types.append("application/pdf")
+app.api.binary_types.extend(["application/pdf", "text/csv",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
 for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
-                  support_requests, onboarding_progress, refunds, reconciliation_runs, reports):
+                  commune_maps, support_requests, onboarding_progress, refunds, reconciliation_runs, reports,
+                  selftests):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -46,6 +50,13 @@ def dispatch_outbox(event):
     from chalicelib.jobs.outbox import handle_stream
 
     return handle_stream(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=f"lfo-{_STAGE}-selftests", batch_size=1)
+def run_selftests(event):
+    from chalicelib.jobs.selftests import handle_batch
+
+    return handle_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

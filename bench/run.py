@@ -330,9 +330,7 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["forwarding"] = forwarding.run(2000)
     say(f"  {results['forwarding']['receipts_per_s']} receipts/s, raw {results['forwarding']['raw_receipts_per_s']}/s")
 
-    from .accounts import (
-        run as run_accounts,  # OTP issue/verify and account creation (M8, M9)
-    )
+    from .accounts import run as run_accounts  # OTP issue/verify and account creation (M8, M9)
 
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
@@ -365,6 +363,8 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
         f"{recon['settlement']['peak_rss_mb']} MB, {recon['settlement']['day_index_pages_per_1000_lines']} index "
         f"pages per 1,000 lines; report month: {recon['report_month']['dynamodb_calls']} DynamoDB call(s), p50 "
         f"{recon['report_month']['p50_ms']} ms")
+    from . import onboarding  # the commune-code map (M10): import + matching, tax-coded vs standard-coded intake
+    results.setdefault("onboarding", {}).update(onboarding.run_and_say(say, max(50, min(n, 200))))
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

@@ -284,12 +284,25 @@ class _StepEvents:
 
         record_step_event(self._c, province, step, evidence)
 
+    def is_live(self, province: str) -> bool:
+        from chalicelib.onboarding.services.progress import is_live
 
-class _NoSelfTestRuns:
-    """Until the self-test capability is merged: no run is known, so a confirmation cites attachments instead."""
+        return is_live(self._c, province)
+
+
+class _SelfTestRuns:
+    """Onboarding's SelfTestRuns port over the self-test capability's store: a confirmation request cites a run
+    by id, and the run's province, outcome and evidence keys are what it records."""
+
+    def __init__(self, c: Context) -> None:
+        self._c = c
 
     def get(self, run_id: str):
-        return None
+        run = self._c.selftests.get(run_id)
+        if run is None:
+            return None
+        return {"run_id": run.run_id, "province": run.province, "passed": run.status == "passed",
+                "finished_at": run.finished_at, "evidence": run.evidence.model_dump() if run.evidence else None}
 
 
 # -- reconciliation and reports -------------------------------------------------------------------------------------
@@ -332,6 +345,46 @@ def _export_files(c: Context):
     return S3ExportFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
 
 
+# -- commune-code map (M10) and the integration self-test (M11) ----------------------------------------------------
+
+def _commune_maps(c: Context):
+    from chalicelib.communes.adapters.dynamo import DynamoCommuneMaps
+
+    return DynamoCommuneMaps(c.settings)
+
+
+def _commune_codes(c: Context):
+    """The payments CommuneCodes port: the confirmed maps, today's list and the pre-2025 list."""
+    from chalicelib.communes.services.resolve import CommuneResolver
+
+    return CommuneResolver(c)
+
+
+def _selftests(c: Context):
+    from chalicelib.selftest.adapters.dynamo import DynamoSelfTests
+
+    return DynamoSelfTests(c.settings, c.outbox)
+
+
+def _selftest_queue(c: Context):
+    from chalicelib.selftest.adapters.queue import SqsSelfTestQueue
+
+    return SqsSelfTestQueue(c.settings.region, c.settings.selftest_queue_url)
+
+
+def _evidence(c: Context):
+    from chalicelib.selftest.adapters.evidence import S3Evidence
+
+    s = c.settings
+    return S3Evidence(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _evidence_pdf(c: Context):
+    from chalicelib.onboarding.adapters.evidence_pdf import render_evidence_pdf
+
+    return render_evidence_pdf
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
     "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
@@ -343,9 +396,11 @@ FACTORIES: dict[str, Factory] = {
     "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
     "support_requests": _support_requests, "progress": _progress, "support_files": _support_files,
-    "credential_sealer": _credential_sealer, "step_events": _StepEvents, "self_test_runs": lambda c: _NoSelfTestRuns(),
+    "credential_sealer": _credential_sealer, "step_events": _StepEvents, "self_test_runs": _SelfTestRuns,
     "runs": _runs, "portal": _portal, "settlement_files": _settlement_files,
     "settlement_formats": _settlement_formats, "report_days": _report_days, "export_files": _export_files,
+    "commune_maps": _commune_maps, "commune_codes": _commune_codes, "selftests": _selftests,
+    "selftest_queue": _selftest_queue, "evidence": _evidence, "evidence_pdf": _evidence_pdf,
 }
 
 

@@ -22,6 +22,7 @@ from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
 from chalicelib.reconciliation.ports import StalePolicy
+from chalicelib.selftest.domain import SelfTestPolicy
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
 
@@ -77,6 +78,12 @@ class Settings:
     cognito_user_pool_id: str = ""
     cognito_citizen_client_id: str = ""
     cognito_staff_client_id: str = ""
+    # The integration self-test's receipts: a series of their own (and their own counter), never the real numbering.
+    receipt_test_series_pattern: str = "KT-{yy}T"
+    # The confirmed commune-code map (M10) is cached per container this long; a miss re-reads it once.
+    commune_map_cache_s: float = 60.0
+    selftest_queue_url: str = ""
+    selftest: SelfTestPolicy = field(default_factory=SelfTestPolicy)
     # Citizen accounts
     scan_max_bytes: int = 5 * 1024 * 1024
     scan_upload_expires_s: int = 900
@@ -124,6 +131,19 @@ def _policy(kind: type, prefix: str, env: Mapping[str, str]):
 
     base = kind()
     return kind(**{f.name: _int(env, f"{prefix}{f.name.upper()}", getattr(base, f.name)) for f in fields(kind)})
+
+
+def _selftest(env: Mapping[str, str]) -> dict:
+    """The self-test's and the commune-code map's settings (M10, M11)."""
+    base = SelfTestPolicy()
+    policy = SelfTestPolicy(
+        max_per_hour=_int(env, "SELFTEST_MAX_PER_HOUR", base.max_per_hour),
+        lease_s=_int(env, "SELFTEST_LEASE_S", base.lease_s),
+        evidence_url_ttl_s=_int(env, "SELFTEST_EVIDENCE_URL_TTL_S", base.evidence_url_ttl_s),
+    )
+    return {"receipt_test_series_pattern": env.get("RECEIPT_TEST_SERIES_PATTERN", "KT-{yy}T"),
+            "commune_map_cache_s": _num(env, "COMMUNE_MAP_CACHE_S", 60.0),
+            "selftest_queue_url": env.get("SELFTEST_QUEUE_URL", ""), "selftest": policy}
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -213,6 +233,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
         cognito_citizen_client_id=env.get("COGNITO_CITIZEN_CLIENT_ID", ""),
         cognito_staff_client_id=env.get("COGNITO_STAFF_CLIENT_ID", ""),
+        **_selftest(env),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
         sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
         otp=_policy(OtpPolicy, "OTP_", env),

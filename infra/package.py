@@ -50,6 +50,7 @@ RESOURCE_ENV: dict[str, Any] = {
     "DIRECTORY_TABLE": {"Ref": "DirectoryTable"},
     "FORWARDING_QUEUE_URL": {"Ref": "ForwardingQueue"},
     "FORWARDING_DLQ_URL": {"Ref": "ForwardingDLQ"},
+    "SELFTEST_QUEUE_URL": {"Ref": "SelfTestQueue"},
     "ALERTS_TOPIC_ARN": {"Ref": "AlertsTopic"},
     "ALERT_EMAILS_TOPIC_ARN": {"Ref": "AlertEmailsTopic"},
     "DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},

@@ -270,7 +270,9 @@ class InMemoryLedger:
             self.outbox.accept(intents)
 
     def _record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
-        counter_key = (receipt.collecting_unit_code, year)
+        from chalicelib.receipts.domain import series_unit
+
+        counter_key = (series_unit(receipt.collecting_unit_code, receipt.test), year)
         with self._lock:
             dossier, notice = self._notice(payment)
             ok_payment = self._payment_unchanged(expected)
@@ -454,7 +456,15 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         fields["pay_pages"] = BankPaymentPages(fields["settings"], lambda: TEST_VNPAY_SECRET)
     fields.setdefault("status_refresh", lambda payment: None)  # no bank asked (tests/fakes_reconciliation.py does)
     fields["ledger"].outbox = outbox
+    if "commune_maps" not in fields:
+        from tests.fakes_communes import InMemoryCommuneMaps
+
+        fields["commune_maps"] = InMemoryCommuneMaps()
     ctx = Context(outbox=outbox, **fields)
+    if "commune_codes" not in fields:
+        from chalicelib.communes.services.resolve import CommuneResolver
+
+        ctx.commune_codes = CommuneResolver(ctx)
     outbox.bind(ctx)
     return ctx
 

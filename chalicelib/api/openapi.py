@@ -68,6 +68,8 @@ TAG_DESCRIPTIONS = {
     "admin": "Administration of units, officers and their rights.",
     "provinces": "Province integration: API registry, API check, deliveries, alert contacts.",
     "reconciliation": "Operators: stale payments, refunds of money the bank took twice.",
+    "onboarding": "Province onboarding: the automated integration self-test and its evidence.",
+    "commune-maps": "Commune-code map (M10): the tax authority's commune codes matched to the statistics codes.",
     "system": "Health and documentation.",
 }
 _SECURITY = {"none": [], "webhook": [], "gateway": [], "optional": [{}, {"bearerAuth": []}],

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -102,6 +102,12 @@ def _dossier_model(table: str, region: str, host: str | None) -> type[Model]:
         notices = MapAttribute(default=dict)
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
+        # M10: the code the notice came with is commune_code/commune_code_system; what it was mapped to is here.
+        commune_code_version = UnicodeAttribute(null=True)
+        standard_commune_code = UnicodeAttribute(null=True)
+        standard_commune_version = UnicodeAttribute(null=True)
+        commune_mapped_by = UnicodeAttribute(null=True)
+        test = BooleanAttribute(null=True)  # a self-test dossier (set only when true)
 
     if host:
         DossierItem.Meta.host = host
@@ -141,6 +147,8 @@ def _ledger_model(table: str, region: str, host: str | None) -> type[Model]:
         amount_vnd = NumberAttribute(null=True)
         bank_txn_ref = UnicodeAttribute(null=True)
         paid_at = UnicodeAttribute(null=True)
+        # Self-test payments, receipts and counters (set only when true): reports and reconciliation skip them.
+        test = BooleanAttribute(null=True)
         gsi1 = Gsi1()
         gsi2 = Gsi2()
         gsi3 = Gsi3()

@@ -83,6 +83,30 @@ class LegacyCommune:
         return len(self.successor_codes) > 1
 
 
+@dataclass(frozen=True)
+class ResolvedCommune:
+    """A notice's commune as it came (code, code system, code-list version) and the current statistics commune it
+    stands for (M10): ``mapped_by`` says how - ``as_sent`` (already a current code), ``legacy`` (a pre-2025 code
+    with one successor), ``legacy_address`` (a split pre-2025 commune, decided by the address), ``tax_map`` (the
+    province's confirmed map, ``map_version``)."""
+
+    received_code: str
+    received_system: str
+    received_version: str | None
+    code: str
+    name: str
+    mapped_by: str
+    version: str = CURRENT_VERSION
+    map_version: int | None = None
+
+    def view(self) -> dict[str, Any]:
+        out = {"commune_code": self.received_code, "commune_code_system": self.received_system,
+               "commune_code_version": self.received_version, "standard_commune_code": self.code,
+               "standard_commune_name": self.name, "standard_commune_version": self.version,
+               "mapped_by": self.mapped_by}
+        return out if self.map_version is None else {**out, "map_version": self.map_version}
+
+
 def strip_diacritics(text: str) -> str:
     """``text`` without Vietnamese diacritics, ``đ`` as ``d``; case and spacing are left as they are."""
     decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))

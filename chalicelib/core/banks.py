@@ -19,7 +19,7 @@ from typing import Literal
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
 
-BankProtocol = Literal["standard_webhooks", "vnpay_ipn"]
+BankProtocol = Literal["standard_webhooks", "vnpay_ipn", "internal"]
 
 _DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "banks.json"
 
@@ -40,6 +40,23 @@ class Bank:
 def _load_banks() -> dict[str, Bank]:
     rows = json.loads(_DATA_FILE.read_text(encoding="utf-8"))["banks"]
     return {row["code"]: Bank(**row) for row in rows}
+
+
+@cache
+def test_bank() -> Bank:
+    """The integration self-test's bank (``internal``: the self-test itself reports its results). Kept apart from the
+    collecting banks on purpose: ``get_bank`` and ``bank_registry`` never return it, so no citizen can choose it and
+    no callback route can reach it; it only ever pays test payments (payments.services.test_payments)."""
+    return Bank(**json.loads(_DATA_FILE.read_text(encoding="utf-8"))["test_bank"])
+
+
+def is_test_bank(code: str) -> bool:
+    return isinstance(code, str) and code.strip().upper() == test_bank().code
+
+
+def bank_name(code: str) -> str:
+    """The Vietnamese name of a collecting bank or of the test bank (receipts name the bank that collected)."""
+    return test_bank().name_vi if is_test_bank(code) else get_bank(code).name_vi
 
 
 def bank_registry() -> dict[str, Bank]:

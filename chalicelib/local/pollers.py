@@ -10,9 +10,9 @@ REGION = "ap-southeast-1"
 class QueuePoller(threading.Thread):
     """Locally, Lambda's SQS event source: receive a batch, invoke the same handler, delete what succeeded."""
 
-    def __init__(self, handler, queue_url: str, queue_arn: str) -> None:
-        super().__init__(daemon=True, name="sqs-poller")
-        self._handler, self._url, self._arn = handler, queue_url, queue_arn
+    def __init__(self, handler, queue_url: str, queue_arn: str, name: str = "sqs-poller", batch: int = 10) -> None:
+        super().__init__(daemon=True, name=name)
+        self._handler, self._url, self._arn, self._batch = handler, queue_url, queue_arn, batch
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -24,7 +24,7 @@ class QueuePoller(threading.Thread):
         sqs = client("sqs", REGION)
         while not self._stop.is_set():
             try:
-                got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                got = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self._batch, WaitTimeSeconds=1,
                                           AttributeNames=["All"])
             except Exception:  # noqa: BLE001 - the server is shutting down
                 time.sleep(0.2)

@@ -5,8 +5,13 @@
                                         -> {"error_code": "0", "message": "...", "duplicate": bool}
     POST /control                       {"province": "H35", "mode": "ok|500|timeout|401|invalid_json",
                                          "times": n (then back to ok; omitted = until told otherwise),
+                                         "api_type": "receipt_file" (the mode hits that data API only;
+                                         omitted or null = every data API),
                                          "delay_s": seconds for "timeout", "token_ttl_s": n,
-                                         "expire_tokens": true (every token issued so far stops working)}
+                                         "expire_tokens": true (every token issued so far stops working),
+                                         "tokens_expire_at_once": true|false (tokens are issued with the
+                                         usual expires_in but are already dead: "token hết hạn ngay sau
+                                         khi cấp")}
     POST /reset                         forget everything
     GET  /received?province=H35         {"unique": n, "total": n, "by_message_id": {id: count}, "session_calls",
                                          "data_calls", "types": {api_type: unique}}
@@ -33,12 +38,15 @@ from urllib.parse import parse_qs, urlsplit
 
 MODES = ("ok", "500", "timeout", "401", "invalid_json")
 MAX_BODY = 4 * 1024 * 1024
+_UNREADABLE = object()
 
 
 @dataclass
 class _Province:
     mode: str = "ok"
     times: int | None = None
+    api_type: str | None = None  # the failure mode applies to this data API only (None: all)
+    tokens_expire_at_once: bool = False
     delay_s: float = 5.0
     token_ttl_s: int = 1800
     tokens: dict[str, float] = field(default_factory=dict)
@@ -91,20 +99,24 @@ class SimulatedProvince:
             return self._provinces.setdefault(code, _Province())
 
     def control(self, province: str, mode: str | None = None, times: int | None = None, delay_s: float | None = None,
-                token_ttl_s: int | None = None, expire_tokens: bool = False) -> dict:
+                token_ttl_s: int | None = None, expire_tokens: bool = False, api_type: str | None = None,
+                tokens_expire_at_once: bool | None = None) -> dict:
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         p = self.province(province)
         with self._lock:
             if mode is not None:
-                p.mode, p.times = mode, times
+                p.mode, p.times, p.api_type = mode, times, api_type
+            if tokens_expire_at_once is not None:
+                p.tokens_expire_at_once = bool(tokens_expire_at_once)
             if delay_s is not None:
                 p.delay_s = float(delay_s)
             if token_ttl_s is not None:
                 p.token_ttl_s = int(token_ttl_s)
             if expire_tokens:
                 p.tokens.clear()
-            return {"province": province, "mode": p.mode, "times": p.times}
+            return {"province": province, "mode": p.mode, "times": p.times, "api_type": p.api_type,
+                    "tokens_expire_at_once": p.tokens_expire_at_once}
 
     def received(self, province: str) -> dict:
         p = self.province(province)
@@ -165,14 +177,16 @@ class SimulatedProvince:
     def _post(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         path = parts.path
-        if path == "/redirect":
-            # Read the body anyway: left unread on a keep-alive connection, it would prefix the next request.
-            h.rfile.read(min(int(h.headers.get("Content-Length") or 0), MAX_BODY))
-            target = parse_qs(parts.query).get("to", ["/"])[0]
-            return self._answer(h, 302, {"moved": True}, headers={"Location": target})
+        # The body is read before any answer: bytes left unread on a keep-alive connection would be parsed as the
+        # next request (a 501 to whoever reuses the connection).
         try:
             body = self._body(h)
         except ValueError:
+            body = _UNREADABLE
+        if path == "/redirect":
+            target = parse_qs(parts.query).get("to", ["/"])[0]
+            return self._answer(h, 302, {"moved": True}, headers={"Location": target})
+        if body is _UNREADABLE:
             return self._answer(h, 400, {"error_code": "400", "message": "JSON không hợp lệ"})
         if path == "/control":
             try:
@@ -186,16 +200,21 @@ class SimulatedProvince:
             with self._lock:
                 self.canary_hits += 1
             return self._answer(h, 200, {"canary": True})
+        return self._province_call(h, path, body)
+
+    def _province_call(self, h: BaseHTTPRequestHandler, path: str, body: Any) -> None:
         segments = path.strip("/").split("/")
         if len(segments) == 3 and segments[0] == "p":
             province, endpoint = segments[1], segments[2]
-            return self._session(h, province, body) if endpoint == "session" else self._data(h, province, body)
+            if endpoint == "session":
+                return self._session(h, province, body)
+            return self._data(h, province, endpoint, body)
         return self._answer(h, 404, {"error": "not found"})
 
-    def _failure(self, p: _Province) -> str | None:
-        """The failure to simulate for this call (and count it down), or None."""
+    def _failure(self, p: _Province, endpoint: str) -> str | None:
+        """The failure to simulate for this call to the ``endpoint`` data API (and count it down), or None."""
         with self._lock:
-            if p.mode == "ok":
+            if p.mode == "ok" or (p.api_type is not None and p.api_type != endpoint):
                 return None
             mode = p.mode
             if p.times is not None:
@@ -212,10 +231,11 @@ class SimulatedProvince:
             return self._answer(h, 401, {"error_code": "401", "message": "Sai thông tin đăng nhập"})
         token = secrets.token_urlsafe(24)
         with self._lock:
-            p.tokens[token] = time.monotonic() + p.token_ttl_s
+            # "Expires at once": the answer says expires_in as usual, the token is dead already.
+            p.tokens[token] = time.monotonic() + (0 if p.tokens_expire_at_once else p.token_ttl_s)
         return self._answer(h, 200, {"token": token, "expires_in": p.token_ttl_s})
 
-    def _data(self, h: BaseHTTPRequestHandler, code: str, body: Any) -> None:
+    def _data(self, h: BaseHTTPRequestHandler, code: str, endpoint: str, body: Any) -> None:
         p = self.province(code)
         with self._lock:
             p.data_calls += 1
@@ -224,7 +244,7 @@ class SimulatedProvince:
             valid = p.tokens.get(token, 0) > time.monotonic()
         if not valid:
             return self._answer(h, 401, {"error_code": "401", "message": "Phiên làm việc đã hết hạn"})
-        failure = self._failure(p)
+        failure = self._failure(p, endpoint)
         if failure == "500":
             return self._answer(h, 500, {"error_code": "500", "message": "Lỗi hệ thống"})
         if failure == "401":

@@ -78,6 +78,7 @@ OUTPUT_ENV = {
     "DirectoryTableName": "DIRECTORY_TABLE",
     "ForwardingQueueUrl": "FORWARDING_QUEUE_URL",
     "ForwardingDLQUrl": "FORWARDING_DLQ_URL",
+    "SelfTestQueueUrl": "SELFTEST_QUEUE_URL",
     "AlertsTopicArn": "ALERTS_TOPIC_ARN",
     "AlertEmailsTopicArn": "ALERT_EMAILS_TOPIC_ARN",
     "DocumentsBucketName": "DOCUMENTS_BUCKET",

@@ -146,7 +146,9 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     import app as app_module
 
     if poll_queue:
-        stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
+        stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env["FORWARDING_QUEUE_URL"]))
+    stack._parts.append(_start_queue_poller(app_module.run_selftests, resource_env["SELFTEST_QUEUE_URL"],
+                                            "selftest-poller", batch=1))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
     stack._parts.append(_start_settlement_events(app_module.reconcile_settlement, resource_env, stage))
     scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
@@ -179,12 +181,11 @@ def _start_bank(api_url: str, bank_url: str):
                          port=int(bank_url.rsplit(":", 1)[1])).start()
 
 
-def _start_queue_poller(handler, resource_env: dict[str, str]):
+def _start_queue_poller(handler, url: str, name: str = "sqs-poller", batch: int = 10):
     import boto3
 
-    url = resource_env["FORWARDING_QUEUE_URL"]
     arn = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    poller = QueuePoller(handler, url, arn)
+    poller = QueuePoller(handler, url, arn, name=name, batch=batch)
     poller.start()
     return poller.stop
 

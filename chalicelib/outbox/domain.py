@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 IntentKind = Literal["sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
-                     "subscribe_email", "store_credentials", "province_credentials"]
+                     "subscribe_email", "store_credentials", "province_credentials", "run_selftest"]
 KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
-                          "subscribe_email", "store_credentials", "province_credentials")
+                          "subscribe_email", "store_credentials", "province_credentials", "run_selftest")
 MAX_ATTEMPTS = 12  # then DEAD, with an alert to the operators (sends are retried by the sweeper, not the stream)
 LEASE_S = 120  # a claimed intent is the claimer's for this long (a crashed sender's claim expires)
 
@@ -80,6 +80,11 @@ def province_credentials(agency_code: str, api_type: str, sealed: str, version: 
     store: only the outbox consumer's role can open them. ``version`` as for ``store_credentials``."""
     return Intent("province_credentials", {"agency_code": agency_code, "api_type": api_type, "sealed": sealed,
                                            "version": version}, ref=ref)
+
+
+def run_selftest(run_id: str, province: str) -> Intent:
+    """Hand a started integration self-test to its job (the self-test queue)."""
+    return Intent("run_selftest", {"run_id": run_id, "province": province}, ref=run_id)
 
 
 def retry_after_s(attempts: int) -> int:

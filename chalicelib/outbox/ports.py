@@ -31,6 +31,10 @@ class ForwardingChannel(Protocol):
     def enqueue_message(self, message: dict[str, Any]) -> None: ...
 
 
+class SelfTestChannel(Protocol):
+    def enqueue(self, run_id: str, province: str) -> None: ...
+
+
 class OpsChannel(Protocol):
     """The operators' topic and the province alert channels (emails to contacts, their subscriptions)."""
 
@@ -54,6 +58,7 @@ class OutboxContext(Protocol):
     outbox: OutboxStore
     sms: SmsSender
     forwarding: ForwardingChannel
+    selftest_queue: SelfTestChannel
     alerts: OpsChannel
     credentials: CredentialsChannel
 

@@ -30,6 +30,7 @@ _CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
                                                                          p["credentials"], p["version"]),
     "province_credentials": lambda ctx, p: ctx.credentials.put_sealed(p["agency_code"], p["api_type"], p["sealed"],
                                                                        p.get("version", 0)),
+    "run_selftest": lambda ctx, p: ctx.selftest_queue.enqueue(p["run_id"], p["province"]),
 }
 
 

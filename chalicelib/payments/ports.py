@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
+from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.clock import Clock
 from chalicelib.core.tallies import Tally
 from chalicelib.outbox.domain import Intent
@@ -122,6 +123,15 @@ class IdHasher(Protocol):
     def hash_id(self, normalised_id_number: str) -> str: ...
 
 
+class CommuneCodes(Protocol):
+    """M10: the current statistics commune a notice's commune code stands for (the confirmed tax-code map of the
+    province, or today's list, or the pre-2025 list with its successors). Raises ``core.errors.AppError`` (422
+    COMMUNE_CODE_UNKNOWN, COMMUNE_CODE_AMBIGUOUS) naming the code and the province when it cannot say."""
+
+    def resolve(self, *, province_agency: str, code: str, system: str, version: str | None,
+                address: str) -> ResolvedCommune: ...
+
+
 class PaymentsContext(Protocol):
     """The part of the service context the intake, lookup, payment and bank-result use cases read."""
 
@@ -133,6 +143,7 @@ class PaymentsContext(Protocol):
     bank_links: BankLinks
     pay_pages: PaymentPages
     status_refresh: StatusRefresh
+    commune_codes: CommuneCodes
     new_id: Callable[[], str]
 
     def count(self, name: str, value: int = 1) -> None: ...

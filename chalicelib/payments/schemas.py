@@ -17,6 +17,20 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CommuneMapping(_Out):
+    """The commune code a notice came with and the current statistics commune it was mapped to (M10)."""
+
+    commune_code: str = Field(description="As received.")
+    commune_code_system: Literal["gso", "tax"] = Field(description="As received.")
+    commune_code_version: str | None = Field(description="As received (gso only): 2025-07-01 or 2025-06-30.")
+    standard_commune_code: str | None = Field(description="Today's 5-digit statistics commune code.")
+    standard_commune_name: str | None = absent("Its name.")
+    standard_commune_version: str | None = Field(description="The code list it belongs to (2025-07-01).")
+    mapped_by: str | None = Field(description="as_sent, legacy (a pre-2025 code), legacy_address (a split pre-2025 "
+                                  "commune decided by the address) or tax_map (the province's confirmed map).")
+    map_version: int | None = absent("The version of the confirmed map used (tax_map).")
+
+
 class IntakeResult(_Out):
     accepted: int = Field(ge=0, description="Notices stored (new, or a higher version replacing an unpaid one).")
     unchanged: int = Field(ge=0, description="Notices already known at this or a later version (idempotent resend).")
@@ -55,6 +69,8 @@ class LookupResult(_Out):
     dossier_code: str = Field(description="Dossier code (mã hồ sơ).")
     property: PropertyView
     notices: list[LookupNotice]
+    commune: CommuneMapping | None = absent("The dossier's commune: the code received and today's code.")
+    test: bool | None = absent("true for a dossier of a province's integration self-test (not a real obligation).")
 
 
 class RefundSummary(_Out):

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.core.words import amount_in_words
 
 RECEIPT_NUMBER_DIGITS = 7
+# Receipts of the integration self-test draw from their own counter per unit and year (never the real numbering).
+TEST_SERIES_SUFFIX = "#TEST"
+TEST_DELIVERY_STATE = "SELFTEST"  # delivered by the self-test itself: never queued, never swept
 
 
 class Receipt(BaseModel):
@@ -34,6 +37,12 @@ class Receipt(BaseModel):
     issued_at: str
     payment_id: str
     delivery_state: str = "PENDING"
+    test: bool = False  # a self-test receipt: test series, its own counter, excluded from reports
+
+
+def series_unit(collecting_unit: str, test: bool) -> str:
+    """The key of the numbering a receipt draws from: the unit's real series, or its separate test series."""
+    return f"{collecting_unit}{TEST_SERIES_SUFFIX}" if test else collecting_unit
 
 
 def receipt_id_for(payment_id: str) -> str:
@@ -63,6 +72,7 @@ def build_receipt(
     paid_at: str,
     issued_at: datetime,
 ) -> Receipt:
+    test = bool(getattr(payment, "test", False))
     return Receipt(
         receipt_id=receipt_id_for(payment.payment_id),
         receipt_number=format_receipt_number(sequence),
@@ -83,4 +93,6 @@ def build_receipt(
         paid_at=paid_at,
         issued_at=issued_at.isoformat(),
         payment_id=payment.payment_id,
+        delivery_state=TEST_DELIVERY_STATE if test else "PENDING",
+        test=test,
     )

@@ -37,4 +37,7 @@ class Receipt(BaseModel):
     paid_at: datetime
     issued_at: datetime
     payment_id: str
-    delivery_state: str = Field(description="Forwarding to the province's one-stop system (PENDING, ...).")
+    delivery_state: str = Field(description="Forwarding to the province's one-stop system (PENDING, ...; SELFTEST "
+                                "for a self-test receipt, delivered by the self-test itself).")
+    test: bool = Field(default=False, description="true for a receipt of a province's integration self-test (test "
+                       "series and numbering, no real payment).")

@@ -93,8 +93,8 @@ def test_intake_validation_errors_are_problem_json_with_field_errors(api):
     assert "MUST_BE_POSITIVE" in codes
     tax = demo_notice("000.00.43.H35-260520-0004")
     tax["commune_code_system"] = "tax"
-    body = assert_problem(api.send_notices(tax), 422, "VALIDATION_FAILED")
-    assert body["errors"][0]["code"] == "COMMUNE_CODE_SYSTEM_UNSUPPORTED"
+    body = assert_problem(api.send_notices(tax), 422, "COMMUNE_CODE_UNKNOWN")  # the province has no confirmed map
+    assert body["errors"][0] == {"field": "commune_code", "code": "COMMUNE_CODE_UNKNOWN", "message": body["detail"]}
 
 
 def test_body_limits_and_media_types(api):

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.conftest import assert_problem
+from tests.e2e.provinces import next_province
 
 REGION = "ap-southeast-1"
 
@@ -44,27 +45,13 @@ def wait_for(check, timeout_s: float = 30, what: str = "condition"):
         time.sleep(0.05)
 
 
-_used: set[str] = set()
-# The local stack registers H35 and H49; other e2e modules use these provinces by name: keep clear of them all.
-_RESERVED = {"H35", "H49", "H01", "H12", "H13", "H15", "H19", "H26", "H29"}
-
-
-def _next_province():
-    from chalicelib.core import admin_units
-
-    free = [p for p in sorted(admin_units.provinces(), key=lambda p: p.agency_code, reverse=True)
-            if p.agency_code not in _RESERVED | _used]
-    _used.add(free[0].agency_code)
-    return free[0]
-
-
 @pytest.fixture()
 def fresh_province(api, stack):
     """A real province of its own (one of the 34, with its own statistics code and name) pointed at the simulated
     province through the registry API."""
     from chalicelib.local import devkeys
 
-    province = _next_province()
+    province = next_province()
     short, agency = province.agency_code, f"000.00.00.{province.agency_code}"
     for api_type in ("notice", "payment_result", "receipt_file"):
         r = api.s.put(f"{api.url}/v1/provinces/{agency}/apis/{api_type}", headers=auth(), json={

@@ -138,6 +138,18 @@ def test_forwarding_queue_redrives_to_dlq_after_the_last_scheduled_attempt(moto_
     assert dlq["QueueArn"] == outputs["ForwardingDLQArn"]
 
 
+def test_selftest_queue_outlives_its_consumer_and_gives_up_after_three_runs(moto_kwargs, outputs):
+    sqs = client(moto_kwargs, "sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=outputs["SelfTestQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert attrs["QueueArn"] == outputs["SelfTestQueueArn"] and attrs["SqsManagedSseEnabled"] == "true"
+    policy = json.loads(attrs["RedrivePolicy"])
+    assert policy["maxReceiveCount"] == 3 and policy["deadLetterTargetArn"].endswith(f":lfo-{STAGE}-selftests-dlq")
+    config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    timeout = config["stages"]["prod"]["lambda_functions"]["run_selftests"]["lambda_timeout"]
+    assert int(attrs["VisibilityTimeout"]) > timeout
+    assert env_from_outputs(outputs)["SELFTEST_QUEUE_URL"] == outputs["SelfTestQueueUrl"]
+
+
 def test_queue_urls_from_outputs_work_against_moto(moto_kwargs, outputs):
     sqs = client(moto_kwargs, "sqs")
     sqs.send_message(QueueUrl=outputs["ForwardingQueueUrl"], MessageBody="ping")
@@ -259,7 +271,8 @@ def test_alarms_reach_the_operators_topic(moto_kwargs, outputs):
     alarms = client(moto_kwargs, "cloudwatch").describe_alarms(AlarmNamePrefix=f"lfo-{STAGE}-")["MetricAlarms"]
     by_name = {alarm["AlarmName"]: alarm for alarm in alarms}
     assert set(by_name) == {f"lfo-{STAGE}-{name}" for name in (
-        "forwarding-dlq-depth", "outbox-dlq-depth", "forwarding-oldest-message", "api-5xx-rate")}
+        "forwarding-dlq-depth", "outbox-dlq-depth", "forwarding-oldest-message", "api-5xx-rate",
+        "selftests-dlq-depth")}
     for alarm in alarms:
         assert alarm["AlarmActions"] == [outputs["AlertsTopicArn"]]
         assert alarm["OKActions"] == [outputs["AlertsTopicArn"]]
@@ -269,6 +282,8 @@ def test_alarms_reach_the_operators_topic(moto_kwargs, outputs):
         "ApproximateNumberOfMessagesVisible", 0.0, "GreaterThanThreshold")
     age = by_name[f"lfo-{STAGE}-forwarding-oldest-message"]
     assert (age["MetricName"], age["Threshold"]) == ("ApproximateAgeOfOldestMessage", 3600.0)
+    selftests = by_name[f"lfo-{STAGE}-selftests-dlq-depth"]
+    assert selftests["Dimensions"] == [{"Name": "QueueName", "Value": f"lfo-{STAGE}-selftests-dlq"}]
     api = by_name[f"lfo-{STAGE}-api-5xx-rate"]
     assert (api["Namespace"], api["MetricName"], api["Statistic"], api["Threshold"]) == (
         "AWS/ApiGateway", "5XXError", "Average", 0.05)

@@ -82,9 +82,10 @@ def test_a_payment_is_tallied_once_on_its_paid_day_and_a_test_payment_never(svc)
     assert tally.as_dict() == {"pay|c": 1, "pay|v": AMOUNT, f"pu|{UNIT}|c": 1, f"pu|{UNIT}|v": AMOUNT, "pb|BIDV|c": 1,
                                "pb|BIDV|v": AMOUNT, "pi|2801|c": 1, "pi|2801|v": AMOUNT}
     test_pid = start(svc, SECOND_NOTICE)
-    stored = svc.ledger.get_payment(test_pid).model_copy(update={"test": True})
+    # A self-test payment (made at the test bank, paid by it alone) is never a collection.
+    stored = svc.ledger.get_payment(test_pid).model_copy(update={"test": True, "bank_code": "KTHU"})
     svc.ledger._payments[test_pid] = stored.model_dump_json()
-    apply_bank_result(svc, result(test_pid, amount=SECOND_AMOUNT, ref="FT-TEST"))
+    assert apply_bank_result(svc, result(test_pid, bank="KTHU", amount=SECOND_AMOUNT, ref="FT-TEST")) == Outcome.APPLIED
     assert len(svc.ledger.tallies) == 1 and state(svc, test_pid) == "PAID"
 
 

@@ -192,11 +192,12 @@ def test_other_id_number_for_an_existing_dossier_is_refused(svc):
     assert svc.dossiers.raw(DOSSIER_CODE) == before
 
 
-def test_tax_commune_codes_are_refused_until_the_map_is_confirmed(svc):
+def test_tax_commune_codes_are_refused_while_the_province_has_no_confirmed_map(svc):
     err = refused(svc, sample_batch(commune_code="1234567", commune_code_system="tax"))
 
-    assert err.status == 422
-    assert ("commune_code_system", "COMMUNE_CODE_SYSTEM_UNSUPPORTED") in field_errors(err)
+    assert (err.status, err.code) == (422, "COMMUNE_CODE_UNKNOWN")
+    assert ("commune_code", "COMMUNE_CODE_UNKNOWN") in field_errors(err)
+    assert "1234567" in err.detail and "Lai Châu" in err.detail  # the code and the province are named
     assert svc.dossiers.get(DOSSIER_CODE) is None
     assert svc.sms.sent == []
 

@@ -169,10 +169,12 @@ def test_chalice_config_stage(stage):
     # settings at all, and no trace of the old local issuer.
     assert not {k for k in merged["environment_variables"] if k.startswith(("JWT", "JWKS", "COGNITO", "LOCAL_JWT"))}
     assert set(json.loads(merged["environment_variables"]["BANK_GATEWAY_URLS"])) == {"VCB", "ICB", "BIDV", "VBA", "MB"}
-    # The queue's consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
-    visibility = RESOURCES["Resources"]["ForwardingQueue"]["Properties"]["VisibilityTimeout"]
-    consumer = merged["lambda_functions"]["forward_receipts"]
-    assert consumer.get("lambda_timeout", merged["lambda_timeout"]) <= visibility
+    # A queue's consumer may not outlive the queue's visibility timeout (AWS refuses the mapping).
+    queues = {"forward_receipts": "ForwardingQueue", "run_selftests": "SelfTestQueue"}
+    for name, queue in queues.items():
+        visibility = RESOURCES["Resources"][queue]["Properties"]["VisibilityTimeout"]
+        settings = merged["lambda_functions"][name]
+        assert settings.get("lambda_timeout", merged["lambda_timeout"]) <= visibility
     # A settlement run may take minutes (200,000 lines): the job's own timeout, at Lambda's maximum.
     assert merged["lambda_functions"]["reconcile_settlement"]["lambda_timeout"] == 900
 

@@ -91,7 +91,9 @@ def test_the_api_deletes_scans_and_only_under_the_scans_prefix():
     # Objects are written only under the two upload prefixes (ID scans, support-request attachments) and the
     # report exports; settlement files are read, never written.
     assert {r for a, r in grants if a in ("s3:PutObject", "s3:PutObjectTagging")} == {scans, support, exports}
-    assert {r for a, r in grants if a == "s3:GetObject"} == {scans, support, exports, settlements}
+    evidence = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/selftest-evidence/*"})
+    # Besides those, the API only reads self-test evidence (to presign its downloads), never writes it.
+    assert {r for a, r in grants if a == "s3:GetObject"} == {scans, support, exports, settlements, evidence}
 
 
 def test_no_function_can_write_a_settlement_file():
@@ -106,6 +108,24 @@ def test_no_function_can_write_a_settlement_file():
         if resource.get("Type") == "AWS::Serverless::Function":
             written = {r for a, r in _grants(resources, logical_id) if a in ("s3:PutObject", "s3:DeleteObject")}
             assert settlements not in written and '"*"' not in written, logical_id
+
+
+def test_the_selftest_job_writes_evidence_only_and_the_outbox_hands_it_runs():
+    sam = fake_sam()
+    sam["Resources"]["RunSelftests"] = _function("app.run_selftests", 300, {"RunSelftestsSqsEventSource": {
+        "Type": "SQS", "Properties": {
+            "Queue": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:lfo-prod-selftests"},
+            "BatchSize": 1}}})
+    resources = package.process(sam, "prod")["Resources"]
+    job = _grants(resources, "RunSelftests")
+    queue = json.dumps({"Fn::GetAtt": ["SelfTestQueue", "Arn"]})
+    assert ("sqs:ReceiveMessage", queue) in job and ("sqs:SendMessage", queue) not in job
+    assert {r for a, r in job if a.startswith("s3:")} == {
+        json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/selftest-evidence/*"})}
+    assert not {a for a, _ in job if a.startswith(("sns:", "kms:")) or a.startswith("secretsmanager:Put")}
+    for sender in ("DispatchOutbox", "SweepOutbox"):
+        assert ("sqs:SendMessage", queue) in _grants(resources, sender)
+    assert ("sqs:SendMessage", queue) not in _grants(resources, "APIHandler")
 
 
 def test_consumers_and_jobs_get_what_their_code_calls():

@@ -323,3 +323,12 @@ def test_bank_short_name_is_printed_once():
     lines = lines_of(render_receipt_pdf(sample_receipt(bank_code="BIDV", bank_name=name)))
     bank_line = next(line for line in lines if line.startswith("Ngân hàng:"))
     assert bank_line.count("(BIDV)") == 1, bank_line
+
+
+def test_a_self_test_receipt_says_it_is_a_test_and_a_real_one_does_not(sample_pdf):
+    from chalicelib.receipts.adapters.pdf import TEST_BANNER
+
+    test_lines = lines_of(render_receipt_pdf(sample_receipt(test=True, series="KT-26T")))
+    assert TEST_BANNER in test_lines
+    assert TEST_BANNER not in lines_of(sample_pdf)
+    assert len(pages_text(render_receipt_pdf(sample_receipt(test=True)))) == 1

@@ -61,8 +61,9 @@ def paid_world(amounts=(1_000_000, 2_500_000, 700_000), test_index: int | None =
     for i, (number, amount) in enumerate(zip(numbers, amounts, strict=True)):
         bank = "VCB" if i % 2 else "BIDV"
         pid = initiate_payment(svc, payment_body(number, bank), None, None)[1]["payment_id"]
-        if i == test_index:
-            stored = svc.ledger.get_payment(pid).model_copy(update={"test": True})
+        if i == test_index:  # a self-test payment: made at the test bank, paid by it alone
+            bank = "KTHU"
+            stored = svc.ledger.get_payment(pid).model_copy(update={"test": True, "bank_code": bank})
             svc.ledger._payments[pid] = stored.model_dump_json()
         apply_bank_result(svc, BankResult(bank, pid, f"FT{i:08d}", amount, "VND", True,
                                           f"2026-05-{20 + i:02d}T10:00:00+07:00"))

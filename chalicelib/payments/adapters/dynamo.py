@@ -24,7 +24,7 @@ from chalicelib.payments.ports import (
     NoticeAlreadyPaidError,
     NoticeBusyError,
 )
-from chalicelib.receipts.domain import Receipt
+from chalicelib.receipts.domain import Receipt, series_unit
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -73,6 +73,7 @@ def payment_item(item_model, p: Payment, shards: int):
         gsi1sk=p.created_at if p.citizen_sub else None,
         gsi2pk=live_shard(p.payment_id, shards) if live else None,
         gsi2sk=live_sort_key(p.expires_at, p.payment_id) if live else None,
+        test=True if p.test else None,  # a self-test payment: reports and reconciliation skip it
         **_day_index(p),
     )
 
@@ -95,7 +96,16 @@ def _dossier(item) -> Dossier:
         notices=item.notices.as_dict() if hasattr(item.notices, "as_dict") else dict(item.notices or {}),
         rev=int(item.rev or 0),
         updated_at=item.updated_at or "",
+        commune_code_version=item.commune_code_version,
+        standard_commune_code=item.standard_commune_code,
+        standard_commune_version=item.standard_commune_version,
+        commune_mapped_by=item.commune_mapped_by,
+        test=bool(item.test),
     )
+
+
+_DOSSIER_FIELDS = ("dossier_code, id_hash, commune_code, commune_code_system, #p, notices, rev, updated_at, "
+                   "commune_code_version, standard_commune_code, standard_commune_version, commune_mapped_by, test")
 
 
 class DynamoDossiers:
@@ -116,8 +126,7 @@ class DynamoDossiers:
         parsed only if the caller's hash matched: an unknown code and a wrong ID number cost the same."""
         s = self._settings
         keys = {s.dossiers_table: {"Keys": [{"dossier_code": {"S": dossier_code}}], "ConsistentRead": True,
-                                   "ProjectionExpression": "dossier_code, id_hash, commune_code, commune_code_system, "
-                                   "#p, notices, rev, updated_at", "ExpressionAttributeNames": {"#p": "property"}},
+                                   "ProjectionExpression": _DOSSIER_FIELDS, "ExpressionAttributeNames": {"#p": "property"}},
                 s.ledger_table: {"Keys": [{"pk": {"S": f"LKF#{dossier_code}"}, "sk": {"S": "LOOKUP"}}],
                                  "ConsistentRead": True}}
         got = client("dynamodb", s.region).batch_get_item(RequestItems=keys)["Responses"]
@@ -150,6 +159,11 @@ class DynamoDossiers:
             notices={k: v.model_dump(exclude_none=True) for k, v in dossier.notices.items()},
             rev=dossier.rev,
             updated_at=dossier.updated_at,
+            commune_code_version=dossier.commune_code_version,
+            standard_commune_code=dossier.standard_commune_code,
+            standard_commune_version=dossier.standard_commune_version,
+            commune_mapped_by=dossier.commune_mapped_by,
+            test=True if dossier.test else None,
         )
         condition = m.dossier_code.does_not_exist() if expected_rev is None else (m.rev == expected_rev)
         try:
@@ -270,7 +284,7 @@ class DynamoLedger:
     def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
                     intents=(), tallies=()) -> None:
         d, n, it = self._dossier, self._notice(payment.notice_number), self._item
-        counter_key = f"CTR#{receipt.collecting_unit_code}#{year}"
+        counter_key = f"CTR#{series_unit(receipt.collecting_unit_code, receipt.test)}#{year}"
         try:
             with TransactWrite(connection=it._get_connection().connection) as tx:
                 tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
@@ -288,15 +302,9 @@ class DynamoLedger:
                         & (n["paid_payment_id"].does_not_exist() | (n["paid_payment_id"] == payment.payment_id))
                     ),
                 )
-                tx.save(
-                    # Delivery to the province starts PENDING, in the same transaction: the sweeper finds it
-                    # (gsi1 DELIVERY#PENDING, <province>#<since>) if the queue send after this never happens.
-                    it(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
-                       state=receipt.delivery_state, gsi1pk=f"DELIVERY#{receipt.delivery_state}",
-                       gsi1sk=f"{receipt.collecting_unit_code}#{receipt.issued_at}"),
-                    condition=it.pk.does_not_exist(),
-                )
-                counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence)
+                tx.save(self._receipt_item(receipt), condition=it.pk.does_not_exist())
+                counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence,
+                             test=True if receipt.test else None)
                 tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
                 self._intents(tx, intents, tallies)
         except TransactWriteError as exc:
@@ -307,6 +315,17 @@ class DynamoLedger:
             if CONDITION_FAILED in reasons or transient(reasons):
                 raise ConcurrentUpdateError(payment.payment_id) from None
             raise
+
+    def _receipt_item(self, receipt: Receipt):
+        if receipt.test:
+            # Delivered by the self-test itself: no delivery index, so the sweeper never queues it to a province.
+            return self._item(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
+                              state=receipt.delivery_state, test=True)
+        # Delivery to the province starts PENDING, in the same transaction: the sweeper finds it
+        # (gsi1 DELIVERY#PENDING, <province>#<since>) if the queue send after this never happens.
+        return self._item(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
+                          state=receipt.delivery_state, gsi1pk=f"DELIVERY#{receipt.delivery_state}",
+                          gsi1sk=f"{receipt.collecting_unit_code}#{receipt.issued_at}")
 
     def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
         it = self._item

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from chalicelib.core import budget, codes, identity, phones
+from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.validation import InvalidValueError
 
 MAX_AMOUNT_VND = 10**13  # ten thousand billion VND: above any single land obligation; guards overflow and typos
@@ -87,6 +88,9 @@ class NoticeBatchIn(_Strict):
     id_number: str
     commune_code: str = Field(min_length=1, max_length=10)
     commune_code_system: Literal["gso", "tax"]
+    # Which statistics code list a gso code is from; omitted: today's list when the code is in it, else the
+    # pre-2025 list (codes were reused in 2025, so a sender of pre-2025 codes should say so).
+    commune_code_version: Literal["2025-07-01", "2025-06-30"] | None = None
     property: PropertyIn = PropertyIn()
     notices: list[NoticeIn] = Field(min_length=1, max_length=20)
 
@@ -109,6 +113,11 @@ class NoticeBatchIn(_Strict):
             raise InvalidValueError("NOTICE_DUPLICATED", "Một số thông báo xuất hiện nhiều lần trong cùng yêu cầu.")
         if self.commune_code_system == "gso" and not (self.commune_code.isdigit() and len(self.commune_code) == 5):
             raise InvalidValueError("COMMUNE_CODE_FORMAT", "Mã xã theo danh mục thống kê (gso) phải gồm 5 chữ số.")
+        if self.commune_code_system == "tax" and not (self.commune_code.isascii() and self.commune_code.isdigit()):
+            raise InvalidValueError("COMMUNE_CODE_FORMAT", "Mã xã của cơ quan thuế (tax) gồm từ 1 đến 10 chữ số.")
+        if self.commune_code_system == "tax" and self.commune_code_version is not None:
+            raise InvalidValueError("COMMUNE_CODE_VERSION_NOT_ALLOWED",
+                                    "Phiên bản danh mục (commune_code_version) chỉ dùng với mã xã thống kê (gso).")
         return self
 
 
@@ -152,6 +161,18 @@ class Dossier(BaseModel):
     notices: dict[str, StoredNotice]
     rev: int = 0
     updated_at: str = ""
+    # M10: commune_code/commune_code_system are as received; the current statistics commune it was mapped to:
+    commune_code_version: str | None = None
+    standard_commune_code: str | None = None
+    standard_commune_version: str | None = None
+    commune_mapped_by: str | None = None
+    test: bool = False  # a dossier of the integration self-test (never from a partner)
+
+    def commune_view(self) -> dict:
+        return {"commune_code": self.commune_code, "commune_code_system": self.commune_code_system,
+                "commune_code_version": self.commune_code_version,
+                "standard_commune_code": self.standard_commune_code,
+                "standard_commune_version": self.standard_commune_version, "mapped_by": self.commune_mapped_by}
 
 
 class DossierConflictError(Exception):
@@ -210,7 +231,8 @@ def _accepts(current: StoredNotice | None, n: NoticeIn, now_epoch: int) -> bool:
 
 
 def merge_batch(
-    existing: Dossier | None, batch: NoticeBatchIn, id_hash: str, now_epoch: int, now_iso: str
+    existing: Dossier | None, batch: NoticeBatchIn, id_hash: str, now_epoch: int, now_iso: str,
+    commune: ResolvedCommune | None = None, test: bool = False,
 ) -> tuple[Dossier, list[NoticeIn], list[NoticeIn]]:
     """Apply the versioning rules; return (new dossier, accepted notices, unchanged notices).
 
@@ -231,14 +253,31 @@ def merge_batch(
             accepted.append(n)
         else:
             unchanged.append(n)
+    if existing is not None and existing.test != test:
+        raise DossierConflictError("DOSSIER_ID_MISMATCH", "Hồ sơ đã tồn tại; không thể ghi đè.")
+    fresh = bool(accepted) or existing is None
     dossier = Dossier(
         dossier_code=batch.dossier_code,
         id_hash=id_hash,
-        commune_code=batch.commune_code if accepted or existing is None else existing.commune_code,
-        commune_code_system=batch.commune_code_system,
-        property=batch.property.model_dump(exclude_none=True) if accepted or existing is None else existing.property,
+        commune_code=batch.commune_code if fresh else existing.commune_code,
+        commune_code_system=batch.commune_code_system if fresh else existing.commune_code_system,
+        property=batch.property.model_dump(exclude_none=True) if fresh else existing.property,
         notices=notices,
         rev=(existing.rev if existing else 0) + (1 if accepted else 0),
-        updated_at=now_iso if accepted or existing is None else existing.updated_at,
+        updated_at=now_iso if fresh else existing.updated_at,
+        test=test,
+        **(_commune_fields(commune) if fresh else _commune_fields_of(existing)),
     )
     return dossier, accepted, unchanged
+
+
+def _commune_fields(commune: ResolvedCommune | None) -> dict:
+    if commune is None:
+        return {}
+    return {"commune_code_version": commune.received_version, "standard_commune_code": commune.code,
+            "standard_commune_version": commune.version, "commune_mapped_by": commune.mapped_by}
+
+
+def _commune_fields_of(existing: Dossier) -> dict:
+    return {k: getattr(existing, k) for k in ("commune_code_version", "standard_commune_code",
+                                              "standard_commune_version", "commune_mapped_by")}

@@ -83,6 +83,9 @@ class Payment(BaseModel):
     test: bool = False
     history: list[dict] = Field(default_factory=list)
     rev: int = 0
+    # A payment of the integration self-test (test bank only, test receipt series, excluded from reports and
+    # reconciliation): set once when the payment is created, never changed.
+    test: bool = False
 
     def effective_state(self, now_epoch: int) -> PaymentState:
         """A live payment past its expiry is EXPIRED even before a sweeper persists it."""

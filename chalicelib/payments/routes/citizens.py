@@ -113,7 +113,8 @@ def lookup_page(call: Call):
        ok={201: Ok("Payment created (or the first answer replayed for the same Idempotency-Key).", PaymentCreated)},
        problems={400: ("IDEMPOTENCY_KEY_INVALID",), 403: ("BANK_ACCOUNT_NOT_LINKED",),
                  404: ("DOSSIER_NOT_FOUND", "NOTICE_NOT_FOUND"),
-                 409: ("NOTICE_ALREADY_PAID", "PAYMENT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED"),
+                 409: ("NOTICE_ALREADY_PAID", "PAYMENT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED",
+                       "TEST_DOSSIER_NOT_PAYABLE"),
                  422: ("RETURN_URL_NOT_ALLOWED",), 429: ("LOOKUP_TOO_MANY_ATTEMPTS",)})
 def create_payment(call: Call):
     from chalicelib.payments.services.payment_requests import initiate_payment

@@ -101,12 +101,18 @@ def _once(call: Call, scope: str, message_id: str, produce) -> dict:
        "or `tax` (tax authority codes, mapped through the administrative-unit map). `total_vnd` must equal the "
        "sum of the items. Re-sending the same version is `unchanged`; a higher version replaces an unpaid notice; "
        "changing a paid or in-payment notice is `409 NOTICE_LOCKED`. A batch is applied whole or not at all. "
-       "The payer is sent an SMS for each accepted notice. A partner's secret may be limited to some provinces: "
-       "a dossier of another province is `403 PARTNER_PROVINCE_FORBIDDEN`. A replay of a message already "
-       "answered (same `webhook-id`, within the signature's validity) gets the same answer and changes nothing.",
+       "The payer is sent an SMS for each accepted notice. The commune code is mapped to today's statistics "
+       "commune: a `tax` code through the province's confirmed map, a pre-2025 `gso` code (or any code with "
+       "`commune_code_version` `2025-06-30`) through its successors (a split commune by the name in the address); "
+       "both codes are kept, sent to the province and returned by lookup in `commune`. A code that maps to nothing "
+       "is `422 COMMUNE_CODE_UNKNOWN`, a split commune the address does not decide `422 COMMUNE_CODE_AMBIGUOUS`; "
+       "nothing is stored then. A partner's secret may be limited to some provinces: a dossier of another province "
+       "is `403 PARTNER_PROVINCE_FORBIDDEN`. A replay of a message already answered (same `webhook-id`, within the "
+       "signature's validity) gets the same answer and changes nothing.",
        request=NoticeBatchIn, ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
        problems={403: ("PARTNER_PROVINCE_FORBIDDEN",),
                  409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
+                 422: ("COMMUNE_CODE_UNKNOWN", "COMMUNE_CODE_AMBIGUOUS"),
                  503: ("NOTICE_FORWARDING_UNAVAILABLE",)})
 def receive_notices(call: Call):
     from chalicelib.payments.services.intake import ingest_notices

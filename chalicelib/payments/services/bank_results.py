@@ -32,7 +32,7 @@ from chalicelib.payments.domain.payments import (
 )
 from chalicelib.payments.ports import ConcurrentUpdateError, NoticeAlreadyPaidError, PaymentsContext
 from chalicelib.receipts import units as agencies
-from chalicelib.receipts.domain import build_receipt
+from chalicelib.receipts.domain import build_receipt, series_unit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25  # optimistic retries under contention (20 concurrent duplicates settle well within this)
@@ -82,11 +82,11 @@ def apply_bank_result(svc: PaymentsContext, result: BankResult) -> Outcome:
     if not is_payment_id(result.payment_id):
         raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found())
     unit_letter = province_of_payment(result.payment_id)
+    # Only the test bank ever pays a test payment (and only test payments): its receipts draw from the test series.
+    unit = series_unit(f"000.00.00.{unit_letter}", banks.is_test_bank(result.bank_code))
     for attempt in range(MAX_ATTEMPTS):
         now = svc.clock.now()
-        payment, counter = svc.ledger.get_payment_and_counter(
-            result.payment_id, f"000.00.00.{unit_letter}", now.year
-        )
+        payment, counter = svc.ledger.get_payment_and_counter(result.payment_id, unit, now.year)
         if payment is None:
             raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found())
         _check_match(svc, payment, result)
@@ -102,7 +102,9 @@ def _payment_not_found() -> AppError:
 
 
 def _check_match(svc: PaymentsContext, payment: Payment, result: BankResult) -> None:
-    if result.gateway_protocol is not None:
+    if payment.test != banks.is_test_bank(result.bank_code):
+        same_bank = False  # a test payment is paid by the test bank alone, and the test bank pays nothing else
+    elif result.gateway_protocol is not None:  # the IPN's bank is the payment's own, whatever vnp_BankCode says
         same_bank = banks.get_bank(payment.bank_code).protocol == result.gateway_protocol
     else:
         same_bank = result.bank_code == payment.bank_code
@@ -163,19 +165,20 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
         payment=payment,
         sequence=counter + 1,
         template_symbol=svc.settings.receipt_template_symbol,
-        series_pattern=svc.settings.receipt_series_pattern,
+        series_pattern=svc.settings.receipt_test_series_pattern if payment.test else svc.settings.receipt_series_pattern,
         collecting_unit_name=agencies.collecting_unit_name(payment.collecting_unit),
-        bank_name=banks.get_bank(payment.bank_code).name_vi,
+        bank_name=banks.bank_name(payment.bank_code),
         bank_txn_ref=result.bank_txn_ref,
         paid_at=paid_at,
         issued_at=now,
     )
     paid = _moved(payment, PaymentState.PAID, now, result.origin, receipt_id=receipt.receipt_id,
                   bank_txn_ref=result.bank_txn_ref, paid_at=paid_at)
+    # The receipt goes to the province with the payment: its forwarding intent is part of this transaction. A test
+    # receipt is not queued: the self-test delivers it itself, marked "test", and records the province's answers.
+    intents = [] if payment.test else [outbox.forward_receipt(receipt.model_dump())]
     try:
-        # The receipt goes to the province with the payment: its forwarding intent is part of this transaction.
-        svc.ledger.record_paid(paid, payment, receipt, counter, now.year,
-                               [outbox.forward_receipt(receipt.model_dump())], _collected(paid))
+        svc.ledger.record_paid(paid, payment, receipt, counter, now.year, intents, _collected(paid))
     except NoticeAlreadyPaidError:
         double = _moved(payment, PaymentState.PAID, now, result.origin, bank_txn_ref=result.bank_txn_ref,
                         paid_at=paid_at, refund_required=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.clock import epoch
-from chalicelib.core.errors import AppError, FieldError, conflict, validation_error
+from chalicelib.core.errors import AppError, conflict
 from chalicelib.core.money import format_vnd
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
@@ -21,8 +22,10 @@ MAX_ATTEMPTS = 5
 class IntakeResult:
     accepted: int
     unchanged: int
+    commune: dict | None = None  # the code received and the current statistics commune it was mapped to
 
     def as_dict(self) -> dict[str, int]:
+        """The HTTP answer (API.md: the counts only; the mapped commune is returned with the notices, by lookup)."""
         return {"accepted": self.accepted, "unchanged": self.unchanged}
 
 
@@ -38,30 +41,25 @@ def ingest_notices(svc: PaymentsContext, body: dict, provinces: tuple[str, ...] 
     """``provinces``: those the signing partner may send for (None: every province, the tax authority)."""
     batch = parse(NoticeBatchIn, body)
     _check_sender_scope(batch.dossier_code, provinces)
-    if batch.commune_code_system == "tax":
-        raise validation_error(
-            [FieldError("commune_code_system", "COMMUNE_CODE_SYSTEM_UNSUPPORTED",
-                        "Chưa hỗ trợ mã xã của cơ quan thuế (tax): bảng ánh xạ địa bàn hành chính chưa được "
-                        "xác nhận. Hãy gửi mã xã theo danh mục thống kê (gso).")],
-            "Mã địa bàn hành chính chưa được hỗ trợ.",
-        )
+    # Before anything is read or written: a code that maps to no current commune refuses the batch (422).
+    commune = resolve_commune(svc, batch)
     id_hash = svc.hasher.hash_id(batch.id_number)
     for _ in range(MAX_ATTEMPTS):
         now = svc.clock.now()
         existing = svc.dossiers.get(batch.dossier_code)
         try:
-            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat())
+            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat(), commune)
         except DossierConflictError as exc:
             raise conflict(exc.code, exc.message,
                            **({"notice_number": exc.notice_number} if exc.notice_number else {})) from None
-        if not accepted:
-            return IntakeResult(0, len(unchanged))  # an idempotent resend: its intents went out with the first
+        if not accepted:  # an idempotent resend: its intents went out with the first
+            return IntakeResult(0, len(unchanged), dossier.commune_view())
         try:
-            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted))
+            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted, commune))
         except ConcurrentUpdateError:
             continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
         svc.count("NoticesAccepted", len(accepted))
-        return IntakeResult(len(accepted), len(unchanged))
+        return IntakeResult(len(accepted), len(unchanged), commune.view())
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
 
 
@@ -85,14 +83,24 @@ def _check_sender_scope(dossier_code: str, provinces: tuple[str, ...] | None) ->
         raise forbidden("PARTNER_PROVINCE_FORBIDDEN", "Đối tác không được gửi thông báo thuế cho tỉnh của hồ sơ này.")
 
 
-def intents(batch: NoticeBatchIn, accepted: list[NoticeIn]) -> list[Intent]:
+def resolve_commune(svc: PaymentsContext, batch: NoticeBatchIn) -> ResolvedCommune:
+    from chalicelib.core.codes import province_agency_code
+
+    return svc.commune_codes.resolve(province_agency=province_agency_code(batch.dossier_code),
+                                     code=batch.commune_code, system=batch.commune_code_system,
+                                     version=batch.commune_code_version, address=batch.property.address)
+
+
+def intents(batch: NoticeBatchIn, accepted: list[NoticeIn], commune: ResolvedCommune | None = None) -> list[Intent]:
     """Written with the dossier: the payer's SMS for each notice with a phone (the phone is stored nowhere else),
     and the notices for the province's one-stop software ("API BNDP nhận thông báo thuế đất"), without ID number
     or phone: the province matches on its own dossier code."""
     from chalicelib.core.codes import province_agency_code
 
     out = [outbox.sms(n.payer_phone, notice_sms(batch.dossier_code, n)) for n in accepted if n.payer_phone]
-    notices = [{"dossier_code": batch.dossier_code, "commune_code": batch.commune_code,
+    mapped = {"commune_code_system": batch.commune_code_system, "standard_commune_code": commune.code,
+              "standard_commune_version": commune.version} if commune else {}
+    notices = [{"dossier_code": batch.dossier_code, "commune_code": batch.commune_code, **mapped,
                 "property": batch.property.model_dump(mode="json", exclude_none=True),
                 **n.model_dump(mode="json", exclude={"payer_phone"}, exclude_none=True)} for n in accepted]
     out.append(outbox.forward_notices(province_agency_code(batch.dossier_code), notices))

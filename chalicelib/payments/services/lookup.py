@@ -64,9 +64,12 @@ def lookup(svc: PaymentsContext, body: dict) -> dict:
     q = parse(LookupIn, body)
     dossier = find_dossier(svc, q.dossier_code, q.id_number)
     now = epoch(svc.clock.now())
+    extra = {"test": True} if dossier.test else {}
     return {
         "dossier_code": dossier.dossier_code,
         "property": dossier.property,
+        "commune": dossier.commune_view(),
+        **extra,
         "notices": [
             {
                 "notice_number": n.notice_number,

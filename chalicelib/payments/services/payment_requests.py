@@ -112,6 +112,10 @@ def initiate_payment(
     req_hash = _request_hash(req.model_dump())
     direct = _goes_direct(svc, req.bank_code, citizen_sub)
     dossier = find_dossier(svc, req.dossier_code, req.id_number)
+    if dossier.test:
+        # A self-test dossier is paid by the test bank only (test_payments.py): no real bank ever gets it.
+        raise conflict("TEST_DOSSIER_NOT_PAYABLE", "Hồ sơ kiểm thử tích hợp chỉ được thanh toán qua ngân hàng kiểm "
+                       "thử của Cổng Dịch vụ công quốc gia, không qua ngân hàng thật.")
     notice = dossier.notices.get(req.notice_number)
     if notice is None:
         raise not_found("NOTICE_NOT_FOUND", "Không tìm thấy thông báo thuế trong hồ sơ.")
@@ -159,6 +163,12 @@ def _goes_direct(svc: PaymentsContext, bank_code: str, citizen_sub: str | None) 
 
 
 def _new_payment(svc: PaymentsContext, dossier, notice, req: PaymentIn, citizen_sub: str | None, now) -> Payment:
+    return new_payment(svc, dossier, notice, banks.get_bank(req.bank_code).code, now, return_url=req.return_url,
+                       citizen_sub=citizen_sub)
+
+
+def new_payment(svc: PaymentsContext, dossier, notice, bank_code: str, now, *, return_url: str | None = None,
+                citizen_sub: str | None = None, test: bool = False) -> Payment:
     province = codes.province_agency_code(dossier.dossier_code).rsplit(".", 1)[1]
     return Payment(
         payment_id=new_payment_id(province, svc.new_id()),
@@ -167,15 +177,16 @@ def _new_payment(svc: PaymentsContext, dossier, notice, req: PaymentIn, citizen_
         notice_number=notice.notice_number,
         notice_version=notice.version,
         amount_vnd=notice.total_vnd,
-        bank_code=banks.get_bank(req.bank_code).code,
+        bank_code=bank_code,
         collecting_unit=collecting_unit_of_province(province),
         payer_name=notice.payer_name,
         items=notice.items,
         created_at=now.isoformat(),
         expires_at=epoch(now) + svc.settings.payment_ttl_minutes * 60,
-        return_url=req.return_url,
+        return_url=return_url,
         citizen_sub=citizen_sub,
         history=[{"state": "CREATED", "at": now.isoformat()}, {"state": "PENDING_BANK", "at": now.isoformat()}],
+        test=test,
     )
 
 

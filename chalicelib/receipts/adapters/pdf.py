@@ -59,6 +59,8 @@ _MAX_ROW_LINES = 12
 
 TITLE = "BIÊN LAI THU THUẾ, PHÍ, LỆ PHÍ"
 SUBTITLE = "(Biên lai điện tử)"
+# Printed on receipts of the integration self-test (a test series, never a real payment).
+TEST_BANNER = "BIÊN LAI KIỂM THỬ - KHÔNG CÓ GIÁ TRỊ THANH TOÁN"
 FOOTER_NOTE = "Biên lai điện tử được lập và phát hành qua Cổng Dịch vụ công quốc gia (dichvucong.gov.vn)."
 
 
@@ -108,6 +110,8 @@ class _ReceiptView:
             raise ReceiptRenderError(f"receipt is missing {', '.join(missing)}")
         text = {k: _clean(receipt[k], k) for k in _REQUIRED_TEXT_FIELDS}
         text.update({k: _clean(receipt[k], k) for k in _OPTIONAL_TEXT_FIELDS if receipt.get(k)})
+        if receipt.get("test") is True:
+            text["test_banner"] = TEST_BANNER
         total = _amount(receipt["amount_vnd"], "amount_vnd")
         items = cls._items(receipt["items"])
         if sum(amount for _, _, amount in items) != total:
@@ -271,6 +275,12 @@ def _draw_title(pdf: FPDF, view: _ReceiptView) -> None:
     pdf.set_font(FAMILY, "", _BODY_PT)
     pdf.multi_cell(0, _LINE, SUBTITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, _LINE, f"Ngày lập: {view.issued_at:%d/%m/%Y}", align="C", new_x="LMARGIN", new_y="NEXT")
+    if "test_banner" in view.text:
+        pdf.set_font(FAMILY, "B", 12)
+        pdf.set_text_color(190, 20, 20)
+        pdf.multi_cell(0, 7, view.text["test_banner"], align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+        pdf.set_font(FAMILY, "", _BODY_PT)
     pdf.ln(5)
 
 
