@@ -3,7 +3,7 @@
 Thin on purpose: each route is declared beside its handler (chalicelib/*/routes*), each handler parses, calls a use
 case and renders. Heavy imports happen inside handlers, on first use.
 """
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib import bootstrap
 from chalicelib.accounts.routes import admin, officers, otp
@@ -14,12 +14,15 @@ from chalicelib.config import get_settings
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
+from chalicelib.reminders import routes as reminders
+from chalicelib.taxes import routes as taxes
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens):
+for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens, taxes,
+                  reminders):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -53,3 +56,25 @@ def sweep_deliveries(event):
     from chalicelib.jobs.sweeper import run_sweep
 
     return run_sweep()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def send_reminders(event):
+    from chalicelib.jobs.schedules import run_reminders
+
+    return run_reminders()
+
+
+# 22:30 in Vietnam (UTC+7) = 15:30 UTC: today's receipt tables go to the tax authority on the day of issue.
+@app.schedule(Cron(30, 15, "*", "*", "?", "*"))
+def report_receipts_daily(event):
+    from chalicelib.jobs.schedules import run_receipt_reports
+
+    return run_receipt_reports()
+
+
+@app.schedule(Rate(30, unit=Rate.MINUTES))
+def report_receipts_catch_up(event):
+    from chalicelib.jobs.schedules import run_receipt_reports
+
+    return run_receipt_reports()

@@ -39,6 +39,7 @@ RESOURCE_ENV: dict[str, Any] = {
     "ALERT_EMAILS_TOPIC_ARN": {"Ref": "AlertEmailsTopic"},
     "DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},
     "APP_SECRET_NAME": {"Ref": "AppSecret"},
+    "RECEIPT_SIGNING_SECRET_NAME": {"Ref": "ReceiptSigningSecret"},
 }
 
 TABLES = ("DossiersTable", "LedgerTable", "DirectoryTable")

@@ -2,7 +2,9 @@
 
 One JSON secret per stage (`lfo/<stage>/app-secrets`):
   {"id_hash_key": "...", "partners": {"<partner id>": ["whsec_...", ...]},
-   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "..."}
+   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "...",
+   "tax_authority": {"request_secret": "whsec_...", "answer_secrets": ["whsec_..."]},
+   "sms_gateway": ["whsec_..."]}
 Lists allow rotation: any listed secret verifies.
 """
 from __future__ import annotations
@@ -38,3 +40,11 @@ class AppSecrets:
 
     def local_jwt_secret(self) -> str:
         return str(self._all().get("local_jwt_secret", ""))
+
+    def tax_authority(self) -> dict[str, Any]:
+        """The portal's request secret at the tax authority and the secrets its answers are signed with."""
+        return dict(self._all().get("tax_authority", {}))
+
+    def sms_gateway_secrets(self) -> list[str]:
+        """Inbound SMS (opt-out keywords) are signed by the SMS gateway with these (never a notice sender's)."""
+        return list(self._all().get("sms_gateway", []))

@@ -3,7 +3,9 @@ lazily), and the helpers every repository uses to read a cancelled transaction.
 
 Tables (declared once in infra/resources.json):
 - dossiers: one item per dossier code, holding the keyed hash of the ID number and the notices (one read per lookup);
-- ledger: payments, receipts, receipt counters, idempotency records, anomalies and delivery state (pk/sk, gsi1, ttl);
+- ledger: payments, receipts (data + signed XML), receipt counters, verification keys, the daily report rows and
+  their days, tax-debt claims, reference numbers, reminders, SMS opt-outs, idempotency records, anomalies, outbox
+  intents and delivery state (pk/sk, gsi1, ttl);
 - directory: OTP records and send counters, units, officers, citizen accounts and bank links, the province API
   registry, alert contacts and audit trails (pk/sk, gsi1, ttl).
 
@@ -82,6 +84,7 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         ttl = NumberAttribute(null=True)
         intent_kind = UnicodeAttribute(null=True)  # outbox intents: their kind and reference, unsealed
         ref = UnicodeAttribute(null=True)
+        xml = UnicodeAttribute(null=True)  # a receipt's signed XML (its legal record), beside its data
         gsi1 = Gsi1()
 
     if host:

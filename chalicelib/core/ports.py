@@ -14,3 +14,12 @@ class StaleRecordError(Exception):
 
 class SmsSender(Protocol):
     def send_sms(self, phone_e164: str, message: str) -> None: ...
+
+
+class Sealer(Protocol):
+    """Authenticated encryption of small personal values kept at rest (AES-256-GCM under a key derived from the app
+    secret): a phone or an ID number that must travel later, never stored in clear."""
+
+    def seal(self, data: bytes) -> str: ...
+
+    def open(self, token: str) -> bytes: ...

@@ -66,6 +66,7 @@ OUTPUT_ENV = {
     "AlertEmailsTopicArn": "ALERT_EMAILS_TOPIC_ARN",
     "DocumentsBucketName": "DOCUMENTS_BUCKET",
     "AppSecretName": "APP_SECRET_NAME",
+    "ReceiptSigningSecretName": "RECEIPT_SIGNING_SECRET_NAME",
 }
 
 _DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}

@@ -24,7 +24,7 @@ class OutboxStore(Protocol):
 
 
 class ForwardingChannel(Protocol):
-    def enqueue_receipt_doc(self, receipt: dict[str, Any]) -> None: ...
+    def enqueue_receipt_doc(self, receipt: dict[str, Any], payer_id_sealed: str | None = None) -> None: ...
 
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
 
@@ -33,11 +33,22 @@ class OpsChannel(Protocol):
     def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
 
 
+class OptOuts(Protocol):
+    def opted_out(self, phone_e164: str) -> bool: ...
+
+
+class TaxPaymentChannel(Protocol):
+    def notify_payment(self, payload: dict[str, Any]) -> None:
+        """Raises when the tax authority did not acknowledge (the intent is retried)."""
+
+
 class OutboxContext(Protocol):
     clock: Clock
     outbox: OutboxStore
     sms: SmsSender
     forwarding: ForwardingChannel
     alerts: OpsChannel
+    opt_outs: OptOuts
+    tax_payments: TaxPaymentChannel
 
     def count(self, name: str, value: int = 1) -> None: ...

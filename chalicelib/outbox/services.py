@@ -17,9 +17,15 @@ def deliver(ctx: OutboxContext, intent: Intent) -> None:
     """Hand one intent to its channel (raises when the channel fails)."""
     p = intent.payload
     if intent.kind == "sms":
+        if p.get("optional") and ctx.opt_outs.opted_out(p["phone"]):
+            ctx.count("SmsSkippedOptOut")
+            return
         ctx.sms.send_sms(p["phone"], p["text"])
+        ctx.count("SmsSegments", int(p.get("segments") or 1))
     elif intent.kind == "forward_receipt":
-        ctx.forwarding.enqueue_receipt_doc(p["receipt"])
+        ctx.forwarding.enqueue_receipt_doc(p["receipt"], p.get("payer_id_sealed"))
+    elif intent.kind == "tax_payment":
+        ctx.tax_payments.notify_payment(p)
     elif intent.kind == "forward_notices":
         ctx.forwarding.enqueue_notices(p["province"], p["notices"])
     else:

@@ -48,19 +48,30 @@ def ingest_notices(svc: PaymentsContext, body: dict) -> IntakeResult:
         now = svc.clock.now()
         existing = svc.dossiers.get(batch.dossier_code)
         try:
-            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat())
+            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat(),
+                                                       seal=lambda phone: svc.sealer.seal(phone.encode()))
         except DossierConflictError as exc:
             raise conflict(exc.code, exc.message,
                            **({"notice_number": exc.notice_number} if exc.notice_number else {})) from None
         if not accepted:
             return IntakeResult(0, len(unchanged))  # an idempotent resend: its intents went out with the first
         try:
-            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted))
+            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted),
+                              reminders_of(svc, batch.dossier_code, accepted, now))
         except ConcurrentUpdateError:
             continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
         svc.count("NoticesAccepted", len(accepted))
         return IntakeResult(len(accepted), len(unchanged))
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
+
+
+def reminders_of(svc: PaymentsContext, dossier_code: str, accepted: list[NoticeIn], now) -> list:
+    """The SMS reminders of each accepted notice with a phone and a due date (written with the dossier)."""
+    from chalicelib.reminders.domain import schedule
+
+    planned = (schedule(dossier_code, n.notice_number, n.version, n.due_date, n.payer_phone, now,
+                        svc.settings.reminders) for n in accepted if n.payer_phone and n.due_date)
+    return [r for r in planned if r is not None]
 
 
 def intents(batch: NoticeBatchIn, accepted: list[NoticeIn]) -> list[Intent]:
