@@ -87,6 +87,9 @@ def payment_result_payload(receipt: dict[str, Any], unit_code: str, payer_id_num
     """What a province receives for a paid notice (DOMAIN.md: dossier, payer's tax code, name, ID number and
     address, payment info, status 1 = paid), with the payment's reference number and the tax authority's payment
     ID. The ID number is the payer's, opened from its sealed copy just for this payload."""
+    payer = {"payer_tax_code": receipt.get("payer_tax_code"), "payer_id_number": payer_id_number,
+             "payer_address": receipt.get("payer_address"), "reference_number": receipt.get("reference_number"),
+             "tax_payment_id": receipt.get("tax_payment_id")}
     return {
         "message_id": message_id(receipt["receipt_id"], ApiType.PAYMENT_RESULT),
         "type": ApiType.PAYMENT_RESULT.value,
@@ -94,11 +97,7 @@ def payment_result_payload(receipt: dict[str, Any], unit_code: str, payer_id_num
         "dossier_code": receipt["dossier_code"],
         "notice_number": receipt["notice_number"],
         "payer_name": receipt["payer_name"],
-        "payer_tax_code": receipt.get("payer_tax_code"),
-        "payer_id_number": payer_id_number,
-        "payer_address": receipt.get("payer_address"),
-        "reference_number": receipt.get("reference_number"),
-        "tax_payment_id": receipt.get("tax_payment_id"),
+        **{k: v for k, v in payer.items() if v},  # what is known (a notice need not have a tax code)
         "status": 1,
         "content": f"Thanh toán nghĩa vụ tài chính về đất đai, thông báo thuế số {receipt['notice_number']}",
         "amount_vnd": receipt["amount_vnd"],
