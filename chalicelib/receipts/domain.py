@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.core.clock import VN_TZ
+from chalicelib.core.codes import province_agency_code
 from chalicelib.core.words import amount_in_words
 from chalicelib.receipts.units import CollectingUnit
 
@@ -39,6 +40,7 @@ class Receipt(BaseModel):
     series: str
     collecting_unit_code: str
     collecting_unit_name: str
+    province_code: str | None = None  # land: the dossier's province, whose one-stop software receives the receipt
     collecting_unit_tax_code: str | None = None
     payer_name: str
     payer_tax_code: str | None = None
@@ -144,6 +146,7 @@ def build_receipt(*, payment: Any, slot: SeriesSlot, sequence: int, bank_name: s
         collecting_unit_code=slot.unit.code,
         collecting_unit_name=slot.unit.name,
         collecting_unit_tax_code=slot.unit.tax_code,
+        province_code=province_agency_code(payment.dossier_code) if payment.dossier_code else None,
         payer_name=payment.payer_name,
         payer_tax_code=payment.payer_tax_code,
         payer_address=payment.payer_address,
@@ -162,6 +165,7 @@ def build_receipt(*, payment: Any, slot: SeriesSlot, sequence: int, bank_name: s
         reference_number=payment.reference_number,
         tax_payment_id=payment.tax_payment_id,
         verification_secret=verification_secret if slot.modern else None,
+        delivery_state="PENDING" if payment.dossier_code else "NONE",  # tax payments go to no province
     )
 
 
@@ -178,7 +182,7 @@ def build_related(old: Receipt, *, relation: str, note: str, slot: SeriesSlot, s
         "template_symbol": slot.form_symbol, "series": slot.series, "collecting_unit_name": slot.unit.name,
         "collecting_unit_tax_code": slot.unit.tax_code, "issued_at": issued_at.isoformat(),
         "verification_secret": verification_secret, "related_receipt": related, "signed": False,
-        "delivery_state": "PENDING"})
+        "delivery_state": "PENDING" if old.province_code else "NONE"})
 
 
 @dataclass(frozen=True)

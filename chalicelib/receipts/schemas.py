@@ -42,6 +42,7 @@ class Receipt(_Out):
     collecting_unit_code: str
     collecting_unit_name: str
     collecting_unit_tax_code: str | None = absent("The collecting organisation's tax code.")
+    province_code: str | None = absent("Land payments: the dossier's province (receives the receipt).")
     payer_name: str
     payer_tax_code: str | None = absent("The payer's tax code, when the notice or the tax authority has one.")
     payer_address: str | None = absent("The payer's address, when known.")
@@ -64,7 +65,8 @@ class Receipt(_Out):
     verification_url: str | None = absent("The public verification page of this receipt (what the QR code holds).")
     related_receipt: RelatedReceipt | None = absent("The receipt this one replaces, adjusts or cancels.")
     corrected_by: str | None = absent("The receipt that replaces, adjusts or cancels this one.")
-    delivery_state: str = Field(description="Forwarding to the province's one-stop system (PENDING, ...).")
+    delivery_state: str = Field(description="Forwarding to the province's one-stop system (PENDING, DELIVERED, "
+                                "FAILING, DEAD; NONE for tax payments, which go to no province).")
 
 
 class ReceiptRef(_Out):

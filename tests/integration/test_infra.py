@@ -158,7 +158,7 @@ def test_tls_only_bucket_policy_is_in_the_template_but_not_local():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     stack_template, deferred = local_template(template)
     assert "DocumentsBucketPolicy" not in stack_template["Resources"]
-    assert set(deferred) == {"AppSecret"}
+    assert set(deferred) == {"AppSecret", "ReceiptSigningSecret"}
 
 
 def test_secret_exists_with_generated_hash_key(moto_kwargs, outputs):

@@ -272,7 +272,9 @@ class Delivery:
 
 
 def receipt_delivery(receipt: dict[str, Any]) -> Delivery:
-    return Delivery(RECEIPT, receipt["receipt_id"], receipt["collecting_unit_code"], receipt)
+    # The dossier's province receives it (receipts from before province_code existed: the collecting unit was it).
+    return Delivery(RECEIPT, receipt["receipt_id"], receipt.get("province_code") or receipt["collecting_unit_code"],
+                    receipt)
 
 
 def notice_delivery(province: str, notice: dict[str, Any]) -> Delivery:

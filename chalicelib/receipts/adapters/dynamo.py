@@ -35,10 +35,14 @@ OPEN_REPORTS = "TAXRPT#OPEN"
 def issue_puts(M, issue: Issue) -> list[tuple[Any, Any]]:
     """(item, condition) of every put of an issued receipt, in the order the transaction sends them."""
     r = issue.receipt
+    # Delivery to the province starts PENDING, in the same transaction: the sweeper finds it (gsi1
+    # DELIVERY#PENDING, <province>#<since>) if the queue send never happens. Tax receipts go to no province.
+    delivered = r.province_code is not None
     puts = [
         (M(f"RCPT#{r.receipt_id}", RECEIPT_SK, kind="receipt", doc=r.model_dump_json(), state=r.delivery_state,
            xml=issue.signed_xml.decode("utf-8") if issue.signed_xml else None,
-           gsi1pk=f"DELIVERY#{r.delivery_state}", gsi1sk=f"{r.collecting_unit_code}#{r.issued_at}"),
+           gsi1pk=f"DELIVERY#{r.delivery_state}" if delivered else None,
+           gsi1sk=f"{r.province_code}#{r.issued_at}" if delivered else None),
          M.pk.does_not_exist()),
         (M(issue.counter_key, COUNTER_SK, kind="counter", seq=r.sequence),
          M.pk.does_not_exist() if issue.counter_was == 0 else (M.seq == issue.counter_was)),
