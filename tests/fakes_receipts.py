@@ -239,3 +239,39 @@ class FakeTaxPayments:
         if self.fail:
             raise TaxAuthorityError("HTTP_503")
         self.notified.append(json.loads(json.dumps(payload, ensure_ascii=False)))
+
+
+class FakeTaxAuthority:
+    """TaxAuthority + TaxPaymentChannel: answers like the simulator (``chalicelib.local.tax_authority_sim``)."""
+
+    def __init__(self) -> None:
+        from chalicelib.local.tax_authority_sim import demo_taxpayer
+
+        self.mode = "ok"  # ok | down
+        self.taxpayers = {"035095001234": demo_taxpayer()}
+        self.paid: set[str] = set()
+        self.lookups = 0
+
+    def lookup(self, tax_code: str):
+        from chalicelib.taxes.domain import TaxInfo
+
+        self.lookups += 1
+        if self.mode == "down":
+            raise TaxAuthorityError("TIMEOUT")
+        known = self.taxpayers.get(tax_code)
+        return TaxInfo.model_validate(known) if known else None
+
+    def notify_payment(self, payload: dict) -> None:
+        if self.mode == "down":
+            raise TaxAuthorityError("HTTP_503")
+        self.paid.add(payload["tax_payment_id"])
+
+
+class FakeTaxpayers:
+    def __init__(self, accounts: dict | None = None) -> None:
+        from chalicelib.taxes.ports import TaxpayerAccount
+
+        self.accounts = {k: TaxpayerAccount(*v) for k, v in (accounts or {}).items()}
+
+    def account(self, account_id: str):
+        return self.accounts.get(account_id)
