@@ -104,6 +104,7 @@ class PaymentOrder:
     bank: Bank
     amount_vnd: int
     return_url: str | None = None
+    reference_number: str | None = None  # the portal's số tham chiếu: echoed in the result, as a real bank does
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> PaymentOrder:
@@ -119,12 +120,17 @@ class PaymentOrder:
         ):
             raise InvalidOrderError("Địa chỉ quay lại (return_url) phải là http hoặc https.")
         amount = _positive_int(fields.get("amount_vnd"), "Số tiền (amount_vnd) phải là số nguyên dương.")
-        return cls(payment_id.strip(), bank, amount, return_url)
+        reference = fields.get("reference_number") or None
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 40):
+            raise InvalidOrderError("Số tham chiếu (reference_number) không hợp lệ.")
+        return cls(payment_id.strip(), bank, amount, return_url, reference)
 
     def query(self) -> dict[str, str]:
         fields = {"payment_id": self.payment_id, "bank_code": self.bank.code, "amount_vnd": str(self.amount_vnd)}
         if self.return_url:
             fields["return_url"] = self.return_url
+        if self.reference_number:
+            fields["reference_number"] = self.reference_number
         return fields
 
 
@@ -237,6 +243,8 @@ class SimulatedBank:
             "status": "SUCCESS" if outcome == "success" else "FAILED",
             "paid_at": now.astimezone(VN_TZ).replace(microsecond=0).isoformat(),
         }
+        if order.reference_number:
+            payload["reference_number"] = order.reference_number
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         secret = self._secret(lambda s: s["banks"][order.bank.code], f"banks.{order.bank.code}")
         headers = sign_webhook(body, secret, f"msg_{uuid.uuid4().hex}", int(now.timestamp()))
