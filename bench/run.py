@@ -337,6 +337,13 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
                                   for op, r in results["accounts"].items()))
+    say("receipts: issuance with and without signing, signing throughput ...")
+    from .receipts import run as run_receipts
+
+    results["receipts"] = run_receipts(max(50, min(n, 300)))
+    r = results["receipts"]
+    say(f"  signed p50 {r['issuance_signed']['p50_ms']} ms, unsigned p50 {r['issuance_unsigned']['p50_ms']} ms, "
+        f"ratio {r['ratio_signed_to_unsigned']}, {r['signing']['xml_signatures_per_s_per_core']} signatures/s/core")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked
