@@ -153,7 +153,7 @@ def _receipt_documents(c: Context):
 def _reports(c: Context):
     from chalicelib.receipts.adapters.reports import DynamoReports
 
-    return DynamoReports(c.settings)
+    return DynamoReports(c.settings, c.outbox)
 
 
 def _tax_gateway(c: Context):

@@ -192,7 +192,7 @@ class InMemoryLedger:
         self._references: dict[str, str] = {}
         self._claims: dict[str, dict[str, Any]] = {}  # claim key -> {"state", "ref", "expires_at"}
         self._anomalies: list[dict[str, Any]] = []
-        self.receipts_store = InMemoryReceipts(self._lock)
+        self.receipts_store = InMemoryReceipts(self._lock, dossiers.outbox)
 
     # -- condition helpers (call with the lock held) --
     def _payment_unchanged(self, expected: Payment) -> bool:
@@ -490,6 +490,7 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     }
     fields.update(overrides)
     fields["ledger"].outbox = outbox
+    fields["ledger"].receipts_store.outbox = outbox
     ctx = Context(outbox=outbox, **fields)
     outbox.bind(ctx)
     return ctx

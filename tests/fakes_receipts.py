@@ -42,8 +42,8 @@ def signing_keys(pki: dict | None = None):
 class InMemoryReceipts:
     """ReceiptStore and ReportStore. ``lock`` is the ledger fake's: issuing happens inside its transactions."""
 
-    def __init__(self, lock: threading.Lock) -> None:
-        self.lock = lock
+    def __init__(self, lock: threading.Lock, outbox: Any = None) -> None:
+        self.lock, self.outbox = lock, outbox
         self._receipts: dict[str, str] = {}
         self._xml: dict[str, bytes] = {}
         self.counters: dict[str, int] = {}
@@ -145,7 +145,9 @@ class InMemoryReceipts:
         with self.lock:
             return [json.loads(r) for _, r in sorted(self._rows.get((unit, day), {}).items())]
 
-    def save_outcome(self, report: DayReport, close_if_rows: int | None) -> bool:
+    def save_outcome(self, report: DayReport, close_if_rows: int | None, intents=()) -> bool:
+        if intents:
+            self.outbox.accept(intents)
         doc = {k: v for k, v in asdict(report).items() if k not in ("unit", "day", "rows", "state")}
         with self.lock:
             day = self._days[(report.unit, report.day)]

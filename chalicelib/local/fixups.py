@@ -60,18 +60,25 @@ def _apply_bucket_properties(s3: Any, bucket: str, props: dict[str, Any]) -> Non
 
 def _lifecycle_rule(cfn_rule: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's lifecycle rule shape -> the S3 API's (the subset this project uses)."""
-    rule: dict[str, Any] = {"Status": cfn_rule["Status"], "Filter": {"Prefix": cfn_rule.get("Prefix", "")}}
-    same_shape = ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload", "Expiration")
+    prefix = cfn_rule.get("Prefix", "")
+    tags = cfn_rule.get("TagFilters", [])
+    rule: dict[str, Any] = {"Status": cfn_rule["Status"],
+                            "Filter": {"And": {"Prefix": prefix, "Tags": tags}} if tags else {"Prefix": prefix}}
+    same_shape = ("AbortIncompleteMultipartUpload", "Expiration")
     for key, value in cfn_rule.items():
         if key == "Id":
             rule["ID"] = value
         elif key == "ExpirationInDays":
-            rule["Expiration"] = {"Days": value}
+            rule["Expiration"] = {"Days": int(value)}
+        elif key == "ExpiredObjectDeleteMarker":
+            rule["Expiration"] = {"ExpiredObjectDeleteMarker": bool(value)}
         elif key == "NoncurrentVersionExpirationInDays":
-            rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": value}
+            rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(value)}
+        elif key == "NoncurrentVersionExpiration":
+            rule[key] = {"NoncurrentDays": int(value["NoncurrentDays"])}
         elif key in same_shape:
             rule[key] = value
-        elif key not in ("Status", "Prefix"):
+        elif key not in ("Status", "Prefix", "TagFilters"):
             warnings.warn(f"lifecycle rule property {key} is not applied in the local stack", stacklevel=2)
     return rule
 
@@ -81,6 +88,8 @@ def _create_by_api(clients: _Clients, resource: dict[str, Any], resolver: _Resol
     props = resolver.resolve(resource.get("Properties", {}))
     if resource["Type"] == "AWS::SecretsManager::Secret":
         return _create_secret(clients("secretsmanager"), props)
+    if resource["Type"] == "AWS::CloudWatch::Alarm":
+        return _create_alarm(clients("cloudwatch"), props)
     raise LocalStackError(f"no local implementation for {resource['Type']}")
 
 
@@ -104,3 +113,23 @@ def _create_secret(sm: Any, props: dict[str, Any]) -> str:
             value = password
     extra = {k: props[k] for k in ("Description", "KmsKeyId", "Tags") if k in props}
     return sm.create_secret(Name=name, SecretString=value or "", **extra)["ARN"]
+
+
+_ALARM_PROPERTIES = ("AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+                     "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+                     "AlarmActions", "OKActions")
+
+
+def _create_alarm(cloudwatch: Any, props: dict[str, Any]) -> str:
+    """PutMetricAlarm (an upsert) with the template's properties; the alarm's Ref is its name."""
+    unknown = sorted(set(props) - set(_ALARM_PROPERTIES))
+    if unknown:
+        raise LocalStackError(f"alarm properties without a local implementation: {unknown}")
+    args = dict(props)
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in args:
+            args[key] = int(args[key])
+    args["Threshold"] = float(args["Threshold"])
+    args["Dimensions"] = [{"Name": d["Name"], "Value": str(d["Value"])} for d in args.get("Dimensions", [])]
+    cloudwatch.put_metric_alarm(**args)
+    return args["AlarmName"]

@@ -15,6 +15,12 @@ changing what production gets:
       moto's S3 checks object requests against the bucket policy without any request context, so the
       `aws:SecureTransport` condition cannot hold and the Deny refuses every GetObject/PutObject (403);
     - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally.
+* AWS::KMS::Key KeyPolicy: moto stores the policy as given and json.loads it on every KMS call, so a policy written
+  as a JSON object (as CloudFormation takes it) breaks every call on the key; the local copy gets, as JSON text,
+  the first statement of ours only (the account root may do everything; the service principals' statements have
+  nothing to act on locally).
+* AWS::CloudWatch::Alarm: not in moto's CloudFormation; created with PutMetricAlarm from the same properties.
+* AWS::ApiGateway::Account: dropped (no API Gateway locally).
 * Properties moto's CloudFormation ignores, applied here after the stack is created:
     - AWS::DynamoDB::Table PointInTimeRecoverySpecification -> UpdateContinuousBackups,
       TimeToLiveSpecification -> UpdateTimeToLive;
@@ -52,8 +58,10 @@ TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "resources.json"
 PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
 
 # Types moto 5.2.5's CloudFormation cannot create, and what happens to them locally.
-CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret"})
-DROPPED_LOCALLY = frozenset({"AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"})
+CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"})
+DROPPED_LOCALLY = frozenset({
+    "AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::ApiGateway::Account",
+})
 
 # Stack output -> environment variable read by chalicelib.config.
 OUTPUT_ENV = {
@@ -70,6 +78,9 @@ OUTPUT_ENV = {
 }
 
 _DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+_LOCAL_KEY_POLICY = {"Fn::Sub": json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "AccountRoot", "Effect": "Allow", "Principal": {"AWS": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"},
+    "Action": "kms:*", "Resource": "*"}]})}
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
@@ -152,6 +163,8 @@ def local_template(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         sse = resource.get("Properties", {}).get("SSESpecification")
         if resource["Type"] == "AWS::DynamoDB::Table" and isinstance(sse, dict) and "SSEEnabled" in sse:
             sse["Enabled"] = sse["SSEEnabled"]  # moto reads the API spelling; see the module docstring
+        if resource["Type"] == "AWS::KMS::Key":
+            resource["Properties"]["KeyPolicy"] = _LOCAL_KEY_POLICY  # a string for moto; see the module docstring
     return local, deferred
 
 
@@ -285,6 +298,11 @@ class _Resolver:
             ),
             "AWS::SNS::Topic": lambda: physical,
             "AWS::SecretsManager::Secret": lambda: physical,
+            "AWS::KMS::Key": lambda: f"arn:{p['AWS::Partition']}:kms:{p['AWS::Region']}:{p['AWS::AccountId']}:key/{physical}",
+            "AWS::IAM::Role": lambda: f"arn:{p['AWS::Partition']}:iam::{p['AWS::AccountId']}:role/{physical}",
+            "AWS::Logs::LogGroup": lambda: (
+                f"arn:{p['AWS::Partition']}:logs:{p['AWS::Region']}:{p['AWS::AccountId']}:log-group:{physical}:*"
+            ),
         }
         if rtype not in arns:
             raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.Arn ({rtype}) locally")

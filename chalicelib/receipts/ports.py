@@ -4,9 +4,10 @@ and the tax authority's reporting endpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.outbox.domain import Intent
 from chalicelib.receipts.domain import Issue, Receipt
 from chalicelib.receipts.reporting import DayReport
 
@@ -100,9 +101,10 @@ class ReportStore(Protocol):
 
     def rows(self, unit: str, day: str) -> list[dict[str, Any]]: ...
 
-    def save_outcome(self, report: DayReport, close_if_rows: int | None) -> bool:
-        """Store the report's new state; with ``close_if_rows``, take the day out of the open list only if it still
-        has that many rows (a receipt written meanwhile keeps it open). False when the day moved meanwhile."""
+    def save_outcome(self, report: DayReport, close_if_rows: int | None, intents: Sequence[Intent] = ()) -> bool:
+        """Store the report's new state (with the intents, in one write); with ``close_if_rows``, take the day out of
+        the open list only if it still has that many rows (a receipt written meanwhile keeps it open). False when
+        the day moved meanwhile."""
 
 
 class TaxAuthorityReports(Protocol):
@@ -120,7 +122,6 @@ class ReceiptsContext(Protocol):
     receipt_documents: ReceiptDocuments
     reports: ReportStore
     tax_reports: TaxAuthorityReports
-    alerts: Any  # ops(kind, subject, details)
     new_id: Callable[[], str]
 
     def count(self, name: str, value: int = 1) -> None: ...

@@ -158,7 +158,9 @@ def test_tls_only_bucket_policy_is_in_the_template_but_not_local():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     stack_template, deferred = local_template(template)
     assert "DocumentsBucketPolicy" not in stack_template["Resources"]
-    assert set(deferred) == {"AppSecret", "ReceiptSigningSecret"}
+    assert "AccessLogsBucketPolicy" not in stack_template["Resources"]
+    alarms = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(deferred) == {"AppSecret", "ReceiptSigningSecret"} | alarms
 
 
 def test_secret_exists_with_generated_hash_key(moto_kwargs, outputs):
@@ -173,7 +175,9 @@ def test_secret_exists_with_generated_hash_key(moto_kwargs, outputs):
 def test_alerts_topic_exists_encrypted(moto_kwargs, outputs):
     attrs = client(moto_kwargs, "sns").get_topic_attributes(TopicArn=outputs["AlertsTopicArn"])["Attributes"]
     assert attrs["TopicArn"].endswith(f":lfo-{STAGE}-alerts")
-    assert attrs["KmsMasterKeyId"] == "alias/aws/sns"
+    # A customer managed key: CloudWatch alarms cannot publish to a topic encrypted with aws/sns.
+    key = client(moto_kwargs, "kms").describe_key(KeyId=attrs["KmsMasterKeyId"])["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER"
     emails = client(moto_kwargs, "sns").get_topic_attributes(TopicArn=outputs["AlertEmailsTopicArn"])["Attributes"]
     assert emails["TopicArn"].endswith(f":lfo-{STAGE}-alert-emails")
     assert emails["KmsMasterKeyId"] == "alias/aws/sns"
@@ -183,6 +187,7 @@ def test_package_only_and_waf_resources_are_left_out_locally():
     stack_template, _ = local_template(json.loads(Path(TEMPLATE_PATH).read_text(encoding="utf-8")))
     assert "CitizenWebAclAssociation" not in stack_template["Resources"]
     assert "CitizenWebAcl" not in stack_template["Resources"]
+    assert "ApiGatewayAccount" not in stack_template["Resources"]
     assert "CitizenWebAclArn" not in stack_template["Outputs"]
     assert "AppSecretArn" not in stack_template["Outputs"]
 
@@ -201,3 +206,67 @@ def test_only_prod_tables_have_deletion_protection(moto_kwargs, outputs):
     for output in ("DossiersTableName", "LedgerTableName", "DirectoryTableName"):
         assert ddb.describe_table(TableName=prod[output])["Table"]["DeletionProtectionEnabled"] is True
         assert ddb.describe_table(TableName=outputs[output])["Table"]["DeletionProtectionEnabled"] is False
+
+
+def test_ledger_table_streams_new_images_for_the_outbox(moto_kwargs, outputs):
+    table = client(moto_kwargs, "dynamodb").describe_table(TableName=outputs["LedgerTableName"])["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert table["LatestStreamArn"] == outputs["LedgerStreamArn"]
+    for output in ("DossiersTableName", "DirectoryTableName"):
+        other = client(moto_kwargs, "dynamodb").describe_table(TableName=outputs[output])["Table"]
+        assert "LatestStreamArn" not in other
+
+
+def test_app_key_rotates_and_round_trips_through_its_alias(moto_kwargs, outputs):
+    kms = client(moto_kwargs, "kms")
+    assert outputs["AppKeyAlias"] == f"alias/lfo-{STAGE}-app"
+    key_id = kms.describe_key(KeyId=outputs["AppKeyAlias"])["KeyMetadata"]["KeyId"]
+    assert outputs["AppKeyArn"].endswith(f":key/{key_id}")
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    blob = kms.encrypt(KeyId=outputs["AppKeyAlias"], Plaintext=b"province credentials")["CiphertextBlob"]
+    assert blob != b"province credentials"
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"province credentials"
+
+
+def test_scan_lifecycle_expires_abandoned_uploads_and_purges_deleted_scans(moto_kwargs, outputs):
+    rules = client(moto_kwargs, "s3").get_bucket_lifecycle_configuration(Bucket=outputs["DocumentsBucketName"])["Rules"]
+    by_id = {rule["ID"]: rule for rule in rules}
+    abandoned = by_id["expire-abandoned-scans"]
+    assert abandoned["Filter"] == {"And": {"Prefix": "citizen-scans/", "Tags": [{"Key": "lfo-scan", "Value": "pending"}]}}
+    assert abandoned["Expiration"] == {"Days": 1}
+    deleted = by_id["purge-deleted-scans"]
+    assert deleted["Filter"] == {"Prefix": "citizen-scans/"}
+    assert deleted["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert deleted["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert by_id["expire-old-versions-and-uploads"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 365
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+
+
+def test_alarms_reach_the_operators_topic(moto_kwargs, outputs):
+    alarms = client(moto_kwargs, "cloudwatch").describe_alarms(AlarmNamePrefix=f"lfo-{STAGE}-")["MetricAlarms"]
+    by_name = {alarm["AlarmName"]: alarm for alarm in alarms}
+    assert set(by_name) == {f"lfo-{STAGE}-{name}" for name in (
+        "forwarding-dlq-depth", "outbox-dlq-depth", "forwarding-oldest-message", "api-5xx-rate")}
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [outputs["AlertsTopicArn"]]
+        assert alarm["OKActions"] == [outputs["AlertsTopicArn"]]
+    dlq = by_name[f"lfo-{STAGE}-forwarding-dlq-depth"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": f"lfo-{STAGE}-forwarding-dlq"}]
+    assert (dlq["MetricName"], dlq["Threshold"], dlq["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible", 0.0, "GreaterThanThreshold")
+    age = by_name[f"lfo-{STAGE}-forwarding-oldest-message"]
+    assert (age["MetricName"], age["Threshold"]) == ("ApproximateAgeOfOldestMessage", 3600.0)
+    api = by_name[f"lfo-{STAGE}-api-5xx-rate"]
+    assert (api["Namespace"], api["MetricName"], api["Statistic"], api["Threshold"]) == (
+        "AWS/ApiGateway", "5XXError", "Average", 0.05)
+
+
+def test_outbox_dlq_and_api_access_log_group_exist(moto_kwargs, outputs):
+    attrs = client(moto_kwargs, "sqs").get_queue_attributes(QueueUrl=outputs["OutboxDLQUrl"],
+                                                            AttributeNames=["All"])["Attributes"]
+    assert attrs["QueueArn"].endswith(f":lfo-{STAGE}-outbox-dlq")
+    assert attrs["MessageRetentionPeriod"] == "1209600"
+    groups = client(moto_kwargs, "logs").describe_log_groups(
+        logGroupNamePrefix=f"/aws/apigateway/lfo-{STAGE}-api-access")["logGroups"]
+    (group,) = groups
+    assert group["retentionInDays"] == 365

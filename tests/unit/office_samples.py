@@ -112,16 +112,20 @@ def ooxml(kind: str, macros: bool = False, padding: int = 0) -> bytes:
     """A minimal .docx (kind "word") or .xlsx (kind "xl") package; ``padding`` adds a large stored part at the end."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
+        def put(name: str, data: str | bytes, compress_type: int = zipfile.ZIP_DEFLATED) -> None:
+            # A fixed timestamp: the same sample on every run (pytest-xdist workers must collect identical ids).
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, compress_type=compress_type)
+
+        put("[Content_Types].xml", _CONTENT_TYPES)
+        put("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
         if kind == "word":
-            archive.writestr("word/document.xml", "<w:document><w:body><w:p><w:r><w:t>Đề nghị cấu hình URL API"
+            put("word/document.xml", "<w:document><w:body><w:p><w:r><w:t>Đề nghị cấu hình URL API"
                              "</w:t></w:r></w:p></w:body></w:document>")
         else:
-            archive.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='Sheet1'/></sheets></workbook>")
-            archive.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData/></worksheet>")
+            put("xl/workbook.xml", "<workbook><sheets><sheet name='Sheet1'/></sheets></workbook>")
+            put("xl/worksheets/sheet1.xml", "<worksheet><sheetData/></worksheet>")
         if macros:
-            archive.writestr(f"{kind}/vbaProject.bin", b"\xcc\x61" + b"\0" * 50)
+            put(f"{kind}/vbaProject.bin", b"\xcc\x61" + b"\0" * 50)
         if padding:
-            archive.writestr(f"{kind}/media/image1.png", b"\0" * padding, compress_type=zipfile.ZIP_STORED)
+            put(f"{kind}/media/image1.png", b"\0" * padding, compress_type=zipfile.ZIP_STORED)
     return buffer.getvalue()

@@ -294,9 +294,17 @@ def test_confirm_form_calls_back_then_redirects_to_return_url(bank, api):
 
 
 def test_cancel_form_sends_failed_then_redirects(bank, api):
-    fields = dict(parse_qsl(pay_query(bank_code="MB")))
+    # MB is the VNPay-style bank: its page takes the signed payment URL only (tests/unit/test_bank_sim_reconciliation).
+    from chalicelib.payments.adapters.vnpay import PaymentUrlRequest, payment_url_params
+    return_url = "http://127.0.0.1:9/thanh-toan/ket-qua?payment_id=pay_8"
+    fields = payment_url_params(PaymentUrlRequest(
+        payment_id="pay_8", amount_vnd=1_378_500, order_info="Thanh toan pay_8", return_url=return_url,
+        ip_addr="127.0.0.1", created_at=NOW, expires_at=NOW + timedelta(minutes=15), tmn_code="DVCQG001"),
+        VNPAY_SECRET)
     status, headers, _ = form_post(bank, "/pay/cancel", fields)
-    assert status == 303 and headers["Location"] == fields["return_url"]
+    assert status == 303 and headers["Location"].startswith(return_url + "&vnp_")
+    back = dict(parse_qsl(urlsplit(headers["Location"]).query))
+    assert verify_ipn(back, VNPAY_SECRET) and back["vnp_ResponseCode"] == "24"
     sent = api.only_request()
     assert verify_ipn(sent.query, VNPAY_SECRET) and sent.query["vnp_ResponseCode"] == "24"
 

@@ -141,7 +141,7 @@ def test_a_word_file_with_an_embedded_workbook_is_still_a_word_file() -> None:
 @pytest.mark.parametrize(("name", "data"), [
     ("de-nghi.docx", office.ooxml("word", macros=True)), ("bang.xlsx", office.ooxml("xl", macros=True)),
     ("cong-van.doc", office.word_97(macros=True)), ("bang-ke.xls", office.excel_97(macros=True)),
-])
+], ids=["docx", "xlsx", "doc", "xls"])
 def test_files_with_macros_are_refused_unless_configured(name: str, data: bytes) -> None:
     assert refused(name, data).code == "ATTACHMENT_MACROS"
     assert check(name, data, AttachmentLimits(allow_macros=True)) is not None

@@ -229,3 +229,102 @@ def test_ipn_response(code, message):
 def test_unknown_answer_code_is_a_programming_error():
     with pytest.raises(ValueError):
         ipn_response("05")
+
+
+# --- payment URL and return URL ---------------------------------------------------------------------------------
+
+from urllib.parse import parse_qsl, urlsplit  # noqa: E402
+
+from chalicelib.payments.adapters.vnpay import (  # noqa: E402
+    InvalidReturnError,
+    PaymentUrlRequest,
+    ascii_order_info,
+    format_vnp_date,
+    parse_return,
+    payment_url,
+    payment_url_params,
+)
+
+VN = timezone(timedelta(hours=7))
+PAY_REQUEST = PaymentUrlRequest(
+    payment_id="PAYH3501J", amount_vnd=1_378_500, order_info="Nộp lệ phí trước bạ nhà đất TB-2021-000123",
+    return_url="https://dichvucong.gov.vn/thanh-toan/ket-qua?payment_id=PAYH3501J", ip_addr="203.113.1.20",
+    created_at=datetime(2026, 11, 30, 23, 59, 58, tzinfo=VN),
+    # Given in UTC on purpose: the URL must carry Vietnam time.
+    expires_at=datetime(2026, 11, 30, 17, 14, 58, tzinfo=timezone.utc), tmn_code="DVCQG001",
+)
+# Written by hand: sorted by name, quote_plus-encoded; OrderInfo without diacritics or punctuation; dates GMT+7.
+PAY_CANONICAL = (
+    "vnp_Amount=137850000&vnp_Command=pay&vnp_CreateDate=20261130235958&vnp_CurrCode=VND"
+    "&vnp_ExpireDate=20261201001458&vnp_IpAddr=203.113.1.20&vnp_Locale=vn"
+    "&vnp_OrderInfo=Nop+le+phi+truoc+ba+nha+dat+TB+2021+000123&vnp_OrderType=other"
+    "&vnp_ReturnUrl=https%3A%2F%2Fdichvucong.gov.vn%2Fthanh-toan%2Fket-qua%3Fpayment_id%3DPAYH3501J"
+    "&vnp_TmnCode=DVCQG001&vnp_TxnRef=PAYH3501J&vnp_Version=2.1.0"
+)
+# `printf '%s' "$PAY_CANONICAL" | openssl dgst -sha512 -hmac "$SECRET"`
+PAY_HASH = ("91883b933bbdfcb1bb95a43266ea15e82ac23f78aa736858fb0fe2aca31b32e708cbe90d86ac7cddd54b78502f024961868694c4ac"
+            "1afd26d66b917ba975681a")
+
+
+def test_payment_url_known_answer():
+    url = payment_url("https://pay.example.vn/paymentv2/vpcpay.html", PAY_REQUEST, SECRET)
+    assert url == f"https://pay.example.vn/paymentv2/vpcpay.html?{PAY_CANONICAL}&vnp_SecureHash={PAY_HASH}"
+
+
+def test_payment_url_params_are_what_the_gateway_verifies():
+    params = payment_url_params(PAY_REQUEST, SECRET)
+    assert params["vnp_SecureHash"] == PAY_HASH
+    assert verify_ipn(params, SECRET)  # the gateway's check: same canonical form as the IPN
+    parsed = dict(parse_qsl(urlsplit(payment_url("https://gw/pay", PAY_REQUEST, SECRET)).query))
+    assert parsed == params
+    assert not verify_ipn({**params, "vnp_Amount": "100"}, SECRET)
+
+
+def test_payment_url_amount_is_vnd_times_100_and_dates_are_gmt7():
+    params = payment_url_params(PAY_REQUEST, SECRET)
+    assert params["vnp_Amount"] == "137850000"
+    assert (params["vnp_CreateDate"], params["vnp_ExpireDate"]) == ("20261130235958", "20261201001458")
+    assert (params["vnp_Version"], params["vnp_Command"], params["vnp_CurrCode"], params["vnp_Locale"]) == (
+        "2.1.0", "pay", "VND", "vn")
+
+
+def test_payment_url_appends_to_a_gateway_url_with_a_query():
+    assert "vpcpay.html?x=1&vnp_Amount=" in payment_url("https://gw/vpcpay.html?x=1", PAY_REQUEST, SECRET)
+
+
+@pytest.mark.parametrize("change", [
+    {"amount_vnd": 0}, {"amount_vnd": -5}, {"amount_vnd": True}, {"return_url": "javascript:alert(1)"},
+    {"expires_at": datetime(2026, 11, 30, 23, 0, tzinfo=VN)}, {"order_info": "— … !"}, {"ip_addr": ""},
+])
+def test_payment_url_refuses_unusable_requests(change):
+    from dataclasses import replace
+    with pytest.raises(ValueError):
+        payment_url_params(replace(PAY_REQUEST, **change), SECRET)
+
+
+@pytest.mark.parametrize("text, ascii_text", [
+    ("Nộp lệ phí trước bạ nhà đất TB-2021-000123", "Nop le phi truoc ba nha dat TB 2021 000123"),
+    ("ĐẶNG Văn Đức — thuế TNCN", "DANG Van Duc thue TNCN"),
+    ("  Thanh   toán\t& <script> ", "Thanh toan script"),
+    ("x" * 300, "x" * 255),
+])
+def test_ascii_order_info(text, ascii_text):
+    assert ascii_order_info(text) == ascii_text
+
+
+def test_format_vnp_date_refuses_naive_times():
+    with pytest.raises(ValueError):
+        format_vnp_date(datetime(2026, 11, 30, 12, 0))
+    assert format_vnp_date(datetime(2026, 11, 30, 17, 0, 1, tzinfo=timezone.utc)) == "20261201000001"
+
+
+def test_return_url_is_verified_then_read():
+    query = build_ipn_params(payment_id="PAYH3501J", amount_vnd=1_378_500, hash_secret=SECRET,
+                             bank_txn_ref="14012345", paid_at=datetime(2026, 11, 30, 23, 59, 59, tzinfo=VN))
+    result = parse_return(query, SECRET)
+    assert (result.payment_id, result.amount_vnd, result.success, result.bank_txn_ref) == (
+        "PAYH3501J", 1_378_500, True, "14012345")
+    with pytest.raises(InvalidReturnError):
+        parse_return({**query, "vnp_ResponseCode": "00", "vnp_Amount": "100"}, SECRET)
+    with pytest.raises(InvalidReturnError):
+        parse_return(query, "ANOTHER-SECRET")

@@ -1,9 +1,14 @@
-"""VNPay-style IPN (instant payment notification): signature, parsing and answers. Used for MB.
+"""VNPay-style gateway (API 2.1.0) for MB: the signed payment URL, the return URL and the IPN (instant payment
+notification): signatures, parsing and answers.
 
 The gateway calls ``GET .../vnpay/ipn?vnp_...`` with ``vnp_SecureHash`` = HMAC-SHA512 (hex) over the ``vnp_``
 parameters sorted by name, each as ``quote_plus(key)=quote_plus(value)`` joined with ``&``, leaving out the hash
 itself, ``vnp_SecureHashType`` and empty values. ``vnp_Amount`` is VND x 100; ``vnp_PayDate`` is
 ``yyyyMMddHHmmss`` in GMT+7. The merchant answers ``{"RspCode": ..., "Message": ...}``.
+
+The same canonical form signs the payment URL we send the citizen to (``payment_url``) and the return URL the gateway
+sends the browser back to (``parse_return``). The return URL only tells the citizen what happened: the IPN (and the
+status query) change a payment's state, never the browser's redirect.
 
 Pure module: no boto3, no Chalice. The HTTP route maps ``verify_ipn`` / ``parse_ipn`` / the service outcome to
 ``ipn_response``.
@@ -13,28 +18,40 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 __all__ = [
     "InvalidIpnError",
+    "InvalidReturnError",
     "IpnResult",
+    "PaymentUrlRequest",
     "RSP_CONFIRM_SUCCESS",
     "RSP_ORDER_ALREADY_CONFIRMED",
     "RSP_ORDER_NOT_FOUND",
     "RSP_INVALID_AMOUNT",
     "RSP_INVALID_SIGNATURE",
     "RSP_UNKNOWN_ERROR",
+    "ascii_order_info",
     "build_ipn_params",
+    "format_vnp_date",
     "ipn_response",
     "parse_ipn",
+    "parse_return",
+    "parse_vnp_date",
+    "payment_url",
+    "payment_url_params",
     "sign_params",
     "verify_ipn",
 ]
 
 VN_TZ = timezone(timedelta(hours=7), "GMT+7")
+API_VERSION = "2.1.0"
+DATE_FORMAT = "%Y%m%d%H%M%S"
+ORDER_INFO_MAX = 255
 SECURE_HASH = "vnp_SecureHash"
 SECURE_HASH_TYPE = "vnp_SecureHashType"
 RESPONSE_SUCCESS = "00"
@@ -150,7 +167,7 @@ def build_ipn_params(
         "vnp_CardType": "ATM",
         # The gateway asks for ASCII without diacritics in OrderInfo.
         "vnp_OrderInfo": order_info,
-        "vnp_PayDate": when.strftime("%Y%m%d%H%M%S"),
+        "vnp_PayDate": when.strftime(DATE_FORMAT),
         "vnp_ResponseCode": response_code,
         "vnp_TmnCode": tmn_code,
         "vnp_TransactionNo": bank_txn_ref,
@@ -159,6 +176,119 @@ def build_ipn_params(
     }
     params[SECURE_HASH] = sign_params(params, hash_secret)
     return params
+
+
+class InvalidReturnError(ValueError):
+    """The browser came back from the gateway with a query we cannot trust (bad signature) or use."""
+
+
+@dataclass(frozen=True)
+class PaymentUrlRequest:
+    """What the signed payment URL carries. ``created_at``/``expires_at`` are aware datetimes (sent in GMT+7).
+
+    ``created_at`` becomes ``vnp_CreateDate``, which the status query later sends back as ``vnp_TransactionDate``:
+    pass the payment's own creation time, to the second.
+    """
+
+    payment_id: str
+    amount_vnd: int
+    order_info: str
+    return_url: str
+    ip_addr: str
+    created_at: datetime
+    expires_at: datetime
+    tmn_code: str
+    order_type: str = "other"
+    locale: str = "vn"
+    bank_code: str | None = None
+
+
+def payment_url_params(request: PaymentUrlRequest, hash_secret: str) -> dict[str, str]:
+    """The signed ``vnp_`` parameters of the payment URL (``vnp_SecureHash`` included)."""
+    _check_payment_url_request(request)
+    params = {
+        "vnp_Version": API_VERSION,
+        "vnp_Command": "pay",
+        "vnp_TmnCode": request.tmn_code,
+        "vnp_Amount": str(request.amount_vnd * 100),
+        "vnp_CurrCode": "VND",
+        "vnp_TxnRef": request.payment_id,
+        "vnp_OrderInfo": ascii_order_info(request.order_info),
+        "vnp_OrderType": request.order_type,
+        "vnp_Locale": request.locale,
+        "vnp_ReturnUrl": request.return_url,
+        "vnp_IpAddr": request.ip_addr,
+        "vnp_CreateDate": format_vnp_date(request.created_at),
+        "vnp_ExpireDate": format_vnp_date(request.expires_at),
+    }
+    if request.bank_code:
+        params["vnp_BankCode"] = request.bank_code
+    params[SECURE_HASH] = sign_params(params, hash_secret)
+    return params
+
+
+def payment_url(gateway_url: str, request: PaymentUrlRequest, hash_secret: str) -> str:
+    """``gateway_url?<canonical query>&vnp_SecureHash=<hex>``: the query is the signed string itself, as the
+    gateway's merchant samples build it, so what is signed is exactly what is sent."""
+    params = payment_url_params(request, hash_secret)
+    secure_hash = params.pop(SECURE_HASH)
+    separator = "&" if urlsplit(gateway_url).query else "?"
+    return f"{gateway_url}{separator}{_canonical(params)}&{SECURE_HASH}={secure_hash}"
+
+
+def parse_return(params: Mapping[str, str], hash_secret: str) -> IpnResult:
+    """Verify and read the query of the return URL (the IPN's fields and signature, in the browser's URL).
+
+    Raises ``InvalidReturnError`` for a bad signature or unusable content. Display only: never change a
+    payment's state from it (anyone can replay a browser URL; the IPN and the status query are authoritative).
+    """
+    if not verify_ipn(params, hash_secret):
+        raise InvalidReturnError("invalid signature")
+    try:
+        return parse_ipn(params)
+    except InvalidIpnError as error:
+        raise InvalidReturnError(error.reason) from None
+
+
+def ascii_order_info(text: str) -> str:
+    """Vietnamese text as the gateway wants ``vnp_OrderInfo``: no diacritics, letters, digits and single spaces.
+
+    >>> ascii_order_info("Nộp lệ phí trước bạ nhà đất, TB-2021-000123")
+    'Nop le phi truoc ba nha dat TB 2021 000123'
+    """
+    # "đ"/"Đ" are letters of their own, not "d" plus a mark: NFD leaves them whole.
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    kept = "".join(ch if ch.isascii() and ch.isalnum() else " " for ch in bare)
+    return " ".join(kept.split())[:ORDER_INFO_MAX].rstrip()
+
+
+def format_vnp_date(moment: datetime) -> str:
+    """An aware datetime as the gateway writes dates: ``yyyyMMddHHmmss`` in GMT+7."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a naive datetime has no place on the gateway's clock")
+    return moment.astimezone(VN_TZ).strftime(DATE_FORMAT)
+
+
+def parse_vnp_date(raw: str) -> datetime:
+    """``yyyyMMddHHmmss`` (GMT+7) as an aware datetime; ValueError when it is not one."""
+    if not isinstance(raw, str) or not _PAY_DATE.fullmatch(raw):
+        raise ValueError("not a yyyyMMddHHmmss date")
+    return datetime.strptime(raw, DATE_FORMAT).replace(tzinfo=VN_TZ)
+
+
+def _check_payment_url_request(request: PaymentUrlRequest) -> None:
+    amount = request.amount_vnd
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError("amount_vnd must be a positive integer")
+    if not request.payment_id or not request.tmn_code or not request.ip_addr:
+        raise ValueError("payment_id, tmn_code and ip_addr are required")
+    if urlsplit(request.return_url).scheme not in ("http", "https"):
+        raise ValueError("return_url must be http or https")
+    if request.expires_at <= request.created_at:
+        raise ValueError("expires_at must be after created_at")
+    if not ascii_order_info(request.order_info):
+        raise ValueError("order_info has nothing left once made ASCII")
 
 
 def ipn_response(code: str) -> dict[str, str]:
@@ -201,6 +331,6 @@ def _pay_date(raw: str | None) -> datetime | None:
     if not _PAY_DATE.fullmatch(raw):
         raise InvalidIpnError("vnp_PayDate is not yyyyMMddHHmmss")
     try:
-        return datetime.strptime(raw, "%Y%m%d%H%M%S").replace(tzinfo=VN_TZ)
+        return parse_vnp_date(raw)
     except ValueError:
         raise InvalidIpnError("vnp_PayDate is not a valid date") from None

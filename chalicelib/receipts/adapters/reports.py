@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.tables import is_conditional, models
 from chalicelib.receipts.adapters.dynamo import OPEN_REPORTS
@@ -21,8 +22,9 @@ _DOC_FIELDS = ("reported_rows", "submissions", "attempts", "next_attempt_at", "l
 
 
 class DynamoReports:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox=None) -> None:
         _, self.M = models(settings)
+        self._outbox = outbox  # builds the intent items written with an outcome (operators' alerts)
 
     def _report(self, item) -> DayReport:
         doc = json.loads(item.doc) if item.doc else {}
@@ -45,14 +47,20 @@ class DynamoReports:
     def rows(self, unit: str, day: str) -> list[dict[str, Any]]:
         return [json.loads(i.doc) for i in self.M.query(f"RDAY#{unit}#{day}", consistent_read=True)]
 
-    def save_outcome(self, report: DayReport, close_if_rows: int | None) -> bool:
+    def save_outcome(self, report: DayReport, close_if_rows: int | None, intents=()) -> bool:
         M = self.M
         item = M(f"TAXRPT#{report.unit}", f"DAY#{report.day}")
         doc = json.dumps({k: getattr(report, k) for k in _DOC_FIELDS}, ensure_ascii=False)
         base = [M.state.set(report.state.value), M.doc.set(doc)]
         if close_if_rows is None:
             extra = [M.gsi1pk.set(ATTENTION)] if report.state in (ReportState.REFUSED, ReportState.DEAD) else []
-            item.update(actions=base + extra, condition=M.pk.exists())
+            if not intents:
+                item.update(actions=base + extra, condition=M.pk.exists())
+                return True
+            with TransactWrite(connection=M._get_connection().connection) as tx:
+                tx.update(item, actions=base + extra, condition=M.pk.exists())
+                for intent_item in self._outbox.items(intents):
+                    tx.save(intent_item)
             return True
         try:  # closed only if no receipt was written meanwhile (it would ADD to seq and must be reported)
             item.update(actions=[*base, M.gsi1pk.remove(), M.gsi1sk.remove()],

@@ -2,7 +2,8 @@
 sent on the day of issue: a late-evening run sends today's tables, every run also catches up days still open (a
 missed run, an outage, a receipt issued after the day's report). Sending is signed (the collecting organisation's
 key over the table; the request itself per Standard Webhooks), acknowledged by the tax authority (ack id), retried
-with backoff like province deliveries when it cannot be reached, and a refused table alerts the operators at once.
+with backoff like province deliveries when it cannot be reached, and a refused table alerts the operators at once
+(an alert intent written with the day's state: the outbox publishes it, whichever function ran the send).
 Operators see every day's state and can resend one.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date, timedelta
 
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, not_found
+from chalicelib.outbox import domain as outbox
 from chalicelib.receipts.ports import ReceiptsContext, TaxAuthorityError
 from chalicelib.receipts.reporting import MAX_ATTEMPTS, DayReport, ReportState, report_document, retry_after_s
 from chalicelib.receipts.units import UnknownCollectingUnitError, collecting_unit
@@ -52,9 +54,9 @@ def send_day(svc: ReceiptsContext, report: DayReport) -> ReportState:
     if not ack.accepted:
         report.state, report.last_error = ReportState.REFUSED, "; ".join(ack.errors)[:300] or "REFUSED"
         report.history.append({**entry, "outcome": "refused", "errors": list(ack.errors)[:5]})
-        svc.reports.save_outcome(report, None)
-        svc.alerts.ops("TAX_REPORT_REFUSED", f"Cơ quan thuế từ chối bảng tổng hợp biên lai ngày {report.day}",
-                       {"unit_code": report.unit, "day": report.day, "errors": list(ack.errors)[:5]})
+        svc.reports.save_outcome(report, None, [outbox.ops_alert(
+            "TAX_REPORT_REFUSED", f"Cơ quan thuế từ chối bảng tổng hợp biên lai ngày {report.day}",
+            {"unit_code": report.unit, "day": report.day, "errors": list(ack.errors)[:5]})])
         svc.count("TaxReportsRefused")
         return ReportState.REFUSED
     report.state, report.reported_rows, report.ack_id, report.last_error = ReportState.ACKED, len(rows), ack.ack_id, ""
@@ -72,13 +74,12 @@ def _failed(svc: ReceiptsContext, report: DayReport, exc: TaxAuthorityError, ent
     report.next_attempt_at = 0 if dead else epoch(now) + retry_after_s(report.attempts)
     report.last_error = exc.code
     report.history.append({**entry, "outcome": "failed", "error": exc.code})
-    svc.reports.save_outcome(report, None)
+    alert = [outbox.ops_alert("TAX_REPORT_DEAD", f"Không gửi được bảng tổng hợp biên lai ngày {report.day} cho cơ "
+                              "quan thuế", {"unit_code": report.unit, "day": report.day, "attempts": report.attempts})]
+    svc.reports.save_outcome(report, None, alert if dead else [])
     svc.count("TaxReportsFailed")
     log.warning("receipt report not sent", extra={"unit": report.unit, "day": report.day, "error": exc.code,
                                                   "attempts": report.attempts})
-    if dead:
-        svc.alerts.ops("TAX_REPORT_DEAD", f"Không gửi được bảng tổng hợp biên lai ngày {report.day} cho cơ quan thuế",
-                       {"unit_code": report.unit, "day": report.day, "attempts": report.attempts})
     return report.state
 
 
@@ -95,7 +96,11 @@ def list_reports(svc: ReceiptsContext, unit: str, first_day: str | None, last_da
 
 def resend_report(svc: ReceiptsContext, actor: str, unit: str, day: str) -> dict:
     """An operator sends a day again now (after a refusal was sorted out, or a dead outage)."""
-    report = svc.reports.get_day(collecting_unit(unit).code, day)
+    try:
+        code = collecting_unit(unit).code
+    except UnknownCollectingUnitError:
+        raise not_found("COLLECTING_UNIT_NOT_FOUND", "Không có đơn vị thu này trong danh mục.") from None
+    report = svc.reports.get_day(code, day)
     if report is None:
         raise not_found("TAX_REPORT_NOT_FOUND", "Không có biên lai nào của đơn vị thu trong ngày này.")
     report.history.append({"at": svc.clock.now().isoformat(), "outcome": "resend_requested", "by": actor})

@@ -1,0 +1,1 @@
+"""Banks' status/refund APIs (HTTP) and the banks' settlement file formats."""
