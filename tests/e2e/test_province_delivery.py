@@ -44,10 +44,13 @@ _used: set[int] = set()
 
 @pytest.fixture()
 def fresh_province(api, stack):
-    """A province of its own (H60-H98) pointed at the simulated province through the registry API."""
+    """A province of its own pointed at the simulated province through the registry API: a level-1 code that has a
+    collecting unit (notices without one are refused), other than the local stack's own provinces."""
     from chalicelib.local import devkeys
+    from chalicelib.receipts.units import all_units
 
-    number = next(n for n in range(60, 99) if n not in _used)
+    pool = sorted({int(u.code[-2:]) for u in all_units()} - {35, 49}, reverse=True)
+    number = next(n for n in pool if n not in _used)
     _used.add(number)
     short, agency = f"H{number}", f"000.00.00.H{number}"
     for api_type in ("notice", "payment_result", "receipt_file"):
@@ -207,7 +210,7 @@ def test_a_queue_down_when_the_receipt_is_committed_delays_it_and_the_outbox_swe
     short, _ = fresh_province
     forwarding = context().forwarding
 
-    def queue_down(receipt):
+    def queue_down(*receipt):
         raise RuntimeError("SQS is unavailable")
 
     monkeypatch.setattr(forwarding, "enqueue_receipt_doc", queue_down)
