@@ -14,9 +14,14 @@ from chalicelib.core.errors import AppError, conflict, not_found
 from chalicelib.core.fields import TaxCode
 from chalicelib.core.parsing import parse
 from chalicelib.receipts.domain import Issue, build_related, slot_for
-from chalicelib.receipts.ports import AlreadyCorrectedError, ReceiptsContext, ReceiptWriteConflictError
+from chalicelib.receipts.ports import (
+    AlreadyCorrectedError,
+    ReceiptsContext,
+    ReceiptWriteConflictError,
+    SigningUnavailableError,
+)
 from chalicelib.receipts.qr import new_verification_secret
-from chalicelib.receipts.services.reading import public_view
+from chalicelib.receipts.services.reading import public_view, signing_unavailable
 from chalicelib.receipts.units import collecting_unit
 
 MAX_ATTEMPTS = 10
@@ -54,7 +59,10 @@ def correct_receipt(svc: ReceiptsContext, actor: str, receipt_id: str, body: dic
                             issued_at=now, new_id=f"RCP{old.receipt_id[3:6]}{svc.new_id()}",
                             verification_secret=new_verification_secret(), changes=changes)
         new = new.model_copy(update={"related_receipt": {**new.related_receipt, "by": actor}})
-        signed = svc.receipt_signing.sign_xml(new)
+        try:
+            signed = svc.receipt_signing.sign_xml(new)
+        except SigningUnavailableError:
+            raise signing_unavailable() from None
         try:
             svc.receipts.record_correction(Issue(new.model_copy(update={"signed": True}), slot.counter_key, counter,
                                                  signed), old.receipt_id)

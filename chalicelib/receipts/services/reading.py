@@ -51,8 +51,18 @@ def receipt_view(svc: ReceiptsContext, receipt_id: str, secret: str | None = Non
 
 def receipt_pdf(svc: ReceiptsContext, receipt_id: str, secret: str | None = None,
                 citizen_sub: str | None = None) -> tuple[bytes, str]:
+    from chalicelib.receipts.ports import SigningUnavailableError
+
     receipt = _accessible(svc, receipt_id, secret, citizen_sub)
-    return svc.receipt_documents.pdf(receipt), receipt.receipt_number
+    try:
+        return svc.receipt_documents.pdf(receipt), receipt.receipt_number
+    except SigningUnavailableError:
+        raise signing_unavailable() from None
+
+
+def signing_unavailable() -> AppError:
+    return AppError("RECEIPT_SIGNING_UNAVAILABLE", "Tạm thời chưa ký được biên lai điện tử, vui lòng thử lại sau ít "
+                    "phút.", 503, "Dịch vụ tạm thời gián đoạn")
 
 
 def receipt_xml(svc: ReceiptsContext, receipt_id: str, secret: str | None = None,
