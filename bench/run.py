@@ -42,7 +42,7 @@ ROUTES = {
 
 
 class BenchFailure(RuntimeError):
-    pass
+    """An invocation answered another status or body than expected."""
 
 
 def quiet_environment() -> None:
@@ -318,8 +318,7 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     from . import coldstart
 
     cold = coldstart.measure(cold_runs, app_env)
-    cold["target_ratio_max"] = COLD_START_RATIO_MAX
-    cold["met"] = cold["ratio"] <= COLD_START_RATIO_MAX
+    cold.update(target_ratio_max=COLD_START_RATIO_MAX, met=cold["ratio"] <= COLD_START_RATIO_MAX)
     results["cold_start"] = cold
     say(f"  app {cold['app_ms']} ms, baseline {cold['baseline_ms']} ms, ratio {cold['ratio']}")
 
