@@ -6,7 +6,7 @@ STAGE ?= prod
 ROLE ?= citizen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint test-unit test-integration test-e2e demo token bench clean
+.PHONY: install run test lint test-unit test-integration test-e2e test-browser web browser screens bench-web demo token bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -15,11 +15,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-run: install  ## start moto + resources + API (:8000) + simulated bank (:8001), in the foreground
+run: install web  ## start moto + resources + API and site (:8000) + simulated bank (:8001), in the foreground
 	$(BIN)/python -m chalicelib.local.stack
 
-test: install lint  ## lint + architecture contracts, every test (unit, integration over HTTP, e2e), package + cfn-lint
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests
+test: install lint web browser  ## lint + contracts, every test (unit, integration, e2e, browser), package + cfn-lint
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory package
 
 lint: install  ## ruff (style, complexity) and import-linter (the architecture as a checked contract)
@@ -35,16 +35,35 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e
 
+test-browser: install web browser  ## the site in headless Chromium (journey, keyboard, axe, CSP), ~1 min
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/browser
+
+web: install  ## build the static site web/src -> web/dist (subset fonts, hashed assets, first-load budget)
+	$(BIN)/python -m web.build
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work without a network).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium missing: run apt-get install chromium as root" >&2; exit 1; }
+
+screens: install web browser  ## a screenshot of every screen at 360x780 and 1280x800 -> out/screens/
+	$(BIN)/python -m web.screens --out out/screens
+
+bench-web: install web browser  ## per page: bytes and time to usable on slow 4G vs a minimal static page -> bench/web.json
+	$(BIN)/python -m bench.web
+
 demo: install  ## with `make run` going in another terminal
 	$(BIN)/python -m chalicelib.local.demo
 
 token: install  ## make token ROLE=citizen|officer|province_admin|operator
 	@$(BIN)/python -m chalicelib.local.token --role $(ROLE)
 
-bench: install  ## writes bench/results.json
+bench: install web browser  ## writes bench/results.json, and bench/web.json for the site
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.web
 
 clean:
-	rm -rf $(VENV) out demo-output .pytest_cache
+	rm -rf $(VENV) out demo-output .pytest_cache web/dist
 
 include infra/make.mk

@@ -251,7 +251,7 @@ def _account_form(c: Context):
 def _registry(c: Context):
     from chalicelib.provinces.adapters.registry import DynamoProvinceRegistry
 
-    return DynamoProvinceRegistry(c.settings)
+    return DynamoProvinceRegistry(c.settings, c.outbox)
 
 
 def _credentials(c: Context):
@@ -264,7 +264,7 @@ def _credentials(c: Context):
 def _deliveries(c: Context):
     from chalicelib.provinces.adapters.deliveries import DynamoDeliveries
 
-    return DynamoDeliveries(c.settings)
+    return DynamoDeliveries(c.settings, c.outbox)
 
 
 def _http(c: Context):

@@ -14,14 +14,18 @@ from chalicelib.config import Settings
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.context import Context
 from chalicelib.provinces.domain.delivery import MAX_ATTEMPTS, ApiType, Delivery
-from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
+from chalicelib.provinces.domain.registry import Credentials, ProvinceApi, StoredCredentials
 from chalicelib.provinces.ports import ConcurrentChangeError, HttpAnswer, ProvinceCallError
 from chalicelib.provinces.services.forwarding import Attempt, BatchState, handle_message
-from tests.fakes import START
+from tests.fakes import START, FakeOutbox
 
 
 class FakeRegistry:
-    def __init__(self) -> None:
+    """Writes what the adapter writes in one transaction together: the outbox (tests.fakes.FakeOutbox) then sends
+    the intents at once through the real outbox use case, as the stream consumer would."""
+
+    def __init__(self, outbox: Any = None) -> None:
+        self.outbox = outbox
         self.apis: dict[tuple[str, ApiType], ProvinceApi] = {}
         self.audits: dict[str, list[dict]] = {}
         self.contacts: dict[tuple[str, str], dict] = {}
@@ -36,12 +40,18 @@ class FakeRegistry:
     def list_apis(self) -> list[ProvinceApi]:
         return [a.model_copy() for a in self.apis.values()]
 
-    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict) -> None:
+    def _commit(self, intents) -> None:
+        intents = list(intents)
+        if intents and self.outbox is not None:
+            self.outbox.accept(intents)
+
+    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict, intents=()) -> None:
         current = self.apis.get((api.agency_code, api.api_type))
         if (current.version if current else None) != expected_version:
             raise ConcurrentChangeError(api.agency_code)
         self.apis[(api.agency_code, api.api_type)] = api.model_copy()
         self.audit(api.agency_code, audit)
+        self._commit(intents)
 
     def audit(self, agency_code: str, record: dict) -> None:
         self.audits.setdefault(agency_code, []).append(json.loads(json.dumps(record, default=str)))
@@ -56,11 +66,12 @@ class FakeRegistry:
     def list_contacts(self, unit_prefix: str | None = None) -> list[dict]:
         return [{**deepcopy(v), "unit_code": u, "service_type": s} for (u, s), v in self.contacts.items()]
 
-    def put_contacts(self, unit_code: str, service_type: str, contacts: dict, audit: dict) -> None:
+    def put_contacts(self, unit_code: str, service_type: str, contacts: dict, audit: dict, intents=()) -> None:
         from chalicelib.provinces.domain.registry import province_of_unit
 
         self.contacts[(unit_code, service_type)] = deepcopy(contacts)
         self.audit(province_of_unit(unit_code), audit)
+        self._commit(intents)
 
     def delete_contacts(self, unit_code: str, service_type: str, audit: dict) -> bool:
         from chalicelib.provinces.domain.registry import province_of_unit
@@ -77,8 +88,9 @@ class FakeRegistry:
             return True
         return False
 
-    def record_alert(self, province: str, record: dict) -> None:
+    def record_alert(self, province: str, record: dict, intents=()) -> None:
         self.alerts.setdefault(province, []).append(deepcopy(record))
+        self._commit(intents)
 
     def list_alerts(self, province: str) -> list[dict]:
         return deepcopy(self.alerts.get(province, []))
@@ -88,20 +100,27 @@ class FakeCredentials:
     def __init__(self) -> None:
         self.store: dict[tuple[str, ApiType], str] = {}
         self.reads = 0
+        self.writes = 0
 
-    def get(self, agency_code: str, api_type: ApiType) -> Credentials | None:
+    def get(self, agency_code: str, api_type: ApiType, min_version: int = 0) -> StoredCredentials | None:
         self.reads += 1
         raw = self.store.get((agency_code, api_type))
-        return Credentials.model_validate_json(raw) if raw else None
+        return StoredCredentials.model_validate_json(raw) if raw else None
 
-    def put(self, agency_code: str, api_type: ApiType, credentials: Credentials) -> None:
-        self.store[(agency_code, api_type)] = credentials.model_dump_json()
+    def store_versioned(self, agency_code: str, api_type: str, credentials: dict, version: int) -> bool:
+        current = self.get(agency_code, ApiType(api_type))
+        if current is not None and current.version >= version:
+            return False
+        self.writes += 1
+        self.store[(agency_code, ApiType(api_type))] = json.dumps({**credentials, "version": version})
+        return True
 
 
 class FakeDeliveryLedger:
     """Mirrors DynamoDeliveries: one record per subject, DELIVERED never undone by a failure, counts per state."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: Any = None) -> None:
+        self.outbox = outbox
         self.records: dict[str, dict] = {}
         self.writes = 0
         self._lock = threading.Lock()
@@ -130,10 +149,10 @@ class FakeDeliveryLedger:
                        since=first_attempt_at, next_attempt_at=next_attempt_at, attempts=rec["attempts"] + 1)
             rec.setdefault("first_failed_at", first_attempt_at)
 
-    def counts(self, province: str) -> dict[str, int]:
+    def counts(self, province: str, kind: str | None = None) -> dict[str, int]:
         out = {s: 0 for s in ("PENDING", "DELIVERED", "FAILING", "DEAD")}
         for rec in self.records.values():
-            if rec["delivery"].province == province:
+            if rec["delivery"].province == province and kind in (None, rec["delivery"].kind):
                 out[rec["state"]] += 1
         return out
 
@@ -156,11 +175,13 @@ class FakeDeliveryLedger:
         return [r["delivery"] for r in self.records.values()
                 if r["delivery"].province == province and r["state"] == "DEAD"][:limit]
 
-    def reset_to_pending(self, delivery: Delivery, at: str) -> bool:
+    def reset_to_pending(self, delivery: Delivery, at: str, intents=()) -> bool:
         rec = self.records.get(delivery.subject_id)
         if rec is None or rec["state"] != "DEAD":
             return False
         rec.update(state="PENDING", since=at, redriven_at=at)
+        if intents and self.outbox is not None:
+            self.outbox.accept(list(intents))
         return True
 
     def delivery_state(self, delivery: Delivery) -> dict | None:
@@ -191,6 +212,9 @@ class FakeQueue:
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
+
+    def enqueue_message(self, message: dict) -> None:
+        self.send([Delivery.from_message(message)])
 
     def send(self, deliveries) -> None:
         for d in deliveries:
@@ -256,6 +280,8 @@ class FakeAlertChannels:
 
     def sms(self, phone_e164: str, text: str) -> None:
         self.sms_sent.append((phone_e164, text))
+
+    send_sms = sms  # the outbox's SMS channel (ctx.sms) in these tests
 
     def email(self, recipients: list[str], subject: str, text: str, province: str) -> None:
         self.emails.append({"recipients": list(recipients), "subject": subject, "text": text, "province": province})
@@ -346,7 +372,8 @@ def _sealer():
 
 def make_province_services(clock: FixedClock | None = None, register: bool = True, **overrides) -> Context:
     clock = clock or FixedClock(START)
-    registry, creds = FakeRegistry(), FakeCredentials()
+    outbox = FakeOutbox()
+    registry, creds = FakeRegistry(outbox), FakeCredentials()
     province = overrides.pop("http", None) or FakeProvince(clock)
     if register:
         for t in ApiType:
@@ -359,15 +386,20 @@ def make_province_services(clock: FixedClock | None = None, register: bool = Tru
         "clock": clock,
         "registry": registry,
         "credentials": creds,
-        "deliveries": FakeDeliveryLedger(),
+        "deliveries": FakeDeliveryLedger(outbox),
         "queue": FakeQueue(clock),
         "http": province,
         "alerts": FakeAlertChannels(),
+        "outbox": outbox,
         "receipt_pdf": lambda doc: b"%PDF-1.4 fake " + doc["receipt_id"].encode(),
         "sealer": _sealer(),
     }
     fields.update(overrides)
-    return Context(**fields)
+    fields.setdefault("sms", fields["alerts"])
+    fields.setdefault("forwarding", fields["queue"])
+    ctx = Context(**fields)
+    outbox.bind(ctx)
+    return ctx
 
 
 def sample_receipt(n: int = 1, province: str = PROVINCE) -> dict:

@@ -14,7 +14,9 @@ changing what production gets:
     - AWS::S3::BucketPolicy (deny requests without TLS): dropped. Applying it by PutBucketPolicy was tried:
       moto's S3 checks object requests against the bucket policy without any request context, so the
       `aws:SecureTransport` condition cannot hold and the Deny refuses every GetObject/PutObject (403);
-    - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally.
+    - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally;
+    - AWS::CloudFront::* (infra/web.json): dropped, with what refers to them. Locally the API's port serves the
+      built site with the same response headers (chalicelib/local/static_site.py).
 * AWS::KMS::Key KeyPolicy: moto stores the policy as given and json.loads it on every KMS call, so a policy written
   as a JSON object (as CloudFormation takes it) breaks every call on the key; the local copy gets, as JSON text,
   the first statement of ours only (the account root may do everything; the service principals' statements have
@@ -61,6 +63,8 @@ PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
 CREATED_BY_API = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"})
 DROPPED_LOCALLY = frozenset({
     "AWS::S3::BucketPolicy", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::ApiGateway::Account",
+    # infra/web.json: no CloudFront locally; the local API port serves the built site itself
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
 })
 
 # Stack output -> environment variable read by chalicelib.config.

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chalicelib.local.moto import free_port, start_moto
@@ -124,8 +125,11 @@ class LocalStack:
 
 def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str = "local",
           poll_queue: bool = True, province_port: int = 0, delivery_backoff_scale: float | None = None,
-          tax_authority_port: int = 0) -> LocalStack:
+          tax_authority_port: int = 0, site_root: Path | None = None) -> LocalStack:
     """Start everything in this process (threads) and return when the API answers.
+
+    The API port also serves the built static site (``site_root``, default web/dist) on the same origin, with the
+    security headers of infra/web.json, as CloudFront does in AWS (chalicelib.local.static_site).
 
     ``delivery_backoff_scale`` compresses the 3-day retry schedule (the "test" stage defaults to 0: every retry at
     once, so the whole window runs in seconds; the number of attempts and the dead-letter queue stay as in AWS)."""
@@ -161,7 +165,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
-    stack._parts.append(_serve_api(app_module.app, stage, api_url))
+    stack._parts.append(_serve_api(app_module.app, stage, api_url, site_root))
     _wait_healthy(api_url)
     return stack
 
@@ -209,10 +213,15 @@ def _start_stream_poller(handler, resource_env: dict[str, str]):
     return poller.stop
 
 
-def _serve_api(chalice_app, stage: str, api_url: str):
-    """The Chalice app on a local threaded HTTP server (as API Gateway and Lambda would run it); returns its stop."""
+def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = None):
+    """The Chalice app on a local threaded HTTP server (as API Gateway and Lambda would run it), and the static site
+    on the same port (as the CloudFront distribution of infra/web.json does); returns its stop."""
     from chalice.config import Config
     from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
+
+    from chalicelib.local.static_site import DEFAULT_SITE, StaticSite, is_site_path, security_headers
+
+    site, extra_headers = StaticSite(site_root or DEFAULT_SITE), security_headers()
 
     class _Server(ThreadedHTTPServer):
         request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections
@@ -222,6 +231,25 @@ def _serve_api(chalice_app, stage: str, api_url: str):
         # Headers and body leave in separate writes: without TCP_NODELAY each answer waits ~40 ms on the
         # client's delayed ACK.
         disable_nagle_algorithm = True
+
+        def do_GET(self):
+            self._site(send_body=True) if is_site_path(self.path) else super().do_GET()
+
+        def do_HEAD(self):
+            self._site(send_body=False) if is_site_path(self.path) else super().do_HEAD()
+
+        def _site(self, send_body: bool) -> None:
+            status, headers, body = site.answer(self.path, self.headers.get("Accept-Encoding", ""))
+            self.send_response(status)
+            for name, value in {**headers, **extra_headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
+        def _send_http_response(self, code, headers, body):
+            # The API's answers get the distribution's response headers too (the policy covers /v1/*).
+            super()._send_http_response(code, {**headers, **extra_headers}, body)
 
     server = LocalDevServer(chalice_app, Config(chalice_stage=stage), "127.0.0.1", int(api_url.rsplit(":", 1)[1]),
                             handler_cls=_Handler, server_cls=_Server)
@@ -251,6 +279,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
     return f"""
 Local stack ready in {seconds:.1f} s (stage "{stack.stage}", no AWS account, no network).
 
+  Portal site     {stack.api_url}/thanh-toan-dat-dai.html   (web/dist, same origin as the API; `make web` rebuilds)
   API             {stack.api_url}        (health: {stack.api_url}/v1/health)
   Simulated bank  {stack.bank_url}
   Province sim    {stack.province_url}       (what it received: {stack.province_url}/received?province=H35;

@@ -100,6 +100,10 @@ class DynamoOutbox:
         now = datetime.now(VN_TZ)
         return [self.item(intent, now.isoformat(), int(now.timestamp())) for intent in intents]
 
+    def transact_puts(self, intents) -> list[dict]:
+        """The same items as TransactWriteItems `Put` entries, for producers that write with the low-level client."""
+        return [{"Put": {"TableName": self._table, "Item": item.serialize()}} for item in self.items(intents)]
+
     # -- the stream ---------------------------------------------------------------------------------------------
     def from_image(self, image: dict[str, Any]) -> Intent | None:
         """The intent of a stream record's new image (DynamoDB JSON), or None for any other ledger item."""

@@ -28,9 +28,22 @@ class ForwardingChannel(Protocol):
 
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
 
+    def enqueue_message(self, message: dict[str, Any]) -> None: ...
+
 
 class OpsChannel(Protocol):
+    """The operators' topic and the province alert channels (emails to contacts, their subscriptions)."""
+
     def ops(self, kind: str, subject: str, details: dict[str, Any]) -> None: ...
+
+    def email(self, recipients: list[str], subject: str, text: str, province: str) -> None: ...
+
+    def subscribe_email(self, email: str) -> None: ...
+
+
+class CredentialsChannel(Protocol):
+    def store_versioned(self, agency_code: str, api_type: str, credentials: dict[str, str], version: int) -> bool:
+        """Write unless the store holds a later version; True if written."""
 
 
 class OptOuts(Protocol):
@@ -48,6 +61,7 @@ class OutboxContext(Protocol):
     sms: SmsSender
     forwarding: ForwardingChannel
     alerts: OpsChannel
+    credentials: CredentialsChannel
     opt_outs: OptOuts
     tax_payments: TaxPaymentChannel
 

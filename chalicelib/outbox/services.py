@@ -4,7 +4,7 @@ last attempt it is DEAD and the operators are told."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from typing import Callable, Iterable
 
 from chalicelib.core.clock import epoch
 from chalicelib.outbox.domain import MAX_ATTEMPTS, Intent
@@ -15,21 +15,30 @@ log = logging.getLogger(__name__)
 
 def deliver(ctx: OutboxContext, intent: Intent) -> None:
     """Hand one intent to its channel (raises when the channel fails)."""
-    p = intent.payload
-    if intent.kind == "sms":
-        if p.get("optional") and ctx.opt_outs.opted_out(p["phone"]):
-            ctx.count("SmsSkippedOptOut")
-            return
-        ctx.sms.send_sms(p["phone"], p["text"])
-        ctx.count("SmsSegments", int(p.get("segments") or 1))
-    elif intent.kind == "forward_receipt":
-        ctx.forwarding.enqueue_receipt_doc(p["receipt"], p.get("payer_id_sealed"))
-    elif intent.kind == "tax_payment":
-        ctx.tax_payments.notify_payment(p)
-    elif intent.kind == "forward_notices":
-        ctx.forwarding.enqueue_notices(p["province"], p["notices"])
-    else:
-        ctx.alerts.ops(p["kind"], p["subject"], p["details"])
+    _CHANNELS[intent.kind](ctx, intent.payload)
+
+
+def _sms(ctx: OutboxContext, p: dict) -> None:
+    """An optional SMS (a reminder, the paid SMS) is not sent to a phone that opted out, checked now: at once."""
+    if p.get("optional") and ctx.opt_outs.opted_out(p["phone"]):
+        ctx.count("SmsSkippedOptOut")
+        return
+    ctx.sms.send_sms(p["phone"], p["text"])
+    ctx.count("SmsSegments", int(p.get("segments") or 1))
+
+
+_CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
+    "sms": _sms,
+    "forward_receipt": lambda ctx, p: ctx.forwarding.enqueue_receipt_doc(p["receipt"], p.get("payer_id_sealed")),
+    "forward_notices": lambda ctx, p: ctx.forwarding.enqueue_notices(p["province"], p["notices"]),
+    "forward_delivery": lambda ctx, p: ctx.forwarding.enqueue_message(p["message"]),
+    "ops_alert": lambda ctx, p: ctx.alerts.ops(p["kind"], p["subject"], p["details"]),
+    "alert_email": lambda ctx, p: ctx.alerts.email(p["recipients"], p["subject"], p["text"], p["province"]),
+    "subscribe_email": lambda ctx, p: ctx.alerts.subscribe_email(p["email"]),
+    "store_credentials": lambda ctx, p: ctx.credentials.store_versioned(p["agency_code"], p["api_type"],
+                                                                         p["credentials"], p["version"]),
+    "tax_payment": lambda ctx, p: ctx.tax_payments.notify_payment(p),
+}
 
 
 def send(ctx: OutboxContext, intent: Intent) -> bool:

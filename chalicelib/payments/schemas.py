@@ -90,6 +90,21 @@ class PaymentCreated(PaymentView):
                                "payment and read its receipt.")
 
 
+class BankView(_Out):
+    """A collecting bank as the payment page shows it."""
+
+    code: str = Field(description="The bank_code to send in POST /v1/payments (VCB, ICB, BIDV, VBA, MB).")
+    name: str = Field(description="Full Vietnamese name (Ngân hàng TMCP ...).")
+    short_name: str = Field(description="The name people use (Vietcombank, VietinBank, ...).")
+    single_sign_on: bool = Field(description="true: the bank has single sign-on with the portal; paying straight "
+                                 "from a linked account needs a signed-in citizen with a linked bank account "
+                                 "(otherwise the bank's internet-banking login comes first).")
+
+
+class BankList(_Out):
+    banks: list[BankView]
+
+
 class CallbackResult(_Out):
     result: Literal["applied", "duplicate"] = Field(
         description="applied: the result was recorded now; duplicate: the same result was already recorded."

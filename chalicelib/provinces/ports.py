@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.core.clock import Clock
 from chalicelib.provinces.domain.delivery import AlertKind, ApiType, Delivery
-from chalicelib.provinces.domain.registry import Credentials, ProvinceApi
+from chalicelib.provinces.domain.registry import ProvinceApi, StoredCredentials
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,10 @@ class ProvinceRegistry(Protocol):
 
     def list_apis(self) -> list[ProvinceApi]: ...
 
-    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict[str, Any]) -> None:
-        """Store the configuration and its audit record in one transaction (optimistic on ``version``)."""
+    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict[str, Any],
+                intents: Iterable[Any] = ()) -> None:
+        """Store the configuration, its audit record and the outbox intents in one transaction (optimistic on
+        ``version``)."""
 
     def audit(self, agency_code: str, record: dict[str, Any]) -> None: ...
 
@@ -79,22 +81,25 @@ class ProvinceRegistry(Protocol):
     def list_contacts(self, unit_prefix: str | None = None) -> list[dict[str, Any]]: ...
 
     def put_contacts(self, unit_code: str, service_type: str, contacts: dict[str, Any],
-                     audit: dict[str, Any]) -> None: ...
+                     audit: dict[str, Any], intents: Iterable[Any] = ()) -> None: ...
 
     def delete_contacts(self, unit_code: str, service_type: str, audit: dict[str, Any]) -> bool: ...
 
     def open_alert_window(self, province: str, level: int, now_epoch: int, window_s: int) -> bool:
         """Conditional write: True if no alert of this level or higher was sent for the province in the window."""
 
-    def record_alert(self, province: str, record: dict[str, Any]) -> None: ...
+    def record_alert(self, province: str, record: dict[str, Any], intents: Iterable[Any] = ()) -> None:
+        """The alert log entry and the intents that send the alert (SMS, email, operators' copy), together."""
 
     def list_alerts(self, province: str) -> list[dict[str, Any]]: ...
 
 
 class CredentialStore(Protocol):
-    def get(self, agency_code: str, api_type: ApiType) -> Credentials | None: ...
+    def get(self, agency_code: str, api_type: ApiType, min_version: int = 0) -> StoredCredentials | None:
+        """The stored credentials; a cached copy older than ``min_version`` is read again."""
 
-    def put(self, agency_code: str, api_type: ApiType, credentials: Credentials) -> None: ...
+    def store_versioned(self, agency_code: str, api_type: str, credentials: dict[str, str], version: int) -> bool:
+        """Write unless a later version is stored (the outbox's channel; never called on the request path)."""
 
 
 class DeliveryLedger(Protocol):
@@ -105,7 +110,8 @@ class DeliveryLedger(Protocol):
                     dead: bool) -> None:
         """One write: state FAILING (or DEAD), attempts + 1, last error; never overwrites DELIVERED."""
 
-    def counts(self, province: str) -> dict[str, int]: ...
+    def counts(self, province: str, kind: str | None = None) -> dict[str, int]:
+        """Deliveries per state; ``kind`` (receipt | notice) counts one kind only."""
 
     def oldest_open_failure(self, province: str) -> str | None: ...
 
@@ -116,7 +122,7 @@ class DeliveryLedger(Protocol):
 
     def dead(self, province: str, limit: int = 1000) -> list[Delivery]: ...
 
-    def reset_to_pending(self, delivery: Delivery, at: str) -> bool:
+    def reset_to_pending(self, delivery: Delivery, at: str, intents: Iterable[Any] = ()) -> bool:
         """DEAD -> PENDING (re-drive); False if it was no longer DEAD."""
 
     def delivery_state(self, delivery: Delivery) -> dict[str, Any] | None: ...

@@ -67,8 +67,10 @@ def get_province_apis(call: Call):
 
 @route(bp, "PUT", "/v1/provinces/{agency_code}/apis/{api_type}", tag=TAG, access=ADMINS, params=(AGENCY, API_TYPE),
        summary="Create or update a province API (session URL, data URL, credentials, timeouts, active)",
-       description="Credentials are stored in the secret store and never returned; omit them on update to keep "
-       "the stored ones. https only in production. Every change is audited.",
+       description="Credentials are stored in the secret store (within seconds, by the outbox) and never "
+       "returned; omit them on update to keep the stored ones, except when the session URL moves to another host "
+       "(scheme, host or port): then they are required again (422, field error "
+       "`CREDENTIALS_REQUIRED_FOR_NEW_HOST`). https only in production. Every change is audited.",
        request=ProvinceApiIn, ok={200: API_VIEW}, problems={**SCOPE, 409: ("CONCURRENT_UPDATE",)})
 def put_province_api(call: Call):
     from chalicelib.provinces.services.registry import put_api
@@ -101,8 +103,9 @@ def province_audit(call: Call):
        params=(AGENCY, API_TYPE), request=CheckIn, ok={200: Ok("The answers.", ConfiguredCheck)},
        summary="API check: send a sample body to a configured API (session first) and see the answer",
        description="Shows status, headers, a size-capped body and latency of the session call (without the "
-       "token) and of the data call. Redirects are not followed. Audited.",
-       problems={**SCOPE, **URL_REFUSED, 404: ("PROVINCE_API_NOT_FOUND",)})
+       "token) and of the data call. Redirects are not followed. Audited. `409 CREDENTIALS_PENDING` while "
+       "credentials just changed are still being written to the secret store (retry after a few seconds).",
+       problems={**SCOPE, **URL_REFUSED, 404: ("PROVINCE_API_NOT_FOUND",), 409: ("CREDENTIALS_PENDING",)})
 def check_province_api(call: Call):
     from chalicelib.provinces.services.api_check import check_configured
 

@@ -317,3 +317,47 @@ def test_unreadable_messages_are_kept_not_lost():
     psvc.queue.run(psvc, max_batches=1)
     (message,) = psvc.queue.messages
     assert message.visible_at == START.timestamp() + 60  # postponed like any failure, on its way to the DLQ
+
+
+# --- robustness ----------------------------------------------------------------------------------------------------
+
+def test_a_province_without_a_notice_api_gets_no_notices_and_nothing_is_retried_or_alerted():
+    from chalicelib.provinces.domain.delivery import notice_delivery
+
+    psvc = make_province_services()
+    psvc.registry.apis.pop((PROVINCE, ApiType.NOTICE))
+    notice = notice_delivery(PROVINCE, {"dossier_code": "000.00.43.H35-260520-0001", "notice_number": "TB-1",
+                                        "version": 1, "amount_vnd": 1000})
+    psvc.queue.send([notice])
+    psvc.queue.run(psvc)
+    assert psvc.queue.messages == [] and psvc.queue.dlq == []  # taken off the queue at once
+    assert psvc.deliveries.delivery_state(notice) is None  # nothing recorded as delivered or failed
+    assert psvc.http.data_calls == 0 and psvc.alerts.sms_sent == [] and psvc.alerts.ops_alerts == []
+
+
+def test_a_message_that_crashes_the_consumer_is_retried_on_the_schedule_and_ends_dead_and_alerted():
+    psvc = make_province_services()
+    psvc = psvc.replace(receipt_pdf=lambda doc: (_ for _ in ()).throw(KeyError("items")))  # a bug in the renderer
+    psvc.outbox.bind(psvc)
+    (delivery,) = _enqueue(psvc, 1)
+    psvc.queue.run(psvc)
+    state = psvc.deliveries.delivery_state(delivery)
+    assert state["state"] == "DEAD" and state["last_error"] == "INTERNAL_ERROR: KeyError"
+    assert state["attempts"] == MAX_ATTEMPTS and len(psvc.queue.dlq) == 1
+    assert [k for k, _, _ in psvc.alerts.ops_alerts][-1] == "DELIVERY_DEAD"
+
+
+def test_alerts_count_notices_apart_from_receipts():
+    from chalicelib.provinces.domain.delivery import AlertKind, notice_delivery
+
+    psvc = make_province_services()
+    notices = [notice_delivery(PROVINCE, {"dossier_code": f"000.00.43.H35-260520-000{n}", "notice_number": f"TB-{n}",
+                                          "version": 1}) for n in (1, 2)]
+    for n in notices:
+        psvc.deliveries.mark_failed(n, error="HTTP_500", at=START.isoformat(), first_attempt_at=START.isoformat(),
+                                    next_attempt_at=None, dead=True)
+    assert alert_province(psvc, AlertKind.DEAD, PROVINCE, "HTTP_500")
+    sms = psvc.alerts.sms_sent[0][1]
+    assert "0 biên lai đã dừng gửi" in sms and "thông báo thuế: 2 đã dừng gửi" in sms
+    assert psvc.alerts.emails[0]["subject"].startswith("Thông báo thuế không gửi được")
+    assert "Số biên lai đã chuyển vào hàng đợi lỗi (không gửi lại tự động nữa): 0" in psvc.alerts.emails[0]["text"]

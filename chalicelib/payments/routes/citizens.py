@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import ANYONE, Call, Ok, Param, Reply, optional_bearer, route
-from chalicelib.payments.schemas import LookupResult, PaymentCreated, PaymentView
+from chalicelib.payments.schemas import BankList, LookupResult, PaymentCreated, PaymentView
 from chalicelib.payments.services.lookup import LookupIn
 from chalicelib.payments.services.payment_requests import PaymentIn
 
@@ -26,6 +26,18 @@ def _citizen(call: Call) -> str | None:
     return call.principal.subject if call.principal is not None else None
 
 
+@route(bp, "GET", "/v1/banks", tag="citizens", access=ANYONE, cache_control="public, max-age=300",
+       summary="The collecting banks a citizen can pay at (names, short names, single sign-on)",
+       description="In the order the payment page lists them. `single_sign_on` banks pay straight from a linked "
+       "account for a signed-in citizen (`403 BANK_ACCOUNT_NOT_LINKED` without a link); anyone else goes through "
+       "the bank's internet-banking login.",
+       ok={200: Ok("The banks.", BankList)})
+def list_banks(call: Call):
+    from chalicelib.payments.services.banks import list_banks as do_list
+
+    return do_list(call.ctx)
+
+
 @route(bp, "POST", "/v1/lookup", tag="citizens", access=ANYONE, request=LookupIn,
        summary="Look up the tax notices of a dossier (tra cứu nghĩa vụ tài chính)",
        description="By dossier code and ID number (CCCD/CMND). An unknown dossier and a dossier with another ID "
@@ -38,6 +50,40 @@ def lookup(call: Call):
     from chalicelib.payments.services.lookup import lookup as do_lookup
 
     return do_lookup(call.ctx, call.body())
+
+
+_PAGE = Ok("The lookup page: the result, or the form with the problem's messages.",
+            content_type="text/html; charset=utf-8", schema={"type": "string"})
+
+
+@route(bp, "POST", "/v1/lookup/page", tag="citizens", access=ANYONE,
+       summary="The lookup as an HTML page, for a browser without JavaScript (the site's form posts here)",
+       description="Form fields `dossier_code` and `id_number` (application/x-www-form-urlencoded). The same use "
+       "case and limits as POST /v1/lookup; its problems (404, 413, 422, 429) come back as the form again with "
+       "their Vietnamese messages, answered 200 as a form page is (every 4xx of this API stays problem+json). "
+       "Read-only: paying needs the site's script.",
+       ok={200: _PAGE})
+def lookup_page(call: Call):
+    from urllib.parse import parse_qs
+
+    from chalicelib.core.errors import AppError
+    from chalicelib.payments.routes.lookup_page import render
+    from chalicelib.payments.services.lookup import lookup as do_lookup
+
+    html_type = {"Content-Type": "text/html; charset=utf-8"}
+    values: dict[str, str] = {}
+    try:
+        try:
+            form = parse_qs(call.raw().decode("utf-8", errors="replace"), max_num_fields=10)
+        except ValueError:  # more fields than a lookup form has: treated as an empty form (422 below)
+            form = {}
+        values = {k: form.get(k, [""])[0] for k in ("dossier_code", "id_number")}
+        page = render(values, result=do_lookup(call.ctx, values))
+    except AppError as err:
+        if err.status not in (404, 413, 422, 429):
+            raise
+        page = render(values, problem=err)
+    return Reply(page, 200, headers=html_type, content_type="text/html; charset=utf-8")
 
 
 @route(bp, "POST", "/v1/payments", tag="citizens", access=CITIZEN, request=PaymentIn, params=(IDEMPOTENCY_KEY,),

@@ -24,8 +24,9 @@ class DynamoDeliveries:
     are begins_with queries, the sweeper reads the PENDING partition, and "failing since" is the first FAILING item.
     Every outcome is one UpdateItem (no read before it)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox=None) -> None:
         self._settings, self._table, self._client = settings, settings.ledger_table, None
+        self._outbox = outbox  # builds the intent items written with a re-drive
 
     @property
     def _ddb(self):
@@ -41,7 +42,8 @@ class DynamoDeliveries:
             return {"pk": _s(f"RCPT#{delivery.subject_id}"), "sk": _s(RECEIPT_SK)}
         return {"pk": _s(f"NTC#{delivery.subject_id}"), "sk": _s("DELIVERY")}
 
-    def _update(self, delivery, sets: list[str], values: dict, condition: str, removes: str = "") -> bool:
+    def _update(self, delivery, sets: list[str], values: dict, condition: str, removes: str = "",
+                intents=()) -> bool:
         from chalicelib.provinces.domain.delivery import RECEIPT
 
         if delivery.kind != RECEIPT:  # notice items are created by their first outcome
@@ -53,13 +55,21 @@ class DynamoDeliveries:
         expression = "SET " + ", ".join(sets) + (f" REMOVE {removes}" if removes else "")
         if ":one" in values:
             expression += " ADD attempts :one"
-        kwargs = {"ConditionExpression": condition} if condition else {}
+        update = {"TableName": self._table, "Key": self._key(delivery), "UpdateExpression": expression,
+                  "ExpressionAttributeNames": {"#state": "state"}, "ExpressionAttributeValues": values,
+                  **({"ConditionExpression": condition} if condition else {})}
+        intents = list(intents)
         try:
-            self._ddb.update_item(TableName=self._table, Key=self._key(delivery), UpdateExpression=expression,
-                                  ExpressionAttributeNames={"#state": "state"}, ExpressionAttributeValues=values,
-                                  **kwargs)
+            if intents:  # the change and what it sends commit together
+                self._ddb.transact_write_items(TransactItems=[{"Update": update}, *self._outbox.transact_puts(intents)])
+            else:
+                self._ddb.update_item(**update)
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
+        except self._ddb.exceptions.TransactionCanceledException as exc:
+            if exc.response.get("CancellationReasons", [{}])[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
         return True
 
     def mark_delivered(self, delivery, at: str) -> None:
@@ -84,22 +94,26 @@ class DynamoDeliveries:
         # A duplicate message failing after another copy was delivered must not undo DELIVERED.
         self._update(delivery, sets, values, "attribute_not_exists(#state) OR #state <> :delivered", removes)
 
-    def _count(self, state: str, province: str) -> int:
+    def _count(self, state: str, province: str, kind: str | None = None) -> int:
         total, start = 0, None
+        # Receipts live on RCPT# items, notices on NTC# items: a kind is a filter on the same index page.
+        prefix = {"receipt": "RCPT#", "notice": "NTC#"}.get(kind or "")
+        extra = ({"FilterExpression": "begins_with(pk, :kind)"} if prefix else {})
+        values = {":p": _s(f"DELIVERY#{state}"), ":prov": _s(province + "#"), **({":kind": _s(prefix)} if prefix else {})}
         while True:
             page = self._ddb.query(TableName=self._table, IndexName="gsi1", Select="COUNT",
                                    KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :prov)",
-                                   ExpressionAttributeValues={":p": _s(f"DELIVERY#{state}"), ":prov": _s(province + "#")},
+                                   ExpressionAttributeValues=values, **extra,
                                    **({"ExclusiveStartKey": start} if start else {}))
             total += page.get("Count", 0)
             start = page.get("LastEvaluatedKey")
             if not start:
                 return total
 
-    def counts(self, province: str) -> dict[str, int]:
+    def counts(self, province: str, kind: str | None = None) -> dict[str, int]:
         from chalicelib.provinces.domain.delivery import STATES
 
-        return {state: self._count(state, province) for state in STATES}
+        return {state: self._count(state, province, kind) for state in STATES}
 
     def oldest_open_failure(self, province: str) -> str | None:
         found = []
@@ -147,10 +161,11 @@ class DynamoDeliveries:
     def dead(self, province: str, limit: int = 1000) -> list:
         return [d for d, _ in self._deliveries("DEAD", province + "#", limit)]
 
-    def reset_to_pending(self, delivery, at: str) -> bool:
+    def reset_to_pending(self, delivery, at: str, intents=()) -> bool:
         return self._update(delivery, ["#state = :st", "gsi1pk = :gpk", "gsi1sk = :gsk", "redriven_at = :at"],
                             {":st": _s("PENDING"), ":gpk": _s("DELIVERY#PENDING"), ":gsk": _s(f"{delivery.province}#{at}"),
-                             ":at": _s(at), ":dead": _s("DEAD")}, "#state = :dead", removes="next_attempt_at")
+                             ":at": _s(at), ":dead": _s("DEAD")}, "#state = :dead", removes="next_attempt_at",
+                            intents=intents)
 
     def delivery_state(self, delivery) -> dict[str, Any] | None:
         item = self._ddb.get_item(TableName=self._table, Key=self._key(delivery), ConsistentRead=True).get("Item")

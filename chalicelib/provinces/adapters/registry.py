@@ -34,8 +34,9 @@ def _n(value: int | float) -> dict:
 
 
 class DynamoProvinceRegistry:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, outbox=None) -> None:
         self._settings = settings
+        self._outbox = outbox  # builds the intent items written in the same transactions
         self._table = settings.directory_table
         self._client = None
 
@@ -67,7 +68,11 @@ class DynamoProvinceRegistry:
                             ExpressionAttributeValues={":p": _s("PROVINCES")})
         return [ProvinceApi.model_validate_json(i["doc"]["S"]) for i in items]
 
-    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict[str, Any]) -> None:
+    def _intents(self, intents) -> list[dict]:
+        intents = list(intents)
+        return self._outbox.transact_puts(intents) if intents else []
+
+    def put_api(self, api: ProvinceApi, expected_version: int | None, audit: dict[str, Any], intents=()) -> None:
         condition = ({"ConditionExpression": "attribute_not_exists(pk)"} if expected_version is None else
                      {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": _n(expected_version)}})
         item = {"pk": _s(f"PROV#{api.agency_code}"), "sk": _s(f"API#{api.api_type.value}"), "kind": _s("province_api"),
@@ -77,6 +82,7 @@ class DynamoProvinceRegistry:
             self._ddb.transact_write_items(TransactItems=[
                 {"Put": {"TableName": self._table, "Item": item, **condition}},
                 {"Put": {"TableName": self._table, "Item": self._audit_item(api.agency_code, audit)}},
+                *self._intents(intents),
             ])
         except self._ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
@@ -114,7 +120,8 @@ class DynamoProvinceRegistry:
                 out.append({**json.loads(i["doc"]["S"]), "unit_code": unit, "service_type": service})
         return out
 
-    def put_contacts(self, unit_code: str, service_type: str, contacts: dict[str, Any], audit: dict[str, Any]) -> None:
+    def put_contacts(self, unit_code: str, service_type: str, contacts: dict[str, Any], audit: dict[str, Any],
+                     intents=()) -> None:
         item = {"pk": _s(f"CONTACTS#{unit_code}"), "sk": _s(f"SVC#{service_type}"), "kind": _s("alert_contacts"),
                 "doc": _s(json.dumps(contacts, ensure_ascii=False)), "gsi1pk": _s("CONTACTS"),
                 "gsi1sk": _s(f"{unit_code}#{service_type}")}
@@ -123,6 +130,7 @@ class DynamoProvinceRegistry:
         self._ddb.transact_write_items(TransactItems=[
             {"Put": {"TableName": self._table, "Item": item}},
             {"Put": {"TableName": self._table, "Item": self._audit_item(province_of_unit(unit_code), audit)}},
+            *self._intents(intents),
         ])
 
     def delete_contacts(self, unit_code: str, service_type: str, audit: dict[str, Any]) -> bool:
@@ -153,12 +161,16 @@ class DynamoProvinceRegistry:
             return False
         return True
 
-    def record_alert(self, province: str, record: dict[str, Any]) -> None:
+    def record_alert(self, province: str, record: dict[str, Any], intents=()) -> None:
         import time
 
-        self._ddb.put_item(TableName=self._table, Item={
-            "pk": _s(f"ALERTLOG#{province}"), "sk": _s(new_ulid()), "kind": _s("alert"),
-            "doc": _s(json.dumps(record, ensure_ascii=False, default=str)), "ttl": _n(int(time.time()) + YEAR_S)})
+        item = {"pk": _s(f"ALERTLOG#{province}"), "sk": _s(new_ulid()), "kind": _s("alert"),
+                "doc": _s(json.dumps(record, ensure_ascii=False, default=str)), "ttl": _n(int(time.time()) + YEAR_S)}
+        puts = self._intents(intents)
+        if puts:  # the log entry and what the alert sends commit together (at most 100 items: contacts are capped)
+            self._ddb.transact_write_items(TransactItems=[{"Put": {"TableName": self._table, "Item": item}}, *puts])
+        else:
+            self._ddb.put_item(TableName=self._table, Item=item)
 
     def list_alerts(self, province: str) -> list[dict[str, Any]]:
         items = self._query(KeyConditionExpression="pk = :pk",

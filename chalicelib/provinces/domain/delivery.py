@@ -198,35 +198,54 @@ class ProvinceAlert:
     kind: AlertKind
     province: str  # agency code
     province_name: str
-    failing: int
-    dead: int
+    failing: int  # receipts (payment result + receipt file) being retried
+    dead: int  # receipts no longer retried
     since: str | None  # ISO time of the oldest failure still open
     last_error: str
+    notices_failing: int = 0  # tax notices, counted apart: a notice is not a receipt
+    notices_dead: int = 0
 
     def _since_text(self) -> str:
         if not self.since:
             return "không rõ"
         return datetime.fromisoformat(self.since).strftime("%H:%M ngày %d/%m/%Y")
 
+    @property
+    def _what(self) -> str:
+        """What is not getting through: receipts, unless only notices are failing."""
+        return "thông báo thuế" if not (self.failing or self.dead) and (self.notices_failing or self.notices_dead) \
+            else "biên lai thanh toán"
+
     def subject(self) -> str:
         if self.kind is AlertKind.DEAD:
-            return f"Biên lai thanh toán không gửi được về địa phương: {self.province_name}"
-        return f"Gửi biên lai về địa phương đang lỗi: {self.province_name}"
+            return f"{self._what.capitalize()} không gửi được về địa phương: {self.province_name}"
+        return f"Gửi {self._what} về địa phương đang lỗi: {self.province_name}"
+
+    def _notices_text(self) -> str:
+        if not (self.notices_failing or self.notices_dead):
+            return ""
+        return f"; thông báo thuế: {self.notices_dead} đã dừng gửi, {self.notices_failing} đang gửi lại"
 
     def sms(self) -> str:
-        head = ("Cảnh báo DVCQG: biên lai thanh toán không gửi được về địa phương"
-                if self.kind is AlertKind.DEAD else "Cảnh báo DVCQG: gửi biên lai về địa phương đang lỗi")
-        return (f"{head} {self.province_name} ({self.province}): {self.dead} biên lai đã dừng gửi, {self.failing} đang gửi lại, "
-                f"từ {self._since_text()}. Lỗi gần nhất: {self.last_error[:60]}")
+        head = (f"Cảnh báo DVCQG: {self._what} không gửi được về địa phương"
+                if self.kind is AlertKind.DEAD else f"Cảnh báo DVCQG: gửi {self._what} về địa phương đang lỗi")
+        return (f"{head} {self.province_name} ({self.province}): {self.dead} biên lai đã dừng gửi, {self.failing} đang "
+                f"gửi lại{self._notices_text()}, từ {self._since_text()}. Lỗi gần nhất: {self.last_error[:60]}")
 
     def email(self) -> str:
-        return "\n".join([
+        lines = [
             "Kính gửi quý cơ quan,",
             "",
             self.subject() + ".",
             f"- Địa phương: {self.province_name} ({self.province})",
             f"- Số biên lai đã chuyển vào hàng đợi lỗi (không gửi lại tự động nữa): {self.dead}",
             f"- Số biên lai đang được gửi lại: {self.failing}",
+        ]
+        if self.notices_failing or self.notices_dead:
+            lines += [f"- Số thông báo thuế đã chuyển vào hàng đợi lỗi: {self.notices_dead}",
+                      f"- Số thông báo thuế đang được gửi lại: {self.notices_failing}"]
+        return "\n".join([
+            *lines,
             f"- Bắt đầu lỗi từ: {self._since_text()}",
             f"- Lỗi gần nhất: {self.last_error}",
             "",

@@ -49,9 +49,16 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=500)
 
     def __repr__(self) -> str:  # never print the password
-        return f"Credentials(username={self.username!r}, password='***')"
+        return f"{type(self).__name__}(username={self.username!r}, password='***')"
 
     __str__ = __repr__
+
+
+class StoredCredentials(Credentials):
+    """Credentials as the secret store holds them: with the registry's credentials version they were written for
+    (0 for secrets written before versions existed). ``model_dump()`` is what goes to the session API: no version."""
+
+    version: int = Field(default=0, ge=0, exclude=True)
 
 
 class ProvinceApiIn(BaseModel):
@@ -99,9 +106,12 @@ class ProvinceApi(BaseModel):
     updated_at: str
     updated_by: str
     version: int = 1
+    # The registry version whose request last carried credentials: the secret store catches up with it through an
+    # outbox intent (the internet-facing function never writes secrets), so a reader can tell stale from current.
+    credentials_version: int = 0
 
     def view(self) -> dict[str, Any]:
-        return {**self.model_dump(mode="json"), "api_type_label": self.api_type.label_vi}
+        return {**self.model_dump(mode="json", exclude={"credentials_version"}), "api_type_label": self.api_type.label_vi}
 
 
 class AlertContactsIn(BaseModel):

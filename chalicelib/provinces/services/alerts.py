@@ -7,14 +7,13 @@ remembers it, so a failing batch does not write once per message.
 """
 from __future__ import annotations
 
-import logging
-
 from chalicelib.core.clock import epoch
-from chalicelib.provinces.domain.delivery import SERVICE_LAND_TAX_PAYMENT, AlertKind, ProvinceAlert
+from chalicelib.outbox import domain as outbox
+from chalicelib.provinces.domain.delivery import NOTICE, RECEIPT, SERVICE_LAND_TAX_PAYMENT, AlertKind, ProvinceAlert
 from chalicelib.provinces.ports import ProvincesContext
 from chalicelib.provinces.services.apis import province_name
 
-log = logging.getLogger(__name__)
+MAX_RECIPIENTS = 50  # per channel and burst: one DynamoDB transaction holds the log entry and every intent
 
 
 def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_error: str) -> bool:
@@ -30,29 +29,38 @@ def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_
         memo[province] = (kind.level, now_s + min(window, 300))  # someone else sent it: ask again in a while
         return False
     memo[province] = (kind.level, now_s + window)
-    counts = psvc.deliveries.counts(province)
+    receipts, notices = psvc.deliveries.counts(province, RECEIPT), psvc.deliveries.counts(province, NOTICE)
     alert = ProvinceAlert(kind=kind, province=province, province_name=province_name(psvc, province),
-                          failing=counts.get("FAILING", 0), dead=counts.get("DEAD", 0),
+                          failing=receipts.get("FAILING", 0), dead=receipts.get("DEAD", 0),
+                          notices_failing=notices.get("FAILING", 0), notices_dead=notices.get("DEAD", 0),
                           since=psvc.deliveries.oldest_open_failure(province), last_error=last_error)
-    contacts = psvc.registry.get_contacts(province, SERVICE_LAND_TAX_PAYMENT) or {}
-    phones, emails = contacts.get("phones", []), contacts.get("emails", [])
-    sent_sms = 0
-    for phone in phones:
-        try:
-            psvc.alerts.sms(phone, alert.sms())
-            sent_sms += 1
-        except Exception:  # one bad number must not stop the others
-            log.exception("alert SMS not sent", extra={"province": province})
-    try:
-        if emails:
-            psvc.alerts.email(emails, alert.subject(), alert.email(), province)
-        psvc.alerts.ops(kind.value, alert.subject(), {"province": province, "failing": alert.failing,
-                                                      "dead": alert.dead, "since": alert.since,
-                                                      "last_error": last_error})
-    except Exception:  # the alert record below still shows what should have gone out
-        log.exception("alert email not published", extra={"province": province})
+    phones, emails = _recipients(psvc, province)
+    ops = {"province": province, "failing": alert.failing, "dead": alert.dead, "notices_failing": alert.notices_failing,
+           "notices_dead": alert.notices_dead, "since": alert.since, "last_error": last_error}
+    intents = [outbox.sms(phone, alert.sms(), ref=province) for phone in phones]
+    if emails:
+        intents.append(outbox.alert_email(emails, alert.subject(), alert.email(), province))
+    intents.append(outbox.ops_alert(kind.value, alert.subject(), ops))
+    # The log entry and every message of the burst commit together; the outbox sends them (and retries a number
+    # that fails without holding up the others).
     psvc.registry.record_alert(province, {"kind": kind.value, "at": now.isoformat(), "failing": alert.failing,
                                           "dead": alert.dead, "since": alert.since, "last_error": last_error,
-                                          "sms_sent": sent_sms, "emails": len(emails)})
+                                          "sms": len(phones), "emails": len(emails)}, intents)
     psvc.count("ProvinceAlertsSent")
     return True
+
+
+def _recipients(psvc: ProvincesContext, province: str) -> tuple[list[str], list[str]]:
+    """The contacts registered for the service on the province itself and on every unit under it (a district
+    one-stop unit registers its own people), each phone and address once, at most MAX_RECIPIENTS of each."""
+    level_one = province.rsplit(".", 1)[-1]
+    phones: dict[str, None] = {}
+    emails: dict[str, None] = {}
+    entries = [c for c in psvc.registry.list_contacts()
+               if c.get("service_type") == SERVICE_LAND_TAX_PAYMENT
+               and str(c.get("unit_code", "")).rsplit(".", 1)[-1] == level_one]
+    entries.sort(key=lambda c: (c.get("unit_code") != province, c.get("unit_code")))  # the province's own first
+    for entry in entries:
+        phones.update(dict.fromkeys(entry.get("phones", [])))
+        emails.update(dict.fromkeys(entry.get("emails", [])))
+    return list(phones)[:MAX_RECIPIENTS], list(emails)[:MAX_RECIPIENTS]

@@ -67,8 +67,12 @@ def check_configured(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_
     if api is None:
         raise not_found("PROVINCE_API_NOT_FOUND", "Chưa khai báo API này cho tỉnh.")
     result: dict[str, Any] = {"agency_code": agency, "api_type": api_type.value}
+    creds = psvc.credentials.get(agency, api_type, api.credentials_version)
+    if (creds.version if creds else 0) < api.credentials_version:
+        # The new credentials are on their way to the secret store (the outbox writes them within seconds).
+        raise AppError("CREDENTIALS_PENDING", "Thông tin xác thực mới đang được lưu, vui lòng kiểm tra lại sau ít "
+                       "giây.", 409, "Chưa sẵn sàng")
     try:
-        creds = psvc.credentials.get(agency, api_type)
         session = _call(psvc, api.session_url, creds.model_dump() if creds else {}, {}, api.connect_timeout_s,
                         api.read_timeout_s)
         session_body = session.pop("body", "")  # the token is a secret: never shown

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.core.clock import epoch
 from chalicelib.provinces.domain.delivery import (
+    NOTICE,
     AlertKind,
     ApiType,
     Delivery,
@@ -82,7 +83,10 @@ def session_token(psvc: ProvincesContext, api: ProvinceApi, stale: str | None = 
 
 
 def fetch_token(psvc: ProvincesContext, api: ProvinceApi) -> tuple[str, int | None]:
-    creds = psvc.credentials.get(api.agency_code, api.api_type)
+    creds = psvc.credentials.get(api.agency_code, api.api_type, api.credentials_version)
+    if (creds.version if creds else 0) < api.credentials_version:
+        # Just changed: the outbox is writing them. Retried like an unreachable province, never sent stale.
+        raise ProvinceCallError("CREDENTIALS_PENDING", "thông tin xác thực mới đang được lưu", unavailable=True)
     if creds is None:
         raise ProvinceCallError("NO_CREDENTIALS", "chưa cấu hình thông tin xác thực")
     answer = psvc.http.post_json(api.session_url, creds.model_dump(), {}, api.connect_timeout_s, api.read_timeout_s)
@@ -128,17 +132,24 @@ def _payload(psvc: ProvincesContext, delivery: Delivery, api: ProvinceApi) -> di
     return notice_payload(delivery.doc, api.unit_code)
 
 
-def _send(psvc: ProvincesContext, delivery: Delivery) -> None:
+OPTIONAL_APIS = frozenset({ApiType.RECEIPT_FILE, ApiType.NOTICE})  # ONBOARDING.md: only the payment result is required
+
+
+def _send(psvc: ProvincesContext, delivery: Delivery) -> int:
+    """Call each of the delivery's APIs the province has; the number of calls made."""
     apis = province_apis(psvc, delivery.province)
+    calls = 0
     for api_type in delivery.api_types:
         api = apis.get(api_type)
-        if api is None and api_type is ApiType.RECEIPT_FILE:
-            continue  # the attachment API is optional: a province without one gets the payment result only
+        if api is None and api_type in OPTIONAL_APIS:
+            continue  # a province without the attachment (or notice) API simply does not get that part
         if api is None:
             raise ProvinceCallError("API_NOT_CONFIGURED", f"địa phương chưa cấu hình {api_type.label_vi}")
         if not api.active:
             raise ProvinceCallError("API_DISABLED", f"{api_type.label_vi} đang tạm dừng")
         call_province(psvc, api, _payload(psvc, delivery, api))
+        calls += 1
+    return calls
 
 
 def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch: BatchState) -> bool:
@@ -147,7 +158,7 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
     try:
         if delivery.province in batch.unavailable:
             raise ProvinceCallError(batch.unavailable[delivery.province], "bỏ qua trong lượt này", unavailable=True)
-        _send(psvc, delivery)
+        calls = _send(psvc, delivery)
     except ProvinceCallError as exc:
         if exc.unavailable:
             batch.unavailable.setdefault(delivery.province, exc.code)
@@ -156,6 +167,13 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
     except UrlRefusedError as exc:
         _failed(psvc, delivery, attempt, f"URL_REFUSED: {exc.code}", now)
         return False
+    except Exception as exc:  # a bug or a bad document: retried on the schedule, then DEAD, never lost
+        log.exception("province delivery crashed", extra={"subject_id": delivery.subject_id})
+        _failed(psvc, delivery, attempt, f"INTERNAL_ERROR: {type(exc).__name__}", now)
+        return False
+    if calls == 0 and delivery.kind == NOTICE:
+        psvc.count("NoticesSkipped")  # the province takes no notices: nothing to record, nothing to retry
+        return True
     psvc.deliveries.mark_delivered(delivery, now.isoformat())
     psvc.count("DeliveriesSucceeded")
     return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from chalicelib.outbox import domain as outbox
 from chalicelib.provinces.ports import Actor, ProvincesContext
 from chalicelib.provinces.services.registry import _code
 
@@ -29,16 +30,16 @@ def sweep(psvc: ProvincesContext) -> dict:
 def redrive(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> dict:
     """Every DEAD delivery of the province goes back to the forwarding queue with a fresh retry window; its old
     dead-letter messages are removed. The ledger, not the dead-letter queue, says what is dead, so a message the
-    DLQ lost (14-day retention) is re-driven too."""
+    DLQ lost (14-day retention) is re-driven too. Each delivery's reset and the intent that queues it again commit
+    together: the internet-facing function never sends to the queue itself, and a crash half-way loses nothing."""
     from chalicelib.core.errors import forbidden
 
     agency = _code(agency_raw)
     if not actor.operator:
         raise forbidden("ROLE_FORBIDDEN", "Chỉ quản trị vận hành Cổng được gửi lại biên lai lỗi.")
     now = psvc.clock.now().isoformat()
-    moved = [d for d in psvc.deliveries.dead(agency) if psvc.deliveries.reset_to_pending(d, now)]
-    if moved:
-        psvc.queue.send(moved)
+    moved = [d for d in psvc.deliveries.dead(agency)
+             if psvc.deliveries.reset_to_pending(d, now, [outbox.forward_delivery(d.to_message())])]
     removed = psvc.queue.drain_dead_letters(agency)
     psvc.registry.audit(agency, {"action": "redrive", "by": actor.subject, "at": now, "redriven": len(moved),
                                  "dead_letters_removed": removed})

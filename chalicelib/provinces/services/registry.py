@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.core.errors import AppError, FieldError, forbidden, not_found, validation_error
 from chalicelib.core.parsing import parse
 from chalicelib.core.validation import InvalidValueError
+from chalicelib.outbox import domain as outbox
 from chalicelib.provinces.domain.delivery import STATES, ApiType
 from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
 from chalicelib.provinces.domain.registry import (
@@ -76,27 +77,48 @@ def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw:
     _check_url(psvc, "session_url", data.session_url)
     _check_url(psvc, "data_url", data.data_url)
     current = psvc.registry.get_apis(agency).get(api_type)
-    if current is None and data.credentials is None:
-        raise validation_error([FieldError("credentials", "FIELD_REQUIRED",
-                                           "Cần thông tin xác thực khi khai báo API lần đầu.")])
+    _require_credentials(current, data)
     now = psvc.clock.now().isoformat()
-    if data.credentials is not None:
-        psvc.credentials.put(agency, api_type, data.credentials)
+    version = (current.version + 1) if current else 1
+    creds_version = version if data.credentials is not None else current.credentials_version
     api = ProvinceApi(agency_code=agency, api_type=api_type, has_credentials=True, updated_at=now,
-                      updated_by=actor.subject, version=(current.version + 1) if current else 1,
+                      updated_by=actor.subject, version=version, credentials_version=creds_version,
                       **data.model_dump(include=set(_CONFIG_FIELDS)))
     changes = _diff(current, api)
+    intents = []
     if data.credentials is not None:
         changes["credentials"] = "changed"
+        intents.append(outbox.store_credentials(agency, api_type.value, data.credentials.model_dump(), version))
     audit = {"action": "api_created" if current is None else "api_updated", "api_type": api_type.value,
              "by": actor.subject, "at": now, "changes": changes}
     try:
-        psvc.registry.put_api(api, current.version if current else None, audit)
+        psvc.registry.put_api(api, current.version if current else None, audit, intents)
     except ConcurrentChangeError:
         raise AppError("CONCURRENT_UPDATE", "Cấu hình đang được cập nhật đồng thời, vui lòng thử lại.", 409,
                        "Xung đột") from None
     forget_province(psvc, agency)
     return api.view()
+
+
+def _require_credentials(current: ProvinceApi | None, data: ProvinceApiIn) -> None:
+    """Credentials are required the first time, and again whenever the session URL moves to another host: the
+    stored password was given for one server and must not follow the configuration to another one."""
+    if data.credentials is not None:
+        return
+    if current is None:
+        raise validation_error([FieldError("credentials", "FIELD_REQUIRED",
+                                           "Cần thông tin xác thực khi khai báo API lần đầu.")])
+    if _origin(current.session_url) != _origin(data.session_url):
+        raise validation_error([FieldError("credentials", "CREDENTIALS_REQUIRED_FOR_NEW_HOST",
+                                           "URL API lấy session chuyển sang máy chủ khác: cần nhập lại thông tin "
+                                           "xác thực.")])
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _diff(before: ProvinceApi | None, after: ProvinceApi) -> dict[str, Any]:
@@ -182,10 +204,10 @@ def put_contacts(psvc: ProvincesContext, actor: Actor, unit_raw: str, service_ra
     data = parse(AlertContactsIn, body)
     if not data.phones and not data.emails:
         raise validation_error([FieldError("phones", "CONTACT_REQUIRED", "Cần ít nhất một số điện thoại hoặc email.")])
-    for email in data.emails:
-        psvc.alerts.subscribe_email(email)
     now = psvc.clock.now().isoformat()
     before = psvc.registry.get_contacts(unit, service) or {}
+    # SNS asks each new address to confirm its subscription; sent by the outbox with the change, never inline.
+    intents = [outbox.subscribe_email(email, ref=unit) for email in data.emails if email not in before.get("emails", [])]
     item = {"phones": data.phones, "emails": data.emails, "updated_at": now, "updated_by": actor.subject}
     audit = {"action": "contacts_updated" if before else "contacts_created", "unit_code": unit,
              "service_type": service, "by": actor.subject, "at": now,
@@ -193,7 +215,7 @@ def put_contacts(psvc: ProvincesContext, actor: Actor, unit_raw: str, service_ra
                                     "removed": len(set(before.get("phones", [])) - set(data.phones))},
                          "emails": {"added": len(set(data.emails) - set(before.get("emails", []))),
                                     "removed": len(set(before.get("emails", [])) - set(data.emails))}}}
-    psvc.registry.put_contacts(unit, service, item, audit)
+    psvc.registry.put_contacts(unit, service, item, audit, intents)
     return _contacts_view(unit, service, item)
 
 
