@@ -116,6 +116,7 @@ def _receipts(results: dict) -> list[str]:
         f"first need and kept in S3: PDF render {_ms(sig['pdf_render_p50_ms'])} ms and PAdES signature "
         f"{_ms(sig['pdf_pades_sign_p50_ms'])} ms (p50 of 10).",
         "",
+        *([f"*This run:* {r['note']}", ""] if r.get("note") else []),
     ]
 
 

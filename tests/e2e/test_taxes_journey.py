@@ -96,6 +96,9 @@ def test_all_personal_tax_at_once_then_one_registration_fee(stack, citizen):
 
     history = api.s.get(f"{api.url}/v1/citizens/me/taxes/transactions", headers=me).json()["items"]
     assert {(i["kind"], i["state"]) for i in history} == {("personal_tax", "PAID"), ("registration_fee", "PAID")}
+    everything = api.s.get(f"{api.url}/v1/citizens/me/transactions", headers=me)
+    assert everything.status_code == 200 and {i["kind"] for i in everything.json()["items"]} == {
+        "personal_tax", "registration_fee"}  # the general history has them too
     receipt = api.s.get(f"{api.url}{history[0]['receipt_url']}", headers=me).json()
     assert receipt["template_symbol"] == "EBL01" and receipt["payment_kind"] in ("personal_tax", "registration_fee")
     assert receipt["delivery_state"] == "NONE"
