@@ -6,11 +6,13 @@ case and renders. Heavy imports happen inside handlers, on first use.
 from chalice import Cron, Rate
 
 from chalicelib import bootstrap
-from chalicelib.accounts.routes import admin, officers, otp
+from chalicelib.accounts.routes import admin, auth, officers, otp
 from chalicelib.accounts.routes import citizens as account_citizens
 from chalicelib.api import docs
 from chalicelib.api.http import thread_safe_app
 from chalicelib.config import get_settings
+from chalicelib.onboarding.routes import progress as onboarding_progress
+from chalicelib.onboarding.routes import requests as support_requests
 from chalicelib.payments.routes import citizens, partners
 from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
@@ -21,8 +23,8 @@ bootstrap.install()  # the routes and jobs get their service context from the on
 
 app = thread_safe_app("lfo-land-payments")
 app.api.binary_types.append("application/pdf")
-for blueprint in (docs, partners, citizens, receipts, provinces, otp, admin, officers, account_citizens, taxes,
-                  reminders):
+for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
+                  support_requests, onboarding_progress, taxes, reminders):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -36,8 +38,9 @@ def forward_receipts(event):
 
 
 # The stream ARN is a placeholder here: infra/package.py points the event source at the ledger table's stream.
+# TRIM_HORIZON: intents written before the mapping existed (first deployment, a re-created mapping) are sent too.
 @app.on_dynamodb_record(stream_arn=f"arn:aws:dynamodb:ap-southeast-1:000000000000:table/lfo-{_STAGE}-ledger/stream/"
-                        "LATEST", batch_size=100, starting_position="LATEST")
+                        "LATEST", batch_size=100, starting_position="TRIM_HORIZON")
 def dispatch_outbox(event):
     from chalicelib.jobs.outbox import handle_stream
 
@@ -78,3 +81,8 @@ def report_receipts_catch_up(event):
     from chalicelib.jobs.schedules import run_receipt_reports
 
     return run_receipt_reports()
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def support_clock(event):
+    from chalicelib.jobs.support_clock import run_clock
+
+    return run_clock()

@@ -117,6 +117,21 @@ def _receipts(results: dict) -> list[str]:
         f"{_ms(sig['pdf_pades_sign_p50_ms'])} ms (p50 of 10).",
         "",
         *([f"*This run:* {r['note']}", ""] if r.get("note") else []),
+def _identity(results: dict) -> list[str]:
+    """Sign-in through the user pool and the token check every authenticated request makes (bench/sign_in.py)."""
+    found = results.get("identity")
+    if not found:
+        return []
+    s, v = found["sign_in"], found["verify"]
+    return [
+        f"**Sign-in** (`{s['route']}`, a citizen, n = {s['n']}, moto's cognito-idp): p50 {_ms(s['p50_ms'])} ms, "
+        f"p95 {_ms(s['p95_ms'])} ms; calls per sign-in: {_calls(s)} (the guard's read, its conditional write, the "
+        "pool's AdminInitiateAuth, the guard released). **Token check per request**: signature and claims "
+        f"p50 {v['signature_and_claims_p50_us']} µs (RS256, JWKS cached: {v['jwks_fetches_first_verification']} "
+        f"download for the first verification, {v['jwks_fetches_after_first']} after it); with the directory "
+        f"check p50 {_ms(v['with_directory_check']['p50_ms'])} ms, p95 {_ms(v['with_directory_check']['p95_ms'])} "
+        f"ms ({_calls({'aws_calls_by_api': v['aws_calls_per_request']})} per request).",
+        "",
     ]
 
 
@@ -149,6 +164,8 @@ def render(results: dict) -> str:
         "```sh",
         "make bench                                                # n = 1000: bench/results.json + this README",
         ".venv/bin/python -m bench.run --n 50 --out /tmp/x.json    # smoke check (under a minute)",
+        ".venv/bin/python -m bench.sign_in --n 200                 # sign-in and the per-request token check only",
+        ".venv/bin/python -m bench.accounts --n 50                 # OTP issue/verify and account creation only",
         "```",
         "",
         "Options: `--n` measured invocations per operation (default 1000, the floor for the real run), `--out`, "
@@ -176,6 +193,7 @@ def render(results: dict) -> str:
         f"**Cold start** (median of {cold['runs']} fresh processes each): `import app` {cold['app_ms']} ms, "
         f"`{cold['baseline']}` {cold['baseline_ms']} ms, ratio **{cold['ratio']:.2f}**.",
         "",
+        *_identity(results),
         "### Targets",
         "",
         *_targets(results),

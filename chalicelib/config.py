@@ -17,6 +17,8 @@ from datetime import date, time
 from functools import cache
 from typing import Mapping
 
+from chalicelib.accounts.domain import SignInPolicy
+from chalicelib.onboarding.ports import OnboardingSettings
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
@@ -47,6 +49,8 @@ class Settings:
     alert_emails_topic_arn: str = ""
     documents_bucket: str = ""
     app_secret_name: str = "lfo/dev/app-secrets"
+    # The app key (KMS): the API encrypts with it what only the outbox consumer may read (province credentials).
+    app_key_id: str = "alias/lfo-dev-app"
     secrets_max_age_s: int = 300
     # Banks whose single sign-on with the portal is live (configuration: in 2023 only Vietcombank).
     sso_banks: tuple[str, ...] = ("VCB",)
@@ -69,23 +73,18 @@ class Settings:
     receipt_reports: ReportPolicy = field(default_factory=ReportPolicy)
     tax_authority: TaxAuthoritySettings = field(default_factory=TaxAuthoritySettings)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
-    # Tokens
-    jwt_mode: str = "local"  # "local" (HS256 dev issuer) or "jwks" (Cognito-compatible)
-    jwt_issuer: str = ""
-    jwt_audience: str = "dvcqg-land-payments"
-    jwks_url: str = ""
-    local_jwt_secret: str = ""
+    # The Cognito user pool (template outputs): every token is verified against its JWKS, on every stage.
+    cognito_user_pool_id: str = ""
+    cognito_citizen_client_id: str = ""
+    cognito_staff_client_id: str = ""
     # Citizen accounts
     scan_max_bytes: int = 5 * 1024 * 1024
     scan_upload_expires_s: int = 900
-    citizen_token_ttl_s: int = 3600
-    password_change_token_ttl_s: int = 600
-    max_sign_in_failures: int = 5
-    sign_in_lockout_s: int = 900
-    argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
+    sign_in: SignInPolicy = field(default_factory=SignInPolicy)
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    onboarding: OnboardingSettings = field(default_factory=OnboardingSettings)
 
     def bank_gateway_url(self, bank_code: str) -> str:
         url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
@@ -108,11 +107,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_num(env, name, default))
 
 
-def _otp(env: Mapping[str, str]) -> OtpPolicy:
-    base = OtpPolicy()
-    return OtpPolicy(**{f: _int(env, f"OTP_{f.upper()}", getattr(base, f)) for f in (
-        "ttl_s", "max_attempts", "lockout_s", "resend_cooldown_s", "max_sends_per_hour", "max_sends_per_day",
-        "token_ttl_s")})
+def _policy(kind: type, prefix: str, env: Mapping[str, str]):
+    """A limits dataclass with each field read from ``<prefix><FIELD>`` when set (all fields are integers)."""
+    from dataclasses import fields
+
+    base = kind()
+    return kind(**{f.name: _int(env, f"{prefix}{f.name.upper()}", getattr(base, f.name)) for f in fields(kind)})
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -154,13 +154,21 @@ def _reminders(env: Mapping[str, str]) -> ReminderPolicy:
                           send_at=_time(env, "REMINDER_SEND_AT", base.send_at),
                           quiet_start=_time(env, "REMINDER_QUIET_START", base.quiet_start),
                           quiet_end=_time(env, "REMINDER_QUIET_END", base.quiet_end))
+def _onboarding(env: Mapping[str, str]) -> OnboardingSettings:
+    base = OnboardingSettings()
+    return OnboardingSettings(
+        attachment_max_file_bytes=_int(env, "SUPPORT_ATTACHMENT_MAX_BYTES", base.attachment_max_file_bytes),
+        attachment_max_total_bytes=_int(env, "SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES", base.attachment_max_total_bytes),
+        attachment_max_files=_int(env, "SUPPORT_ATTACHMENTS_MAX_FILES", base.attachment_max_files),
+        request_link_template=env.get("SUPPORT_REQUEST_LINK", base.request_link_template),
+        progress_cache_s=_num(env, "ONBOARDING_PROGRESS_CACHE_S", base.progress_cache_s),
+    )
 
 
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
     endpoint = env.get("AWS_ENDPOINT_URL", "")
-    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -174,6 +182,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         alert_emails_topic_arn=env.get("ALERT_EMAILS_TOPIC_ARN", ""),
         documents_bucket=env.get("DOCUMENTS_BUCKET", ""),
         app_secret_name=env.get("APP_SECRET_NAME", f"lfo/{stage}/app-secrets"),
+        app_key_id=env.get("APP_KEY_ID", f"alias/lfo-{stage}-app"),
         secrets_max_age_s=_int(env, "SECRETS_MAX_AGE_S", 300),
         sso_banks=_csv(env.get("SSO_BANKS"), "VCB"),
         # Deployed stages must name their banks' gateways (BANK_GATEWAY_URLS): never default them to a local URL.
@@ -194,15 +203,13 @@ def from_environ(env: Mapping[str, str]) -> Settings:
             read_timeout_s=_num(env, "TAX_AUTHORITY_READ_TIMEOUT_S", 5.0),
             attempts=_int(env, "TAX_AUTHORITY_ATTEMPTS", 2)),
         reminders=_reminders(env),
-        jwt_mode=env.get("JWT_MODE", "local"),
-        jwt_issuer=env.get("JWT_ISSUER", ""),
-        jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),
-        jwks_url=env.get("JWKS_URL", ""),
-        local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
+        cognito_citizen_client_id=env.get("COGNITO_CITIZEN_CLIENT_ID", ""),
+        cognito_staff_client_id=env.get("COGNITO_STAFF_CLIENT_ID", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
-        argon2_memory_kib=int(argon) if argon else None,
-        otp=_otp(env),
-        delivery=_delivery(env, embedded=local and bool(endpoint)),
+        sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
+        otp=_policy(OtpPolicy, "OTP_", env),
+        delivery=_delivery(env, embedded=local and bool(endpoint)), onboarding=_onboarding(env),
     )
 
 

@@ -54,6 +54,9 @@ RESOURCE_ENV: dict[str, Any] = {
     "APP_SECRET_NAME": {"Ref": "AppSecret"},
     "RECEIPT_SIGNING_SECRET_NAME": {"Ref": "ReceiptSigningSecret"},
     "APP_KEY_ARN": {"Fn::GetAtt": ["AppKey", "Arn"]},
+    "COGNITO_USER_POOL_ID": {"Ref": "UserPool"},
+    "COGNITO_CITIZEN_CLIENT_ID": {"Ref": "CitizenClient"},
+    "COGNITO_STAFF_CLIENT_ID": {"Ref": "StaffClient"},
 }
 
 GATEWAY_RESPONSES_FILE = Path(__file__).resolve().parent / "gateway_responses.json"

@@ -34,23 +34,23 @@ class Api:
         self.secrets: dict[str, str] = {}  # payment id -> its access secret, as the payer's page keeps it
 
     def send_notices(self, payload: dict, secret: str | None = None, timestamp: int | None = None,
-                     headers: dict | None = None) -> requests.Response:
+                     headers: dict | None = None, message_id: str | None = None) -> requests.Response:
         from chalicelib.core.webhooks import sign_webhook
         from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
 
         body = json.dumps(payload, ensure_ascii=False).encode()
-        signed = sign_webhook(body, secret or LOCAL_TAX_AUTHORITY_SECRET, f"msg_{uuid.uuid4().hex}",
+        signed = sign_webhook(body, secret or LOCAL_TAX_AUTHORITY_SECRET, message_id or f"msg_{uuid.uuid4().hex}",
                               int(time.time()) if timestamp is None else timestamp)
         return self.s.post(f"{self.url}/v1/partners/notices", data=body,
                            headers={**signed, "Content-Type": "application/json", **(headers or {})}, timeout=10)
 
     def bank_callback(self, bank_code: str, payload: dict, secret: str | None = None,
-                      timestamp: int | None = None) -> requests.Response:
+                      timestamp: int | None = None, message_id: str | None = None) -> requests.Response:
         from chalicelib.core.webhooks import sign_webhook
         from chalicelib.local.devkeys import LOCAL_BANK_SECRETS
 
         body = json.dumps(payload).encode()
-        signed = sign_webhook(body, secret or LOCAL_BANK_SECRETS[bank_code], f"msg_{uuid.uuid4().hex}",
+        signed = sign_webhook(body, secret or LOCAL_BANK_SECRETS[bank_code], message_id or f"msg_{uuid.uuid4().hex}",
                               int(time.time()) if timestamp is None else timestamp)
         return self.s.post(f"{self.url}/v1/partners/banks/{bank_code}/callbacks", data=body,
                            headers={**signed, "Content-Type": "application/json"}, timeout=20)

@@ -62,6 +62,7 @@ _PROBLEM_REF = {"$ref": REF.format(model="Problem")}
 TAG_DESCRIPTIONS = {
     "partners": "Signed calls from the tax authority, provinces and banks.",
     "citizens": "Lookup, payment, receipts and the citizen's own account.",
+    "auth": "Signing in through the user pool (citizens and staff), new passwords, refresh, sign-out, reset by OTP.",
     "otp": "One-time passwords sent by SMS.",
     "officers": "One-stop officers creating citizen accounts.",
     "admin": "Administration of units, officers and their rights.",

@@ -1,11 +1,13 @@
 """Secrets from Secrets Manager through Powertools Parameters (cached per container, refreshed after max_age).
 
 One JSON secret per stage (`lfo/<stage>/app-secrets`):
-  {"id_hash_key": "...", "partners": {"<partner id>": ["whsec_...", ...]},
-   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "...",
-   "tax_authority": {"request_secret": "whsec_...", "answer_secrets": ["whsec_..."]},
-   "sms_gateway": ["whsec_..."]}
-Lists allow rotation: any listed secret verifies.
+  {"id_hash_key": "...",
+   "partners": {"<partner id>": ["whsec_...", ...],                       # may send for every province
+                "<partner id>": {"secrets": ["whsec_..."], "provinces": ["H49", ...]}},  # only for these
+   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...",
+   "tax_authority": {"request_secret": "whsec_...", "answer_secrets": ["whsec_..."]}, "sms_gateway": ["whsec_..."]}
+Lists allow rotation: any listed secret verifies. A partner's provinces are level-1 agency codes (H49,
+000.00.00.H49) or statistics codes; a partner given as a plain list is the tax authority, nationwide.
 """
 from __future__ import annotations
 
@@ -26,8 +28,15 @@ class AppSecrets:
             self._provider = SecretsProvider(boto3_client=client("secretsmanager", self._region))
         return self._provider.get(self._name, transform="json", max_age=self._max_age)
 
-    def all_partner_secrets(self) -> dict[str, list[str]]:
-        return dict(self._all().get("partners", {}))
+    def partners(self) -> list[tuple[str, list[str], tuple[str, ...] | None]]:
+        """(partner id, its secrets, the provinces it may send for or None for every province)."""
+        out = []
+        for partner, entry in self._all().get("partners", {}).items():
+            if isinstance(entry, dict):
+                out.append((partner, list(entry.get("secrets", [])), tuple(entry.get("provinces", []))))
+            else:
+                out.append((partner, list(entry), None))
+        return out
 
     def bank_secrets(self, bank_code: str) -> list[str]:
         return list(self._all().get("banks", {}).get(bank_code, []))
@@ -37,9 +46,6 @@ class AppSecrets:
 
     def id_hash_key(self) -> bytes:
         return str(self._all()["id_hash_key"]).encode()
-
-    def local_jwt_secret(self) -> str:
-        return str(self._all().get("local_jwt_secret", ""))
 
     def tax_authority(self) -> dict[str, Any]:
         """The portal's request secret at the tax authority and the secrets its answers are signed with."""

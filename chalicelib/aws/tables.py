@@ -130,6 +130,10 @@ def _directory_model(table: str, region: str, host: str | None) -> type[Model]:
         count = NumberAttribute(null=True)
         failures = NumberAttribute(null=True)
         last_failure_at = NumberAttribute(null=True)
+        blocked_until = NumberAttribute(null=True)  # sign-in guard: the next attempt waits until then
+        # sessions: tokens issued before valid_after (or in that second, outside kept_session) are refused
+        valid_after = NumberAttribute(null=True)
+        kept_session = UnicodeAttribute(null=True)
         gsi1 = Gsi1()
 
     if host:

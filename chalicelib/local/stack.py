@@ -1,5 +1,6 @@
-"""The embedded local stack: moto server, resources from infra/resources.json, local secrets, the Chalice app on a
-local HTTP server, the simulated bank, and a poller that feeds the SQS consumer as Lambda would.
+"""The embedded local stack: moto server, resources from infra/resources.json (the user pool included), local
+secrets, demo users of every role, the Chalice app on a local HTTP server, the simulated bank, and a poller that
+feeds the SQS consumer as Lambda would.
 
 `python -m chalicelib.local.stack` runs it in the foreground (what `make run` does); tests start it in-process.
 """
@@ -117,6 +118,16 @@ class LocalStack:
     tax_authority: Any = None  # the SimulatedTaxAuthority
     _parts: list[Any] = field(default_factory=list)
 
+    def token(self, role: str | None, **options: Any) -> str:
+        """An access token of a fresh user of ``role`` (None: a staff user without a role), seeded through the use
+        cases and signed in through the API and the pool (see chalicelib.local.identities.new_identity)."""
+        return self.identity(role, **options).access_token
+
+    def identity(self, role: str | None, **options: Any):
+        from chalicelib.local.identities import new_identity
+
+        return new_identity(self.api_url, role, **options)
+
     def stop(self) -> None:
         for part in reversed(self._parts):
             with contextlib.suppress(Exception):  # stopping: one part already gone must not keep the others up
@@ -158,7 +169,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
-    jobs = [app_module.sweep_outbox, app_module.sweep_deliveries]
+    jobs = [app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock]
     if stage != "test":  # the tests run these with a controlled clock
         jobs += [app_module.send_reminders, app_module.report_receipts_catch_up]
     scheduler = Scheduler(jobs)
@@ -167,6 +178,11 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     # The API starts last, so that /v1/health answering means everything behind it is ready.
     stack._parts.append(_serve_api(app_module.app, stage, api_url, site_root))
     _wait_healthy(api_url)
+    from chalicelib.local import identities
+
+    if stage != "test":  # the tests make their own users (stack.token); `make token` signs in the demo ones
+        identities.seed_demo_users()
+    identities.RUNNING_API[:] = [api_url]
     return stack
 
 
@@ -232,11 +248,19 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
         # client's delayed ACK.
         disable_nagle_algorithm = True
 
+        def _with_client_address(self) -> None:
+            # The client's own address as requestContext.identity.sourceIp (chalice local says 127.0.0.1 for
+            # everyone), as API Gateway would; each request has its own gateway, so this is per request.
+            self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+            self._generic_handle()
+
+        do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = _with_client_address
+
         def do_GET(self):
-            self._site(send_body=True) if is_site_path(self.path) else super().do_GET()
+            self._site(send_body=True) if is_site_path(self.path) else self._with_client_address()
 
         def do_HEAD(self):
-            self._site(send_body=False) if is_site_path(self.path) else super().do_HEAD()
+            self._site(send_body=False) if is_site_path(self.path) else self._with_client_address()
 
         def _site(self, send_body: bool) -> None:
             status, headers, body = site.answer(self.path, self.headers.get("Accept-Encoding", ""))
@@ -296,7 +320,7 @@ Local partner secrets (documented dev values, also in chalicelib/local/devkeys.p
 
 Try it:
   make demo                      # the whole journey: notice -> lookup -> pay at the bank -> receipt + PDF
-  make token ROLE=citizen        # a bearer token from the local issuer
+  make token ROLE=citizen        # a demo user's token, signed in through the local user pool
   curl -s -X POST {stack.api_url}/v1/lookup -H 'Content-Type: application/json' \\
        -d '{{"dossier_code": "000.00.43.H35-210520-0001", "id_number": "035095001234"}}'
       (404 DOSSIER_NOT_FOUND until `make demo` has sent that dossier's notice)

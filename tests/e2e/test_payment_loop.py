@@ -168,11 +168,9 @@ def test_two_concurrent_initiations_leave_one_live_payment(api):
 
 
 def test_signed_in_citizen_needs_a_link_for_single_sign_on_bank(api):
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
+    from chalicelib.local.identities import new_identity
 
-    token = issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                              "citizen-x", ["citizen"])
+    token = new_identity(api.url, "citizen").access_token
     dossier, number, _ = api.new_notice()
     assert_problem(api.pay(dossier, number, bank_code="VCB", token=token), 403, "BANK_ACCOUNT_NOT_LINKED")
     r = api.pay(dossier, number, bank_code="VCB")  # anonymous: the non-single-sign-on way
@@ -387,3 +385,41 @@ def test_receipt_pdf_has_correct_vietnamese_text(api):
     assert_problem(api.s.get(f"{api.url}/v1/receipts/{receipt_id}/pdf", headers={"X-Client-Secret": "0" * 40}),
                    404, "RECEIPT_NOT_FOUND")
     assert_problem(api.s.get(f"{api.url}/v1/payments/{p['payment_id']}"), 401, "CLIENT_SECRET_REQUIRED")
+
+
+def test_a_replayed_bank_callback_is_answered_as_the_first_time_and_applies_nothing(api):
+    dossier, number, _ = api.new_notice()
+    p = _pay_ok(api, dossier, number)
+    message_id = f"msg_{uuid.uuid4().hex}"
+    assert api.bank_callback("BIDV", _success(p), message_id=message_id).json() == {"result": "applied"}
+    # Processed again, the same result would be answered `duplicate`: the replay is answered from the first answer.
+    assert api.bank_callback("BIDV", _success(p), message_id=message_id).json() == {"result": "applied"}
+    assert api.bank_callback("BIDV", _success(p)).json() == {"result": "duplicate"}  # a new message is processed
+
+
+def test_a_replayed_notice_batch_is_answered_as_the_first_time(api):
+    from chalicelib.local.demo import demo_notice
+
+    dossier = f"000.00.{uuid.uuid4().int % 100:02d}.H35-260520-{uuid.uuid4().int % 10000:04d}"
+    payload = demo_notice(dossier, (1_000_000,))
+    message_id = f"msg_{uuid.uuid4().hex}"
+    first = api.send_notices(payload, message_id=message_id)
+    assert first.status_code == 200 and first.json() == {"accepted": 1, "unchanged": 0}
+    assert api.send_notices(payload, message_id=message_id).json() == {"accepted": 1, "unchanged": 0}
+    assert api.send_notices(payload).json() == {"accepted": 0, "unchanged": 1}
+
+
+def test_a_province_partner_may_send_the_notices_of_its_own_province_only(api):
+    from chalicelib.local.demo import demo_notice
+    from chalicelib.local.devkeys import LOCAL_PROVINCE_PARTNER_SECRET
+
+    def dossier(province: str) -> str:
+        return f"000.00.{uuid.uuid4().int % 100:02d}.{province}-260520-{uuid.uuid4().int % 10000:04d}"
+
+    other = dossier("H35")
+    assert_problem(api.send_notices(demo_notice(other, (1_000_000,)), secret=LOCAL_PROVINCE_PARTNER_SECRET),
+                   403, "PARTNER_PROVINCE_FORBIDDEN")
+    lookup = api.s.post(f"{api.url}/v1/lookup", json={"dossier_code": other, "id_number": "035095001234"})
+    assert_problem(lookup, 404, "DOSSIER_NOT_FOUND")  # nothing stored
+    own = api.send_notices(demo_notice(dossier("H49"), (1_000_000,)), secret=LOCAL_PROVINCE_PARTNER_SECRET)
+    assert own.status_code == 200 and own.json()["accepted"] == 1

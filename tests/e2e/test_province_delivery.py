@@ -15,13 +15,18 @@ from tests.conftest import assert_problem
 REGION = "ap-southeast-1"
 
 
-def token(role: str, province: str | None = None, sub: str | None = None) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
+_tokens: dict[tuple[str, str | None], str] = {}
 
-    claims = {"province_code": province} if province else {}
-    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                             sub or f"{role}-{uuid.uuid4().hex[:6]}", [role], **claims)
+
+def token(role: str, province: str | None = None) -> str:
+    """A real user of the local pool with this role (a province administrator of ``province``, e.g. H60 or 60,
+    from the directory), signed in through the API once per module and role."""
+    from chalicelib.local.identities import new_identity
+
+    key = (role, province)
+    if key not in _tokens:
+        _tokens[key] = new_identity(None, role, province=province).access_token
+    return _tokens[key]
 
 
 def auth(role: str = "operator", province: str | None = None) -> dict:
@@ -278,7 +283,7 @@ def test_registry_api_roles_scope_audit_and_no_credentials_out(api, stack, fresh
     r = api.s.post(f"{api.url}/v1/provinces/{agency}/apis/notice/disable", headers=auth("province_admin", short))
     assert r.status_code == 200 and r.json()["active"] is False
     trail = api.s.get(f"{api.url}/v1/provinces/{agency}/audit", headers=auth()).json()["records"]
-    assert trail[0]["action"] == "api_disabled" and trail[0]["by"].startswith("province_admin")
+    assert trail[0]["action"] == "api_disabled" and trail[0]["by"].startswith("province-admin-")
     assert devkeys.LOCAL_PROVINCE_PASSWORD not in json.dumps(trail)
     bad = api.s.put(f"{api.url}/v1/provinces/{agency}/apis/notice", headers=auth(), json={
         "province_code": "6", "province_name": "x", "unit_code": "bad", "session_url": "gopher://x",

@@ -12,29 +12,23 @@ import pytest
 import requests
 
 from tests.conftest import assert_problem
-from tests.e2e.test_accounts_journey import Desk, auth, fresh_id, fresh_phone, sms_to
+from tests.e2e.test_accounts_journey import fresh_phone
 
 
 @pytest.fixture(scope="module")
 def citizen(stack):
-    """An account created by a one-stop officer, signed in, password changed, its ID number as tax code; and the
-    taxpayer known to the simulated tax authority."""
+    """A citizen account signed in through the user pool, with a phone; and the taxpayer known to the simulated tax
+    authority by the citizen's ID number (an individual's tax code)."""
+    from chalicelib.local.identities import new_identity
     from chalicelib.local.tax_authority_sim import demo_taxpayer
     from tests.conftest import Api
 
     with requests.Session() as s:
         api = Api(stack, s)
-        desk = Desk(api)
-        id_number, phone = fresh_id(), fresh_phone()
-        assert desk.create(id_number, phone).status_code == 201
-        temp = sms_to(phone, at_least=2)[-1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
-        first = s.post(f"{api.url}/v1/auth/sign-in", json={"id_number": id_number, "password": temp}).json()
-        r = s.post(f"{api.url}/v1/citizens/me/password", headers=auth(first["access_token"]),
-                   json={"current_password": temp, "new_password": "MatKhauMoi2026"})
-        me = auth(r.json()["access_token"])
-        answer = demo_taxpayer(tax_code=id_number, unit="000.00.00.H49", seed=f"{uuid.uuid4().int % 10**6:06d}")
+        person = new_identity(stack.api_url, "citizen", phone=fresh_phone())
+        answer = demo_taxpayer(tax_code=person.login, unit="000.00.00.H49", seed=f"{uuid.uuid4().int % 10**6:06d}")
         stack.tax_authority.add_taxpayer(answer)
-        yield api, me, id_number, answer
+        yield api, person.headers, person.login, answer
 
 
 def _taxes(api, me) -> requests.Response:

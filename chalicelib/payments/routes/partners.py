@@ -61,17 +61,40 @@ class VnpayIpnQuery(BaseModel):
                                 "vnp_SecureHash and vnp_SecureHashType.")
 
 
-def _verify(call: Call, secrets: list[str]) -> None:
+# A signature is valid for 5 minutes either side of its timestamp: an answer is kept a little longer than that.
+REPLAY_WINDOW_S = 11 * 60
+
+
+def _verify(call: Call, signers: list[tuple[str, list[str]]]) -> tuple[str, str]:
+    """The signer (of those given: name and secrets) whose secret signed the request, and the webhook-id."""
     from chalicelib.aws.observability import logger
     from chalicelib.core.errors import invalid_signature
     from chalicelib.core.webhooks import SignatureError, verify_webhook
 
-    try:
-        verify_webhook(call.raw(), call.request.headers or {}, secrets)
-    except SignatureError as exc:
-        logger().warning("webhook signature refused", extra={"reason": exc.reason})
-        call.ctx.count("CallbacksRefused")
-        raise invalid_signature() from None
+    reason = "no secret configured"
+    for signer, secrets in signers:
+        if not secrets:
+            continue
+        try:
+            return signer, verify_webhook(call.raw(), call.request.headers or {}, secrets)
+        except SignatureError as exc:
+            reason = exc.reason
+    logger().warning("webhook signature refused", extra={"reason": reason})
+    call.ctx.count("CallbacksRefused")
+    raise invalid_signature() from None
+
+
+def _once(call: Call, scope: str, message_id: str, produce) -> dict:
+    """Answer a replayed message (same sender, same webhook-id) as it was answered, without doing anything again."""
+    from chalicelib.core.clock import epoch
+
+    seen = call.ctx.replays.answer_for(scope, message_id)
+    if seen is not None:
+        call.ctx.count("WebhooksReplayed")
+        return seen
+    answer = produce()
+    call.ctx.replays.remember(scope, message_id, answer, epoch(call.ctx.clock.now()) + REPLAY_WINDOW_S)
+    return answer
 
 
 @route(bp, "POST", "/v1/partners/notices", tag="partners", access=WEBHOOK, params=WEBHOOK_HEADERS,
@@ -80,22 +103,29 @@ def _verify(call: Call, secrets: list[str]) -> None:
        "or `tax` (tax authority codes, mapped through the administrative-unit map). `total_vnd` must equal the "
        "sum of the items. Re-sending the same version is `unchanged`; a higher version replaces an unpaid notice; "
        "changing a paid or in-payment notice is `409 NOTICE_LOCKED`. A batch is applied whole or not at all. "
-       "The payer is sent an SMS for each accepted notice.",
+       "The payer is sent an SMS for each accepted notice. A partner's secret may be limited to some provinces: "
+       "a dossier of another province is `403 PARTNER_PROVINCE_FORBIDDEN`. A replay of a message already "
+       "answered (same `webhook-id`, within the signature's validity) gets the same answer and changes nothing.",
        request=NoticeBatchIn, ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
-       problems={409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
+       problems={403: ("PARTNER_PROVINCE_FORBIDDEN",),
+                 409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
                  503: ("NOTICE_FORWARDING_UNAVAILABLE",)})
 def receive_notices(call: Call):
     from chalicelib.payments.services.intake import ingest_notices
 
-    _verify(call, [s for secrets in call.ctx.secrets.all_partner_secrets().values() for s in secrets])
-    return ingest_notices(call.ctx, call.body()).as_dict()
+    partners = call.ctx.secrets.partners()
+    partner, message_id = _verify(call, [(name, secrets) for name, secrets, _ in partners])
+    provinces = next(scope for name, _, scope in partners if name == partner)
+    return _once(call, f"partner:{partner}", message_id,
+                 lambda: ingest_notices(call.ctx, call.body(), provinces).as_dict())
 
 
 @route(bp, "POST", "/v1/partners/banks/{bank_code}/callbacks", tag="partners", access=WEBHOOK,
        summary="Receive a payment result from a bank (generic signed JSON)",
        description="Signed per Standard Webhooks with the bank's secret. The first result is `applied`; a repeat "
        "of an already applied result is `duplicate`; a different result for a final payment is "
-       "`409 PAYMENT_ALREADY_FINAL`. Extra fields sent by the bank are ignored.",
+       "`409 PAYMENT_ALREADY_FINAL`. Extra fields sent by the bank are ignored. A replay of a message already "
+       "answered (same `webhook-id`, within the signature's validity) gets the same answer and changes nothing.",
        params=(Param("bank_code", description="Bank code of a bank using this protocol (e.g. BIDV, VCB)."),
                *WEBHOOK_HEADERS),
        request=CallbackIn, ok={200: Ok("The result was applied, or was already applied.", CallbackResult)},
@@ -111,13 +141,17 @@ def bank_callback(call: Call):
     bank = bank_registry().get(call.path["bank_code"].upper())
     if bank is None or bank.protocol != "standard_webhooks":
         raise not_found("BANK_UNKNOWN", "Ngân hàng không tồn tại hoặc không dùng giao thức này.")
-    _verify(call, call.ctx.secrets.bank_secrets(bank.code))
-    cb = parse(CallbackIn, call.body())
-    outcome = apply_bank_result(call.ctx, BankResult(
-        bank_code=bank.code, payment_id=cb.payment_id, bank_txn_ref=cb.bank_txn_ref, amount_vnd=cb.amount_vnd,
-        currency=cb.currency.upper(), success=cb.status == "SUCCESS",
-        paid_at=cb.paid_at.isoformat() if cb.paid_at else None, reference_number=cb.reference_number))
-    return {"result": outcome.value}
+    _, message_id = _verify(call, [(bank.code, call.ctx.secrets.bank_secrets(bank.code))])
+
+    def apply() -> dict:
+        cb = parse(CallbackIn, call.body())
+        outcome = apply_bank_result(call.ctx, BankResult(
+            bank_code=bank.code, payment_id=cb.payment_id, bank_txn_ref=cb.bank_txn_ref, amount_vnd=cb.amount_vnd,
+            currency=cb.currency.upper(), success=cb.status == "SUCCESS",
+            paid_at=cb.paid_at.isoformat() if cb.paid_at else None, reference_number=cb.reference_number))
+        return {"result": outcome.value}
+
+    return _once(call, f"bank:{bank.code}", message_id, apply)
 
 
 _IPN_CODES = {"PAYMENT_NOT_FOUND": "01", "PAYMENT_ALREADY_FINAL": "02", "AMOUNT_MISMATCH": "04",

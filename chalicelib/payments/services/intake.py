@@ -34,8 +34,10 @@ def notice_sms(dossier_code: str, notice: NoticeIn) -> str:
     )
 
 
-def ingest_notices(svc: PaymentsContext, body: dict) -> IntakeResult:
+def ingest_notices(svc: PaymentsContext, body: dict, provinces: tuple[str, ...] | None = None) -> IntakeResult:
+    """``provinces``: those the signing partner may send for (None: every province, the tax authority)."""
     batch = parse(NoticeBatchIn, body)
+    _check_sender_scope(batch.dossier_code, provinces)
     if batch.commune_code_system == "tax":
         raise validation_error(
             [FieldError("commune_code_system", "COMMUNE_CODE_SYSTEM_UNSUPPORTED",
@@ -72,6 +74,24 @@ def reminders_of(svc: PaymentsContext, dossier_code: str, accepted: list[NoticeI
     planned = (schedule(dossier_code, n.notice_number, n.version, n.due_date, n.payer_phone, now,
                         svc.settings.reminders) for n in accepted if n.payer_phone and n.due_date)
     return [r for r in planned if r is not None]
+def _province_key(code: str) -> str:
+    from chalicelib.core.admin_units import current_province
+    from chalicelib.core.validation import InvalidValueError
+
+    try:
+        return current_province(code).stats_code  # H49, 000.00.00.H49, 22 and closed codes name one province
+    except InvalidValueError:
+        return code.rsplit(".", 1)[-1].upper()  # not in the table: only the same level-1 code matches
+
+
+def _check_sender_scope(dossier_code: str, provinces: tuple[str, ...] | None) -> None:
+    from chalicelib.core.codes import province_agency_code
+    from chalicelib.core.errors import forbidden
+
+    if provinces is None:
+        return
+    if _province_key(province_agency_code(dossier_code)) not in {_province_key(p) for p in provinces}:
+        raise forbidden("PARTNER_PROVINCE_FORBIDDEN", "Đối tác không được gửi thông báo thuế cho tỉnh của hồ sơ này.")
 
 
 def intents(batch: NoticeBatchIn, accepted: list[NoticeIn]) -> list[Intent]:

@@ -70,24 +70,32 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
         raise validation_error([FieldError(field, exc.code, exc.message)]) from None
 
 
-def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any, *,
+            credentials_handed_over: bool = False) -> dict:
+    """Create or update one API configuration. ``credentials_handed_over``: the credentials travel separately to the
+    secret store (an applied support request hands them over through the outbox), so none are in ``body``."""
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     data = parse(ProvinceApiIn, body)
     require_scope(psvc, actor, agency, data.province_code)
     _check_url(psvc, "session_url", data.session_url)
     _check_url(psvc, "data_url", data.data_url)
     current = psvc.registry.get_apis(agency).get(api_type)
-    _require_credentials(current, data)
+    if credentials_handed_over and data.credentials is not None:
+        raise ValueError("credentials are either in the body or handed over, not both")
+    if not credentials_handed_over:
+        _require_credentials(current, data)
     now = psvc.clock.now().isoformat()
     version = (current.version + 1) if current else 1
-    creds_version = version if data.credentials is not None else current.credentials_version
+    new_credentials = data.credentials is not None or credentials_handed_over
+    creds_version = version if new_credentials else current.credentials_version
     api = ProvinceApi(agency_code=agency, api_type=api_type, has_credentials=True, updated_at=now,
                       updated_by=actor.subject, version=version, credentials_version=creds_version,
                       **data.model_dump(include=set(_CONFIG_FIELDS)))
     changes = _diff(current, api)
     intents = []
-    if data.credentials is not None:
+    if new_credentials:
         changes["credentials"] = "changed"
+    if data.credentials is not None:
         intents.append(outbox.store_credentials(agency, api_type.value, data.credentials.model_dump(), version))
     audit = {"action": "api_created" if current is None else "api_updated", "api_type": api_type.value,
              "by": actor.subject, "at": now, "changes": changes}
