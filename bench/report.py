@@ -117,6 +117,9 @@ def _receipts(results: dict) -> list[str]:
         f"{_ms(sig['pdf_pades_sign_p50_ms'])} ms (p50 of 10).",
         "",
         *([f"*This run:* {r['note']}", ""] if r.get("note") else []),
+    ]
+
+
 def _identity(results: dict) -> list[str]:
     """Sign-in through the user pool and the token check every authenticated request makes (bench/sign_in.py)."""
     found = results.get("identity")
