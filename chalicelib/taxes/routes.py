@@ -11,8 +11,7 @@ from chalicelib.taxes.schemas import TaxInfoView, TaxTransactionPage
 from chalicelib.taxes.services import TaxPaymentIn
 
 bp = Blueprint(__name__)
-# Any token: a first sign-in's (no role yet) is told to change its password first, as every citizen route does.
-CITIZEN = bearer()
+CITIZEN = bearer("citizen")
 TA_DOWN = {503: ("TAX_AUTHORITY_UNAVAILABLE",)}
 TAX_CODE = {422: ("TAX_CODE_REQUIRED",)}
 IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", required=False,
@@ -21,18 +20,7 @@ IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", required=False,
 
 
 def _citizen(call: Call) -> str:
-    from chalicelib.core.errors import forbidden
-
-    principal = call.principal
-    if not principal.has_role("citizen"):
-        if not principal.roles:
-            raise forbidden("PASSWORD_CHANGE_REQUIRED", "Bạn phải đổi mật khẩu tạm thời trước khi sử dụng chức năng "
-                            "này.")
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    return principal.subject
-
-
-ME = {403: ("PASSWORD_CHANGE_REQUIRED", "ROLE_FORBIDDEN")}
+    return call.principal.subject
 
 
 class PageQuery(BaseModel):
@@ -47,7 +35,7 @@ class PageQuery(BaseModel):
        "personal number). `can_pay` says whether the pay action is offered. The tax authority down: "
        "`503 TAX_AUTHORITY_UNAVAILABLE`.",
        ok={200: Ok("What the citizen owes.", TaxInfoView)},
-       problems={**ME, **TAX_CODE, 404: ("TAXPAYER_NOT_FOUND",), **TA_DOWN})
+       problems={**TAX_CODE, 404: ("TAXPAYER_NOT_FOUND",), **TA_DOWN})
 def taxes(call: Call):
     from chalicelib.taxes.services import tax_info
 
@@ -60,7 +48,7 @@ def taxes(call: Call):
        "single-sign-on bank needs a linked account (`403 BANK_ACCOUNT_NOT_LINKED`). The amount is the tax "
        "authority's at this moment. Nothing is created when the tax authority is down (503).",
        ok={201: Ok("Payment created (or the first answer replayed for the same Idempotency-Key).", PaymentCreated)},
-       problems={400: ("IDEMPOTENCY_KEY_INVALID",), 403: ("BANK_ACCOUNT_NOT_LINKED", *ME[403]),
+       problems={400: ("IDEMPOTENCY_KEY_INVALID",), 403: ("BANK_ACCOUNT_NOT_LINKED",),
                  404: ("TAXPAYER_NOT_FOUND", "TAX_DEBT_NOT_FOUND"),
                  409: ("PAYMENT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED"),
                  422: ("TAX_CODE_REQUIRED", "RETURN_URL_NOT_ALLOWED"), **TA_DOWN})
@@ -73,7 +61,7 @@ def pay_taxes(call: Call):
 
 @route(bp, "GET", "/v1/citizens/me/taxes/transactions", tag="citizens", access=CITIZEN, query=PageQuery,
        summary="Lịch sử giao dịch thuế: the citizen's tax payments with their states and receipts",
-       ok={200: Ok("A page, newest first.", TaxTransactionPage)}, problems=ME)
+       ok={200: Ok("A page, newest first.", TaxTransactionPage)})
 def tax_transactions(call: Call):
     from chalicelib.taxes.services import tax_transactions as history
 
