@@ -19,8 +19,10 @@ from chalicelib.provinces import routes as provinces
 from chalicelib.receipts import routes as receipts
 from chalicelib.reconciliation.routes import refunds
 from chalicelib.reconciliation.routes import runs as reconciliation_runs
+from chalicelib.reminders import routes as reminders
 from chalicelib.reports import routes as reports
 from chalicelib.selftest import routes as selftests
+from chalicelib.taxes import routes as taxes
 
 bootstrap.install()  # the routes and jobs get their service context from the one composition root
 
@@ -29,7 +31,7 @@ app.api.binary_types.extend(["application/pdf", "text/csv",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
 for blueprint in (docs, partners, citizens, receipts, provinces, auth, otp, admin, officers, account_citizens,
                   commune_maps, support_requests, onboarding_progress, refunds, reconciliation_runs, reports,
-                  selftests):
+                  selftests, taxes, reminders):
     app.register_blueprint(blueprint.bp)
 
 _STAGE = get_settings().stage
@@ -73,6 +75,26 @@ def sweep_deliveries(event):
     return run_sweep()
 
 
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def send_reminders(event):
+    from chalicelib.jobs.schedules import run_reminders
+
+    return run_reminders()
+
+
+# 22:30 in Vietnam (UTC+7) = 15:30 UTC: today's receipt tables go to the tax authority on the day of issue.
+@app.schedule(Cron(30, 15, "*", "*", "?", "*"))
+def report_receipts_daily(event):
+    from chalicelib.jobs.schedules import run_receipt_reports
+
+    return run_receipt_reports()
+
+
+@app.schedule(Rate(30, unit=Rate.MINUTES))
+def report_receipts_catch_up(event):
+    from chalicelib.jobs.schedules import run_receipt_reports
+
+    return run_receipt_reports()
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def support_clock(event):
     from chalicelib.jobs.support_clock import run_clock

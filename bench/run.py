@@ -1,9 +1,6 @@
-"""`make bench`: AWS calls and latency per operation (in-process, against moto), and cold start.
-
-    python -m bench.run [--n 1000] [--out bench/results.json] [--profile 100] [--cold-runs 15]
-
-Writes the results JSON and regenerates bench/README.md from it (when --out is the default path).
-"""
+"""`make bench`: AWS calls and latency per operation (in-process, against moto), cold start, forwarding, accounts
+and receipts. ``python -m bench.run [--n 1000] [--out bench/results.json] [--profile 100] [--cold-runs 15]`` writes
+the results JSON and regenerates bench/README.md from it (when --out is the default path)."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +18,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
+
+from . import receipts as receipts_bench
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -43,7 +42,7 @@ ROUTES = {
 
 
 class BenchFailure(RuntimeError):
-    pass
+    """An invocation answered another status or body than expected."""
 
 
 def quiet_environment() -> None:
@@ -319,8 +318,7 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     from . import coldstart
 
     cold = coldstart.measure(cold_runs, app_env)
-    cold["target_ratio_max"] = COLD_START_RATIO_MAX
-    cold["met"] = cold["ratio"] <= COLD_START_RATIO_MAX
+    cold.update(target_ratio_max=COLD_START_RATIO_MAX, met=cold["ratio"] <= COLD_START_RATIO_MAX)
     results["cold_start"] = cold
     say(f"  app {cold['app_ms']} ms, baseline {cold['baseline_ms']} ms, ratio {cold['ratio']}")
 
@@ -365,6 +363,8 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
         f"{recon['report_month']['p50_ms']} ms")
     from . import onboarding  # the commune-code map (M10): import + matching, tax-coded vs standard-coded intake
     results.setdefault("onboarding", {}).update(onboarding.run_and_say(say, max(50, min(n, 200))))
+    r = results["receipts"] = receipts_bench.run(max(50, min(n, 300)))  # issuance with and without signing
+    say(f"  receipts: signed/unsigned ratio {r['ratio_signed_to_unsigned']}, {r['signing']['xml_sign_ms']} ms/sig")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

@@ -90,7 +90,7 @@ def _seed(bank, n: int, now: datetime) -> Counter:
     from chalicelib.bootstrap import context
     from chalicelib.core.clock import epoch, new_ulid
     from chalicelib.local.bank_sim import SUCCESS, BankTransaction
-    from chalicelib.payments.adapters.dynamo import payment_item
+    from chalicelib.payments.adapters.ledger import payment_item
     from chalicelib.payments.domain.payments import Payment, PaymentState
 
     ctx = context()

@@ -58,6 +58,10 @@ def _outbox(c: Context):
     return DynamoOutbox(c.settings, AesGcmSealer(c.secrets.id_hash_key))
 
 
+def _sealer(c: Context):
+    from chalicelib.outbox.adapters import AesGcmSealer
+
+    return AesGcmSealer(c.secrets.id_hash_key, label=b"personal-data-v1")
 def _replays(c: Context):
     from chalicelib.aws.replays import DynamoReplayGuard
 
@@ -107,11 +111,11 @@ def _users(c: Context):
 def _dossiers(c: Context):
     from chalicelib.payments.adapters.dynamo import DynamoDossiers
 
-    return DynamoDossiers(c.settings, c.outbox)
+    return DynamoDossiers(c.settings, c.outbox, c.reminders)
 
 
 def _ledger(c: Context):
-    from chalicelib.payments.adapters.dynamo import DynamoLedger
+    from chalicelib.payments.adapters.ledger import DynamoLedger
 
     return DynamoLedger(c.settings, c.outbox)
 
@@ -138,9 +142,75 @@ def _status_refresh(c: Context):
 
 
 def _receipt_pdf(c: Context):
+    """The province's attachment: the same kept, signed PDF a download gets."""
+    from chalicelib.receipts.domain import Receipt
+
+    return lambda doc: c.receipt_documents.pdf(Receipt.model_validate(doc))
+
+
+def _receipts(c: Context):
+    from chalicelib.receipts.adapters.dynamo import DynamoReceipts
+
+    return DynamoReceipts(c.settings)
+
+
+def _receipt_signing(c: Context):
+    from chalicelib.receipts.adapters.keys import SecretReceiptKeys, secret_loader
+
+    s = c.settings
+    return SecretReceiptKeys(secret_loader(s.receipt_signing_secret_name, s.region, s.secrets_max_age_s))
+
+
+def _receipt_documents(c: Context):
+    from chalicelib.receipts.adapters.documents import ReceiptPdfMaker, S3ReceiptDocuments
     from chalicelib.receipts.adapters.pdf import render_receipt_pdf
 
-    return render_receipt_pdf
+    s = c.settings
+    maker = ReceiptPdfMaker(render_receipt_pdf, c.receipt_signing, s.receipt_verify_url)
+    return S3ReceiptDocuments(s.region, s.documents_bucket, s.aws_endpoint_url, maker)
+
+
+def _reports(c: Context):
+    from chalicelib.receipts.adapters.reports import DynamoReports
+
+    return DynamoReports(c.settings, c.outbox)
+
+
+def _tax_gateway(c: Context):
+    from chalicelib.receipts.adapters.tax_authority import TaxAuthorityClient
+
+    return TaxAuthorityClient(c.settings.tax_authority, c.http, c.secrets.tax_authority)
+
+
+def _tax_reports(c: Context):
+    from chalicelib.receipts.adapters.tax_authority import TaxAuthorityReports
+
+    return TaxAuthorityReports(c.tax_gateway, c.receipt_signing)
+
+
+def _tax_authority(c: Context):
+    from chalicelib.taxes.adapters.gateway import GatewayTaxAuthority
+
+    return GatewayTaxAuthority(c.tax_gateway)
+
+
+def _taxpayers(c: Context):
+    """The taxes capability's view of an account (tax code, phone): the account store itself, behind its port."""
+    from chalicelib.taxes.adapters.accounts import AccountTaxpayers
+
+    return AccountTaxpayers(c.accounts)
+
+
+def _reminders(c: Context):
+    from chalicelib.reminders.adapters import DynamoReminders
+
+    return DynamoReminders(c.settings, c.sealer, c.outbox)
+
+
+def _opt_outs(c: Context):
+    from chalicelib.reminders.adapters import DynamoOptOuts
+
+    return DynamoOptOuts(c.settings, c.keys)
 
 
 # -- reconciliation -------------------------------------------------------------------------------------------------
@@ -392,6 +462,10 @@ FACTORIES: dict[str, Factory] = {
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
     "pay_pages": _pay_pages, "status_refresh": _status_refresh,
     "live_payments": _live_payments, "bank_gateways": _bank_gateways, "refunds": _refunds,
+    "sealer": _sealer, "receipts": _receipts, "receipt_signing": _receipt_signing,
+    "receipt_documents": _receipt_documents, "reports": _reports, "tax_gateway": _tax_gateway,
+    "tax_reports": _tax_reports, "tax_authority": _tax_authority, "tax_payments": _tax_authority,
+    "taxpayers": _taxpayers, "reminders": _reminders, "opt_outs": _opt_outs,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
     "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
@@ -424,11 +498,13 @@ def reset() -> None:
     """Forget the settings and every wired object (tests and the local stack, after changing the environment)."""
     from chalicelib.accounts.adapters.scans import s3_client
     from chalicelib.aws import clients
+    from chalicelib.receipts.adapters.documents import s3_client as receipt_s3
 
     get_settings.cache_clear()
     clients.client.cache_clear()
     clients.s3_client.cache_clear()
     s3_client.cache_clear()
+    receipt_s3.cache_clear()
     _current.clear()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date, time
 from functools import cache
 from typing import Mapping
 
@@ -21,7 +22,11 @@ from chalicelib.onboarding.ports import OnboardingSettings
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
+from chalicelib.receipts.domain import ReceiptRules
+from chalicelib.receipts.ports import TaxAuthoritySettings
+from chalicelib.receipts.reporting import ReportPolicy
 from chalicelib.reconciliation.ports import StalePolicy
+from chalicelib.reminders.domain import ReminderPolicy
 from chalicelib.selftest.domain import SelfTestPolicy
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
@@ -71,15 +76,18 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     # Check every answer against its route's declaration (api/routing.py): on by default on the test stage only.
     contract_checks: bool = False
-    receipt_template_symbol: str = "01BLP0-001"
-    # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
-    receipt_series_pattern: str = "BI-{yy}T"
+    # Receipt rules: the switch date to Decree 254/2026 (EBL01 / 26TAA...) and the replaced rules' symbols.
+    receipt_rules: ReceiptRules = field(default_factory=ReceiptRules)
+    receipt_signing_secret_name: str = "lfo/dev/receipt-signing"
+    # The public verification page the receipt's QR code links to (?kh=<series>&so=<number>&ma=<secret>).
+    receipt_verify_url: str = "https://dichvucong.gov.vn/p/bien-lai/tra-cuu"
+    receipt_reports: ReportPolicy = field(default_factory=ReportPolicy)
+    tax_authority: TaxAuthoritySettings = field(default_factory=TaxAuthoritySettings)
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     # The Cognito user pool (template outputs): every token is verified against its JWKS, on every stage.
     cognito_user_pool_id: str = ""
     cognito_citizen_client_id: str = ""
     cognito_staff_client_id: str = ""
-    # The integration self-test's receipts: a series of their own (and their own counter), never the real numbering.
-    receipt_test_series_pattern: str = "KT-{yy}T"
     # The confirmed commune-code map (M10) is cached per container this long; a miss re-reads it once.
     commune_map_cache_s: float = 60.0
     selftest_queue_url: str = ""
@@ -141,8 +149,7 @@ def _selftest(env: Mapping[str, str]) -> dict:
         lease_s=_int(env, "SELFTEST_LEASE_S", base.lease_s),
         evidence_url_ttl_s=_int(env, "SELFTEST_EVIDENCE_URL_TTL_S", base.evidence_url_ttl_s),
     )
-    return {"receipt_test_series_pattern": env.get("RECEIPT_TEST_SERIES_PATTERN", "KT-{yy}T"),
-            "commune_map_cache_s": _num(env, "COMMUNE_MAP_CACHE_S", 60.0),
+    return {"commune_map_cache_s": _num(env, "COMMUNE_MAP_CACHE_S", 60.0),
             "selftest_queue_url": env.get("SELFTEST_QUEUE_URL", ""), "selftest": policy}
 
 
@@ -163,6 +170,29 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
     )
 
 
+def _time(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    return time.fromisoformat(raw) if raw else default
+
+
+def _receipt_rules(env: Mapping[str, str]) -> ReceiptRules:
+    base = ReceiptRules()
+    switch = env.get("RECEIPT_RULES_SWITCH_DATE")
+    return ReceiptRules(
+        switch_date=date.fromisoformat(switch) if switch else base.switch_date,
+        form_symbol=env.get("RECEIPT_FORM_SYMBOL", base.form_symbol),
+        legacy_form_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", base.legacy_form_symbol),
+        legacy_series_pattern=env.get("RECEIPT_SERIES_PATTERN", base.legacy_series_pattern),
+        test_series_pattern=env.get("RECEIPT_TEST_SERIES_PATTERN", base.test_series_pattern))
+
+
+def _reminders(env: Mapping[str, str]) -> ReminderPolicy:
+    base = ReminderPolicy()
+    days = _csv(env.get("REMINDER_DAYS_BEFORE"))
+    return ReminderPolicy(days_before=tuple(int(d) for d in days) if days else base.days_before,
+                          send_at=_time(env, "REMINDER_SEND_AT", base.send_at),
+                          quiet_start=_time(env, "REMINDER_QUIET_START", base.quiet_start),
+                          quiet_end=_time(env, "REMINDER_QUIET_END", base.quiet_end))
 def _onboarding(env: Mapping[str, str]) -> OnboardingSettings:
     base = OnboardingSettings()
     return OnboardingSettings(
@@ -228,8 +258,16 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 48),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
-        receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
-        receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
+        receipt_rules=_receipt_rules(env),
+        receipt_signing_secret_name=env.get("RECEIPT_SIGNING_SECRET_NAME", f"lfo/{stage}/receipt-signing"),
+        receipt_verify_url=env.get("RECEIPT_VERIFY_URL", "https://dichvucong.gov.vn/p/bien-lai/tra-cuu"),
+        receipt_reports=ReportPolicy(send_after=_time(env, "RECEIPT_REPORT_SEND_AFTER", ReportPolicy().send_after)),
+        tax_authority=TaxAuthoritySettings(
+            base_url=env.get("TAX_AUTHORITY_URL", "").rstrip("/"),
+            connect_timeout_s=_num(env, "TAX_AUTHORITY_CONNECT_TIMEOUT_S", 2.0),
+            read_timeout_s=_num(env, "TAX_AUTHORITY_READ_TIMEOUT_S", 5.0),
+            attempts=_int(env, "TAX_AUTHORITY_ATTEMPTS", 2)),
+        reminders=_reminders(env),
         cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
         cognito_citizen_client_id=env.get("COGNITO_CITIZEN_CLIENT_ID", ""),
         cognito_staff_client_id=env.get("COGNITO_STAFF_CLIENT_ID", ""),

@@ -55,6 +55,7 @@ RESOURCE_ENV: dict[str, Any] = {
     "ALERT_EMAILS_TOPIC_ARN": {"Ref": "AlertEmailsTopic"},
     "DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},
     "APP_SECRET_NAME": {"Ref": "AppSecret"},
+    "RECEIPT_SIGNING_SECRET_NAME": {"Ref": "ReceiptSigningSecret"},
     "APP_KEY_ARN": {"Fn::GetAtt": ["AppKey", "Arn"]},
     "COGNITO_USER_POOL_ID": {"Ref": "UserPool"},
     "COGNITO_CITIZEN_CLIENT_ID": {"Ref": "CitizenClient"},

@@ -43,11 +43,14 @@ class InMemoryDossiers:
     """DossierRepository: one JSON document per dossier, written only if its stored rev is still the expected one."""
 
     def __init__(self, outbox: FakeOutbox | None = None) -> None:
+        from tests.fakes_receipts import InMemoryReminders
+
         self.lock = threading.Lock()  # shared with InMemoryLedger: its transactions touch dossiers too
         self._items: dict[str, str] = {}
         self.saves = 0
         self.outbox = outbox
         self.lookup_failures: dict[str, tuple[int, int]] = {}  # dossier code -> (failures, last failure epoch)
+        self.reminders = InMemoryReminders(self.lock, outbox)
 
     def get(self, dossier_code: str) -> Dossier | None:
         with self.lock:
@@ -69,12 +72,12 @@ class InMemoryDossiers:
             failures, _ = self.lookup_failures.get(dossier_code, (0, 0))
             self.lookup_failures[dossier_code] = (1 if reset else failures + 1, now_epoch)
 
-    def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
-        self._save(dossier, expected_rev)
+    def save(self, dossier: Dossier, expected_rev: int | None, intents=(), reminders=()) -> None:
+        self._save(dossier, expected_rev, reminders)
         if intents:
             self.outbox.accept(intents)
 
-    def _save(self, dossier: Dossier, expected_rev: int | None) -> None:
+    def _save(self, dossier: Dossier, expected_rev: int | None, reminders=()) -> None:
         with self.lock:
             current = self._items.get(dossier.dossier_code)
             if expected_rev is None:
@@ -84,6 +87,8 @@ class InMemoryDossiers:
             if not ok:
                 raise ConcurrentUpdateError(dossier.dossier_code)
             self._items[dossier.dossier_code] = dossier.model_dump_json()
+            for reminder in reminders:
+                self.reminders.put_locked(reminder)
             self.saves += 1
 
     # -- inspection (tests only) --
@@ -174,18 +179,22 @@ class FakeOutbox:
 
 # -- ledger -----------------------------------------------------------------------------------------------------
 class InMemoryLedger:
-    """Ledger with DynamoLedger's transactional, all-or-nothing semantics."""
+    """Ledger with DynamoLedger's transactional, all-or-nothing semantics; its issued receipts and their day's report
+    records live in ``self.receipts_store`` (the ReceiptStore and ReportStore fakes), under the same lock."""
 
     def __init__(self, dossiers: InMemoryDossiers) -> None:
+        from tests.fakes_receipts import InMemoryReceipts
+
         self._dossiers = dossiers
         self.outbox = dossiers.outbox
         self._lock = dossiers.lock
         self._payments: dict[str, str] = {}
-        self._receipts: dict[str, str] = {}
-        self._counters: dict[tuple[str, int], int] = {}
         self._idempotency: dict[str, str] = {}
+        self._references: dict[str, str] = {}
+        self._claims: dict[str, dict[str, Any]] = {}  # claim key -> {"state", "ref", "expires_at"}
         self._anomalies: list[dict[str, Any]] = []
         self.tallies: list[Any] = []  # report tallies written with the changes (core.tallies.Tally)
+        self.receipts_store = InMemoryReceipts(self._lock, dossiers.outbox)
 
     # -- condition helpers (call with the lock held) --
     def _payment_unchanged(self, expected: Payment) -> bool:
@@ -196,7 +205,7 @@ class InMemoryLedger:
         return stored.rev == expected.rev and stored.state == expected.state
 
     def _notice(self, payment: Payment):
-        dossier = self._dossiers._load_locked(payment.dossier_code)
+        dossier = self._dossiers._load_locked(payment.dossier_code) if payment.dossier_code else None
         if dossier is None:
             return None, None
         return dossier, dossier.notices.get(payment.notice_number)
@@ -210,38 +219,42 @@ class InMemoryLedger:
         doc = json.loads(json.dumps(details, ensure_ascii=False, default=str))
         self._anomalies.append({"kind": kind, "payment_id": payment_id or "UNKNOWN", **doc})
 
+    def _claimable(self, payment: Payment, now_epoch: int) -> bool:
+        if payment.kind != "land":
+            claim = self._claims.get(payment.claim_key)
+            return claim is None or claim["state"] == "FREE" or (
+                claim["state"] == "LIVE" and claim["expires_at"] <= now_epoch)
+        _, notice = self._notice(payment)
+        return (notice is not None and notice.version == payment.notice_version and notice.paid_payment_id is None
+                and (notice.live_payment_id is None or (notice.live_payment_expires_at is not None
+                                                        and notice.live_payment_expires_at <= now_epoch)))
+
     # -- payments --
     def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
+        from chalicelib.payments.ports import ReferenceTakenError
+
         with self._lock:
-            payment_absent = payment.payment_id not in self._payments
-            dossier, notice = self._notice(payment)
-            claimable = (
-                notice is not None
-                and notice.version == payment.notice_version
-                and notice.paid_payment_id is None
-                and (
-                    notice.live_payment_id is None
-                    or (notice.live_payment_expires_at is not None and notice.live_payment_expires_at <= now_epoch)
-                )
-            )
-            key_free = idempotency is None or idempotency.key_hash not in self._idempotency
-            if not key_free:
+            if idempotency is not None and idempotency.key_hash in self._idempotency:
                 raise IdempotencyConflictError()
-            if not claimable:
+            if payment.reference_number in self._references:
+                raise ReferenceTakenError(payment.reference_number)
+            if not self._claimable(payment, now_epoch):
                 raise NoticeBusyError()
-            if not payment_absent:
+            if payment.payment_id in self._payments:
                 raise TransactionCancelledError(payment.payment_id)
             self._payments[payment.payment_id] = payment.model_dump_json()
-            self._write_notice(
-                dossier, payment.notice_number,
-                live_payment_id=payment.payment_id, live_payment_expires_at=payment.expires_at,
-            )
+            self._references[payment.reference_number] = payment.payment_id
+            if payment.kind != "land":
+                self._claims[payment.claim_key] = {"state": "LIVE", "ref": payment.payment_id,
+                                                   "expires_at": payment.expires_at}
+            else:
+                dossier, _ = self._notice(payment)
+                self._write_notice(dossier, payment.notice_number, live_payment_id=payment.payment_id,
+                                   live_payment_expires_at=payment.expires_at)
             if idempotency is not None:
                 self._idempotency[idempotency.key_hash] = json.dumps(
                     {"request_hash": idempotency.request_hash, "status": idempotency.status,
-                     "body": idempotency.body, "expires_at": idempotency.expires_at},
-                    ensure_ascii=False,
-                )
+                     "body": idempotency.body, "expires_at": idempotency.expires_at}, ensure_ascii=False)
 
     def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
         with self._lock:
@@ -256,47 +269,51 @@ class InMemoryLedger:
             raw = self._payments.get(payment_id)
         return Payment.model_validate_json(raw) if raw is not None else None
 
-    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
+    def find_payment_by_reference(self, reference_number: str) -> str | None:
+        with self._lock:
+            return self._references.get(reference_number)
+
+    def get_payment_and_counter(self, payment_id: str, counter_key: str) -> tuple[Payment | None, int]:
         with self._lock:
             raw = self._payments.get(payment_id)
-            counter = self._counters.get((unit, year), 0)
+            counter = self.receipts_store.counters.get(counter_key, 0)
         return (Payment.model_validate_json(raw) if raw is not None else None), counter
 
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents=(), tallies=()) -> None:
-        self._record_paid(payment, expected, receipt, counter_was, year)
+    def record_paid(self, payment: Payment, expected: Payment, issue, intents=(), reminders_of=None,
+                    tallies=()) -> None:
+        self._record_paid(payment, expected, issue, reminders_of)
         self.tallies.extend(tallies)
         if intents:
             self.outbox.accept(intents)
 
-    def _record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int) -> None:
-        from chalicelib.receipts.domain import series_unit
+    def _subject_paid_ok(self, payment: Payment) -> bool:
+        if payment.kind != "land":
+            claim = self._claims.get(payment.claim_key)
+            return claim is not None and (claim["state"] != "PAID" or claim["ref"] == payment.payment_id)
+        _, notice = self._notice(payment)
+        return (notice is not None and notice.version == payment.notice_version
+                and notice.paid_payment_id in (None, payment.payment_id))
 
-        counter_key = (series_unit(receipt.collecting_unit_code, receipt.test), year)
+    def _record_paid(self, payment: Payment, expected: Payment, issue, reminders_of) -> None:
         with self._lock:
-            dossier, notice = self._notice(payment)
             ok_payment = self._payment_unchanged(expected)
-            ok_notice = (
-                notice is not None
-                and notice.version == payment.notice_version
-                and notice.paid_payment_id in (None, payment.payment_id)
-            )
-            ok_receipt = receipt.receipt_id not in self._receipts
-            ok_counter = (
-                counter_key not in self._counters if counter_was == 0
-                else self._counters.get(counter_key) == counter_was
-            )
-            if not ok_notice and ok_payment and ok_receipt and ok_counter:
+            ok_subject = self._subject_paid_ok(payment)
+            ok_issue = self.receipts_store._issue_ok_locked(issue)
+            if not ok_subject and ok_payment and ok_issue:
                 raise NoticeAlreadyPaidError()
-            if not (ok_payment and ok_notice and ok_receipt and ok_counter):
+            if not (ok_payment and ok_subject and ok_issue):
                 raise ConcurrentUpdateError(payment.payment_id)
             self._payments[payment.payment_id] = payment.model_dump_json()
-            self._write_notice(
-                dossier, payment.notice_number,
-                paid_payment_id=payment.payment_id, live_payment_id=None, live_payment_expires_at=None,
-            )
-            self._receipts[receipt.receipt_id] = receipt.model_dump_json()
-            self._counters[counter_key] = receipt.sequence
+            if payment.kind != "land":
+                self._claims[payment.claim_key] = {"state": "PAID", "ref": payment.payment_id,
+                                                   "expires_at": payment.expires_at}
+            else:
+                dossier, _ = self._notice(payment)
+                self._write_notice(dossier, payment.notice_number, paid_payment_id=payment.payment_id,
+                                   live_payment_id=None, live_payment_expires_at=None)
+            if reminders_of:
+                self._dossiers.reminders.delete_locked(*reminders_of)
+            self.receipts_store._issue_locked(issue)
 
     def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
         with self._lock:
@@ -315,11 +332,20 @@ class InMemoryLedger:
         with self._lock:
             if not self._payment_unchanged(expected):
                 raise ConcurrentUpdateError(payment.payment_id)
-            dossier, notice = self._notice(payment)
             self._payments[payment.payment_id] = payment.model_dump_json()
+            if payment.kind != "land":
+                claim = self._claims.get(payment.claim_key)
+                if claim and claim["ref"] == payment.payment_id and claim["state"] == "LIVE":
+                    claim["state"] = "FREE"
+                return
+            dossier, notice = self._notice(payment)
             if notice is not None and notice.live_payment_id == payment.payment_id:
                 self._write_notice(dossier, payment.notice_number, live_payment_id=None, live_payment_expires_at=None)
             # else: the notice is no longer held by this payment (claimed anew after expiry): only the payment moves.
+
+    def paid_claims(self, claim_keys: list[str]) -> set[str]:
+        with self._lock:
+            return {k for k in claim_keys if self._claims.get(k, {}).get("state") == "PAID"}
 
     def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any], intents=()) -> None:
         with self._lock:
@@ -334,9 +360,7 @@ class InMemoryLedger:
 
     # -- receipts --
     def get_receipt(self, receipt_id: str) -> Receipt | None:
-        with self._lock:
-            raw = self._receipts.get(receipt_id)
-        return Receipt.model_validate_json(raw) if raw is not None else None
+        return self.receipts_store.get_receipt(receipt_id)
 
     def count_receipts_for_payment(self, payment_id: str) -> int:
         return 1 if self.get_receipt(receipt_id_for(payment_id)) else 0
@@ -344,8 +368,7 @@ class InMemoryLedger:
     # -- inspection (tests only) --
     @property
     def receipts(self) -> list[Receipt]:
-        with self._lock:
-            return [Receipt.model_validate_json(r) for r in self._receipts.values()]
+        return self.receipts_store.all
 
     @property
     def payments(self) -> list[Payment]:
@@ -358,8 +381,13 @@ class InMemoryLedger:
             return deepcopy(self._anomalies)
 
     def counter(self, unit: str, year: int) -> int:
+        """The unit's counter for the year, whichever rules numbered it (legacy key, or a series of that year)."""
+        counters = self.receipts_store.counters
         with self._lock:
-            return self._counters.get((unit, year), 0)
+            legacy = counters.get(f"CTR#{unit}#{year}", 0)
+            modern = [v for k, v in counters.items() if k.startswith(f"CTR#{unit}#") and k.endswith(
+                f"#{year % 100:02d}T" + k[-2:]) and k.count("#") == 3]
+        return legacy + sum(modern)
 
 
 # -- notifications, queue, identity -----------------------------------------------------------------------------
@@ -393,6 +421,7 @@ class FakeForwarding:
     def __init__(self, fail_times: int = 0, fail_notices: bool = False) -> None:
         self.fail_times, self.fail_notices = fail_times, fail_notices
         self.receipts: list[Receipt] = []
+        self.sealed_ids: list[str | None] = []
         self.notices: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
 
@@ -403,7 +432,8 @@ class FakeForwarding:
                 raise RuntimeError("SQS unavailable")
             self.receipts.append(receipt.model_copy(deep=True))
 
-    def enqueue_receipt_doc(self, receipt: dict[str, Any]) -> None:
+    def enqueue_receipt_doc(self, receipt: dict[str, Any], payer_id_sealed: str | None = None) -> None:
+        self.sealed_ids.append(payer_id_sealed)
         self.enqueue_receipt(Receipt.model_validate(receipt))
 
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None:
@@ -438,11 +468,25 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     dossiers = dossiers if dossiers is not None else InMemoryDossiers(outbox)
     dossiers.outbox = outbox
     ledger = overrides.pop("ledger", None)
+    from tests import fakes_receipts as fr
+
+    ledger = ledger if ledger is not None else InMemoryLedger(dossiers)
+    signing = overrides.pop("receipt_signing", None) or fr.signing_keys()
+    settings = overrides.pop("settings", None) or Settings(return_url_hosts=("dichvucong.gov.vn",))
     fields: dict[str, Any] = {
-        "settings": Settings(return_url_hosts=("dichvucong.gov.vn",)),
+        "settings": settings,
         "clock": clock if clock is not None else FixedClock(START),
         "dossiers": dossiers,
-        "ledger": ledger if ledger is not None else InMemoryLedger(dossiers),
+        "ledger": ledger,
+        "receipts": ledger.receipts_store,
+        "reports": ledger.receipts_store,
+        "reminders": dossiers.reminders,
+        "opt_outs": fr.FakeOptOuts(),
+        "sealer": fr.sealer(),
+        "receipt_signing": signing,
+        "receipt_documents": _documents(signing, settings),
+        "tax_reports": fr.FakeTaxReports(),
+        "tax_payments": fr.FakeTaxPayments(),
         "sms": FakeSms(),
         "alerts": FakeAlerts(),
         "forwarding": FakeForwarding(),
@@ -460,6 +504,7 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         from tests.fakes_communes import InMemoryCommuneMaps
 
         fields["commune_maps"] = InMemoryCommuneMaps()
+    fields["ledger"].receipts_store.outbox = outbox
     ctx = Context(outbox=outbox, **fields)
     if "commune_codes" not in fields:
         from chalicelib.communes.services.resolve import CommuneResolver
@@ -467,6 +512,13 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         ctx.commune_codes = CommuneResolver(ctx)
     outbox.bind(ctx)
     return ctx
+
+
+def _documents(signing, settings):
+    from chalicelib.receipts.adapters.documents import InMemoryReceiptDocuments, ReceiptPdfMaker
+    from chalicelib.receipts.adapters.pdf import render_receipt_pdf
+
+    return InMemoryReceiptDocuments(ReceiptPdfMaker(render_receipt_pdf, signing, settings.receipt_verify_url))
 
 
 # -- sample data ------------------------------------------------------------------------------------------------

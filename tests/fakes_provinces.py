@@ -380,6 +380,12 @@ def api_config(api_type: ApiType, host: str = "https://motcua.example.vn", **ove
                        updated_at=START.isoformat(), updated_by="op", **over)
 
 
+def _sealer():
+    from tests.fakes_receipts import sealer
+
+    return sealer()
+
+
 def make_province_services(clock: FixedClock | None = None, register: bool = True, **overrides) -> Context:
     clock = clock or FixedClock(START)
     outbox = FakeOutbox()
@@ -402,6 +408,7 @@ def make_province_services(clock: FixedClock | None = None, register: bool = Tru
         "alerts": FakeAlertChannels(),
         "outbox": outbox,
         "receipt_pdf": lambda doc: b"%PDF-1.4 fake " + doc["receipt_id"].encode(),
+        "sealer": _sealer(),
         "step_events": RecordingStepEvents(),
     }
     fields.update(overrides)

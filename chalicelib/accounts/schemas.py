@@ -176,7 +176,9 @@ class Transaction(_Out):
     payment_id: str
     state: Literal["CREATED", "PENDING_BANK", "PAID", "FAILED", "EXPIRED", "CANCELLED"]
     amount_vnd: int
-    dossier_code: str
+    kind: Literal["land", "personal_tax", "registration_fee"] = Field(
+        description="land: a land notice; personal_tax / registration_fee: a tax debt (also in the tax history).")
+    dossier_code: str | None = absent("The land dossier (land payments).")
     notice_number: str
     bank_code: str
     created_at: str

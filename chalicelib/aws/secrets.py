@@ -4,7 +4,8 @@ One JSON secret per stage (`lfo/<stage>/app-secrets`):
   {"id_hash_key": "...",
    "partners": {"<partner id>": ["whsec_...", ...],                       # may send for every province
                 "<partner id>": {"secrets": ["whsec_..."], "provinces": ["H49", ...]}},  # only for these
-   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "..."}
+   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...",
+   "tax_authority": {"request_secret": "whsec_...", "answer_secrets": ["whsec_..."]}, "sms_gateway": ["whsec_..."]}
 Lists allow rotation: any listed secret verifies. A partner's provinces are level-1 agency codes (H49,
 000.00.00.H49) or statistics codes; a partner given as a plain list is the tax authority, nationwide.
 """
@@ -45,3 +46,11 @@ class AppSecrets:
 
     def id_hash_key(self) -> bytes:
         return str(self._all()["id_hash_key"]).encode()
+
+    def tax_authority(self) -> dict[str, Any]:
+        """The portal's request secret at the tax authority and the secrets its answers are signed with."""
+        return dict(self._all().get("tax_authority", {}))
+
+    def sms_gateway_secrets(self) -> list[str]:
+        """Inbound SMS (opt-out keywords) are signed by the SMS gateway with these (never a notice sender's)."""
+        return list(self._all().get("sms_gateway", []))

@@ -3,9 +3,11 @@ lazily), and the helpers every repository uses to read a cancelled transaction.
 
 Tables (declared once in infra/resources.json):
 - dossiers: one item per dossier code, holding the keyed hash of the ID number and the notices (one read per lookup);
-- ledger: payments, receipts, receipt counters, idempotency records, anomalies, delivery state and refunds (pk/sk,
-  gsi1, ttl), reconciliation runs and report day items; gsi2 the sparse index of live payments by due time
-  (stale-payment resolution), gsi3 the sparse settlement-day index of PAID payments;
+- ledger: payments, receipts (data + signed XML), receipt counters, verification keys, the daily report rows and
+  their days, tax-debt claims, reference numbers, reminders, SMS opt-outs, idempotency records, anomalies, outbox
+  intents, delivery state, refunds, reconciliation runs and report day items (pk/sk, gsi1, ttl); gsi2 the sparse
+  index of live payments by due time (stale-payment resolution), gsi3 the sparse settlement-day index of PAID
+  payments;
 - directory: OTP records and send counters, units, officers, citizen accounts and bank links, the province API
   registry, alert contacts and audit trails (pk/sk, gsi1, ttl).
 
@@ -149,6 +151,7 @@ def _ledger_model(table: str, region: str, host: str | None) -> type[Model]:
         paid_at = UnicodeAttribute(null=True)
         # Self-test payments, receipts and counters (set only when true): reports and reconciliation skip them.
         test = BooleanAttribute(null=True)
+        xml = UnicodeAttribute(null=True)  # a receipt's signed XML (its legal record), beside its data
         gsi1 = Gsi1()
         gsi2 = Gsi2()
         gsi3 = Gsi3()

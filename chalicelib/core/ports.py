@@ -16,6 +16,13 @@ class SmsSender(Protocol):
     def send_sms(self, phone_e164: str, message: str) -> None: ...
 
 
+class Sealer(Protocol):
+    """Authenticated encryption of small personal values kept at rest (AES-256-GCM under a key derived from the app
+    secret): a phone or an ID number that must travel later, never stored in clear."""
+
+    def seal(self, data: bytes) -> str: ...
+
+    def open(self, token: str) -> bytes: ...
 class ReplayGuard(Protocol):
     """What a signed message was answered, for as long as its signature could be replayed (Standard Webhooks: a
     message is valid for 5 minutes either side of its timestamp). A replay is answered from here at the cost of one

@@ -152,6 +152,7 @@ class PaymentOrder:
     bank: Bank
     amount_vnd: int
     return_url: str | None = None
+    reference_number: str | None = None  # the portal's số tham chiếu: echoed in the result, as a real bank does
     created_at: datetime | None = None  # the merchant's vnp_CreateDate (querydr looks the transaction up by it)
     signed: Mapping[str, str] | None = None  # the verified vnp_ parameters of a signed payment URL
     expires_at: datetime | None = None  # vnp_ExpireDate: no payment after it, and an open order closes then
@@ -201,7 +202,10 @@ class PaymentOrder:
         ):
             raise InvalidOrderError("Địa chỉ quay lại (return_url) phải là http hoặc https.")
         amount = _positive_int(fields.get("amount_vnd"), "Số tiền (amount_vnd) phải là số nguyên dương.")
-        return cls(payment_id.strip(), bank, amount, return_url)
+        reference = fields.get("reference_number") or None
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 40):
+            raise InvalidOrderError("Số tham chiếu (reference_number) không hợp lệ.")
+        return cls(payment_id.strip(), bank, amount, return_url, reference_number=reference)
 
     def query(self) -> dict[str, str]:
         if self.signed is not None:
@@ -209,6 +213,8 @@ class PaymentOrder:
         fields = {"payment_id": self.payment_id, "bank_code": self.bank.code, "amount_vnd": str(self.amount_vnd)}
         if self.return_url:
             fields["return_url"] = self.return_url
+        if self.reference_number:
+            fields["reference_number"] = self.reference_number
         return fields
 
 
@@ -231,6 +237,7 @@ class BankTransaction:
     created_at: datetime | None = None
     refunded_vnd: int = 0
     expires_at: datetime | None = None
+    reference_number: str | None = None  # the portal's số tham chiếu, echoed in results and settlement files
 
     def at(self, now: datetime) -> BankTransaction:
         """As the bank sees it at ``now``: a payment page left open past its expiry is closed, failed."""
@@ -240,8 +247,11 @@ class BankTransaction:
 
     def public(self) -> dict[str, Any]:
         paid_at = self.paid_at.astimezone(VN_TZ).isoformat() if self.paid_at else None
-        return {"payment_id": self.payment_id, "bank_txn_ref": self.bank_txn_ref, "status": self.status,
-                "amount_vnd": self.amount_vnd, "paid_at": paid_at}
+        out = {"payment_id": self.payment_id, "bank_txn_ref": self.bank_txn_ref, "status": self.status,
+               "amount_vnd": self.amount_vnd, "paid_at": paid_at}
+        if self.reference_number:
+            out["reference_number"] = self.reference_number
+        return out
 
 
 @dataclass(frozen=True)
@@ -358,7 +368,7 @@ class SimulatedBank:
         amount = order.amount_vnd if amount_override_vnd is None else amount_override_vnd
         now = self._clock().replace(microsecond=0)
         txn = BankTransaction(order.bank.code, order.payment_id, amount, SUCCESS if outcome == "success" else "FAILED",
-                              self._txn_ref(now), now, order.created_at)
+                              self._txn_ref(now), now, order.created_at, reference_number=order.reference_number)
         self.record_transaction(txn)
         if not deliver:
             return None

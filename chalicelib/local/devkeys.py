@@ -19,6 +19,11 @@ LOCAL_PROVINCE_PARTNER_SECRET = "whsec_ZGV2LW9ubHktcXVhbmctbmluaC1tb3RjdWEta2V5L
 LOCAL_PROVINCE_PARTNER_PROVINCES = ["000.00.00.H49"]
 LOCAL_VNPAY_HASH_SECRET = "DEVONLYVNPAYHASHSECRET0000000001"
 LOCAL_ID_HASH_KEY = "dev-only-id-number-hmac-key-0001"
+# The simulated tax authority's gateway (M13 lookups, payment notices, daily receipt reports): the portal signs its
+# requests with the first, the tax authority its answers with the second.
+LOCAL_TAX_AUTHORITY_REQUEST_SECRET = "whsec_ZGV2LW9ubHktcG9ydGFsLXRvLXRheC1hdXRob3JpdHkta2V5MDE="
+LOCAL_TAX_AUTHORITY_ANSWER_SECRET = "whsec_ZGV2LW9ubHktdGF4LWF1dGhvcml0eS1hbnN3ZXIta2V5LTAwMQ=="
+LOCAL_SMS_GATEWAY_SECRET = "whsec_ZGV2LW9ubHktc21zLWdhdGV3YXktaW5ib3VuZC1rZXktMDAwMQ=="  # inbound SMS (opt-out keywords) from the SMS gateway
 
 
 def local_app_secret() -> dict:
@@ -30,6 +35,9 @@ def local_app_secret() -> dict:
                                               "provinces": LOCAL_PROVINCE_PARTNER_PROVINCES}},
         "banks": {code: [secret] for code, secret in LOCAL_BANK_SECRETS.items()},
         "vnpay_hash_secret": LOCAL_VNPAY_HASH_SECRET,
+        "tax_authority": {"request_secret": LOCAL_TAX_AUTHORITY_REQUEST_SECRET,
+                          "answer_secrets": [LOCAL_TAX_AUTHORITY_ANSWER_SECRET]},
+        "sms_gateway": [LOCAL_SMS_GATEWAY_SECRET],
     }
 
 # The simulated province's one login (accepted for every province it simulates); stored per province and API type

@@ -85,10 +85,13 @@ class StreamPoller(threading.Thread):
                 self._stop.wait(0.05)
 
     def _poll(self, streams, shard: str) -> bool:
+        from chalicelib.local.moto import trim_stream
+
         records = streams.get_records(ShardIterator=self._iterator(streams, shard), Limit=self._batch)["Records"]
         if records:
             self._invoke(records)
             self._last[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            trim_stream(self._arn, int(self._last[shard]))  # handled: moto need not keep (and copy) them
         return bool(records)
 
     def _invoke(self, records: list[dict]) -> None:

@@ -83,6 +83,7 @@ OUTPUT_ENV = {
     "AlertEmailsTopicArn": "ALERT_EMAILS_TOPIC_ARN",
     "DocumentsBucketName": "DOCUMENTS_BUCKET",
     "AppSecretName": "APP_SECRET_NAME",
+    "ReceiptSigningSecretName": "RECEIPT_SIGNING_SECRET_NAME",
     "UserPoolId": "COGNITO_USER_POOL_ID",
     "CitizenClientId": "COGNITO_CITIZEN_CLIENT_ID",
     "StaffClientId": "COGNITO_STAFF_CLIENT_ID",

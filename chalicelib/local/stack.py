@@ -35,11 +35,26 @@ def provision(endpoint: str, stage: str) -> dict[str, str]:
     env = env_from_outputs(deploy_local_stack(kwargs, stage))
     sm = boto3.client("secretsmanager", **kwargs)
     sm.put_secret_value(SecretId=env["APP_SECRET_NAME"], SecretString=json.dumps(local_app_secret()))
+    store_local_pki(sm, env["RECEIPT_SIGNING_SECRET_NAME"])
     return env
 
 
+def store_local_pki(sm, secret_name: str) -> None:
+    """The receipt-signing secret: a generated test CA and certificate (kept while still usable)."""
+    from chalicelib.local.pki import ensure_local_pki
+
+    try:
+        existing = json.loads(sm.get_secret_value(SecretId=secret_name)["SecretString"] or "{}")
+    except (ValueError, sm.exceptions.ResourceNotFoundException):
+        existing = None
+    pki = ensure_local_pki(existing or None)
+    if pki is not existing:
+        sm.put_secret_value(SecretId=secret_name, SecretString=json.dumps(pki))
+
+
 def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str], bank_url: str,
-                          delivery_backoff_scale: float | None = None) -> None:
+                          delivery_backoff_scale: float | None = None, api_url: str = "",
+                          tax_authority_url: str = "") -> None:
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.update(resource_env)
     os.environ.update({
@@ -54,6 +69,12 @@ def configure_environment(endpoint: str, stage: str, resource_env: dict[str, str
     })
     if delivery_backoff_scale is not None:
         os.environ["DELIVERY_BACKOFF_SCALE"] = str(delivery_backoff_scale)
+    if api_url:  # the receipts' QR codes open the local verification API
+        os.environ["RECEIPT_VERIFY_URL"] = f"{api_url}/v1/receipt-verifications"
+    if tax_authority_url:
+        os.environ["TAX_AUTHORITY_URL"] = tax_authority_url
+    if stage == "test":  # the outage tests wait for timeouts: keep them short
+        os.environ.setdefault("TAX_AUTHORITY_READ_TIMEOUT_S", "1")
     from chalicelib import bootstrap
 
     bootstrap.reset()
@@ -95,6 +116,8 @@ class LocalStack:
     province_url: str = ""
     province: Any = None  # the SimulatedProvince (tests in this process control it directly)
     bank: Any = None  # the SimulatedBank (likewise)
+    tax_authority_url: str = ""
+    tax_authority: Any = None  # the SimulatedTaxAuthority
     _parts: list[Any] = field(default_factory=list)
 
     def token(self, role: str | None, **options: Any) -> str:
@@ -115,7 +138,7 @@ class LocalStack:
 
 def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str = "local",
           poll_queue: bool = True, province_port: int = 0, delivery_backoff_scale: float | None = None,
-          site_root: Path | None = None) -> LocalStack:
+          tax_authority_port: int = 0, site_root: Path | None = None) -> LocalStack:
     """Start everything in this process (threads) and return when the API answers.
 
     The API port also serves the built static site (``site_root``, default web/dist) on the same origin, with the
@@ -129,6 +152,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     api_url = f"http://127.0.0.1:{api_port or free_port()}"
     bank_url = f"http://127.0.0.1:{bank_port or free_port()}"
     province_port = province_port or free_port()
+    tax_authority_port = tax_authority_port or free_port()
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
     if stage == "test":
@@ -136,13 +160,17 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
         # the retry paths run in seconds, with the same logic as in AWS.
         for name, value in TEST_STAGE_TIMINGS.items():
             os.environ.setdefault(name, value)
-    os.environ["LOOPBACK_PORTS"] = f"{province_port},{bank_url.rsplit(':', 1)[1]}"  # the SSRF guard's local exceptions
-    configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
+    # The SSRF guard's local exceptions: the simulated partners' ports only.
+    os.environ["LOOPBACK_PORTS"] = f"{province_port},{bank_url.rsplit(':', 1)[1]},{tax_authority_port}"
+    tax_authority = _start_tax_authority(tax_authority_port)
+    configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale, api_url,
+                          tax_authority.url)
     province = _start_province(province_port)
     register_local_provinces(province.url)
     bank = _start_bank(api_url, bank_url)
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province, bank)
-    stack._parts += [moto.stop, bank.stop, province.stop]
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province, bank,
+                       tax_authority.url, tax_authority)
+    stack._parts += [moto.stop, bank.stop, province.stop, tax_authority.stop]
     import app as app_module
 
     if poll_queue:
@@ -151,8 +179,11 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
                                             "selftest-poller", batch=1))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
     stack._parts.append(_start_settlement_events(app_module.reconcile_settlement, resource_env, stage))
-    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
-                           app_module.resolve_stale_payments, app_module.check_settlements_late])
+    jobs = [app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
+            app_module.resolve_stale_payments, app_module.check_settlements_late]
+    if stage != "test":  # the tests run these with a controlled clock
+        jobs += [app_module.send_reminders, app_module.report_receipts_catch_up]
+    scheduler = Scheduler(jobs)
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
@@ -171,6 +202,14 @@ def _start_province(port: int):
     from chalicelib.local.province_sim import SimulatedProvince
 
     return SimulatedProvince({LOCAL_PROVINCE_USERNAME: LOCAL_PROVINCE_PASSWORD}, port=port).start()
+
+
+def _start_tax_authority(port: int):
+    from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_ANSWER_SECRET, LOCAL_TAX_AUTHORITY_REQUEST_SECRET
+    from chalicelib.local.tax_authority_sim import SimulatedTaxAuthority
+
+    return SimulatedTaxAuthority(LOCAL_TAX_AUTHORITY_REQUEST_SECRET, LOCAL_TAX_AUTHORITY_ANSWER_SECRET,
+                                 port=port).start()
 
 
 def _start_bank(api_url: str, bank_url: str):
@@ -319,6 +358,8 @@ Local stack ready in {seconds:.1f} s (stage "{stack.stage}", no AWS account, no 
   Simulated bank  {stack.bank_url}
   Province sim    {stack.province_url}       (what it received: {stack.province_url}/received?province=H35;
                   make it fail: curl -X POST {stack.province_url}/control -d '{{"province": "H35", "mode": "500"}}')
+  Tax authority   {stack.tax_authority_url}       (taxpayer lookups, payment notices, daily receipt tables:
+                  {stack.tax_authority_url}/received; outage: curl -X POST {stack.tax_authority_url}/control -d '{{"mode": "down"}}')
   Moto (AWS)      {stack.endpoint}       (AWS_ENDPOINT_URL; credentials testing/testing, region {REGION})
 
 Local partner secrets (documented dev values, also in chalicelib/local/devkeys.py):
@@ -345,9 +386,11 @@ def main() -> None:
     ap.add_argument("--bank-port", type=int, default=int(os.environ.get("BANK_PORT", "8001")))
     ap.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     ap.add_argument("--province-port", type=int, default=int(os.environ.get("PROVINCE_PORT", "8002")))
+    ap.add_argument("--tax-authority-port", type=int, default=int(os.environ.get("TAX_AUTHORITY_PORT", "8003")))
     args = ap.parse_args()
     started = time.monotonic()
-    stack = start(args.api_port, args.bank_port, args.moto_port, province_port=args.province_port)
+    stack = start(args.api_port, args.bank_port, args.moto_port, province_port=args.province_port,
+                  tax_authority_port=args.tax_authority_port)
     print(banner(stack, time.monotonic() - started), flush=True)
     try:
         while True:

@@ -28,18 +28,19 @@ TTL_S = 7 * 86400
 
 
 class AesGcmSealer:
-    """Seal/open bytes with AES-256-GCM; the key is HMAC(app master key, "outbox-seal-v1")."""
+    """Seal/open bytes with AES-256-GCM; the key is HMAC(app master key, label): "outbox-seal-v1" for intents,
+    "personal-data-v1" for personal values kept at rest (a payer's phone, an ID number on its way to a province)."""
 
     PREFIX = "v1:"
 
-    def __init__(self, master_key: Callable[[], bytes]) -> None:
-        self._master = master_key
+    def __init__(self, master_key: Callable[[], bytes], label: bytes = b"outbox-seal-v1") -> None:
+        self._master, self._label = master_key, label
         self._keys: dict[bytes, bytes] = {}
 
     def _key(self) -> bytes:
         master = self._master()
         if master not in self._keys:
-            self._keys[master] = hmac.new(master, b"outbox-seal-v1", hashlib.sha256).digest()
+            self._keys[master] = hmac.new(master, self._label, hashlib.sha256).digest()
         return self._keys[master]
 
     def seal(self, data: bytes) -> str:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 IntentKind = Literal["sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
-                     "subscribe_email", "store_credentials", "province_credentials", "run_selftest"]
+                     "subscribe_email", "store_credentials", "province_credentials", "run_selftest",
+                     "tax_payment"]
 KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
-                          "subscribe_email", "store_credentials", "province_credentials", "run_selftest")
+                          "subscribe_email", "store_credentials", "province_credentials", "run_selftest",
+                          "tax_payment")
 MAX_ATTEMPTS = 12  # then DEAD, with an alert to the operators (sends are retried by the sweeper, not the stream)
 LEASE_S = 120  # a claimed intent is the claimer's for this long (a crashed sender's claim expires)
 
@@ -33,12 +35,30 @@ class Intent:
             raise ValueError(f"unknown intent kind {self.kind!r}")
 
 
-def sms(phone_e164: str, text: str, ref: str = "") -> Intent:
-    return Intent("sms", {"phone": phone_e164, "text": text}, ref=ref)
+def sms(phone_e164: str, text: str, ref: str = "", optional: bool = False) -> Intent:
+    """``optional``: a reminder or courtesy message, not sent to a phone that opted out (checked when it is sent,
+    so an opt-out is honoured at once, even for messages already waiting)."""
+    from chalicelib.core.sms import sms_segments
+
+    payload: dict[str, Any] = {"phone": phone_e164, "text": text, "segments": sms_segments(text)}
+    if optional:
+        payload["optional"] = True
+    return Intent("sms", payload, ref=ref)
 
 
-def forward_receipt(receipt: dict[str, Any]) -> Intent:
-    return Intent("forward_receipt", {"receipt": receipt}, ref=str(receipt.get("receipt_id", "")))
+def forward_receipt(receipt: dict[str, Any], payer_id_sealed: str | None = None) -> Intent:
+    """The receipt for the province; the payer's ID number rides along still sealed (the province is entitled to
+    it, the portal keeps it only as a hash): opened only to build the province's payload."""
+    payload: dict[str, Any] = {"receipt": receipt}
+    if payer_id_sealed:
+        payload["payer_id_sealed"] = payer_id_sealed
+    return Intent("forward_receipt", payload, ref=str(receipt.get("receipt_id", "")))
+
+
+def tax_payment(payload: dict[str, Any]) -> Intent:
+    """Tell the tax authority a debt was paid (M13): its payment ID, the amount, and the payment's facts (payment id,
+    reference number, receipt, paid-at time)."""
+    return Intent("tax_payment", payload, ref=str(payload.get("tax_payment_id", "")))
 
 
 def forward_notices(province: str, notices: list[dict[str, Any]]) -> Intent:

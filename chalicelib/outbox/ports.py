@@ -24,7 +24,7 @@ class OutboxStore(Protocol):
 
 
 class ForwardingChannel(Protocol):
-    def enqueue_receipt_doc(self, receipt: dict[str, Any]) -> None: ...
+    def enqueue_receipt_doc(self, receipt: dict[str, Any], payer_id_sealed: str | None = None) -> None: ...
 
     def enqueue_notices(self, province: str, notices: list[dict[str, Any]]) -> None: ...
 
@@ -53,6 +53,15 @@ class CredentialsChannel(Protocol):
         """Open credentials sealed with the app key and store them as ``store_versioned`` does."""
 
 
+class OptOuts(Protocol):
+    def opted_out(self, phone_e164: str) -> bool: ...
+
+
+class TaxPaymentChannel(Protocol):
+    def notify_payment(self, payload: dict[str, Any]) -> None:
+        """Raises when the tax authority did not acknowledge (the intent is retried)."""
+
+
 class OutboxContext(Protocol):
     clock: Clock
     outbox: OutboxStore
@@ -61,5 +70,7 @@ class OutboxContext(Protocol):
     selftest_queue: SelfTestChannel
     alerts: OpsChannel
     credentials: CredentialsChannel
+    opt_outs: OptOuts
+    tax_payments: TaxPaymentChannel
 
     def count(self, name: str, value: int = 1) -> None: ...

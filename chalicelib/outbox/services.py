@@ -18,9 +18,18 @@ def deliver(ctx: OutboxContext, intent: Intent) -> None:
     _CHANNELS[intent.kind](ctx, intent.payload)
 
 
+def _sms(ctx: OutboxContext, p: dict) -> None:
+    """An optional SMS (a reminder, the paid SMS) is not sent to a phone that opted out, checked now: at once."""
+    if p.get("optional") and ctx.opt_outs.opted_out(p["phone"]):
+        ctx.count("SmsSkippedOptOut")
+        return
+    ctx.sms.send_sms(p["phone"], p["text"])
+    ctx.count("SmsSegments", int(p.get("segments") or 1))
+
+
 _CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
-    "sms": lambda ctx, p: ctx.sms.send_sms(p["phone"], p["text"]),
-    "forward_receipt": lambda ctx, p: ctx.forwarding.enqueue_receipt_doc(p["receipt"]),
+    "sms": _sms,
+    "forward_receipt": lambda ctx, p: ctx.forwarding.enqueue_receipt_doc(p["receipt"], p.get("payer_id_sealed")),
     "forward_notices": lambda ctx, p: ctx.forwarding.enqueue_notices(p["province"], p["notices"]),
     "forward_delivery": lambda ctx, p: ctx.forwarding.enqueue_message(p["message"]),
     "ops_alert": lambda ctx, p: ctx.alerts.ops(p["kind"], p["subject"], p["details"]),
@@ -28,6 +37,7 @@ _CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
     "subscribe_email": lambda ctx, p: ctx.alerts.subscribe_email(p["email"]),
     "store_credentials": lambda ctx, p: ctx.credentials.store_versioned(p["agency_code"], p["api_type"],
                                                                          p["credentials"], p["version"]),
+    "tax_payment": lambda ctx, p: ctx.tax_payments.notify_payment(p),
     "province_credentials": lambda ctx, p: ctx.credentials.put_sealed(p["agency_code"], p["api_type"], p["sealed"],
                                                                        p.get("version", 0)),
     "run_selftest": lambda ctx, p: ctx.selftest_queue.enqueue(p["run_id"], p["province"]),

@@ -6,12 +6,14 @@ from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.clock import Clock
+from chalicelib.core.ports import Sealer
 from chalicelib.core.tallies import Tally
 from chalicelib.outbox.domain import Intent
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
-from chalicelib.receipts.domain import Receipt
+from chalicelib.receipts.domain import Issue, Receipt
+from chalicelib.receipts.ports import ReceiptSigning
 
 
 class ConcurrentUpdateError(Exception):
@@ -27,7 +29,11 @@ class IdempotencyConflictError(Exception):
 
 
 class NoticeAlreadyPaidError(Exception):
-    """The notice was paid by another payment: this success is a double payment."""
+    """The notice (or tax debt) was paid by another payment: this success is a double payment."""
+
+
+class ReferenceTakenError(Exception):
+    """The reference number drawn for a new payment is already another payment's."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,16 @@ class DossierRepository(Protocol):
     def record_lookup_failure(self, dossier_code: str, now_epoch: int, reset: bool) -> None:
         """Count a wrong guess (``reset``: start counting again at one), for a known or unknown code alike."""
 
-    def save(self, dossier: Dossier, expected_rev: int | None, intents: Sequence[Intent] = ()) -> None:
-        """Write the whole dossier, with its intents, if its stored rev still equals expected_rev (None: must not
-        exist)."""
+    def save(self, dossier: Dossier, expected_rev: int | None, intents: Sequence[Intent] = (),
+             reminders: Sequence[Any] = ()) -> None:
+        """Write the whole dossier, with its intents and its notices' reminders (reminders.domain.NoticeReminders,
+        replacing any earlier ones of the same notice), if its stored rev still equals expected_rev (None: must
+        not exist)."""
 
 
 class Ledger(Protocol):
-    """Payments, receipts, receipt counters, idempotency records and anomalies."""
+    """Payments, their claims (a notice or a tax debt), reference numbers, receipts as issued, receipt counters,
+    idempotency records and anomalies."""
 
     def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
         """Atomically: store the payment, claim its notice (no live unexpired payment, unpaid, same version) and
@@ -74,15 +83,19 @@ class Ledger(Protocol):
 
     def get_payment(self, payment_id: str) -> Payment | None: ...
 
-    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
-        """One round trip: the payment and the last receipt sequence of (unit, year)."""
+    def get_payment_and_counter(self, payment_id: str, counter_key: str) -> tuple[Payment | None, int]:
+        """One round trip: the payment and the last number of the series counter ``counter_key``."""
 
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents: Sequence[Intent] = (), tallies: Sequence[Tally] = ()) -> None:
-        """One transaction: payment -> PAID with receipt id, notice marked paid, receipt stored, counter moved
-        from counter_was to receipt.sequence, the intents written, the report tallies added. ConcurrentUpdateError
-        if payment or counter moved, NoticeAlreadyPaidError if the notice is paid by another payment. Nothing is
-        written on failure."""
+    def record_paid(self, payment: Payment, expected: Payment, issue: Issue, intents: Sequence[Intent] = (),
+                    reminders_of: tuple[str, str] | None = None, tallies: Sequence[Tally] = ()) -> None:
+        """One transaction: payment -> PAID with receipt id, its notice or tax-debt claim marked paid, the receipt
+        issued (``issue``: receipt, counter move, signed XML, verification key, summary row), the intents written,
+        the report tallies added, and the notice's reminders (``reminders_of`` = (dossier, notice)) deleted.
+        ConcurrentUpdateError if payment or counter moved, NoticeAlreadyPaidError if another payment paid the notice
+        or debt. Nothing is written on failure."""
+
+    def find_payment_by_reference(self, reference_number: str) -> str | None:
+        """The payment id carrying a reference number (settlement files and banks quote it)."""
 
     def record_double_payment(self, payment: Payment, expected: Payment, intents: Sequence[Intent] = (),
                               tallies: Sequence[Tally] = ()) -> None:
@@ -144,6 +157,8 @@ class PaymentsContext(Protocol):
     pay_pages: PaymentPages
     status_refresh: StatusRefresh
     commune_codes: CommuneCodes
+    sealer: Sealer  # personal data kept encrypted at rest (payer phone, ID number for the province)
+    receipt_signing: ReceiptSigning  # the collecting organisation's key: receipts are signed as they are issued
     new_id: Callable[[], str]
 
     def count(self, name: str, value: int = 1) -> None: ...

@@ -91,10 +91,16 @@ class PaymentView(_Out):
         description="CREATED -> PENDING_BANK -> PAID | FAILED | EXPIRED | CANCELLED. A live payment past "
         "expires_at reads EXPIRED."
     )
+    kind: Literal["land", "personal_tax", "registration_fee"] = Field(
+        description="land: a land notice; personal_tax / registration_fee: a tax debt (M13).")
     amount_vnd: int = Field(gt=0)
     currency: Literal["VND"]
-    dossier_code: str
-    notice_number: str
+    dossier_code: str | None = absent("The land dossier (land payments).")
+    notice_number: str = Field(description="The notice, decision or debt reference the payment is for.")
+    reference_number: str | None = absent("Số tham chiếu: unique in the portal, sent to the bank and echoed in its "
+                                          "result and settlement file (payments made before identifiers existed "
+                                          "have none).")
+    tax_payment_id: str | None = absent("The tax authority's payment ID (mã định danh khoản phải nộp).")
     bank_code: str
     created_at: datetime
     expires_at: datetime

@@ -58,8 +58,8 @@ class HttpAnswer:
 
 class ProvinceHttp(Protocol):
     def post_json(self, url: str, payload: Any, headers: dict[str, str], connect_timeout_s: float,
-                  read_timeout_s: float, body_cap: int = 1 << 20) -> HttpAnswer:
-        """POST JSON without following redirects. Raises ProvinceCallError (TIMEOUT, CONNECTION) and
+                  read_timeout_s: float, body_cap: int = 1 << 20, raw_body: bytes | None = None) -> HttpAnswer:
+        """POST JSON (``raw_body``: these exact bytes) without following redirects. Raises ProvinceCallError (TIMEOUT, CONNECTION) and
         UrlRefusedError (the SSRF guard)."""
 
 
@@ -172,6 +172,7 @@ class ProvincesContext(Protocol):
     http: ProvinceHttp
     alerts: AlertChannels
     receipt_pdf: Callable[[dict[str, Any]], bytes]
+    sealer: Any  # opens the payer's sealed ID number for the payment-result payload
     new_id: Callable[[], str]
     caches: dict[str, Any]
     step_events: StepEvents

@@ -15,12 +15,13 @@ style of the tax authority's e-invoice formats (HDon/DLHDon/TTChung...); no name
           NLap                   ngày lập, GMT+7 without offset (2026-11-30T10:01:02)
           DVTTe                  đơn vị tiền tệ (VND)
           TTBLLQuan?             thông tin biên lai liên quan (this receipt replaces/adjusts an earlier one)
-            TCBLai               tính chất: 1 = thay thế (replacement), 2 = điều chỉnh (adjustment)
+            TCBLai               tính chất: 1 = thay thế (replacement), 2 = điều chỉnh (adjustment), 3 = hủy
+                                 (cancellation; unverified code: the circular names the case, not its code)
             KHMSBLCLQuan, KHBLCLQuan, SBLCLQuan, NLBLCLQuan, GChu?   its form, series, number, date; note
         NDBLai                   nội dung biên lai
           TCThu                  tổ chức thu: Ten, MST, MDVi? (unit code)
           NNop                   người nộp: Ten, MST?, DChi?
-          TTTToan                thông tin thanh toán: MHSo (mã hồ sơ), STBao (số thông báo), STChieu? (số tham
+          TTTToan                thông tin thanh toán: MHSo? (mã hồ sơ), STBao (số thông báo), STChieu? (số tham
                                  chiếu), MDDanh? (mã định danh khoản phải nộp), MNHang?, TNHang (ngân hàng),
                                  MGDich (mã giao dịch ngân hàng), TGTToan (thời gian thanh toán)
           DSKhoan/Khoan+         each fee/tax: STT, MTMuc (tiểu mục), ND (nội dung), STien (số tiền)
@@ -57,7 +58,7 @@ _FORM_SYMBOL = re.compile(r"[A-Z0-9]{5}", re.ASCII)
 _SERIES = re.compile(r"(\d{2})T[ABCDEGHKLMNPQRSTUVXY]{2}", re.ASCII)
 _NUMBER = re.compile(r"\d{1,8}", re.ASCII)
 _LOCAL_TIME = "%Y-%m-%dT%H:%M:%S"
-RELATIONS = {"replacement": "1", "adjustment": "2"}
+RELATIONS = {"replacement": "1", "adjustment": "2", "cancellation": "3"}
 
 
 class ReceiptXmlError(ValueError):
@@ -182,7 +183,7 @@ FIELDS = (
     Field("payer_name", "NDBLai/NNop/Ten", TEXT),
     Field("payer_tax_code", "NDBLai/NNop/MST", _tax_code(allow_personal_id=True), required=False),
     Field("payer_address", "NDBLai/NNop/DChi", TEXT, required=False),
-    Field("dossier_code", "NDBLai/TTTToan/MHSo", TEXT),
+    Field("dossier_code", "NDBLai/TTTToan/MHSo", TEXT, required=False),  # land payments only
     Field("notice_number", "NDBLai/TTTToan/STBao", TEXT),
     Field("reference_number", "NDBLai/TTTToan/STChieu", TEXT, required=False),
     Field("tax_payment_id", "NDBLai/TTTToan/MDDanh", TEXT, required=False),

@@ -119,6 +119,9 @@ def _routes(desk):
         ("POST", "/v1/citizens/me/bank-links/confirm", {"bank_code": "VCB", "banking_username": "abc",
                                                         "verification_token": "t" * 40}, _citizen_row()),
         ("DELETE", "/v1/citizens/me/bank-links", None, _citizen_row()),
+        ("GET", "/v1/citizens/me/taxes", None, _citizen_row()),
+        ("POST", "/v1/citizens/me/taxes/payments", {"kind": "personal_tax", "bank_code": "BIDV"}, _citizen_row()),
+        ("GET", "/v1/citizens/me/taxes/transactions", None, _citizen_row()),
     ]
 
 

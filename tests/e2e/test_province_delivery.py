@@ -47,8 +47,8 @@ def wait_for(check, timeout_s: float = 30, what: str = "condition"):
 
 @pytest.fixture()
 def fresh_province(api, stack):
-    """A real province of its own (one of the 34, with its own statistics code and name) pointed at the simulated
-    province through the registry API."""
+    """A real province of its own (one of the 34, with its own statistics code, name and collecting unit) pointed
+    at the simulated province through the registry API."""
     from chalicelib.local import devkeys
 
     province = next_province()
@@ -223,7 +223,7 @@ def test_a_queue_down_when_the_receipt_is_committed_delays_it_and_the_outbox_swe
     short, _ = fresh_province
     forwarding = context().forwarding
 
-    def queue_down(receipt):
+    def queue_down(*receipt):
         raise RuntimeError("SQS is unavailable")
 
     monkeypatch.setattr(forwarding, "enqueue_receipt_doc", queue_down)

@@ -185,7 +185,7 @@ def test_tls_only_bucket_policy_is_in_the_template_but_not_local():
     assert "DocumentsBucketPolicy" not in stack_template["Resources"]
     assert "AccessLogsBucketPolicy" not in stack_template["Resources"]
     alarms = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert set(deferred) == {"AppSecret"} | alarms
+    assert set(deferred) == {"AppSecret", "ReceiptSigningSecret"} | alarms
 
 
 def test_secret_exists_with_generated_hash_key(moto_kwargs, outputs):

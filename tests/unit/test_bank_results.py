@@ -13,6 +13,7 @@ from chalicelib.payments.services.bank_results import BankResult, Outcome, apply
 from chalicelib.payments.services.intake import ingest_notices
 from chalicelib.payments.services.payment_requests import cancel_payment, get_payment, initiate_payment
 from chalicelib.receipts.domain import receipt_id_for
+from chalicelib.receipts.units import collecting_unit
 from tests.fakes import (
     AMOUNT,
     DOSSIER_CODE,
@@ -186,7 +187,10 @@ def test_series_restarts_with_the_vietnamese_calendar_year():
     apply_bank_result(svc, result(second, amount=SECOND_AMOUNT))
 
     receipts = {r.payment_id: (r.series, r.receipt_number) for r in svc.ledger.receipts}
-    assert receipts == {first: ("BI-26T", "0000001"), second: ("BI-27T", "0000001")}
+    letters = collecting_unit(UNIT).series_letters
+    # Decree 254/2026: the series carries the year, and numbers restart at 1 on 1 January (Vietnam time).
+    assert receipts == {first: (f"26T{letters}", "00000001"), second: (f"27T{letters}", "00000001")}
+    assert {r.template_symbol for r in svc.ledger.receipts} == {"EBL01"}
     assert (svc.ledger.counter(UNIT, 2026), svc.ledger.counter(UNIT, 2027)) == (1, 1)
 
 

@@ -227,6 +227,28 @@ def test_payloads_carry_stable_message_ids_and_no_id_number():
     assert "id_number" not in json.dumps(data)
 
 
+def test_the_payer_id_travels_sealed_and_reaches_only_the_payment_result_payload():
+    """The province is entitled to the payer's ID number (DOMAIN.md); the portal keeps it only as a hash, so it rides
+    in the message sealed and is opened for the payment-result payload alone."""
+    psvc = make_province_services()
+    seen = []
+    original = psvc.http.post_json
+    psvc.http.post_json = lambda url, payload, *a, **k: (seen.append(payload), original(url, payload, *a, **k))[1]
+    doc = {**sample_receipt(1), "payer_tax_code": "8012345677", "payer_address": "Số 12 Trần Phú",
+           "reference_number": "DVC260520123456789", "tax_payment_id": "7012345678901",
+           "payer_id_sealed": psvc.sealer.seal(b"035095001234")}
+    delivery = receipt_delivery(doc)
+    psvc.deliveries.add_pending(delivery, START.isoformat())
+    psvc.queue.send([delivery])
+    assert "035095001234" not in json.dumps(delivery.to_message())  # the queue message holds it sealed
+    psvc.queue.run(psvc)
+    result, file = [p for p in seen if "message_id" in p]
+    assert result["payer_id_number"] == "035095001234"
+    assert (result["payer_tax_code"], result["payer_address"]) == ("8012345677", "Số 12 Trần Phú")
+    assert (result["reference_number"], result["tax_payment_id"]) == ("DVC260520123456789", "7012345678901")
+    assert "payer_id" not in json.dumps(file) and "sealed" not in json.dumps(result)
+
+
 # --- alerts ----------------------------------------------------------------------------------------------------
 
 def test_alerts_are_throttled_per_province_per_window_with_one_escalation():

@@ -82,7 +82,7 @@ def test_phone_is_used_for_the_sms_and_never_stored(svc):
     assert svc.sms.sent  # the phone was used...
     for form in ("0912345678", "912345678", "+84912345678"):
         assert form not in raw  # ...and not kept
-    assert "payer_phone" not in raw
+    assert '"payer_phone":' not in raw  # kept sealed only (payer_phone_sealed), for the paid SMS
 
 
 def test_stored_dossier_holds_only_the_keyed_hash_of_the_id_number(svc):

@@ -166,3 +166,15 @@ def test_lookup_is_asked_once_per_payment_found_and_never_for_todays_or_yesterda
              line("OLD", "FT0", 1)]
     list(classify(lines, {"P1": paid("P1", "FT1", 1)}, lookup, {"OLD": paid("OLD", "FT0", 1)}))
     assert asked == ["OTHER", "X"]
+
+
+def test_the_reference_number_must_be_the_payments_when_both_carry_one():
+    from dataclasses import replace
+
+    mine = replace(paid("P1", "FT1", 1_378_500), reference_number="DVC261130000000001")
+    ok = replace(line("P1", "FT1", 1_378_500), reference_number="DVC261130000000001")
+    assert categories(run([ok], [mine])[0]) == [(C.MATCHED, "P1")]
+    other = replace(line("P1", "FT1", 1_378_500), reference_number="DVC261130000000002")
+    (finding,) = run([other], [mine])[0]
+    assert (finding.category, finding.reason) == (C.STATUS_MISMATCH, "reference_mismatch")
+    assert categories(run([line("P1", "FT1", 1_378_500)], [mine])[0]) == [(C.MATCHED, "P1")]  # format without it

@@ -296,8 +296,10 @@ def test_views_follow_the_domain_models():
     from chalicelib.payments.domain.notices import NoticeItemIn, PropertyIn
     from chalicelib.receipts.domain import Receipt
 
-    # receipt_view answers the stored receipt without its internal sequence number
-    assert set(ReceiptAnswer.model_fields) == set(Receipt.model_fields) - {"sequence"}
+    # receipt_view answers the stored receipt without its internal sequence number and signed flag, with the
+    # verification link and the correcting receipt when there is one
+    assert set(ReceiptAnswer.model_fields) == set(Receipt.model_fields) - {"sequence", "signed"} | {
+        "verification_url", "corrected_by"}
     assert set(schemas.NoticeItem.model_fields) == set(NoticeItemIn.model_fields)
     assert set(schemas.PropertyView.model_fields) == set(PropertyIn.model_fields)
 
@@ -313,7 +315,8 @@ def test_payment_views_match_the_service_answers():
         collecting_unit="1054321", payer_name="Nguyễn Thị Trang",
         items=[{"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất", "amount_vnd": 1_378_500}],
         created_at="2021-05-20T10:00:00+07:00", expires_at=1_621_480_500, paid_at="2021-05-20T10:01:02+07:00",
-        receipt_id="RCPH3501HZX3Q8Y4B8N5W6M7K9J0R1T2", refund_required=True,
+        receipt_id="RCPH3501HZX3Q8Y4B8N5W6M7K9J0R1T2", refund_required=True, reference_number="DVC210520123456789",
+        tax_payment_id="7012345678901",
     )
     full = _view(payment, 1_621_480_000)
     schemas.PaymentView.model_validate(full)  # extra="forbid": a new field in the answer must be documented

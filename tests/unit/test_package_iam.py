@@ -86,14 +86,18 @@ def test_the_api_deletes_scans_and_only_under_the_scans_prefix():
     support = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/support-attachments/*"})
     exports = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/report-exports/*"})
     settlements = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/settlements/*"})
+    receipts = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/receipts/*"})
     assert ("s3:DeleteObject", scans) in grants
     assert {r for a, r in grants if a == "s3:DeleteObject"} == {scans}
-    # Objects are written only under the two upload prefixes (ID scans, support-request attachments) and the
-    # report exports; settlement files are read, never written.
-    assert {r for a, r in grants if a in ("s3:PutObject", "s3:PutObjectTagging")} == {scans, support, exports}
+    # Objects are written only under the two upload prefixes (ID scans, support-request attachments), the report
+    # exports and the receipts' (PDFs kept on first download, never deleted); settlement files are read, never
+    # written.
+    assert {r for a, r in grants if a in ("s3:PutObject", "s3:PutObjectTagging")} == {scans, support, exports,
+                                                                                    receipts}
     evidence = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/selftest-evidence/*"})
     # Besides those, the API only reads self-test evidence (to presign its downloads), never writes it.
-    assert {r for a, r in grants if a == "s3:GetObject"} == {scans, support, exports, settlements, evidence}
+    assert {r for a, r in grants if a == "s3:GetObject"} == {scans, support, exports, settlements, evidence,
+                                                              receipts}
 
 
 def test_no_function_can_write_a_settlement_file():

@@ -89,7 +89,12 @@ def test_every_payload_the_province_gets_is_marked_test_and_nothing_real_moves()
     assert all(p["test"] is True and p["test_run_id"] == run["run_id"] for p in sent)
     # No SMS, nothing queued to the province by the real path, real numbering untouched.
     assert svc.sms.sent == [] and svc.forwarding.receipts == [] and svc.forwarding.notices == []
-    assert svc.ledger.counter(PROVINCE, 2026) == 0 and svc.ledger.counter(f"{PROVINCE}#TEST", 2026) == 1
+    assert svc.ledger.counter(PROVINCE, 2026) == 0  # the real series, whichever rules: untouched
+    counters = svc.ledger.receipts_store.counters
+    assert {k: v for k, v in counters.items() if k.startswith(f"CTR#{PROVINCE}#")} == {
+        f"CTR#{PROVINCE}#TEST#KT-26T": 1}  # the unit's test series alone moved
+    # ... and a test receipt is in no day's report to the tax authority, and no public verification finds it.
+    assert svc.ledger.receipts_store._rows == {} and svc.ledger.receipts_store._lookups == {}
     payment = svc.ledger.get_payment(run["payment_id"])
     receipt = svc.ledger.get_receipt(run["receipt_id"])
     assert payment.test and receipt.test and payment.bank_code == "KTHU" and receipt.delivery_state == "SELFTEST"

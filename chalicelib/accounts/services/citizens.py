@@ -173,8 +173,9 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
     out = []
     for p in items:
         view = {"payment_id": p.payment_id, "state": p.effective_state(now).value, "amount_vnd": p.amount_vnd,
-                "dossier_code": p.dossier_code, "notice_number": p.notice_number, "bank_code": p.bank_code,
-                "created_at": p.created_at}
+                "kind": p.kind, "notice_number": p.notice_number, "bank_code": p.bank_code, "created_at": p.created_at}
+        if p.dossier_code:
+            view["dossier_code"] = p.dossier_code
         if p.paid_at:
             view["paid_at"] = p.paid_at
         if p.receipt_id:

@@ -1,81 +1,24 @@
-"""DynamoDB implementations of the repositories: conditional writes and transactions live here, nowhere else."""
+"""DynamoDB dossiers (M1, M2): one item per dossier, conditional on its rev; the ledger is in ``ledger.py``."""
 from __future__ import annotations
 
-import json
-import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed_at, is_conditional, models, transient
-from chalicelib.aws.tallies import add_to_transaction
-from chalicelib.core.banks import settlement_day
-from chalicelib.core.clock import new_ulid
+from chalicelib.aws.tables import cancellation_reasons, failed_at, models, transient
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
-from chalicelib.payments.domain.payments import LIVE_STATES, Payment, PaymentState
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
-    IdempotencyConflictError,
-    IdempotencyRecord,
     LookupRead,
-    NoticeAlreadyPaidError,
-    NoticeBusyError,
 )
-from chalicelib.receipts.domain import Receipt, series_unit
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 PAYMENT_SK, RECEIPT_SK, COUNTER_SK, IDEM_SK = "PAYMENT", "RECEIPT", "COUNTER", "IDEM"
-LIVE_PREFIX = "LIVE#"
-
-
-def live_shard(payment_id: str, shards: int) -> str:
-    """The gsi2 partition of a live payment: spread over ``shards`` so that no one index partition takes every new
-    payment. Stable per payment; raising the shard count later is safe (the job reads every shard below it)."""
-    return f"{LIVE_PREFIX}{zlib.crc32(payment_id.encode()) % max(1, shards)}"
-
-
-def live_sort_key(due_epoch: int, payment_id: str) -> str:
-    """gsi2 sort key: due time first (zero-padded epoch, so text order is time order), then the id."""
-    return f"{due_epoch:010d}#{payment_id}"
-
-
-def _day_index(p: Payment) -> dict[str, Any]:
-    """A PAID payment (not a test) is filed under the day whose settlement file should list it (gsi3), with the
-    few attributes matching reads: reconciliation reads a bank's day by index pages, never payment by payment."""
-    if p.state != PaymentState.PAID or p.test or not p.paid_at:
-        return {}
-    try:
-        day = settlement_day(p.bank_code, p.paid_at)
-    except ValueError:  # a bank time we could not read: the payment's own day, rather than no index at all
-        day = settlement_day(p.bank_code, p.created_at)
-    return {"gsi3pk": f"DAY#{p.bank_code}#{day.isoformat()}", "gsi3sk": p.payment_id, "amount_vnd": p.amount_vnd,
-            "bank_txn_ref": p.bank_txn_ref, "paid_at": p.paid_at}
-
-
-def payment_item(item_model, p: Payment, shards: int):
-    """The ledger item of a payment. A live payment carries the gsi2 keys (due at its expiry); any other state
-    writes none, which takes it out of the sparse index in the same write that ends it; a PAID one carries the
-    settlement-day keys (gsi3)."""
-    live = p.state in LIVE_STATES
-    return item_model(
-        f"PAY#{p.payment_id}",
-        PAYMENT_SK,
-        kind="payment",
-        state=p.state.value,
-        rev=p.rev,
-        doc=p.model_dump_json(),
-        gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
-        gsi1sk=p.created_at if p.citizen_sub else None,
-        gsi2pk=live_shard(p.payment_id, shards) if live else None,
-        gsi2sk=live_sort_key(p.expires_at, p.payment_id) if live else None,
-        test=True if p.test else None,  # a self-test payment: reports and reconciliation skip it
-        **_day_index(p),
-    )
 
 
 # pynamodb sends a transaction's items grouped by kind - condition checks, deletes, puts, then updates - whatever
@@ -109,10 +52,11 @@ _DOSSIER_FIELDS = ("dossier_code, id_hash, commune_code, commune_code_system, #p
 
 
 class DynamoDossiers:
-    def __init__(self, settings: Settings, outbox=None) -> None:
+    def __init__(self, settings: Settings, outbox=None, reminders=None) -> None:
         self._model, _ = models(settings)
         self._settings = settings
         self._outbox = outbox  # builds the intent items written with the dossier
+        self._reminders = reminders  # builds the reminder items written with it (reminders.adapters)
 
     def get(self, dossier_code: str) -> Dossier | None:
         try:
@@ -148,7 +92,7 @@ class DynamoDossiers:
             ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}, ":now": {"N": str(now_epoch)},
                                        ":kind": {"S": "lookup_failures"}, ":ttl": {"N": str(now_epoch + 2 * 86_400)}})
 
-    def save(self, dossier: Dossier, expected_rev: int | None, intents=()) -> None:
+    def save(self, dossier: Dossier, expected_rev: int | None, intents=(), reminders=()) -> None:
         m = self._model
         item = m(
             dossier.dossier_code,
@@ -171,226 +115,10 @@ class DynamoDossiers:
                 tx.save(item, condition=condition)
                 for intent_item in self._outbox.items(intents) if intents else ():
                     tx.save(intent_item)
+                for reminder in reminders:
+                    tx.save(self._reminders.item(reminder))
         except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)  # puts: the dossier, then the intents
+            reasons = cancellation_reasons(exc)  # puts: the dossier, then the intents and reminders
             if failed_at(reasons, 0) or transient(reasons):
                 raise ConcurrentUpdateError(dossier.dossier_code) from None
             raise
-
-
-class DynamoLedger:
-    def __init__(self, settings: Settings, outbox=None) -> None:
-        self._dossier, self._item = models(settings)
-        self._outbox = outbox  # builds the intent items written in the same transactions
-        self._shards = settings.live_index_shards
-
-    def _intents(self, tx: TransactWrite, intents, tallies=()) -> None:
-        """The intents (puts) and the report tallies (updates: pynamodb sends them after the puts and after any
-        update added before, so the index maps of the cancellation reasons below hold)."""
-        for item in self._outbox.items(intents) if intents else ():
-            tx.save(item)
-        add_to_transaction(tx, self._item, tallies)
-
-    # -- helpers -------------------------------------------------------------------------------------------
-    def _payment_item(self, p: Payment):
-        return payment_item(self._item, p, self._shards)
-
-    def _notice(self, notice_number: str):
-        return self._dossier.notices[notice_number]
-
-    def _dossier_key(self, payment: Payment):
-        return self._dossier(payment.dossier_code)
-
-    # -- payments ------------------------------------------------------------------------------------------
-    def create_payment(self, payment: Payment, idempotency: IdempotencyRecord | None, now_epoch: int) -> None:
-        d, n = self._dossier, self._notice(payment.notice_number)
-        claim = (
-            n.exists()
-            & (n["version"] == payment.notice_version)
-            & n["paid_payment_id"].does_not_exist()
-            & (n["live_payment_id"].does_not_exist() | (n["live_payment_expires_at"] <= now_epoch))
-        )
-        for _ in range(5):
-            try:
-                self._create_payment_once(payment, idempotency, claim, n, d)
-                return
-            except _Retry:
-                continue
-        raise NoticeBusyError()
-
-    def _create_payment_once(self, payment, idempotency, claim, n, d) -> None:
-        try:
-            with TransactWrite(connection=self._item._get_connection().connection) as tx:
-                tx.save(self._payment_item(payment), condition=self._item.pk.does_not_exist())
-                tx.update(
-                    self._dossier_key(payment),
-                    actions=[
-                        n["live_payment_id"].set(payment.payment_id),
-                        n["live_payment_expires_at"].set(payment.expires_at),
-                        d.rev.set(d.rev + 1),
-                    ],
-                    condition=claim,
-                )
-                if idempotency is not None:
-                    tx.save(
-                        self._item(
-                            f"IDEM#{idempotency.key_hash}",
-                            IDEM_SK,
-                            kind="idempotency",
-                            doc=json.dumps(
-                                {"request_hash": idempotency.request_hash, "status": idempotency.status,
-                                 "body": idempotency.body},
-                                ensure_ascii=False,
-                            ),
-                            ttl=idempotency.expires_at,
-                        ),
-                        condition=self._item.pk.does_not_exist(),
-                    )
-        except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)  # puts: payment, [idempotency]; then the dossier update
-            if idempotency is not None and failed_at(reasons, 1):
-                raise IdempotencyConflictError() from None
-            if failed_at(reasons, 2 if idempotency is not None else 1):
-                raise NoticeBusyError() from None
-            if transient(reasons):
-                raise _Retry() from None
-            raise
-
-    def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
-        try:
-            item = self._item.get(f"IDEM#{key_hash}", IDEM_SK, consistent_read=True)
-        except DoesNotExist:
-            return None
-        doc = json.loads(item.doc)
-        return IdempotencyRecord(key_hash, doc["request_hash"], doc["status"], doc["body"], int(item.ttl or 0))
-
-    def get_payment(self, payment_id: str) -> Payment | None:
-        try:
-            item = self._item.get(f"PAY#{payment_id}", PAYMENT_SK, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return Payment.model_validate_json(item.doc)
-
-    def get_payment_and_counter(self, payment_id: str, unit: str, year: int) -> tuple[Payment | None, int]:
-        payment, counter = None, 0
-        keys = [(f"PAY#{payment_id}", PAYMENT_SK), (f"CTR#{unit}#{year}", COUNTER_SK)]
-        for item in self._item.batch_get(keys, consistent_read=True):
-            if item.kind == "payment":
-                payment = Payment.model_validate_json(item.doc)
-            elif item.kind == "counter":
-                counter = int(item.seq or 0)
-        return payment, counter
-
-    def record_paid(self, payment: Payment, expected: Payment, receipt: Receipt, counter_was: int, year: int,
-                    intents=(), tallies=()) -> None:
-        d, n, it = self._dossier, self._notice(payment.notice_number), self._item
-        counter_key = f"CTR#{series_unit(receipt.collecting_unit_code, receipt.test)}#{year}"
-        try:
-            with TransactWrite(connection=it._get_connection().connection) as tx:
-                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
-                tx.update(
-                    self._dossier_key(payment),
-                    actions=[
-                        n["paid_payment_id"].set(payment.payment_id),
-                        n["live_payment_id"].remove(),
-                        n["live_payment_expires_at"].remove(),
-                        d.rev.set(d.rev + 1),
-                    ],
-                    condition=(
-                        n.exists()
-                        & (n["version"] == payment.notice_version)
-                        & (n["paid_payment_id"].does_not_exist() | (n["paid_payment_id"] == payment.payment_id))
-                    ),
-                )
-                tx.save(self._receipt_item(receipt), condition=it.pk.does_not_exist())
-                counter = it(counter_key, COUNTER_SK, kind="counter", seq=receipt.sequence,
-                             test=True if receipt.test else None)
-                tx.save(counter, condition=it.pk.does_not_exist() if counter_was == 0 else (it.seq == counter_was))
-                self._intents(tx, intents, tallies)
-        except TransactWriteError as exc:
-            # puts: payment, receipt, counter, the intents; then the dossier update, then the report tallies
-            reasons, dossier_at = cancellation_reasons(exc), 3 + len(intents)
-            if failed_at(reasons, dossier_at) and not any(failed_at(reasons, i) for i in (0, 1, 2)):
-                raise NoticeAlreadyPaidError() from None
-            if CONDITION_FAILED in reasons or transient(reasons):
-                raise ConcurrentUpdateError(payment.payment_id) from None
-            raise
-
-    def _receipt_item(self, receipt: Receipt):
-        if receipt.test:
-            # Delivered by the self-test itself: no delivery index, so the sweeper never queues it to a province.
-            return self._item(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
-                              state=receipt.delivery_state, test=True)
-        # Delivery to the province starts PENDING, in the same transaction: the sweeper finds it
-        # (gsi1 DELIVERY#PENDING, <province>#<since>) if the queue send after this never happens.
-        return self._item(f"RCPT#{receipt.receipt_id}", RECEIPT_SK, kind="receipt", doc=receipt.model_dump_json(),
-                          state=receipt.delivery_state, gsi1pk=f"DELIVERY#{receipt.delivery_state}",
-                          gsi1sk=f"{receipt.collecting_unit_code}#{receipt.issued_at}")
-
-    def record_double_payment(self, payment: Payment, expected: Payment, intents=(), tallies=()) -> None:
-        it = self._item
-        try:
-            with TransactWrite(connection=it._get_connection().connection) as tx:
-                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
-                tx.save(self._anomaly("DOUBLE_PAYMENT", payment.payment_id, {
-                    "dossier_code": payment.dossier_code, "notice_number": payment.notice_number,
-                    "amount_vnd": payment.amount_vnd,
-                    "bank_txn_ref": (payment.extra_bank_txn_refs or [payment.bank_txn_ref])[-1]}))
-                self._intents(tx, intents, tallies)
-        except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)
-            if CONDITION_FAILED in reasons or transient(reasons):
-                raise ConcurrentUpdateError(payment.payment_id) from None
-            raise
-
-    def record_failed(self, payment: Payment, expected: Payment) -> None:
-        d, n, it = self._dossier, self._notice(payment.notice_number), self._item
-        try:
-            with TransactWrite(connection=it._get_connection().connection) as tx:
-                tx.save(self._payment_item(payment), condition=(it.rev == expected.rev) & (it.state == expected.state.value))
-                tx.update(
-                    self._dossier_key(payment),
-                    actions=[n["live_payment_id"].remove(), n["live_payment_expires_at"].remove(), d.rev.set(d.rev + 1)],
-                    condition=n["live_payment_id"] == payment.payment_id,
-                )
-            return
-        except TransactWriteError as exc:
-            reasons = cancellation_reasons(exc)
-            if failed_at(reasons, 0) or transient(reasons):
-                raise ConcurrentUpdateError(payment.payment_id) from None
-            if not failed_at(reasons, 1):
-                raise
-        # The notice is no longer held by this payment (claimed anew after expiry): only the payment moves.
-        try:
-            self._payment_item(payment).save(condition=(it.rev == expected.rev) & (it.state == expected.state.value))
-        except PutError as exc:
-            if is_conditional(exc):
-                raise ConcurrentUpdateError(payment.payment_id) from None
-            raise
-
-    def _anomaly(self, kind: str, payment_id: str, details: dict[str, Any]):
-        return self._item(f"ANOM#{payment_id or 'UNKNOWN'}", new_ulid(), kind="anomaly", state=kind,
-                          doc=json.dumps(details, ensure_ascii=False, default=str),
-                          gsi1pk=f"ANOMALY#{kind}", gsi1sk=new_ulid())
-
-    def record_anomaly(self, kind: str, payment_id: str, details: dict[str, Any], intents=()) -> None:
-        if not intents:
-            self._anomaly(kind, payment_id[:80], details).save()
-            return
-        with TransactWrite(connection=self._item._get_connection().connection) as tx:
-            tx.save(self._anomaly(kind, payment_id[:80], details))
-            self._intents(tx, intents)
-
-    def list_anomalies(self, payment_id: str) -> list[dict[str, Any]]:
-        return [{"kind": i.state, **json.loads(i.doc)} for i in self._item.query(f"ANOM#{payment_id}")]
-
-    # -- receipts ------------------------------------------------------------------------------------------
-    def get_receipt(self, receipt_id: str) -> Receipt | None:
-        try:
-            item = self._item.get(f"RCPT#{receipt_id}", RECEIPT_SK)
-        except DoesNotExist:
-            return None
-        receipt = Receipt.model_validate_json(item.doc)
-        if item.state:
-            receipt.delivery_state = item.state  # moved by the forwarding consumer (DynamoDeliveries)
-        return receipt

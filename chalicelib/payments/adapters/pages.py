@@ -34,7 +34,13 @@ class BankPaymentPages:
         base = self._settings.bank_gateway_url(payment.bank_code)
         if banks.get_bank(payment.bank_code).protocol == "vnpay_ipn":
             return payment_url(base + VNPAY_PAY_PATH, self._vnpay_request(payment, client_ip), self._secret())
+        # The reference number (and the tax authority's payment ID) travel to the bank: it echoes them in its result
+        # and its settlement file, where they are matched.
         query = {"payment_id": payment.payment_id, "bank_code": payment.bank_code, "amount_vnd": payment.amount_vnd}
+        if payment.reference_number:
+            query["reference_number"] = payment.reference_number
+        if payment.tax_payment_id:
+            query["tax_payment_id"] = payment.tax_payment_id
         if payment.return_url:
             query["return_url"] = payment.return_url
         return f"{base}{'/pay' if direct else '/ib/login'}?{urlencode(query)}"

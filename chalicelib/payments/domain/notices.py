@@ -20,9 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.core import budget, codes, identity, phones
+from chalicelib.core import budget, codes, identity, phones, taxcode
 from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.validation import InvalidValueError
+from chalicelib.receipts.units import unit_code_for
 
 MAX_AMOUNT_VND = 10**13  # ten thousand billion VND: above any single land obligation; guards overflow and typos
 
@@ -56,6 +57,10 @@ class NoticeIn(_Strict):
     payer_name: str = Field(min_length=1, max_length=200)
     payer_phone: str | None = None
     payer_tax_code: str | None = Field(default=None, max_length=20)
+    payer_address: str | None = Field(default=None, max_length=300)
+    # Mã định danh khoản phải nộp (Circular 89/2026 art. 36), when the tax authority gives one; its exact format is
+    # unverified, hence a generous pattern.
+    tax_payment_id: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z.-]*$")
     issued_at: datetime | None = None
     due_date: date | None = None
     items: list[NoticeItemIn] = Field(min_length=1, max_length=50)
@@ -65,6 +70,12 @@ class NoticeIn(_Strict):
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
         return phones.normalise_mobile(v) if v else None
+
+    @field_validator("payer_tax_code")
+    @classmethod
+    def _tax_code(cls, v: str | None) -> str | None:
+        # The receipt prints (and signs) it: a malformed one must be refused here, not at the bank's callback.
+        return taxcode.validate_tax_code(v, allow_personal_id=True) if v else None
 
     @model_validator(mode="after")
     def _total_is_sum(self) -> "NoticeIn":
@@ -98,7 +109,8 @@ class NoticeBatchIn(_Strict):
     @classmethod
     def _dossier(cls, v: str) -> str:
         code = codes.validate_dossier_code(v)
-        codes.province_agency_code(code)  # payable notices belong to a province's one-stop unit
+        # Payable notices belong to a province's one-stop unit, and a collecting unit issues their receipts.
+        unit_code_for(codes.province_agency_code(code))
         return code
 
     @field_validator("id_number")
@@ -122,7 +134,8 @@ class NoticeBatchIn(_Strict):
 
 
 class StoredNotice(BaseModel):
-    """A notice as stored in the dossier item (no phone: it is used for the SMS and not kept)."""
+    """A notice as stored in the dossier item. The payer's phone is kept sealed only (for the paid SMS; the
+    reminders keep their own sealed copy)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -130,6 +143,9 @@ class StoredNotice(BaseModel):
     version: int
     payer_name: str
     payer_tax_code: str | None = None
+    payer_address: str | None = None
+    tax_payment_id: str | None = None
+    payer_phone_sealed: str | None = None
     issued_at: str | None = None
     due_date: str | None = None
     items: list[dict]
@@ -191,12 +207,15 @@ def notice_content_hash(n: NoticeIn) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _to_stored(n: NoticeIn) -> StoredNotice:
+def _to_stored(n: NoticeIn, seal) -> StoredNotice:
     return StoredNotice(
         notice_number=n.notice_number,
         version=n.version,
         payer_name=n.payer_name,
         payer_tax_code=n.payer_tax_code,
+        payer_address=n.payer_address,
+        tax_payment_id=n.tax_payment_id,
+        payer_phone_sealed=seal(n.payer_phone) if n.payer_phone and seal else None,
         issued_at=n.issued_at.isoformat() if n.issued_at else None,
         due_date=n.due_date.isoformat() if n.due_date else None,
         items=[i.model_dump() for i in n.items],
@@ -232,13 +251,14 @@ def _accepts(current: StoredNotice | None, n: NoticeIn, now_epoch: int) -> bool:
 
 def merge_batch(
     existing: Dossier | None, batch: NoticeBatchIn, id_hash: str, now_epoch: int, now_iso: str,
-    commune: ResolvedCommune | None = None, test: bool = False,
+    commune: ResolvedCommune | None = None, test: bool = False, seal=None
 ) -> tuple[Dossier, list[NoticeIn], list[NoticeIn]]:
     """Apply the versioning rules; return (new dossier, accepted notices, unchanged notices).
 
     Same version and same content: unchanged. Same version, other content: conflict (a version is immutable).
     Lower version: unchanged (a late, stale resend never overwrites a newer notice). Higher version: replaces the
     notice unless it is locked (paid or in payment). Any conflict refuses the whole batch: nothing is half-applied.
+    ``seal`` (text -> sealed text) keeps the payer's phone encrypted at rest.
     """
     if existing is not None and existing.id_hash != id_hash:
         raise DossierConflictError(
@@ -249,7 +269,7 @@ def merge_batch(
     unchanged: list[NoticeIn] = []
     for n in batch.notices:
         if _accepts(notices.get(n.notice_number), n, now_epoch):
-            notices[n.notice_number] = _to_stored(n)
+            notices[n.notice_number] = _to_stored(n, seal)
             accepted.append(n)
         else:
             unchanged.append(n)

@@ -7,9 +7,12 @@ money and we must account for it (a receipt if the notice is unpaid, a refund ca
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.core.clock import VN_TZ
 
 
 class PaymentState(str, Enum):
@@ -48,16 +51,52 @@ def check_transition(current: PaymentState, target: PaymentState) -> None:
         raise IllegalTransitionError(current, target)
 
 
+PAYMENT_KINDS = ("land", "personal_tax", "registration_fee")
+
+
+class PaymentOrder(BaseModel):
+    """What one payment pays, whoever asks for it: a land notice (this capability's lookup) or a tax debt (the
+    taxes capability, from the tax authority's answer). The payment, bank, callback, receipt and history rails are
+    the same for every kind; only what the payment claims differs (a dossier's notice, or a tax-debt claim)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "land"
+    collecting_unit: str
+    notice_number: str  # the notice, decision or debt reference the receipt prints
+    amount_vnd: int = Field(gt=0)
+    items: list[dict]
+    payer_name: str
+    payer_tax_code: str | None = None
+    payer_address: str | None = None
+    tax_payment_id: str | None = None  # mã định danh khoản phải nộp (Circular 89/2026 art. 36)
+    dossier_code: str | None = None  # land: the dossier whose notice is claimed
+    notice_version: int = 0
+    claim_key: str | None = None  # tax debts: the claim that stops the same debt being paid twice
+    payer_id_sealed: str | None = None  # the payer's ID number, sealed: for the province payload only
+    notify_phone_sealed: str | None = None  # where the paid SMS goes, sealed
+    on_paid: tuple[dict, ...] = ()  # intents {"kind", "payload", "ref"} written with PAID (e.g. tell the tax authority)
+
+
 class Payment(BaseModel):
-    """A payment request for exactly one notice. Holds what the receipt needs, so a bank result reads one item."""
+    """A payment request for exactly one order. Holds what the receipt needs, so a bank result reads one item."""
 
     model_config = ConfigDict(extra="ignore")
 
     payment_id: str
     state: PaymentState
-    dossier_code: str
+    kind: str = "land"
+    dossier_code: str | None = None
     notice_number: str
-    notice_version: int
+    notice_version: int = 0
+    claim_key: str | None = None
+    reference_number: str | None = None  # số tham chiếu: unique in the portal, on every hand-off
+    tax_payment_id: str | None = None
+    payer_tax_code: str | None = None
+    payer_address: str | None = None
+    payer_id_sealed: str | None = None
+    notify_phone_sealed: str | None = None
+    on_paid: list[dict] = Field(default_factory=list)
     amount_vnd: int
     currency: str = "VND"
     bank_code: str
@@ -95,6 +134,21 @@ class Payment(BaseModel):
 
 
 _PAYMENT_ID = re.compile(r"^PAY([A-Z]\d{2})([0-9A-HJKMNP-TV-Z]{26})$")
+
+
+def new_reference_number(now: datetime, random_digits: str) -> str:
+    """Số tham chiếu: ``DVC`` + the day (yyMMdd, Vietnam time) + 9 random digits; unique in the portal because the
+    ledger refuses a number already taken (a clash, one in a billion per day, draws again)."""
+    if not (len(random_digits) == 9 and random_digits.isdigit()):
+        raise ValueError("nine digits expected")
+    return f"DVC{now.astimezone(VN_TZ):%y%m%d}{random_digits}"
+
+
+_REFERENCE = re.compile(r"^DVC\d{15}$")
+
+
+def is_reference_number(value: str | None) -> bool:
+    return bool(_REFERENCE.fullmatch(value or ""))
 
 
 def new_payment_id(province_letter_code: str, ulid: str) -> str:

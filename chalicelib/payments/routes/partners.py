@@ -33,6 +33,8 @@ class CallbackIn(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
     status: Literal["SUCCESS", "FAILED"]
     paid_at: datetime | None = None
+    reference_number: str | None = Field(default=None, max_length=40, description="The payment's reference number "
+                                         "(số tham chiếu) from the redirect; when sent it must be the payment's.")
 
 
 class VnpayIpnQuery(BaseModel):
@@ -134,7 +136,8 @@ def receive_notices(call: Call):
                *WEBHOOK_HEADERS),
        request=CallbackIn, ok={200: Ok("The result was applied, or was already applied.", CallbackResult)},
        problems={404: ("BANK_UNKNOWN", "PAYMENT_NOT_FOUND"), 409: ("PAYMENT_ALREADY_FINAL", "CONCURRENT_UPDATE"),
-                 422: ("AMOUNT_MISMATCH", "BANK_MISMATCH")})
+                 422: ("AMOUNT_MISMATCH", "BANK_MISMATCH", "REFERENCE_MISMATCH"),
+                 503: ("RECEIPT_SIGNING_UNAVAILABLE",)})
 def bank_callback(call: Call):
     from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import not_found
@@ -151,7 +154,7 @@ def bank_callback(call: Call):
         outcome = apply_bank_result(call.ctx, BankResult(
             bank_code=bank.code, payment_id=cb.payment_id, bank_txn_ref=cb.bank_txn_ref, amount_vnd=cb.amount_vnd,
             currency=cb.currency.upper(), success=cb.status == "SUCCESS",
-            paid_at=cb.paid_at.isoformat() if cb.paid_at else None))
+            paid_at=cb.paid_at.isoformat() if cb.paid_at else None, reference_number=cb.reference_number))
         return {"result": outcome.value}
 
     return _once(call, f"bank:{bank.code}", message_id, apply)

@@ -1,15 +1,12 @@
 """M4 + M5: apply a bank's payment result, once, whatever the duplicates, concurrency and ordering.
 
-Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `BankResult` and call `apply_bank_result`;
-so do the bank's answers to a status query (reconciliation), recorded with origin `status_query`.
-Hot path: one batch read (payment + receipt counter) and one transaction (payment PAID, notice paid, receipt,
-counter), then one queue send. A success never marks anything paid unless the amount and currency match.
-
-The same use case applies results heard another way than a callback: ``origin`` says how (``callback``,
-``status_query``, or ``reconciliation`` for a payment the bank's settlement file shows paid) and is kept in the
-payment's history. A
-payment that becomes PAID adds its report tally (``core.tallies``) in the same transaction, unless it is a test
-payment.
+Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `BankResult` and call `apply_bank_result`.
+So do the bank's answers to a status query (origin ``status_query``) and a settlement file's (``reconciliation``),
+kept in the payment's history. Hot path: one batch read (payment + receipt counter), the receipt's XML signed in
+memory (~2 ms), and one transaction (payment PAID, notice or tax-debt claim paid, receipt with its signed XML,
+counter, verification key, summary row, intents, and the report tally unless it is a test payment). The PDF is not made here: it is rendered and PAdES-signed on first need (download or the
+province's attachment) and kept. A success never marks anything paid unless the amount, currency and reference
+number match.
 """
 from __future__ import annotations
 
@@ -31,8 +28,10 @@ from chalicelib.payments.domain.payments import (
     province_of_payment,
 )
 from chalicelib.payments.ports import ConcurrentUpdateError, NoticeAlreadyPaidError, PaymentsContext
-from chalicelib.receipts import units as agencies
-from chalicelib.receipts.domain import build_receipt, series_unit
+from chalicelib.receipts.domain import Issue, build_receipt, slot_for
+from chalicelib.receipts.ports import SigningUnavailableError
+from chalicelib.receipts.qr import new_verification_secret
+from chalicelib.receipts.units import UnknownCollectingUnitError, collecting_unit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25  # optimistic retries under contention (20 concurrent duplicates settle well within this)
@@ -54,6 +53,7 @@ class BankResult:
     paid_at: str | None = None
     origin: str = "callback"
     gateway_protocol: str | None = None
+    reference_number: str | None = None  # echoed by the bank when its protocol carries it: must be the payment's
 
 
 class Outcome(str, Enum):
@@ -81,17 +81,20 @@ def _refuse(svc: PaymentsContext, kind: str, result: BankResult, error: AppError
 def apply_bank_result(svc: PaymentsContext, result: BankResult) -> Outcome:
     if not is_payment_id(result.payment_id):
         raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found())
-    unit_letter = province_of_payment(result.payment_id)
-    # Only the test bank ever pays a test payment (and only test payments): its receipts draw from the test series.
-    unit = series_unit(f"000.00.00.{unit_letter}", banks.is_test_bank(result.bank_code))
+    try:
+        unit = collecting_unit(f"000.00.00.{province_of_payment(result.payment_id)}")
+    except UnknownCollectingUnitError:
+        raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found()) from None
     for attempt in range(MAX_ATTEMPTS):
         now = svc.clock.now()
-        payment, counter = svc.ledger.get_payment_and_counter(result.payment_id, unit, now.year)
+        # Only the test bank ever pays a test payment (and only test payments): its receipts draw from the test series.
+        slot = slot_for(svc.settings.receipt_rules, unit, now, test=banks.is_test_bank(result.bank_code))
+        payment, counter = svc.ledger.get_payment_and_counter(result.payment_id, slot.counter_key)
         if payment is None:
             raise _refuse(svc, "UNKNOWN_PAYMENT", result, _payment_not_found())
         _check_match(svc, payment, result)
         try:
-            return _apply(svc, payment, counter, result, now)
+            return _apply(svc, payment, (slot, counter), result, now)
         except ConcurrentUpdateError:
             time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # jitter: contention is a handful of callbacks
     raise AppError("CONCURRENT_UPDATE", "Giao dịch đang được xử lý đồng thời, vui lòng gửi lại.", 409, "Xung đột")
@@ -122,9 +125,16 @@ def _check_match(svc: PaymentsContext, payment: Payment, result: BankResult) -> 
                      "Dữ liệu không khớp"),
             expected_amount_vnd=payment.amount_vnd,
         )
+    if result.reference_number and result.reference_number != payment.reference_number:
+        raise _refuse(
+            svc, "REFERENCE_MISMATCH", result,
+            AppError("REFERENCE_MISMATCH", "Số tham chiếu không khớp với giao dịch thanh toán.", 422,
+                     "Dữ liệu không khớp"),
+            expected_reference_number=payment.reference_number,
+        )
 
 
-def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
+def _apply(svc: PaymentsContext, payment: Payment, counter: tuple, result: BankResult, now) -> Outcome:
     state = payment.effective_state(epoch(now))
     if payment.state == PaymentState.PAID:
         if result.success:
@@ -159,26 +169,24 @@ def _moved(payment: Payment, target: PaymentState, now, origin: str = "callback"
     )
 
 
-def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result: BankResult, now) -> Outcome:
+def _apply_success(svc: PaymentsContext, payment: Payment, counter: tuple, result: BankResult, now) -> Outcome:
+    slot, counter_was = counter
     paid_at = result.paid_at or now.isoformat()
-    receipt = build_receipt(
-        payment=payment,
-        sequence=counter + 1,
-        template_symbol=svc.settings.receipt_template_symbol,
-        series_pattern=svc.settings.receipt_test_series_pattern if payment.test else svc.settings.receipt_series_pattern,
-        collecting_unit_name=agencies.collecting_unit_name(payment.collecting_unit),
-        bank_name=banks.bank_name(payment.bank_code),
-        bank_txn_ref=result.bank_txn_ref,
-        paid_at=paid_at,
-        issued_at=now,
-    )
+    receipt = build_receipt(payment=payment, slot=slot, sequence=counter_was + 1,
+                            bank_name=banks.bank_name(payment.bank_code), bank_txn_ref=result.bank_txn_ref,
+                            paid_at=paid_at, issued_at=now,
+                            verification_secret=new_verification_secret() if slot.modern else None)
+    signed_xml = _signed(svc, receipt) if slot.modern else None
+    if signed_xml is not None:
+        receipt = receipt.model_copy(update={"signed": True})
+    issue = Issue(receipt, slot.counter_key, counter_was, signed_xml)
+    # The payer's sealed ID number leaves with the province's intent and is not kept on the paid payment.
     paid = _moved(payment, PaymentState.PAID, now, result.origin, receipt_id=receipt.receipt_id,
-                  bank_txn_ref=result.bank_txn_ref, paid_at=paid_at)
-    # The receipt goes to the province with the payment: its forwarding intent is part of this transaction. A test
-    # receipt is not queued: the self-test delivers it itself, marked "test", and records the province's answers.
-    intents = [] if payment.test else [outbox.forward_receipt(receipt.model_dump())]
+                  bank_txn_ref=result.bank_txn_ref, paid_at=paid_at, payer_id_sealed=None)
     try:
-        svc.ledger.record_paid(paid, payment, receipt, counter, now.year, intents, _collected(paid))
+        svc.ledger.record_paid(paid, payment, issue, paid_intents(svc, payment, receipt),
+                               reminders_of=(payment.dossier_code, payment.notice_number) if payment.dossier_code
+                               else None, tallies=_collected(paid))
     except NoticeAlreadyPaidError:
         double = _moved(payment, PaymentState.PAID, now, result.origin, bank_txn_ref=result.bank_txn_ref,
                         paid_at=paid_at, refund_required=True)
@@ -188,6 +196,47 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
         return Outcome.APPLIED
     svc.count("PaymentsPaid")
     return Outcome.APPLIED
+
+
+def _signed(svc: PaymentsContext, receipt) -> bytes:
+    """The collecting organisation signs the receipt as it is issued (~2 ms): the legal record is complete in the
+    paying transaction. Without the key nothing is written and the bank is told to retry (its protocol does)."""
+    try:
+        return svc.receipt_signing.sign_xml(receipt)
+    except SigningUnavailableError:
+        log.error("receipt signing key unavailable")
+        svc.count("ReceiptSigningUnavailable")
+        raise AppError("RECEIPT_SIGNING_UNAVAILABLE", "Tạm thời chưa ký được biên lai điện tử, vui lòng gửi lại kết "
+                       "quả sau ít phút.", 503, "Dịch vụ tạm thời gián đoạn") from None
+
+
+def paid_intents(svc: PaymentsContext, payment: Payment, receipt) -> list:
+    """Written with PAID: the receipt to the province (land; with the payer's ID still sealed), what the order asked
+    for (taxes: tell the tax authority), and the payer's SMS with the receipt's verification link (opt-out honoured
+    when it is sent). A self-test payment writes none: the self-test delivers its receipt itself, marked "test", and
+    records the province's answers."""
+    if payment.test:
+        return []
+    intents = []
+    if payment.kind == "land":
+        intents.append(outbox.forward_receipt(receipt.model_dump(), payer_id_sealed=payment.payer_id_sealed))
+    facts = {"payment_id": payment.payment_id, "reference_number": payment.reference_number,
+             "receipt_id": receipt.receipt_id, "receipt_series": receipt.series,
+             "receipt_number": receipt.receipt_number, "paid_at": receipt.paid_at, "bank_code": payment.bank_code,
+             "bank_txn_ref": receipt.bank_txn_ref}
+    intents += [outbox.Intent(i["kind"], {**i["payload"], "payment": facts}, ref=i.get("ref", ""))
+                for i in payment.on_paid]
+    if payment.notify_phone_sealed and receipt.verification_secret:
+        from chalicelib.core.money import format_vnd
+        from chalicelib.receipts.qr import verification_url
+        from chalicelib.reminders.domain import paid_text
+
+        url = verification_url(svc.settings.receipt_verify_url, receipt.series, receipt.receipt_number,
+                               receipt.verification_secret)
+        phone = svc.sealer.open(payment.notify_phone_sealed).decode()
+        intents.append(outbox.sms(phone, paid_text(format_vnd(receipt.amount_vnd), url), ref=receipt.receipt_id,
+                                  optional=True))
+    return intents
 
 
 def _success_for_paid(svc: PaymentsContext, payment: Payment, result: BankResult, now) -> Outcome:

@@ -48,14 +48,16 @@ def ingest_notices(svc: PaymentsContext, body: dict, provinces: tuple[str, ...] 
         now = svc.clock.now()
         existing = svc.dossiers.get(batch.dossier_code)
         try:
-            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat(), commune)
+            dossier, accepted, unchanged = merge_batch(existing, batch, id_hash, epoch(now), now.isoformat(), commune,
+                                                       seal=lambda phone: svc.sealer.seal(phone.encode()))
         except DossierConflictError as exc:
             raise conflict(exc.code, exc.message,
                            **({"notice_number": exc.notice_number} if exc.notice_number else {})) from None
         if not accepted:  # an idempotent resend: its intents went out with the first
             return IntakeResult(0, len(unchanged), dossier.commune_view())
         try:
-            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted, commune))
+            svc.dossiers.save(dossier, existing.rev if existing else None, intents(batch, accepted, commune),
+                              reminders_of(svc, batch.dossier_code, accepted, now))
         except ConcurrentUpdateError:
             continue  # another intake or a payment touched the dossier: re-read and re-apply the rules
         svc.count("NoticesAccepted", len(accepted))
@@ -63,6 +65,13 @@ def ingest_notices(svc: PaymentsContext, body: dict, provinces: tuple[str, ...] 
     raise AppError("CONCURRENT_UPDATE", "Hồ sơ đang được cập nhật đồng thời, vui lòng gửi lại.", 409, "Xung đột")
 
 
+def reminders_of(svc: PaymentsContext, dossier_code: str, accepted: list[NoticeIn], now) -> list:
+    """The SMS reminders of each accepted notice with a phone and a due date (written with the dossier)."""
+    from chalicelib.reminders.domain import schedule
+
+    planned = (schedule(dossier_code, n.notice_number, n.version, n.due_date, n.payer_phone, now,
+                        svc.settings.reminders) for n in accepted if n.payer_phone and n.due_date)
+    return [r for r in planned if r is not None]
 def _province_key(code: str) -> str:
     from chalicelib.core.admin_units import current_province
     from chalicelib.core.validation import InvalidValueError

@@ -1,9 +1,11 @@
-"""M3: initiate, read and cancel payment requests. One notice per payment; at most one live payment per notice."""
+"""M3: initiate, read and cancel payment requests. One order (a land notice, or a tax debt prepared by the taxes
+capability) per payment; at most one live payment per notice or debt."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -17,10 +19,11 @@ from chalicelib.payments.domain.notices import NoticeStatus
 from chalicelib.payments.domain.payments import (
     LIVE_STATES,
     Payment,
+    PaymentOrder,
     PaymentState,
-    collecting_unit_of_province,
     is_payment_id,
     new_payment_id,
+    new_reference_number,
 )
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
@@ -28,8 +31,10 @@ from chalicelib.payments.ports import (
     IdempotencyRecord,
     NoticeBusyError,
     PaymentsContext,
+    ReferenceTakenError,
 )
 from chalicelib.payments.services.lookup import LookupIn, find_dossier
+from chalicelib.receipts.units import unit_code_for
 
 ALLOWED_RETURN_SCHEMES = {"https"}
 log = logging.getLogger(__name__)
@@ -77,18 +82,17 @@ def _view(p: Payment, now_epoch: int) -> dict:
     out = {
         "payment_id": p.payment_id,
         "state": p.effective_state(now_epoch).value,
+        "kind": p.kind,
         "amount_vnd": p.amount_vnd,
         "currency": p.currency,
-        "dossier_code": p.dossier_code,
         "notice_number": p.notice_number,
         "bank_code": p.bank_code,
         "created_at": p.created_at,
         "expires_at": _iso(p.expires_at),
     }
-    if p.receipt_id:
-        out["receipt_id"] = p.receipt_id
-    if p.paid_at:
-        out["paid_at"] = p.paid_at
+    optional = {"dossier_code": p.dossier_code, "reference_number": p.reference_number,
+                "tax_payment_id": p.tax_payment_id, "receipt_id": p.receipt_id, "paid_at": p.paid_at}
+    out.update({k: v for k, v in optional.items() if v})
     if p.refund_required:
         out["refund_required"] = True
     if p.refunds:
@@ -104,8 +108,9 @@ def initiate_payment(
     svc: PaymentsContext, body: dict, idempotency_key: str | None, citizen_sub: str | None,
     client_ip: str | None = None,
 ) -> tuple[int, dict]:
-    """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer.
-    ``client_ip``: the citizen's address, which the VNPay-style gateway wants in the signed payment URL."""
+    """Create a payment request for a land notice; returns (status, body). Replays of an idempotency key return the
+    first answer. ``client_ip``: the citizen's address, which the VNPay-style gateway wants in the signed payment
+    URL."""
     req = parse(PaymentIn, body)
     _check_return_url(svc, req.return_url)
     key_hash = _idempotency_key_hash(idempotency_key, citizen_sub)
@@ -119,8 +124,7 @@ def initiate_payment(
     notice = dossier.notices.get(req.notice_number)
     if notice is None:
         raise not_found("NOTICE_NOT_FOUND", "Không tìm thấy thông báo thuế trong hồ sơ.")
-    now = svc.clock.now()
-    status = notice.status(epoch(now))
+    status = notice.status(epoch(svc.clock.now()))
     if status != NoticeStatus.PAYABLE:
         replay = _replay(svc, key_hash, req_hash)
         if replay:
@@ -128,7 +132,41 @@ def initiate_payment(
         if status == NoticeStatus.PAID:
             raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
         raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
-    payment = _new_payment(svc, dossier, notice, req, citizen_sub, now)
+    order = land_order(svc, dossier, notice, req.id_number)
+    return _start(svc, order, req.bank_code, req.return_url, direct, citizen_sub, key_hash, req_hash, client_ip)
+
+
+def land_order(svc: PaymentsContext, dossier, notice, id_number: str) -> PaymentOrder:
+    """A land notice as a payment order: the notice's own payer and items; the payer's ID number sealed for the
+    province (the portal keeps it only as a hash), the notice's sealed phone for the paid SMS."""
+    agency = codes.province_agency_code(dossier.dossier_code)
+    return PaymentOrder(
+        kind="land", collecting_unit=unit_code_for(agency), notice_number=notice.notice_number,
+        amount_vnd=notice.total_vnd, items=notice.items, payer_name=notice.payer_name,
+        payer_tax_code=notice.payer_tax_code, payer_address=notice.payer_address or dossier.property.get("address"),
+        tax_payment_id=notice.tax_payment_id, dossier_code=dossier.dossier_code, notice_version=notice.version,
+        payer_id_sealed=svc.sealer.seal(id_number.encode()), notify_phone_sealed=notice.payer_phone_sealed)
+
+
+def start_payment(svc: PaymentsContext, order: PaymentOrder, *, bank_code: str, return_url: str | None,
+                  idempotency_key: str | None, citizen_sub: str | None, fingerprint: dict,
+                  client_ip: str | None = None) -> tuple[int, dict]:
+    """The payment rails for an order another capability prepared (taxes: a tax debt). Same checks as a land
+    payment: return URL, idempotency (``fingerprint`` is what makes two requests "the same"), single-sign-on
+    banks need a linked account; the order's claim makes a second live payment of the same debt a 409."""
+    bank = banks.get_bank(bank_code.upper()).code
+    _check_return_url(svc, return_url)
+    key_hash = _idempotency_key_hash(idempotency_key, citizen_sub)
+    direct = _goes_direct(svc, bank, citizen_sub)
+    return _start(svc, order, bank, return_url, direct, citizen_sub, key_hash, _request_hash(fingerprint),
+                  client_ip)
+
+
+def _start(svc: PaymentsContext, order: PaymentOrder, bank_code: str, return_url: str | None, direct: bool,
+           citizen_sub: str | None, key_hash: str | None, req_hash: str,
+           client_ip: str | None = None) -> tuple[int, dict]:
+    now = svc.clock.now()
+    payment = new_payment(svc, order, bank_code, now, return_url=return_url, citizen_sub=citizen_sub)
     payment = payment.model_copy(update={"redirect_url": svc.pay_pages.redirect_url(payment, direct, client_ip)})
     answer = {**_view(payment, epoch(now)), "redirect_url": payment.redirect_url}
     status, body = _store(svc, payment, answer, key_hash, req_hash, now)
@@ -162,25 +200,19 @@ def _goes_direct(svc: PaymentsContext, bank_code: str, citizen_sub: str | None) 
     return True
 
 
-def _new_payment(svc: PaymentsContext, dossier, notice, req: PaymentIn, citizen_sub: str | None, now) -> Payment:
-    return new_payment(svc, dossier, notice, banks.get_bank(req.bank_code).code, now, return_url=req.return_url,
-                       citizen_sub=citizen_sub)
-
-
-def new_payment(svc: PaymentsContext, dossier, notice, bank_code: str, now, *, return_url: str | None = None,
+def new_payment(svc: PaymentsContext, order: PaymentOrder, bank_code: str, now, *, return_url: str | None = None,
                 citizen_sub: str | None = None, test: bool = False) -> Payment:
-    province = codes.province_agency_code(dossier.dossier_code).rsplit(".", 1)[1]
+    """A new payment of ``order`` at ``bank_code`` (``test``: a self-test payment, at the test bank only)."""
+    province = order.collecting_unit.rsplit(".", 1)[1]
+    fields = order.model_dump(exclude={"on_paid", "collecting_unit"})
     return Payment(
+        **fields,
         payment_id=new_payment_id(province, svc.new_id()),
         state=PaymentState.PENDING_BANK,
-        dossier_code=dossier.dossier_code,
-        notice_number=notice.notice_number,
-        notice_version=notice.version,
-        amount_vnd=notice.total_vnd,
-        bank_code=bank_code,
-        collecting_unit=collecting_unit_of_province(province),
-        payer_name=notice.payer_name,
-        items=notice.items,
+        collecting_unit=order.collecting_unit,
+        on_paid=list(order.on_paid),
+        reference_number=new_reference_number(now, f"{secrets.randbelow(10**9):09d}"),
+        bank_code=banks.test_bank().code if test else banks.get_bank(bank_code).code,
         created_at=now.isoformat(),
         expires_at=epoch(now) + svc.settings.payment_ttl_minutes * 60,
         return_url=return_url,
@@ -198,7 +230,7 @@ def _store(svc: PaymentsContext, payment: Payment, answer: dict, key_hash: str |
         ttl = now + timedelta(hours=svc.settings.idempotency_ttl_hours)
         record = IdempotencyRecord(key_hash, req_hash, 201, answer, epoch(ttl))
     try:
-        svc.ledger.create_payment(payment, record, epoch(now))
+        _create(svc, payment, record, now)
     except (IdempotencyConflictError, NoticeBusyError) as exc:
         replay = _replay(svc, key_hash, req_hash)
         if replay:
@@ -209,6 +241,18 @@ def _store(svc: PaymentsContext, payment: Payment, answer: dict, key_hash: str |
         raise conflict("PAYMENT_IN_PROGRESS", detail) from None
     svc.count("PaymentsInitiated")
     return 201, answer
+
+
+def _create(svc: PaymentsContext, payment: Payment, record: IdempotencyRecord | None, now) -> None:
+    """The ledger refuses a reference number already taken: draw another (a clash is one in a billion a day)."""
+    for _ in range(3):
+        try:
+            svc.ledger.create_payment(payment, record, epoch(now))
+            return
+        except ReferenceTakenError:
+            payment = payment.model_copy(update={
+                "reference_number": new_reference_number(now, f"{secrets.randbelow(10**9):09d}")})
+    raise ReferenceTakenError(payment.reference_number)
 
 
 def _replay(svc: PaymentsContext, key_hash: str | None, req_hash: str) -> tuple[int, dict] | None:

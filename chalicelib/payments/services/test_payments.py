@@ -20,7 +20,7 @@ from chalicelib.payments.ports import PaymentsContext
 from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 from chalicelib.payments.services.intake import resolve_commune
 from chalicelib.payments.services.lookup import find_dossier
-from chalicelib.payments.services.payment_requests import new_payment
+from chalicelib.payments.services.payment_requests import land_order, new_payment
 from chalicelib.receipts.domain import Receipt
 
 
@@ -42,7 +42,7 @@ def start_test_payment(svc: PaymentsContext, dossier_code: str, id_number: str, 
         raise conflict("NOT_A_TEST_DOSSIER", "Ngân hàng kiểm thử chỉ nhận thanh toán của hồ sơ kiểm thử.")
     notice = dossier.notices[notice_number]
     now = svc.clock.now()
-    payment = new_payment(svc, dossier, notice, banks.test_bank().code, now, test=True)
+    payment = new_payment(svc, land_order(svc, dossier, notice, id_number), banks.test_bank().code, now, test=True)
     svc.ledger.create_payment(payment, None, epoch(now))
     return payment
 

@@ -78,14 +78,15 @@ class GuardedHttp:
             return pool
 
     def post_json(self, url: str, payload: Any, headers: dict[str, str], connect_timeout_s: float,
-                  read_timeout_s: float, body_cap: int = 1 << 20) -> HttpAnswer:
+                  read_timeout_s: float, body_cap: int = 1 << 20, raw_body: bytes | None = None) -> HttpAnswer:
+        """``raw_body``: send these bytes as the JSON body (a caller that signed them), instead of ``payload``."""
         import urllib3
         from urllib3.exceptions import HTTPError
         from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         target = parse_target(url, https_only=self.https_only)
         pool = self._pool(target, self._address(target))
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = raw_body if raw_body is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         all_headers = {"Host": target.host_header, "Content-Type": "application/json; charset=utf-8",
                        "Accept": "application/json", "User-Agent": USER_AGENT, **headers}
         started = time.perf_counter()

@@ -26,9 +26,11 @@ class SqsForwarding:
     def enqueue_receipt(self, receipt: Receipt) -> None:
         self.enqueue_receipt_doc(receipt.model_dump())
 
-    def enqueue_receipt_doc(self, receipt: dict) -> None:
+    def enqueue_receipt_doc(self, receipt: dict, payer_id_sealed: str | None = None) -> None:
+        # The payer's ID number rides in the message still sealed: opened by the consumer for the payload only.
+        doc = {**receipt, "payer_id_sealed": payer_id_sealed} if payer_id_sealed else receipt
         self._sqs.send_message(QueueUrl=self._queue_url,
-                               MessageBody=json.dumps(receipt_delivery(receipt).to_message(), ensure_ascii=False))
+                               MessageBody=json.dumps(receipt_delivery(doc).to_message(), ensure_ascii=False))
 
     def enqueue_notices(self, province: str, notices: list[dict]) -> None:
         self.send(notice_delivery(province, n) for n in notices)

@@ -83,8 +83,13 @@ def compact_time(iso: str) -> str:
     return datetime.fromisoformat(iso).strftime("%Y%m%d%H%M%S")
 
 
-def payment_result_payload(receipt: dict[str, Any], unit_code: str) -> dict[str, Any]:
-    """What a province receives for a paid notice (DOMAIN.md: dossier, payer, payment info, status 1 = paid)."""
+def payment_result_payload(receipt: dict[str, Any], unit_code: str, payer_id_number: str | None = None) -> dict[str, Any]:
+    """What a province receives for a paid notice (DOMAIN.md: dossier, payer's tax code, name, ID number and
+    address, payment info, status 1 = paid), with the payment's reference number and the tax authority's payment
+    ID. The ID number is the payer's, opened from its sealed copy just for this payload."""
+    payer = {"payer_tax_code": receipt.get("payer_tax_code"), "payer_id_number": payer_id_number,
+             "payer_address": receipt.get("payer_address"), "reference_number": receipt.get("reference_number"),
+             "tax_payment_id": receipt.get("tax_payment_id")}
     return {
         "message_id": message_id(receipt["receipt_id"], ApiType.PAYMENT_RESULT),
         "type": ApiType.PAYMENT_RESULT.value,
@@ -92,6 +97,7 @@ def payment_result_payload(receipt: dict[str, Any], unit_code: str) -> dict[str,
         "dossier_code": receipt["dossier_code"],
         "notice_number": receipt["notice_number"],
         "payer_name": receipt["payer_name"],
+        **{k: v for k, v in payer.items() if v},  # what is known (a notice need not have a tax code)
         "status": 1,
         "content": f"Thanh toán nghĩa vụ tài chính về đất đai, thông báo thuế số {receipt['notice_number']}",
         "amount_vnd": receipt["amount_vnd"],
@@ -111,6 +117,8 @@ def payment_result_payload(receipt: dict[str, Any], unit_code: str) -> dict[str,
             "collecting_unit_name": receipt["collecting_unit_name"],
             "amount_in_words": receipt["amount_in_words"],
             "issued_at": receipt["issued_at"],
+            "collecting_unit_tax_code": receipt.get("collecting_unit_tax_code"),
+            "related_receipt": receipt.get("related_receipt"),
         },
     }
 
@@ -283,7 +291,9 @@ class Delivery:
 
 
 def receipt_delivery(receipt: dict[str, Any]) -> Delivery:
-    return Delivery(RECEIPT, receipt["receipt_id"], receipt["collecting_unit_code"], receipt)
+    # The dossier's province receives it (receipts from before province_code existed: the collecting unit was it).
+    return Delivery(RECEIPT, receipt["receipt_id"], receipt.get("province_code") or receipt["collecting_unit_code"],
+                    receipt)
 
 
 def notice_delivery(province: str, notice: dict[str, Any]) -> Delivery:

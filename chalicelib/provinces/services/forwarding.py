@@ -126,9 +126,12 @@ def _post(psvc: ProvincesContext, api: ProvinceApi, payload: dict, token: str):
 
 def _payload(psvc: ProvincesContext, delivery: Delivery, api: ProvinceApi) -> dict:
     if api.api_type is ApiType.PAYMENT_RESULT:
-        return payment_result_payload(delivery.doc, api.unit_code)
+        sealed = delivery.doc.get("payer_id_sealed")
+        id_number = psvc.sealer.open(sealed).decode() if sealed else None
+        return payment_result_payload(delivery.doc, api.unit_code, id_number)
     if api.api_type is ApiType.RECEIPT_FILE:
-        return receipt_file_payload(delivery.doc, api.unit_code, psvc.receipt_pdf(delivery.doc))
+        receipt = {k: v for k, v in delivery.doc.items() if k != "payer_id_sealed"}
+        return receipt_file_payload(receipt, api.unit_code, psvc.receipt_pdf(receipt))
     return notice_payload(delivery.doc, api.unit_code)
 
 

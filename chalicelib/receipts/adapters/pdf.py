@@ -33,7 +33,6 @@ _REQUIRED_TEXT_FIELDS = (
     "collecting_unit_code",
     "collecting_unit_name",
     "payer_name",
-    "dossier_code",
     "notice_number",
     "amount_in_words",
     "bank_code",
@@ -43,7 +42,10 @@ _REQUIRED_TEXT_FIELDS = (
     "issued_at",
     "payment_id",
 )
-_OPTIONAL_TEXT_FIELDS = ("collecting_unit_tax_code", "payer_tax_code", "payer_address")
+_OPTIONAL_TEXT_FIELDS = ("collecting_unit_tax_code", "payer_tax_code", "payer_address", "dossier_code",
+                         "reference_number", "tax_payment_id", "verification_url", "verification_secret",
+                         "signer_name")
+_QR_MM = 32.0
 
 # Layout, in millimetres (A4 portrait is 210 x 297).
 _MARGIN = 15.0
@@ -86,6 +88,11 @@ def render_receipt_pdf(receipt: Mapping[str, Any]) -> bytes:
     _draw_fields(pdf, [("Số tiền bằng chữ:", view.text["amount_in_words"])], value_style="B")
     pdf.ln(2)
     _draw_fields(pdf, view.payment_fields)
+    if view.related:
+        pdf.ln(2)
+        _draw_fields(pdf, [("Biên lai liên quan:", view.related)])
+    if "verification_url" in view.text:
+        _draw_verification(pdf, view)
     return bytes(pdf.output())
 
 
@@ -96,12 +103,13 @@ class _ReceiptView:
     """The receipt as display strings: validated, NFC-normalised, amounts and times formatted."""
 
     def __init__(self, text: dict[str, str], items: list[tuple[str, str, str]], total: str,
-                 paid_at: datetime, issued_at: datetime) -> None:
+                 paid_at: datetime, issued_at: datetime, related: str = "") -> None:
         self.text = text
         self.items = items  # (sub_item_code, description, formatted amount)
         self.total = total
         self.paid_at = paid_at
         self.issued_at = issued_at
+        self.related = related  # "Thay thế biên lai ..." when this receipt corrects another
 
     @classmethod
     def from_mapping(cls, receipt: Mapping[str, Any]) -> "_ReceiptView":
@@ -122,6 +130,7 @@ class _ReceiptView:
             format_vnd(total),
             _moment(text["paid_at"], "paid_at"),
             _moment(text["issued_at"], "issued_at"),
+            _related_text(receipt.get("related_receipt")),
         )
 
     @staticmethod
@@ -148,7 +157,11 @@ class _ReceiptView:
             fields.append(("Mã số thuế:", t["payer_tax_code"]))
         if "payer_address" in t:
             fields.append(("Địa chỉ:", t["payer_address"]))
-        fields += [("Mã hồ sơ:", t["dossier_code"]), ("Số thông báo:", t["notice_number"])]
+        if "dossier_code" in t:
+            fields.append(("Mã hồ sơ:", t["dossier_code"]))
+        fields.append(("Số thông báo:", t["notice_number"]))
+        if "tax_payment_id" in t:
+            fields.append(("Mã định danh khoản nộp:", t["tax_payment_id"]))
         return fields
 
     @property
@@ -161,14 +174,30 @@ class _ReceiptView:
             ("Mã giao dịch ngân hàng:", t["bank_txn_ref"]),
             ("Thời gian thanh toán:", f"{self.paid_at:%d/%m/%Y %H:%M:%S} (GMT+7)"),
             ("Mã thanh toán:", t["payment_id"]),
+            *([("Số tham chiếu:", t["reference_number"])] if "reference_number" in t else []),
         ]
 
     def all_text(self) -> str:
         """Every piece of variable text that ends up on the page (to choose the font files)."""
-        parts = [*self.text.values(), self.total]
+        parts = [*self.text.values(), self.total, self.related, _VERIFY_LABELS]
         for item in self.items:
             parts.extend(item)
         return "".join(parts)
+
+
+_RELATION_TEXT = {"replacement": "Thay thế", "adjustment": "Điều chỉnh", "cancellation": "Hủy"}
+_VERIFY_LABELS = "Tra cứu biên lai tại: Mã tra cứu: Ký bởi: Ngày ký: (quét mã QR)"
+
+
+def _related_text(related: Any) -> str:
+    if not isinstance(related, Mapping) or related.get("relation") not in _RELATION_TEXT:
+        return ""
+    issued = _moment(str(related.get("issued_at")), "related_receipt.issued_at")
+    text = (f"{_RELATION_TEXT[related['relation']]} biên lai mẫu số {_clean(related.get('template_symbol'), 'r')}, "
+            f"ký hiệu {_clean(related.get('series'), 'r')}, số {_clean(related.get('receipt_number'), 'r')} "
+            f"ngày {issued:%d/%m/%Y}")
+    note = related.get("note")
+    return f"{text}. Lý do: {_clean(note, 'r')}" if isinstance(note, str) and note.strip() else text
 
 
 def _clean(value: Any, field: str) -> str:
@@ -296,6 +325,26 @@ def _draw_fields(pdf: FPDF, fields: list[tuple[str, str]], value_style: str = ""
         pdf.set_font(FAMILY, value_style, _BODY_PT)
         pdf.multi_cell(0, _LINE, value, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", _BODY_PT)
+
+
+def _draw_verification(pdf: FPDF, view: _ReceiptView) -> None:
+    """The QR code of the public verification page and, beside it, the secret to type and who signed."""
+    from chalicelib.receipts.qr import draw_qr
+
+    t = view.text
+    if pdf.get_y() + _QR_MM + 6 > pdf.h - _FOOTER_SPACE:
+        pdf.add_page()
+    pdf.ln(4)
+    top, x = pdf.get_y(), pdf.l_margin
+    draw_qr(pdf, x, top, _QR_MM, t["verification_url"])
+    pdf.set_xy(x + _QR_MM + 4, top + 2)
+    lines = [("Tra cứu biên lai tại:", t["verification_url"].split("?", 1)[0] + " (quét mã QR)")]
+    if "verification_secret" in t:
+        lines.append(("Mã tra cứu:", t["verification_secret"]))
+    if "signer_name" in t:
+        lines += [("Ký bởi:", t["signer_name"]), ("Ngày ký:", f"{view.issued_at:%d/%m/%Y %H:%M:%S} (GMT+7)")]
+    _draw_fields(pdf, lines, value_style="B")
+    pdf.set_y(max(pdf.get_y(), top + _QR_MM))
 
 
 def _draw_items(pdf: FPDF, view: _ReceiptView) -> None:

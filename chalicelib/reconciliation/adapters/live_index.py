@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.tables import is_conditional, models
 from chalicelib.outbox.domain import Intent
-from chalicelib.payments.adapters.dynamo import LIVE_PREFIX, PAYMENT_SK, live_sort_key
+from chalicelib.payments.adapters.ledger import LIVE_PREFIX, PAYMENT_SK, live_sort_key
 from chalicelib.payments.domain.payments import LIVE_STATES, Payment
 from chalicelib.reconciliation.ports import LivePayment
 

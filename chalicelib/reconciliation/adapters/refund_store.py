@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.aws.tables import cancellation_reasons, models
 from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.outbox.domain import Intent
-from chalicelib.payments.adapters.dynamo import payment_item
+from chalicelib.payments.adapters.ledger import payment_item
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.reconciliation.domain.refunds import Refund, RefundState
 from chalicelib.reconciliation.ports import RefundConflictError

@@ -59,6 +59,7 @@ class PortalPayment:
     bank_txn_ref: str | None = None
     paid_at: datetime | None = None
     test: bool = False
+    reference_number: str | None = None  # số tham chiếu (Circular 89/2026 art. 36): must be the line's when both have one
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,9 @@ def _line_finding(day: _Day, line: SettlementLine, record: PortalPayment) -> Fin
     day.own[key] = record.bank_txn_ref if line.bank_txn_ref == record.bank_txn_ref else line.bank_txn_ref
     if line.bank_txn_ref in day.reversed.get(key, ()):
         return _finding(Category.STATUS_MISMATCH, line, record, "reversed_in_file")
+    if line.reference_number and record.reference_number and line.reference_number != record.reference_number:
+        # The reference number travels unchanged through every hand-off: another one is not this payment's money.
+        return _finding(Category.STATUS_MISMATCH, line, record, "reference_mismatch")
     if line.amount_vnd != record.amount_vnd:
         return _finding(Category.AMOUNT_MISMATCH, line, record)
     if record.state == PAID:

@@ -53,6 +53,7 @@ class SettlementLine:
     currency: str
     paid_at: datetime
     status: str  # SUCCESS or REVERSED
+    reference_number: str | None = None  # the portal's số tham chiếu, when the bank's format carries it
 
 
 @dataclass(frozen=True)
