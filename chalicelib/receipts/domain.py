@@ -79,7 +79,10 @@ class ReceiptRules:
     legacy_form_symbol: str = "01BLP0-001"
     legacy_series_pattern: str = "BI-{yy}T"
     # The integration self-test's receipts: a series of their own (and their own counter), never the real numbering.
+    # Under the current rules it is the standard "YYT" + two letters, with letters no collecting unit has, numbered
+    # nationwide (series + number identify a test receipt too); under the replaced rules, per unit.
     test_series_pattern: str = "KT-{yy}T"
+    test_series_letters: str = "KT"
 
     def modern_on(self, issued_at: datetime) -> bool:
         return issued_at.astimezone(VN_TZ).date() >= self.switch_date
@@ -99,7 +102,7 @@ class SeriesSlot:
     @property
     def counter_key(self) -> str:
         if self.test:  # never a real counter: test receipts never take a real number
-            return f"CTR#{self.unit.code}#TEST#{self.series}"
+            return f"CTR#TEST#{self.form_symbol}#{self.series}" if self.modern else f"CTR#{self.unit.code}#TEST#{self.series}"
         # The replaced rules' counters keep their keys: their series go on numbering where they were.
         if not self.modern:
             return f"CTR#{self.unit.code}#{self.year}"
@@ -117,8 +120,11 @@ def slot_for(rules: ReceiptRules, unit: CollectingUnit, issued_at: datetime, tes
     local = issued_at.astimezone(VN_TZ)
     modern = rules.modern_on(local)
     if test:
-        return SeriesSlot(unit, rules.form_symbol if modern else rules.legacy_form_symbol,
-                          series_for(rules.test_series_pattern, local), local.year, modern, test=True)
+        if modern:
+            return SeriesSlot(unit, rules.form_symbol, f"{local.year % 100:02d}T{rules.test_series_letters}", local.year,
+                              True, test=True)
+        return SeriesSlot(unit, rules.legacy_form_symbol, series_for(rules.test_series_pattern, local), local.year,
+                          False, test=True)
     if modern:
         return SeriesSlot(unit, rules.form_symbol, f"{local.year % 100:02d}T{unit.series_letters}", local.year, True)
     return SeriesSlot(unit, rules.legacy_form_symbol, series_for(rules.legacy_series_pattern, local), local.year,

@@ -184,6 +184,9 @@ def test_every_unit_has_a_name_a_valid_tax_code_and_its_own_series_letters():
     units = all_units()
     assert len(units) == 34
     assert len({u.series_letters for u in units}) == len(units)  # series + number identify a receipt nationwide
+    from chalicelib.receipts.domain import ReceiptRules
+
+    assert ReceiptRules().test_series_letters not in {u.series_letters for u in units}  # the self-test's own
     for unit in units:
         assert unit.name.startswith("Thuế ") and validate_tax_code(unit.tax_code, allow_personal_id=False)
     # A code closed by the mergers (H23, Hải Dương in the administrative-unit table): its successor's unit.
@@ -200,3 +203,18 @@ def test_notices_of_a_province_without_a_collecting_unit_are_refused_at_intake()
     with pytest.raises(AppError) as refused:
         ingest_notices(svc, sample_batch(dossier_code="000.00.43.H99-210520-0001"))
     assert refused.value.status == 422 and "COLLECTING_UNIT_UNKNOWN" in str(refused.value.to_problem())
+
+
+def test_a_self_test_receipt_takes_the_test_series_never_a_units_own():
+    from datetime import datetime
+
+    from chalicelib.core.clock import VN_TZ
+    from chalicelib.receipts.domain import ReceiptRules, slot_for
+
+    rules, unit = ReceiptRules(), collecting_unit("000.00.00.H35")
+    now = datetime(2026, 12, 1, 9, tzinfo=VN_TZ)
+    test, real = slot_for(rules, unit, now, test=True), slot_for(rules, unit, now)
+    assert (test.series, test.counter_key, test.modern) == ("26TKT", "CTR#TEST#EBL01#26TKT", True)
+    assert real.series != test.series and real.counter_key != test.counter_key
+    legacy = slot_for(rules, unit, datetime(2026, 5, 20, 9, tzinfo=VN_TZ), test=True)
+    assert (legacy.series, legacy.counter_key) == ("KT-26T", "CTR#000.00.00.H35#TEST#KT-26T")

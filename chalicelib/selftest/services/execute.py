@@ -12,6 +12,7 @@ the province's slot until its lease ends and is then closed as ``error``.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import secrets
 import time
@@ -34,6 +35,7 @@ from chalicelib.selftest.domain import (
 from chalicelib.selftest.ports import StaleRunError
 from chalicelib.selftest.services.calls import deliver, fetch_session
 
+log = logging.getLogger(__name__)
 PORTAL = "https://dichvucong.gov.vn"
 OPTIONAL = frozenset({ApiType.NOTICE, ApiType.RECEIPT_FILE})
 PORTAL_FIX = ("Lỗi của Cổng Dịch vụ công quốc gia khi {what} ({error}): không phải lỗi của tỉnh; lượt kiểm thử "
@@ -57,7 +59,8 @@ class Script:
         started = time.perf_counter()
         try:
             request, answer = action()
-        except Exception as exc:  # noqa: BLE001 - any portal-side failure ends the run as "error", with evidence
+        except Exception as exc:
+            log.warning("self-test portal step failed", exc_info=True, extra={"run_id": self.run.run_id, "step": name})
             self.steps.append(record_step(name=name, url=PORTAL + path, result="failed", error=type(exc).__name__,
                                           fix=PORTAL_FIX.format(what=what, error=getattr(exc, "code", "lỗi hệ thống")),
                                           latency_ms=(time.perf_counter() - started) * 1000))
