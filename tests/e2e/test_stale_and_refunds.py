@@ -178,7 +178,10 @@ def test_a_silent_bank_does_not_make_the_return_page_slow(api, bank):
     r = read(api, pid)
 
     assert r.status_code == 200 and r.json()["state"] == "PENDING_BANK"
-    assert time.monotonic() - started < 2.0  # the quick client's timeout (0.6 s on the test stage), not the bank's
+    # The silenced bank holds the connection for 30 s: an answer well before that came from the quick client's
+    # timeout (0.6 s on the test stage), not from waiting on the bank. (How fast it is, is a benchmark's business;
+    # a loaded CI machine must not turn this into a flake.)
+    assert time.monotonic() - started < 10.0
 
 
 # --- §1b the VNPay-style gateway both ways ------------------------------------------------------------------------

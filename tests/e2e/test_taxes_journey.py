@@ -15,19 +15,29 @@ from tests.conftest import assert_problem
 from tests.e2e.test_accounts_journey import fresh_phone
 
 
-@pytest.fixture(scope="module")
-def citizen(stack):
-    """A citizen account signed in through the user pool, with a phone; and the taxpayer known to the simulated tax
-    authority by the citizen's ID number (an individual's tax code)."""
+def _new_citizen(stack):
+    """A citizen account signed in through the user pool, with a phone and no tax code yet; and the taxpayer known
+    to the simulated tax authority by the citizen's ID number (an individual's tax code)."""
     from chalicelib.local.identities import new_identity
     from chalicelib.local.tax_authority_sim import demo_taxpayer
+
+    person = new_identity(stack.api_url, "citizen", phone=fresh_phone())
+    answer = demo_taxpayer(tax_code=person.login, unit="000.00.00.H49", seed=f"{uuid.uuid4().int % 10**6:06d}")
+    stack.tax_authority.add_taxpayer(answer)
+    return person, answer
+
+
+@pytest.fixture(scope="module")
+def citizen(stack):
+    """A citizen (see _new_citizen) who has entered their tax code in their profile. Each test process (xdist
+    worker) has its own: the tests below never depend on another test having run first."""
     from tests.conftest import Api
 
     with requests.Session() as s:
         api = Api(stack, s)
-        person = new_identity(stack.api_url, "citizen", phone=fresh_phone())
-        answer = demo_taxpayer(tax_code=person.login, unit="000.00.00.H49", seed=f"{uuid.uuid4().int % 10**6:06d}")
-        stack.tax_authority.add_taxpayer(answer)
+        person, answer = _new_citizen(stack)
+        r = api.s.patch(f"{api.url}/v1/citizens/me", json={"tax_code": person.login}, headers=person.headers)
+        assert r.status_code == 200, r.text
         yield api, person.headers, person.login, answer
 
 
@@ -51,10 +61,12 @@ def _told(stack, tax_payment_id: str, timeout_s: float = 15) -> bool:
     return False
 
 
-def test_a_tax_code_is_needed_first(stack, citizen):
-    api, me, id_number, _ = citizen
+def test_a_tax_code_is_needed_first(api, stack):
+    person, _ = _new_citizen(stack)
+    me = person.headers
     assert_problem(_taxes(api, me), 422, "TAX_CODE_REQUIRED")
-    assert api.s.patch(f"{api.url}/v1/citizens/me", json={"tax_code": id_number}, headers=me).status_code == 200
+    assert api.s.patch(f"{api.url}/v1/citizens/me", json={"tax_code": person.login}, headers=me).status_code == 200
+    assert _taxes(api, me).status_code == 200
 
 
 def test_tax_information_shows_personal_tax_without_amounts_and_fees_with(citizen):
