@@ -17,10 +17,11 @@ from chalicelib.core.errors import (
     conflict,
     forbidden,
     not_found,
+    rule_error,
     unauthorized,
     validation_error,
 )
-from chalicelib.core.fields import Email, MobilePhone, TaxCode
+from chalicelib.core.fields import Email, IdNumberForm, MobilePhone, TaxCode
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import StaleRecordError
 from chalicelib.core.validation import InvalidValueError
@@ -38,7 +39,7 @@ _DUMMY_PASSWORD = "khong-phai-mat-khau-that-0"
 
 class SignInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_number: str = Field(description="The ID number is the user name.")
+    id_number: IdNumberForm = Field(description="The ID number is the user name.")
     password: str = Field(min_length=1, max_length=128)
 
 
@@ -157,7 +158,7 @@ def change_password(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     try:
         new = check_new_password(req.new_password)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("new_password", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("new_password", exc)]) from None
     if new == req.current_password:
         raise validation_error([FieldError("new_password", "PASSWORD_UNCHANGED",
                                            "Mật khẩu mới phải khác mật khẩu hiện tại.")])
@@ -188,8 +189,8 @@ def update_profile(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         changes["email"] = req.email
     if "tax_code" in req.model_fields_set:
         if req.tax_code and len(req.tax_code) == 12 and svc.keys.id_hash(req.tax_code) != account.id_hash:
-            raise validation_error([FieldError("tax_code", "TAX_CODE_NOT_OWN_ID",
-                                               "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")])
+            raise rule_error("tax_code", "TAX_CODE_NOT_OWN_ID",  # against the account: beyond the schema
+                             "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")
         changes["tax_code"] = req.tax_code
     if changes:
         after = replace(account, rev=account.rev + 1, **changes)
@@ -231,7 +232,8 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
     try:
         items, next_cursor = svc.history.payments_of(sub, size, cursor)
     except ValueError:
-        raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
+        # An opaque cursor's content is beyond any schema: its own code (declared by the route).
+        raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None
     now = epoch(svc.clock.now())
     out = []
     for p in items:

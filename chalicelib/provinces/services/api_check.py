@@ -7,10 +7,11 @@ short timeout), and every check - refused ones included - leaves an audit record
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.core.codes import PROVINCE_AGENCY_CODE_PATTERN
 from chalicelib.core.errors import AppError, not_found
 from chalicelib.core.parsing import parse
 from chalicelib.provinces.domain.delivery import InvalidAnswerError, token_from_session_answer
@@ -28,8 +29,10 @@ class CheckIn(BaseModel):
 
 class CheckUrlIn(CheckIn):
     url: str = Field(min_length=8, max_length=2048)
-    api_type: str = Field(description="notice, payment_result or receipt_file.")
-    agency_code: str | None = Field(default=None, description="Province the check is for (audit and scope).")
+    api_type: Literal["notice", "payment_result", "receipt_file"] = Field(
+        description="notice, payment_result or receipt_file.")
+    agency_code: str | None = Field(default=None, description="Province the check is for (audit and scope).",
+                                    json_schema_extra={"pattern": PROVINCE_AGENCY_CODE_PATTERN})
 
 
 def _view(url: str, answer: HttpAnswer) -> dict[str, Any]:

@@ -35,14 +35,14 @@ def _code(raw: str) -> str:
     try:
         return validate_province_agency_code(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("agency_code", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("agency_code", exc)]) from None
 
 
 def _api_type(raw: str) -> ApiType:
     try:
         return parse_api_type(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("api_type", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("api_type", exc)]) from None
 
 
 def _stats_code(psvc: ProvincesContext, agency: str) -> str | None:
@@ -67,7 +67,7 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
             check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
                           allowed_loopback_ports=s.allowed_loopback_ports)
     except UrlRefusedError as exc:
-        raise validation_error([FieldError(field, exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of(field, exc)]) from None
 
 
 def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
@@ -180,14 +180,14 @@ def _unit(raw: str) -> str:
     try:
         return validate_agency_code(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("unit_code", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("unit_code", exc)]) from None
 
 
 def _service(raw: str) -> str:
     try:
         return validate_service_type(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("service_type", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("service_type", exc)]) from None
 
 
 def _contacts_view(unit: str, service: str, item: dict) -> dict:
