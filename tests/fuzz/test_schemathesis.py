@@ -1,0 +1,116 @@
+"""Schemathesis against the running local stack, from the stack's own /openapi.json, once per kind of caller:
+anonymous, citizen, officer, province_admin, operator (bearer tokens of the local issuer), the signed partners and
+banks, and the partners unsigned (whose every request must be a 401 problem, never a 5xx).
+
+Positive and negative cases (schemathesis' coverage phase, then its fuzzing phase), at least FUZZ_CASES requests per
+caller (default 2,000; `make fuzz` runs more), derandomised by FUZZ_SEED (printed in the pytest header; set it to
+explore). Checks: schemathesis' own (no 5xx, declared statuses, content types and response schemas, schema-invalid
+requests refused, missing auth refused) and ours (tests/fuzz/checks.py): a schema-valid request is never refused as
+invalid input, an undeclared method is API Gateway's 404, an invalid VNPay IPN is never confirmed.
+
+Each xdist worker fuzzes its own stack (the `stack` fixture): callers are test items, spread over the workers.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import requests
+import schemathesis
+
+from tests.fuzz.checks import CHECKS
+from tests.fuzz.signing import IPN_PATH, SigningSession
+
+SEED = int(os.environ.get("FUZZ_SEED", "20260520"))
+CASES = int(os.environ.get("FUZZ_CASES", "2000"))
+# Partners unsigned only need to show that every refusal is a 401 problem: a tenth of the cases.
+CALLERS = {"anonymous": 1, "citizen": 1, "officer": 1, "province_admin": 1, "operator": 1, "partner": 1,
+           "partner_unsigned": 0.1}
+BEARERS = ("citizen", "officer", "province_admin", "operator")
+
+
+def bearer_token(role: str) -> str:
+    """A bearer token of the local issuer for `role` (the one place the fuzzer makes tokens)."""
+    from chalicelib.identity.adapters import issue_local_token
+    from chalicelib.local import devkeys
+
+    claims = {"officer": {"province_code": "35", "unit_codes": ["000.00.00.H35"]},
+              "province_admin": {"province_code": "35"}}.get(role, {})
+    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
+                             f"fuzz-{role}", [role], ttl_s=6 * 3600, **claims)
+
+
+def _is_for(operation: dict, caller: str) -> bool:
+    """The operations a caller is meant to use: partners the partner endpoints; anonymous the public ones; a role
+    those naming it (x-roles), plus those any signed-in caller may use."""
+    partner = "partners" in operation.get("tags", ())
+    if caller.startswith("partner"):
+        return partner
+    security = operation.get("security", [])
+    public = security == [] or {} in security
+    if caller == "anonymous":
+        return public and not partner
+    roles = operation.get("x-roles")
+    return caller in roles if roles else bool(security) and not public
+
+
+def caller_document(document: dict, caller: str) -> dict:
+    paths = {path: kept for path, ops in document["paths"].items()
+             if (kept := {m: op for m, op in ops.items() if _is_for(op, caller)})}
+    return {**document, "paths": paths}
+
+
+def _config(base_url: str, per_operation: int) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
+        "seed": SEED,
+        "base-url": base_url,
+        "suppress-health-check": ["all"],
+        "generation": {"mode": "all", "max-examples": per_operation, "database": "none",
+                       "with-security-parameters": False},
+        "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
+        # Replaced by checks.schema_valid_is_accepted (a rule beyond the schema may answer its own 422 code) and
+        # checks.undeclared_method_is_route_not_found (a REST API answers an undeclared method 404, not 405).
+        "checks": {"positive_data_acceptance": {"enabled": False}, "unsupported_method": {"enabled": False}},
+        # The IPN answers every request 200 with the gateway's RspCode: checks.invalid_ipn_is_not_confirmed instead.
+        "operations": [{"include-path": IPN_PATH, "checks": {"negative_data_rejection": {"enabled": False}}}],
+    })
+
+
+@pytest.fixture(params=list(CALLERS))
+def caller(request):
+    return request.param
+
+
+@pytest.fixture()
+def fuzz_schema(stack, caller):
+    document = caller_document(requests.get(f"{stack.api_url}/openapi.json", timeout=30).json(), caller)
+    operations = sum(len(ops) for ops in document["paths"].values())
+    per_operation = math.ceil(CASES * CALLERS[caller] / operations)
+    return schemathesis.openapi.from_dict(document, config=_config(stack.api_url, per_operation))
+
+
+@pytest.fixture()
+def sender(caller):
+    """The caller's session and headers, and a count of what was sent; at the end, at least the cases promised."""
+    session = SigningSession() if caller == "partner" else requests.Session()
+    headers = {"Authorization": f"Bearer {bearer_token(caller)}"} if caller in BEARERS else {}
+    sent = {"cases": 0, "positive": 0, "negative": 0}
+    yield session, headers, sent
+    session.close()
+    wanted = math.ceil(CASES * CALLERS[caller])
+    assert sent["cases"] >= wanted, f"{caller}: {sent} cases, fewer than {wanted} (FUZZ_SEED={SEED})"
+    if caller == "partner":
+        assert session.signed >= sent["positive"] // 2, "the partner's requests were not signed"
+
+
+schema = schemathesis.pytest.from_fixture("fuzz_schema")
+
+
+@schema.parametrize()
+def test_api(case, sender):
+    session, headers, sent = sender
+    sent["cases"] += 1
+    if case.meta is not None:
+        sent["positive" if case.meta.generation.mode.is_positive else "negative"] += 1
+    case.call_and_validate(session=session, headers=headers, timeout=30, additional_checks=CHECKS)
