@@ -86,6 +86,36 @@ def _profile(results: dict, top: int = 6) -> list[str]:
     return lines
 
 
+def _identity(results: dict) -> list[str]:
+    """Sign-in through the user pool and the token check every authenticated request makes (bench/sign_in.py)."""
+    found = results.get("identity")
+    if not found:
+        return []
+    s, v = found["sign_in"], found["verify"]
+    return [
+        f"**Sign-in** (`{s['route']}`, a citizen, n = {s['n']}, moto's cognito-idp): p50 {_ms(s['p50_ms'])} ms, "
+        f"p95 {_ms(s['p95_ms'])} ms; calls per sign-in: {_calls(s)} (the guard's read, its conditional write, the "
+        "pool's AdminInitiateAuth, the guard released). **Token check per request**: signature and claims "
+        f"p50 {v['signature_and_claims_p50_us']} µs (RS256, JWKS cached: {v['jwks_fetches_first_verification']} "
+        f"download for the first verification, {v['jwks_fetches_after_first']} after it); with the directory "
+        f"check p50 {_ms(v['with_directory_check']['p50_ms'])} ms, p95 {_ms(v['with_directory_check']['p95_ms'])} "
+        f"ms ({_calls({'aws_calls_by_api': v['aws_calls_per_request']})} per request).",
+        "",
+    ]
+
+
+def _stale(results: dict) -> list[str]:
+    r = results.get("reconciliation", {}).get("stale_payments")
+    if not r:
+        return []
+    return [f"**Stale payments** (`bench/stale.py`, one scheduled run of `resolve_stale_payments`): {r['payments']} "
+            f"stale payments in {r['total_s']} s ({r['payments_per_s']}/s, {r['workers']} workers), "
+            f"**{r['aws_calls_per_payment']} AWS calls per payment** ({r['aws_writes_per_payment']} writes; "
+            f"{_calls({'aws_calls_by_api': r['aws_calls_per_payment_by_api']})}), "
+            f"{r['bank_status_calls_per_payment']} bank status call per payment; outcomes {r['outcomes']}. The "
+            "issue's 10,000: `BENCH_STALE_N=10000` (moto serialises DynamoDB calls, so time grows linearly).", ""]
+
+
 def render(results: dict) -> str:
     meta, cold = results["meta"], results["cold_start"]
     rows = [
@@ -115,6 +145,8 @@ def render(results: dict) -> str:
         "```sh",
         "make bench                                                # n = 1000: bench/results.json + this README",
         ".venv/bin/python -m bench.run --n 50 --out /tmp/x.json    # smoke check (under a minute)",
+        ".venv/bin/python -m bench.sign_in --n 200                 # sign-in and the per-request token check only",
+        ".venv/bin/python -m bench.accounts --n 50                 # OTP issue/verify and account creation only",
         "```",
         "",
         "Options: `--n` measured invocations per operation (default 1000, the floor for the real run), `--out`, "
@@ -142,6 +174,8 @@ def render(results: dict) -> str:
         f"**Cold start** (median of {cold['runs']} fresh processes each): `import app` {cold['app_ms']} ms, "
         f"`{cold['baseline']}` {cold['baseline_ms']} ms, ratio **{cold['ratio']:.2f}**.",
         "",
+        *_identity(results),
+        *_stale(results),
         "### Targets",
         "",
         *_targets(results),

@@ -337,6 +337,25 @@ def run(n: int, out: Path, profile_calls: int, cold_runs: int) -> dict:
     results["accounts"] = run_accounts(max(20, min(n, 300)))
     say("  accounts " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms"
                                   for op, r in results["accounts"].items()))
+    from .sign_in import run as run_sign_in  # sign-in through the pool; token verification per request
+
+    results["identity"] = run_sign_in(max(20, min(n, 300)))
+    signed, verify = results["identity"]["sign_in"], results["identity"]["verify"]
+    say(f"  sign-in p50 {signed['p50_ms']} ms p95 {signed['p95_ms']} ms; token check "
+        f"{verify['signature_and_claims_p50_us']} µs + directory p50 {verify['with_directory_check']['p50_ms']} ms, "
+        f"JWKS fetches after the first: {verify['jwks_fetches_after_first']}")
+    say("onboarding: support requests filed and listed (M11) ...")
+    from .support_requests import run as run_support_requests
+
+    support = results.setdefault("onboarding", {})["support_requests"] = run_support_requests(max(20, min(n, 80)))
+    say("  " + ", ".join(f"{op} p50 {r['p50_ms']} ms p95 {r['p95_ms']} ms, {r['dynamodb_calls_max']} DynamoDB max"
+                         for op, r in support.items() if op != "pages"))
+    from . import stale  # one stale-payment run (M14): AWS calls per payment and total time
+
+    say(f"reconciliation: one stale-payment run over {stale.DEFAULT_N} stale payments (BENCH_STALE_N) ...")
+    stale_result = results.setdefault("reconciliation", {})["stale_payments"] = stale.run()
+    say(f"  {stale_result['total_s']} s, {stale_result['aws_calls_per_payment']} AWS calls per payment "
+        f"{stale_result['aws_calls_per_payment_by_api']}")
     results["meta"] = meta(n, warmup, profile_calls, time.perf_counter() - t_start)
     results["meta"]["app_stdout"] = {"writes": sink.writes, "chars": sink.chars}
     results["meta"]["hooked_clients"] = hooked

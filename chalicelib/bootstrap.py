@@ -2,7 +2,7 @@
 
 `context()` is the service context of this container: the settings read once, and one factory per port. A port is
 built the first time a use case reads it, so a Lambda that only ever serves one capability never imports the
-others' dependencies (fpdf2, argon2, the Cognito or province HTTP clients...). `install()` (called by app.py) hands
+others' dependencies (fpdf2, the Cognito or province HTTP clients...). `install()` (called by app.py) hands
 the context to the HTTP shell and the jobs; nothing in the capabilities imports this module.
 """
 from __future__ import annotations
@@ -77,28 +77,29 @@ def _hasher(c: Context):
 
 
 def _verifier(c: Context):
-    return make_token_verifier(c.settings)
+    """The pool's JWKS verifier, then the directory's check of the principal (accounts.services.sessions)."""
+    from chalicelib.accounts.services.sessions import check_principal
+    from chalicelib.identity.adapters import CheckedVerifier
+
+    return CheckedVerifier(make_token_verifier(c.settings), lambda principal: check_principal(c, principal))
 
 
 def make_token_verifier(s: Settings):
-    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, JwksVerifier, LocalJwtVerifier
+    """RS256 access tokens of the stage's user pool, checked against its JWKS: in AWS, and on the embedded stack
+    against moto's pool at the same path on AWS_ENDPOINT_URL. There is no other issuer on any stage."""
+    from chalicelib.identity.cognito import cognito_verifier
 
-    if s.jwt_mode == "jwks":
-        return JwksVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, None)
-    if not s.is_local:
-        raise RuntimeError("the local JWT issuer is refused outside local stages")
-    return LocalJwtVerifier(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
+    if not (s.cognito_user_pool_id and s.cognito_citizen_client_id and s.cognito_staff_client_id):
+        raise RuntimeError("COGNITO_USER_POOL_ID, COGNITO_CITIZEN_CLIENT_ID and COGNITO_STAFF_CLIENT_ID must be set")
+    return cognito_verifier(s.region, s.cognito_user_pool_id, s.cognito_citizen_client_id, s.cognito_staff_client_id,
+                            endpoint_url=s.aws_endpoint_url or None)
 
 
-def _tokens(c: Context):
-    """Sign-in's token issuer: the local HS256 issuer, on local stages only (a deployed stage delegates sign-in to
-    the portal's identity provider; nothing here issues tokens there)."""
-    from chalicelib.identity.adapters import LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET, LocalTokenIssuer
+def _users(c: Context):
+    from chalicelib.identity.cognito import CognitoDirectory
 
     s = c.settings
-    if s.jwt_mode != "local" or not s.is_local:
-        raise RuntimeError("password sign-in issues local tokens only on local stages")
-    return LocalTokenIssuer(s.local_jwt_secret or LOCAL_JWT_SECRET, s.jwt_issuer or LOCAL_JWT_ISSUER, s.jwt_audience)
+    return CognitoDirectory(s.cognito_user_pool_id, s.cognito_citizen_client_id, s.cognito_staff_client_id, s.region)
 
 
 # -- payments and receipts ------------------------------------------------------------------------------------------
@@ -121,10 +122,45 @@ def _history(c: Context):
     return LedgerPaymentHistory(c.settings)
 
 
+def _pay_pages(c: Context):
+    from chalicelib.payments.adapters.pages import BankPaymentPages
+
+    return BankPaymentPages(c.settings, c.secrets.vnpay_hash_secret)
+
+
+def _status_refresh(c: Context):
+    """Payments' StatusRefresh port is reconciliation's return-page use case (payments never imports it)."""
+    from functools import partial
+
+    from chalicelib.reconciliation.services.stale import refresh_on_return
+
+    return partial(refresh_on_return, c)
+
+
 def _receipt_pdf(c: Context):
     from chalicelib.receipts.adapters.pdf import render_receipt_pdf
 
     return render_receipt_pdf
+
+
+# -- reconciliation -------------------------------------------------------------------------------------------------
+
+def _live_payments(c: Context):
+    from chalicelib.reconciliation.adapters.live_index import DynamoLivePayments
+
+    return DynamoLivePayments(c.settings, c.outbox)
+
+
+def _bank_gateways(c: Context):
+    from chalicelib.reconciliation.adapters.gateways import HttpBankGateways
+
+    return HttpBankGateways(c.settings, c.secrets, c.clock)
+
+
+def _refunds(c: Context):
+    from chalicelib.reconciliation.adapters.refund_store import DynamoRefunds
+
+    return DynamoRefunds(c.settings, c.outbox)
 
 
 # -- accounts and OTP -----------------------------------------------------------------------------------------------
@@ -138,7 +174,13 @@ def _otp(c: Context):
 def _directory(c: Context):
     from chalicelib.accounts.adapters.dynamo import DynamoDirectory
 
-    return DynamoDirectory(c.settings)
+    return DynamoDirectory(c.settings, c.outbox)
+
+
+def _guard(c: Context):
+    from chalicelib.accounts.adapters.dynamo import DynamoSignInGuard
+
+    return DynamoSignInGuard(c.settings)
 
 
 def _accounts(c: Context):
@@ -166,12 +208,6 @@ def _banks(c: Context):
     from chalicelib.accounts.adapters.ibanking import HttpInternetBanking
 
     return HttpInternetBanking(c.settings.bank_gateway_url, c.secrets.bank_secrets)
-
-
-def _passwords(c: Context):
-    from chalicelib.accounts.adapters.passwords import Argon2Passwords
-
-    return Argon2Passwords(memory_cost=c.settings.argon2_memory_kib)
 
 
 def _account_form(c: Context):
@@ -209,13 +245,65 @@ def _http(c: Context):
                        allowed_loopback_ports=d.allowed_loopback_ports)
 
 
+# -- onboarding -----------------------------------------------------------------------------------------------------
+
+def _support_requests(c: Context):
+    from chalicelib.onboarding.adapters.dynamo import DynamoSupportRequests
+
+    return DynamoSupportRequests(c.settings, c.outbox)
+
+
+def _progress(c: Context):
+    from chalicelib.onboarding.adapters.dynamo import DynamoProgress
+
+    return DynamoProgress(c.settings)
+
+
+def _support_files(c: Context):
+    from chalicelib.onboarding.adapters.files import S3AttachmentFiles
+
+    s = c.settings
+    return S3AttachmentFiles(s.region, s.documents_bucket, s.aws_endpoint_url)
+
+
+def _credential_sealer(c: Context):
+    from chalicelib.provinces.adapters.credentials import KmsCredentialSealer
+
+    return KmsCredentialSealer(c.settings.region, c.settings.app_key_id)
+
+
+class _StepEvents:
+    """The provinces' StepEvents port, served by onboarding's use case: the composition root joins the two
+    capabilities, which never import each other in that direction."""
+
+    def __init__(self, c: Context) -> None:
+        self._c = c
+
+    def record(self, province: str, step: int, evidence: dict) -> None:
+        from chalicelib.onboarding.services.progress import record_step_event
+
+        record_step_event(self._c, province, step, evidence)
+
+
+class _NoSelfTestRuns:
+    """Until the self-test capability is merged: no run is known, so a confirmation cites attachments instead."""
+
+    def get(self, run_id: str):
+        return None
+
+
 FACTORIES: dict[str, Factory] = {
     "secrets": _secrets, "metrics": _metrics, "sms": _sms, "alerts": _alerts, "forwarding": _forwarding,
-    "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher, "verifier": _verifier, "tokens": _tokens,
+    "queue": lambda c: c.forwarding, "outbox": _outbox, "replays": _replays, "keys": _keys, "hasher": _hasher,
+    "verifier": _verifier, "users": _users,
     "dossiers": _dossiers, "ledger": _ledger, "history": _history, "receipt_pdf": _receipt_pdf,
+    "pay_pages": _pay_pages, "status_refresh": _status_refresh,
+    "live_payments": _live_payments, "bank_gateways": _bank_gateways, "refunds": _refunds,
     "bank_links": _links, "otp": _otp, "directory": _directory, "accounts": _accounts, "links": _links,
-    "files": _files, "banks": _banks, "passwords": _passwords, "account_form": _account_form,
+    "files": _files, "banks": _banks, "guard": _guard, "account_form": _account_form,
     "registry": _registry, "credentials": _credentials, "deliveries": _deliveries, "http": _http,
+    "support_requests": _support_requests, "progress": _progress, "support_files": _support_files,
+    "credential_sealer": _credential_sealer, "step_events": _StepEvents, "self_test_runs": lambda c: _NoSelfTestRuns(),
 }
 
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Mapping
 
+from chalicelib.accounts.domain import SignInPolicy
+from chalicelib.onboarding.ports import OnboardingSettings
 from chalicelib.otp.domain import OtpPolicy
 from chalicelib.payments.domain.lookups import LookupPolicy
 from chalicelib.provinces.ports import DeliverySettings
+from chalicelib.reconciliation.ports import StalePolicy
 
 LOCAL_STAGES = frozenset({"local", "test", "bench"})  # the embedded stack: never a deployed stage (dev included)
 
@@ -42,6 +45,8 @@ class Settings:
     alert_emails_topic_arn: str = ""
     documents_bucket: str = ""
     app_secret_name: str = "lfo/dev/app-secrets"
+    # The app key (KMS): the API encrypts with it what only the outbox consumer may read (province credentials).
+    app_key_id: str = "alias/lfo-dev-app"
     secrets_max_age_s: int = 300
     # Banks whose single sign-on with the portal is live (configuration: in 2023 only Vietcombank).
     sso_banks: tuple[str, ...] = ("VCB",)
@@ -52,6 +57,15 @@ class Settings:
     # Hosts the bank may send the citizen back to (open-redirect guard); empty means any host.
     return_url_hosts: tuple[str, ...] = ("dichvucong.gov.vn",)
     payment_ttl_minutes: int = 15
+    # Status and refund APIs of the banks (reconciliation): per-bank base URLs (production). Locally the simulated
+    # bank serves them: the VNPay-style gateway at its root, the Standard Webhooks banks under /banks/<code>.
+    bank_api_urls: Mapping[str, str] = field(default_factory=dict)
+    vnpay_tmn_code: str = "DVCQG001"  # the portal's merchant (terminal) code at the VNPay-style gateway
+    # Where the gateway sends the citizen back when the payment named no return_url (the portal's result page).
+    vnpay_return_url: str = "https://dichvucong.gov.vn/thanh-toan/ket-qua"
+    server_ip: str = "127.0.0.1"  # vnp_IpAddr of the portal's own calls to the gateway (querydr, refund)
+    live_index_shards: int = 4  # gsi2 partitions of live payments (only ever raise it: see payments.adapters.dynamo)
+    stale: StalePolicy = field(default_factory=StalePolicy)
     idempotency_ttl_hours: int = 48
     max_body_bytes: int = 256 * 1024
     # Check every answer against its route's declaration (api/routing.py): on by default on the test stage only.
@@ -59,23 +73,26 @@ class Settings:
     receipt_template_symbol: str = "01BLP0-001"
     # Receipt series: "{yy}" is replaced by the two-digit year of issue (e.g. BI-26T).
     receipt_series_pattern: str = "BI-{yy}T"
-    # Tokens
-    jwt_mode: str = "local"  # "local" (HS256 dev issuer) or "jwks" (Cognito-compatible)
-    jwt_issuer: str = ""
-    jwt_audience: str = "dvcqg-land-payments"
-    jwks_url: str = ""
-    local_jwt_secret: str = ""
+    # The Cognito user pool (template outputs): every token is verified against its JWKS, on every stage.
+    cognito_user_pool_id: str = ""
+    cognito_citizen_client_id: str = ""
+    cognito_staff_client_id: str = ""
     # Citizen accounts
     scan_max_bytes: int = 5 * 1024 * 1024
     scan_upload_expires_s: int = 900
-    citizen_token_ttl_s: int = 3600
-    password_change_token_ttl_s: int = 600
-    max_sign_in_failures: int = 5
-    sign_in_lockout_s: int = 900
-    argon2_memory_kib: int | None = None  # None: the hasher's own default (OWASP minimum)
+    sign_in: SignInPolicy = field(default_factory=SignInPolicy)
     otp: OtpPolicy = field(default_factory=OtpPolicy)
     lookup: LookupPolicy = field(default_factory=LookupPolicy)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    onboarding: OnboardingSettings = field(default_factory=OnboardingSettings)
+
+    def bank_api_url(self, bank_code: str, protocol: str) -> str:
+        """Base URL of the bank's status/refund API; empty when a deployed stage has not configured it."""
+        url = self.bank_api_urls.get(bank_code)
+        if url is not None or not self.is_local:
+            return url or ""
+        base = self.bank_gateway_base_url
+        return base if protocol == "vnpay_ipn" else f"{base}/banks/{bank_code}"
 
     def bank_gateway_url(self, bank_code: str) -> str:
         url = self.bank_gateway_urls.get(bank_code, self.bank_gateway_base_url)
@@ -98,11 +115,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_num(env, name, default))
 
 
-def _otp(env: Mapping[str, str]) -> OtpPolicy:
-    base = OtpPolicy()
-    return OtpPolicy(**{f: _int(env, f"OTP_{f.upper()}", getattr(base, f)) for f in (
-        "ttl_s", "max_attempts", "lockout_s", "resend_cooldown_s", "max_sends_per_hour", "max_sends_per_day",
-        "token_ttl_s")})
+def _policy(kind: type, prefix: str, env: Mapping[str, str]):
+    """A limits dataclass with each field read from ``<prefix><FIELD>`` when set (all fields are integers)."""
+    from dataclasses import fields
+
+    base = kind()
+    return kind(**{f.name: _int(env, f"{prefix}{f.name.upper()}", getattr(base, f.name)) for f in fields(kind)})
 
 
 def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
@@ -122,11 +140,36 @@ def _delivery(env: Mapping[str, str], embedded: bool) -> DeliverySettings:
     )
 
 
+def _onboarding(env: Mapping[str, str]) -> OnboardingSettings:
+    base = OnboardingSettings()
+    return OnboardingSettings(
+        attachment_max_file_bytes=_int(env, "SUPPORT_ATTACHMENT_MAX_BYTES", base.attachment_max_file_bytes),
+        attachment_max_total_bytes=_int(env, "SUPPORT_ATTACHMENTS_MAX_TOTAL_BYTES", base.attachment_max_total_bytes),
+        attachment_max_files=_int(env, "SUPPORT_ATTACHMENTS_MAX_FILES", base.attachment_max_files),
+        request_link_template=env.get("SUPPORT_REQUEST_LINK", base.request_link_template),
+        progress_cache_s=_num(env, "ONBOARDING_PROGRESS_CACHE_S", base.progress_cache_s),
+    )
+
+
+def _stale(env: Mapping[str, str]) -> StalePolicy:
+    base = StalePolicy()
+    return StalePolicy(
+        query_interval_s=_int(env, "STATUS_QUERY_INTERVAL_S", base.query_interval_s),
+        quick_timeout_s=_num(env, "STATUS_QUERY_QUICK_TIMEOUT_S", base.quick_timeout_s),
+        bank_timeout_s=_num(env, "BANK_API_TIMEOUT_S", base.bank_timeout_s),
+        batch_max=_int(env, "STALE_BATCH_MAX", base.batch_max),
+        run_budget_s=_num(env, "STALE_RUN_BUDGET_S", base.run_budget_s),
+        workers=_int(env, "STALE_WORKERS", base.workers),
+        silent_bank_after=_int(env, "STALE_SILENT_BANK_AFTER", base.silent_bank_after),
+        alert_after_s=_int(env, "STALE_ALERT_AFTER_S", base.alert_after_s),
+        refund_send_lease_s=_int(env, "REFUND_SEND_LEASE_S", base.refund_send_lease_s),
+    )
+
+
 def from_environ(env: Mapping[str, str]) -> Settings:
     stage = env.get("APP_STAGE", "local")
     local = stage in LOCAL_STAGES
     endpoint = env.get("AWS_ENDPOINT_URL", "")
-    argon = env.get("ARGON2_MEMORY_KIB")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
@@ -140,6 +183,7 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         alert_emails_topic_arn=env.get("ALERT_EMAILS_TOPIC_ARN", ""),
         documents_bucket=env.get("DOCUMENTS_BUCKET", ""),
         app_secret_name=env.get("APP_SECRET_NAME", f"lfo/{stage}/app-secrets"),
+        app_key_id=env.get("APP_KEY_ID", f"alias/lfo-{stage}-app"),
         secrets_max_age_s=_int(env, "SECRETS_MAX_AGE_S", 300),
         sso_banks=_csv(env.get("SSO_BANKS"), "VCB"),
         # Deployed stages must name their banks' gateways (BANK_GATEWAY_URLS): never default them to a local URL.
@@ -147,20 +191,24 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         bank_gateway_urls=json.loads(env.get("BANK_GATEWAY_URLS") or "{}"),
         return_url_hosts=_csv(env.get("RETURN_URL_HOSTS"), "dichvucong.gov.vn"),
         payment_ttl_minutes=_int(env, "PAYMENT_TTL_MINUTES", 15),
+        bank_api_urls=json.loads(env.get("BANK_API_URLS") or "{}"),
+        vnpay_tmn_code=env.get("VNPAY_TMN_CODE", "DVCQG001"),
+        vnpay_return_url=env.get("VNPAY_RETURN_URL", "https://dichvucong.gov.vn/thanh-toan/ket-qua"),
+        server_ip=env.get("SERVER_IP", "127.0.0.1"),
+        live_index_shards=_int(env, "LIVE_INDEX_SHARDS", 4),
+        stale=_stale(env),
         idempotency_ttl_hours=_int(env, "IDEMPOTENCY_TTL_HOURS", 48),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
         contract_checks=env.get("CONTRACT_CHECKS", "1" if stage == "test" else "0") == "1",
         receipt_template_symbol=env.get("RECEIPT_TEMPLATE_SYMBOL", "01BLP0-001"),
         receipt_series_pattern=env.get("RECEIPT_SERIES_PATTERN", "BI-{yy}T"),
-        jwt_mode=env.get("JWT_MODE", "local"),
-        jwt_issuer=env.get("JWT_ISSUER", ""),
-        jwt_audience=env.get("JWT_AUDIENCE", "dvcqg-land-payments"),
-        jwks_url=env.get("JWKS_URL", ""),
-        local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
+        cognito_citizen_client_id=env.get("COGNITO_CITIZEN_CLIENT_ID", ""),
+        cognito_staff_client_id=env.get("COGNITO_STAFF_CLIENT_ID", ""),
         scan_max_bytes=_int(env, "SCAN_MAX_BYTES", 5 * 1024 * 1024),
-        argon2_memory_kib=int(argon) if argon else None,
-        otp=_otp(env),
-        delivery=_delivery(env, embedded=local and bool(endpoint)),
+        sign_in=_policy(SignInPolicy, "SIGN_IN_", env),
+        otp=_policy(OtpPolicy, "OTP_", env),
+        delivery=_delivery(env, embedded=local and bool(endpoint)), onboarding=_onboarding(env),
     )
 
 

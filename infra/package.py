@@ -53,6 +53,9 @@ RESOURCE_ENV: dict[str, Any] = {
     "DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},
     "APP_SECRET_NAME": {"Ref": "AppSecret"},
     "APP_KEY_ARN": {"Fn::GetAtt": ["AppKey", "Arn"]},
+    "COGNITO_USER_POOL_ID": {"Ref": "UserPool"},
+    "COGNITO_CITIZEN_CLIENT_ID": {"Ref": "CitizenClient"},
+    "COGNITO_STAFF_CLIENT_ID": {"Ref": "StaffClient"},
 }
 
 GATEWAY_RESPONSES_FILE = Path(__file__).resolve().parent / "gateway_responses.json"

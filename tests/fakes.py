@@ -31,6 +31,7 @@ from chalicelib.receipts.domain import Receipt, receipt_id_for
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
 TEST_ID_HASH_KEY = b"unit-test-id-hash-key-never-used-in-production"
+TEST_VNPAY_SECRET = "UNITTESTVNPAYHASHSECRET000000001"
 
 
 class TransactionCancelledError(Exception):
@@ -444,6 +445,11 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         "bank_links": FakeBankLinks(set()),
     }
     fields.update(overrides)
+    if "pay_pages" not in fields:
+        from chalicelib.payments.adapters.pages import BankPaymentPages  # pure: the real URLs, a test secret
+
+        fields["pay_pages"] = BankPaymentPages(fields["settings"], lambda: TEST_VNPAY_SECRET)
+    fields.setdefault("status_refresh", lambda payment: None)  # no bank asked (tests/fakes_reconciliation.py does)
     fields["ledger"].outbox = outbox
     ctx = Context(outbox=outbox, **fields)
     outbox.bind(ctx)

@@ -1,9 +1,11 @@
-"""In-memory fakes of the ports in `chalicelib.accounts.ports`, for driving the OTP, officer, citizen-account
-and bank-link use cases in unit tests.
+"""In-memory fakes of the ports in `chalicelib.accounts.ports` (and the user pool of `identity.ports`), for driving
+the OTP, officer, citizen-account, sign-in and bank-link use cases in unit tests.
 
 `InMemoryDirectory` mirrors the one DynamoDB directory table: every item is stored as JSON under (pk, sk), every
-method checks the same conditions as `adapters/dynamo/accounts.py` under one lock, writes all or nothing and raises
+method checks the same conditions as `accounts/adapters/dynamo.py` under one lock, writes all or nothing and raises
 the same exceptions. `raw_items()` lets a test look at everything stored (e.g. to prove no OTP code is in it).
+`FakeUserPool` behaves as moto's cognito-idp does for what the use cases call (see tests/integration for the real
+thing).
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from chalicelib.accounts.adapters.account_form import render_account_request_form
-from chalicelib.accounts.adapters.passwords import Argon2Passwords
 from chalicelib.accounts.ports import (
     AuditEntry,
     BankAccountInfo,
     BankLink,
     CitizenAccount,
+    CitizenLogin,
+    GuardState,
     OfficerUser,
     ScanObject,
     Unit,
@@ -29,11 +32,13 @@ from chalicelib.core.clock import VN_TZ, FixedClock
 from chalicelib.core.context import Context
 from chalicelib.core.hashing import HmacKeyring
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
-from chalicelib.otp.domain import OtpRecord, SendWindows, counted_attempt
+from chalicelib.otp.domain import OtpRecord, SendCounter, SendWindows, counted_attempt
 from chalicelib.otp.ports import SendLimitError, TokenClaim, TokenRejectedError
 from tests.fakes import FakeOutbox, FakeSms
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
+UNIT_SETTINGS = Settings(cognito_user_pool_id="ap-southeast-1_UNIT", cognito_citizen_client_id="citizen-client",
+                         cognito_staff_client_id="staff-client")
 TEST_MASTER_KEY = b"unit-test-accounts-master-key-never-used-in-production"
 
 
@@ -74,32 +79,38 @@ class InMemoryDirectory:
             doc = self._load(f"OTP#{key}", "OTP")
         return OtpRecord(**doc) if doc else None
 
-    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents=()) -> None:
-        self._save_issued(record, expected_rev, phone_key, windows, max_per_hour, max_per_day, counter_ttl)
+    def save_issued(self, record: OtpRecord, expected_rev: int | None, counters: list[SendCounter],
+                    windows: SendWindows, counter_ttl: int, intents=()) -> None:
+        self._save_issued(record, expected_rev, counters, windows, counter_ttl)
         if intents:
             self.outbox.accept(intents)
 
-    def _save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                     max_per_hour: int, max_per_day: int, counter_ttl: int) -> None:
+    def _count(self, key: str, window: str) -> int:
+        return (self._load(f"RATE#{key}", window) or {"count": 0})["count"]
+
+    def _save_issued(self, record: OtpRecord, expected_rev: int | None, counters: list[SendCounter],
+                     windows: SendWindows, counter_ttl: int) -> None:
         with self._lock:
             current = self._load(f"OTP#{record.key}", "OTP")
-            hour = (self._load(f"RATE#{phone_key}", windows.hour) or {"count": 0})["count"]
-            day = (self._load(f"RATE#{phone_key}", windows.day) or {"count": 0})["count"]
-            if hour >= max_per_hour:
-                raise SendLimitError("hour")
-            if day >= max_per_day:
-                raise SendLimitError("day")
+            for c in counters:
+                if self._count(c.key, windows.hour) >= c.max_per_hour:
+                    raise SendLimitError("hour", c.kind)
+                if self._count(c.key, windows.day) >= c.max_per_day:
+                    raise SendLimitError("day", c.kind)
             if (current is None) != (expected_rev is None) or (current and current["rev"] != expected_rev):
                 raise StaleRecordError(record.key)
             self._store(f"OTP#{record.key}", "OTP", asdict(record))
-            self._store(f"RATE#{phone_key}", windows.hour, {"count": hour + 1, "ttl": counter_ttl})
-            self._store(f"RATE#{phone_key}", windows.day, {"count": day + 1, "ttl": counter_ttl})
+            for c in counters:
+                for window in (windows.hour, windows.day):
+                    self._store(f"RATE#{c.key}", window, {"count": self._count(c.key, window) + 1, "ttl": counter_ttl})
 
-    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
+    def register_attempt(self, key: str, now: int, max_attempts: int, ttl: int) -> OtpRecord | None:
         with self._lock:
             doc = self._load(f"OTP#{key}", "OTP")
-            if doc is None or doc["attempts"] >= max_attempts:
+            if doc is None:  # a guess at a code never sent: a record with no code, counted like any other
+                doc = asdict(OtpRecord(key=key, code_hash="-", issued_at=0, expires_at=0, used=False, attempts=0,
+                                       last_attempt_at=0, last_sent_at=0, rev=0))
+            if doc["attempts"] >= max_attempts:
                 return None
             record = counted_attempt(OtpRecord(**doc), now)
             record = replace(record, rev=record.rev + 1)
@@ -135,12 +146,21 @@ class InMemoryDirectory:
         with self._lock:
             return [Unit(**json.loads(v)) for (pk, sk), v in sorted(self._items.items()) if sk == "UNIT"]
 
-    def create_user(self, user: OfficerUser, audit: AuditEntry) -> None:
+    def create_user(self, user: OfficerUser, audit: AuditEntry, intents=()) -> None:
         with self._lock:
             if self._load(f"USER#{user.user_id}", "PROFILE") is not None:
                 raise AlreadyExistsError(user.user_id)
             self._store(f"USER#{user.user_id}", "PROFILE", asdict(user))
             self._audit(audit)
+        if intents:
+            self.outbox.accept(intents)
+
+    def revoke_user_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
+        with self._lock:
+            doc = self._load(f"USER#{user_id}", "PROFILE")
+            if doc is not None:
+                doc.update(valid_after=valid_after, kept_session=kept_session, rev=doc["rev"] + 1)
+                self._store(f"USER#{user_id}", "PROFILE", doc)
 
     def _audit(self, entry: AuditEntry) -> None:
         n = sum(1 for pk, sk in self._items if pk == f"USER#{entry.user_id}" and sk.startswith("AUDIT#"))
@@ -174,6 +194,11 @@ class InMemoryDirectory:
             doc = self._load(f"IDN#{id_hash}", "IDN")
         return doc["account_id"] if doc else None
 
+    def login(self, id_hash: str) -> CitizenLogin | None:
+        with self._lock:
+            doc = self._load(f"IDN#{id_hash}", "IDN")
+        return CitizenLogin(**doc) if doc else None
+
     def create(self, account: CitizenAccount, claim: TokenClaim, intents=()) -> None:
         self._create(account, claim)
         if intents:
@@ -185,7 +210,7 @@ class InMemoryDirectory:
                 raise AlreadyExistsError("account")
             if not self._claim_ok(claim):
                 raise TokenRejectedError()
-            self._store(f"IDN#{account.id_hash}", "IDN", {"account_id": account.account_id})
+            self._store(f"IDN#{account.id_hash}", "IDN", {"account_id": account.account_id, "sub": account.sub})
             self._store(f"ACC#{account.account_id}", "ACCOUNT", asdict(account))
             self._consume(claim)
 
@@ -194,7 +219,8 @@ class InMemoryDirectory:
             doc = self._load(f"ACC#{account_id}", "ACCOUNT")
         return CitizenAccount(**doc) if doc else None
 
-    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None) -> None:
+    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None,
+               intents=()) -> None:
         with self._lock:
             doc = self._load(f"ACC#{account.account_id}", "ACCOUNT")
             if doc is None or doc["rev"] != expected_rev:
@@ -204,15 +230,47 @@ class InMemoryDirectory:
             self._store(f"ACC#{account.account_id}", "ACCOUNT", asdict(account))
             if claim is not None:
                 self._consume(claim)
+        if intents:
+            self.outbox.accept(intents)
 
-    def record_sign_in_failure(self, account_id: str, now: int, reset: bool = False) -> None:
+    def revoke_sessions(self, id_hash: str, valid_after: int, kept_session: str | None, claim: TokenClaim | None = None,
+                        intents=()) -> None:
         with self._lock:
-            doc = self._load(f"ACC#{account_id}", "ACCOUNT")
-            if doc is None:
-                return
-            doc.update(sign_in_failures=1 if reset else doc["sign_in_failures"] + 1, last_failure_at=now,
-                       rev=doc["rev"] + 1)
-            self._store(f"ACC#{account_id}", "ACCOUNT", doc)
+            doc = self._load(f"IDN#{id_hash}", "IDN")
+            if claim is not None and not self._claim_ok(claim):
+                raise TokenRejectedError()
+            if doc is not None:
+                doc.update(valid_after=valid_after, kept_session=kept_session)
+                self._store(f"IDN#{id_hash}", "IDN", doc)
+            if claim is not None:
+                self._consume(claim)
+        if intents:
+            self.outbox.accept(intents)
+
+    # -- SignInGuard --
+    def state(self, account_key: str) -> GuardState:
+        with self._lock:
+            doc = self._load(f"GUARD#{account_key}", "SIGNIN")
+        return GuardState(**doc) if doc else GuardState()
+
+    def reserve(self, account_key: str, expected: GuardState, failures: int, blocked_until: int, client_key: str,
+                window: str, client_cap: int, ttl: int) -> None:
+        with self._lock:
+            doc = self._load(f"GUARD#{account_key}", "SIGNIN")
+            if (doc or {}).get("rev", 0) != expected.rev:
+                raise StaleRecordError(account_key)
+            if self._count(client_key, window) >= client_cap:
+                raise SendLimitError("hour", "client")
+            self._store(f"GUARD#{account_key}", "SIGNIN", asdict(GuardState(failures, blocked_until, expected.rev + 1)))
+            self._store(f"RATE#{client_key}", window, {"count": self._count(client_key, window) + 1, "ttl": ttl})
+
+    def release(self, account_key: str, client_key: str | None, window: str | None) -> None:
+        with self._lock:
+            doc = self._load(f"GUARD#{account_key}", "SIGNIN")
+            if doc is not None:
+                self._store(f"GUARD#{account_key}", "SIGNIN", asdict(GuardState(0, 0, doc["rev"] + 1)))
+            if client_key and window and self._count(client_key, window) > 0:
+                self._store(f"RATE#{client_key}", window, {"count": self._count(client_key, window) - 1})
 
     def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
         if not created_from or not created_to:
@@ -243,7 +301,8 @@ class InMemoryDirectory:
 
 
 def _user(doc: dict) -> OfficerUser:
-    return OfficerUser(**{**doc, "units": tuple(doc["units"]), "rights": tuple(doc["rights"])})
+    return OfficerUser(**{**doc, "units": tuple(doc["units"]), "rights": tuple(doc["rights"]),
+                          "roles": tuple(doc["roles"])})
 
 
 class FakeFiles:
@@ -291,13 +350,162 @@ class FakeBanks:
         return self.accounts.get((bank_code, username.lower()))
 
 
-class FakeTokens:
-    def __init__(self) -> None:
-        self.issued: list[tuple[str, tuple[str, ...], int]] = []
+class FakeUserPool:
+    """The user pool as moto's cognito-idp behaves for the calls the use cases make: passwords checked (8+ with a
+    digit, like the template's policy), the temporary one answered by a challenge, groups, disabled and deleted
+    users, refresh tokens revoked by a global sign-out. Access tokens are opaque strings; ``principal(token)`` is
+    what the JWKS verifier would make of one (for driving sessions.check_principal)."""
 
-    def issue(self, subject: str, roles: list[str], ttl_s: int) -> str:
-        self.issued.append((subject, tuple(roles), ttl_s))
-        return f"token-{len(self.issued)}-{subject}-{'+'.join(roles) or 'none'}"
+    def __init__(self, clock) -> None:
+        import itertools
+
+        self.clock, self.users, self.sessions, self.refresh_tokens = clock, {}, {}, {}
+        self.password_checks = 0
+        self.check_delay_s = 0.0  # widen the window between a guard's check and its write, for race tests
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def _policy(self, password: str) -> None:
+        from chalicelib.identity.ports import PasswordPolicyViolation
+
+        if len(password) < 8 or not any(c.isdigit() for c in password):
+            raise PasswordPolicyViolation("password refused")
+
+    def _create(self, username: str, temporary_password: str, groups: list[str], phone: str | None):
+        from chalicelib.identity.ports import CreatedUser, UserExists
+
+        with self._lock:
+            if username in self.users:
+                raise UserExists("UsernameExistsException")
+            sub = f"sub-{next(self._ids):04d}"
+            self.users[username] = {"password": temporary_password, "temporary": True, "groups": set(groups),
+                                    "sub": sub, "enabled": True, "phone": phone, "created_at": self._now()}
+        return CreatedUser(username=username, sub=sub)
+
+    def create_citizen(self, username, temporary_password, phone_e164, attributes=None):
+        return self._create(username, temporary_password, ["citizen"], phone_e164)
+
+    def create_staff(self, username, temporary_password, groups, phone_e164=None, attributes=None):
+        return self._create(username, temporary_password, list(groups), phone_e164)
+
+    def _user(self, username: str) -> dict:
+        from chalicelib.identity.ports import UserNotFound
+
+        if username not in self.users:
+            raise UserNotFound("no such user")
+        return self.users[username]
+
+    def sign_in(self, username, password, *, staff=False, context=None):
+        import time as _time
+
+        from chalicelib.identity.ports import NewPasswordChallenge, NotAuthorized, UserDisabled
+
+        self.password_checks += 1
+        if self.check_delay_s:
+            _time.sleep(self.check_delay_s)
+        user = self.users.get(username)
+        if user is None or user["password"] != password:
+            raise NotAuthorized("not authorized")
+        if not user["enabled"]:
+            raise UserDisabled("user is disabled")
+        if user["temporary"]:
+            session = f"session-{next(self._ids):06d}-" + "x" * 20
+            self.sessions[session] = username
+            return NewPasswordChallenge(session=session, username=username)
+        return self._tokens(username, staff)
+
+    def _tokens(self, username: str, staff: bool, session_id: str | None = None):
+        from chalicelib.identity.ports import Tokens
+
+        n = next(self._ids)
+        session_id = session_id or f"origin-{n}"
+        access, refresh = f"access-{n}-{username}", f"refresh-{session_id}-{'r' * 20}"
+        self.refresh_tokens.setdefault(refresh, (username, staff, session_id))
+        self.issued = getattr(self, "issued", {})
+        user = self.users[username]  # a token carries the groups and the sub of when it was issued
+        self.issued[access] = (username, staff, self._now(), session_id, user["sub"], frozenset(user["groups"]))
+        return Tokens(access_token=access, id_token=f"id-{n}", expires_in=3600, refresh_token=refresh,
+                      issued_at=self._now(), session_id=session_id)
+
+    def principal(self, access_token: str):
+        """What the JWKS verifier makes of one of our access tokens."""
+        from chalicelib.identity.domain import Principal, Role
+
+        username, staff, iat, session, sub, groups = self.issued[access_token]
+        allowed = {"officer", "province_admin", "operator"} if staff else {"citizen"}
+        return Principal(subject=sub, roles=frozenset(Role(g) for g in groups & allowed),
+                         province_code=None, unit_codes=(), issuer="https://cognito-idp.test/pool",
+                         expires_at=iat + 3600, client_id="staff-client" if staff else "citizen-client",
+                         issued_at=iat, username=username, session_id=session)
+
+    def answer_new_password(self, session, username, new_password, *, staff=False, context=None):
+        from chalicelib.identity.ports import NotAuthorized
+
+        if self.sessions.pop(session, None) != username:
+            raise NotAuthorized("session unknown or expired")
+        self._policy(new_password)
+        self.users[username].update(password=new_password, temporary=False)
+        return self._tokens(username, staff)
+
+    def refresh(self, refresh_token, *, staff=False):
+        from chalicelib.identity.ports import NotAuthorized
+
+        found = self.refresh_tokens.get(refresh_token)
+        if found is None or found[1] != staff or found[0] not in self.users:
+            raise NotAuthorized("not authorized")
+        tokens = self._tokens(found[0], staff, found[2])
+        from dataclasses import replace as _replace
+
+        return _replace(tokens, refresh_token=None)
+
+    def change_password(self, access_token, old_password, new_password):
+        from chalicelib.identity.ports import NotAuthorized
+
+        username = self.issued.get(access_token, (None,))[0]
+        if username is None or self.users[username]["password"] != old_password:
+            raise NotAuthorized("not authorized")
+        self._policy(new_password)
+        self.users[username]["password"] = new_password
+
+    def admin_set_password(self, username, new_password, permanent):
+        self._policy(new_password)
+        self._user(username).update(password=new_password, temporary=not permanent)
+
+    def sign_out_everywhere(self, username):
+        self._user(username)
+        self.refresh_tokens = {k: v for k, v in self.refresh_tokens.items() if v[0] != username}
+
+    def disable(self, username):
+        self._user(username)["enabled"] = False
+        self.sign_out_everywhere(username)
+
+    def enable(self, username):
+        self._user(username)["enabled"] = True
+
+    def delete(self, username):
+        self.sign_out_everywhere(username)
+        del self.users[username]
+
+    def add_to_group(self, username, group):
+        self._user(username)["groups"].add(group)
+
+    def remove_from_group(self, username, group):
+        self._user(username)["groups"].discard(group)
+
+    def sub_of(self, username):
+        return self._user(username)["sub"]
+
+    def groups_of(self, username):
+        return sorted(self._user(username)["groups"])
+
+    def set_phone(self, username, phone_e164):
+        self._user(username)["phone"] = phone_e164
+
+    def created_at(self, username):
+        return self._user(username)["created_at"]
 
 
 class FakeHistory:
@@ -311,24 +519,21 @@ class FakeHistory:
         return page, (str(start + limit) if start + limit < len(items) else None)
 
 
-def fast_passwords() -> Argon2Passwords:
-    """Real Argon2id with the smallest sane cost, so unit tests stay fast."""
-    return Argon2Passwords(time_cost=1, memory_cost=8, parallelism=1)
-
-
 def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     outbox = overrides.pop("outbox", None) or FakeOutbox()
     directory = overrides.pop("directory", None) or InMemoryDirectory()
     directory.outbox = outbox
     fields: dict[str, Any] = {
-        "settings": Settings(),
+        "settings": UNIT_SETTINGS,
         "clock": clock if clock is not None else FixedClock(START),
         "otp": directory, "directory": directory, "accounts": directory, "links": directory,
-        "files": FakeFiles(), "banks": FakeBanks(), "sms": FakeSms(), "tokens": FakeTokens(),
-        "passwords": fast_passwords(), "history": FakeHistory(), "account_form": render_account_request_form,
+        "files": FakeFiles(), "banks": FakeBanks(), "sms": FakeSms(), "guard": directory,
+        "history": FakeHistory(), "account_form": render_account_request_form,
         "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
     }
     fields.update(overrides)
+    if "users" not in fields:
+        fields["users"] = FakeUserPool(fields["clock"])
     ctx = Context(outbox=outbox, **fields)
     outbox.bind(ctx)
     return ctx
@@ -422,3 +627,51 @@ def account_body(svc: Context, who: str, **over: Any) -> dict[str, Any]:
                                                OtpPurpose.ACCOUNT_CREATION,
                                                identity.normalise_id_number(body["id_number"]))
     return body
+
+
+# -- signing in, as the routes would ------------------------------------------------------------------------------
+CLIENT_IP = "198.51.100.7"
+NEW_PASSWORD = "Ng5v8nAn!x2026"
+
+
+def temp_password(svc: Context, phone: str = CITIZEN_PHONE) -> str:
+    return [m for to, m in svc.sms.sent if to == phone][-1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
+
+
+def caller_for(svc: Context, access_token: str, client: str = CLIENT_IP):
+    """The Caller the routes build for this token: the pool's principal checked against the directory."""
+    from chalicelib.accounts.ports import Caller
+    from chalicelib.accounts.services.sessions import check_principal
+
+    p = check_principal(svc, svc.users.principal(access_token))
+    return Caller(p.subject, frozenset(r.value for r in p.roles), p.province_code, username=p.username,
+                  access_token=access_token, client=client)
+
+
+def anonymous(client: str = CLIENT_IP):
+    from chalicelib.accounts.ports import Caller
+
+    return Caller(None, client=client)
+
+
+def first_sign_in(svc: Context, id_number: str = CITIZEN_ID, password: str = NEW_PASSWORD,
+                  phone: str = CITIZEN_PHONE) -> dict:
+    """The SMS password, the challenge, the new password: the token answer."""
+    from chalicelib.accounts.services import passwords, sign_in
+
+    challenge = sign_in.sign_in(svc, anonymous(), {"id_number": id_number, "password": temp_password(svc, phone)})
+    assert challenge["must_change_password"] is True and challenge["challenge"] == "NEW_PASSWORD_REQUIRED"
+    return passwords.answer_new_password(svc, {"id_number": id_number, "session": challenge["session"],
+                                               "new_password": password})
+
+
+def staff_caller(svc: Context, user_id: str, password: str = NEW_PASSWORD):
+    """A registered staff user's first sign-in (SMS password, challenge), as the Caller of their token."""
+    from chalicelib.accounts.services import passwords, sign_in
+
+    user = svc.directory.get_user(user_id)
+    challenge = sign_in.staff_sign_in(svc, anonymous(), {"username": user_id,
+                                                         "password": temp_password(svc, user.phone)})
+    tokens = passwords.staff_new_password(svc, {"username": user_id, "session": challenge["session"],
+                                                "new_password": password})
+    return caller_for(svc, tokens["access_token"])

@@ -357,8 +357,18 @@ def _answer(status: int, body: Any) -> HttpAnswer:
 PROVINCE = "000.00.00.H35"
 
 
+class RecordingStepEvents:
+    """The StepEvents port: remembers what the province use cases reported towards the onboarding steps."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, dict]] = []
+
+    def record(self, province: str, step: int, evidence: dict) -> None:
+        self.events.append((province, step, dict(evidence)))
+
+
 def api_config(api_type: ApiType, host: str = "https://motcua.example.vn", **over) -> ProvinceApi:
-    return ProvinceApi(agency_code=PROVINCE, api_type=api_type, province_code="35", province_name="Tỉnh Hà Nam",
+    return ProvinceApi(agency_code=PROVINCE, api_type=api_type, province_code="12", province_name="Tỉnh Lai Châu",
                        unit_code=PROVINCE, session_url=f"{host}/session", data_url=f"{host}/{api_type.value}",
                        connect_timeout_s=2, read_timeout_s=3, active=True, has_credentials=True,
                        updated_at=START.isoformat(), updated_by="op", **over)
@@ -386,6 +396,7 @@ def make_province_services(clock: FixedClock | None = None, register: bool = Tru
         "alerts": FakeAlertChannels(),
         "outbox": outbox,
         "receipt_pdf": lambda doc: b"%PDF-1.4 fake " + doc["receipt_id"].encode(),
+        "step_events": RecordingStepEvents(),
     }
     fields.update(overrides)
     fields.setdefault("sms", fields["alerts"])

@@ -1,16 +1,22 @@
 """Citizen accounts created at a one-stop desk, and the officers who may create them (M9).
 
 Pure rules: which units are one-stop units, who may hold the right "create citizen accounts", what a scan of the ID
-card must be, what a password must be. Storage and permissions checks against stored data live in the services.
+card must be, what a password must be, how long a wrong password makes the next attempt wait. Storage and
+permissions checks against stored data live in the services.
 """
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import re
 import secrets
 import string
 import zipfile
+from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from pathlib import Path
 
 from chalicelib.core.names import name_key
 from chalicelib.core.validation import InvalidValueError
@@ -97,10 +103,60 @@ def temporary_password(length: int = 12) -> str:
             return candidate
 
 
-def check_new_password(password: str) -> str:
-    """8 to 128 characters with at least one letter and one digit."""
+def check_new_password(password: str, id_number: str | None = None) -> str:
+    """8 to 128 characters with at least one letter and one digit, not one of the commonly used passwords (a bundled
+    list: no network), and not containing the citizen's own ID number when it is known."""
     if not isinstance(password, str) or not (MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH):
         raise InvalidValueError("PASSWORD_TOO_WEAK", "Mật khẩu phải dài từ 8 đến 128 ký tự.")
     if not re.search(r"[^\W\d_]", password) or not re.search(r"\d", password):
         raise InvalidValueError("PASSWORD_TOO_WEAK", "Mật khẩu phải có ít nhất một chữ cái và một chữ số.")
+    if is_common_password(password):
+        raise InvalidValueError("PASSWORD_TOO_COMMON", "Mật khẩu này quá phổ biến và dễ bị đoán. Vui lòng chọn "
+                                "mật khẩu khác.")
+    if id_number and id_number in password:
+        raise InvalidValueError("PASSWORD_CONTAINS_ID", "Mật khẩu không được chứa số định danh cá nhân của bạn.")
     return password
+
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """Django's list of 20,000 common passwords (BSD-3-Clause, see data/common-passwords.LICENSE.txt), lower-cased,
+    plus a short list of Vietnamese ones; read once per container, on the first password change."""
+    with gzip.open(_DATA / "common-passwords.txt.gz", "rt", encoding="utf-8") as f:
+        words = {line.strip() for line in f if line.strip()}
+    words |= set(json.loads((_DATA / "common_passwords_vi.json").read_text(encoding="utf-8"))["passwords"])
+    return frozenset(words)
+
+
+def is_common_password(password: str) -> bool:
+    """Compared lower-cased and stripped, as the list is (``MatKhau123`` is ``matkhau123``)."""
+    return password.strip().lower() in _common_passwords()
+
+
+# --- sign-in: progressive delays ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How wrong passwords slow the next attempt down (per account), and how many a client may make (per IP).
+
+    No hard lock-out: after ``free_failures`` wrong passwords each further attempt waits ``first_delay_s``, doubling
+    per failure up to ``max_delay_s``, so someone who knows an ID number can slow its owner down but never keep them
+    out (and a password reset by OTP to the account's phone clears the count). ``client_failures_per_hour`` caps
+    wrong passwords per client IP across all accounts (password spraying). Temporary passwords live
+    ``temporary_password_ttl_s``."""
+
+    free_failures: int = 5
+    first_delay_s: int = 30
+    max_delay_s: int = 900
+    client_failures_per_hour: int = 30
+    temporary_password_ttl_s: int = 72 * 3600
+
+
+def delay_after(failures: int, policy: SignInPolicy) -> int:
+    """Seconds the next attempt must wait after ``failures`` wrong passwords in a row."""
+    if failures < policy.free_failures:
+        return 0
+    return min(policy.max_delay_s, policy.first_delay_s * 2 ** (failures - policy.free_failures))

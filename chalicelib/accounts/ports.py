@@ -1,9 +1,11 @@
-"""What the OTP, officer, citizen-account and bank-link use cases need from the outside world.
+"""What the OTP, officer, citizen-account, sign-in and bank-link use cases need from the outside world.
 
-DynamoDB (`adapters/dynamo/accounts.py`), S3 (`adapters/files.py`), the banks' internet-banking directory
-(`adapters/banks/ibanking.py`), Argon2 and the token issuer implement these; `tests/fakes_accounts.py` holds the
-in-memory versions. Records are frozen dataclasses: a use case changes one by building a new one and writing it
-conditionally on the ``rev`` it read.
+DynamoDB (`adapters/dynamo.py`), S3 (`adapters/scans.py`), the banks' internet-banking directory
+(`adapters/ibanking.py`) and the Cognito user pool (`identity.cognito`, through `identity.ports.UserDirectory`)
+implement these; `tests/fakes_accounts.py` holds the in-memory versions. Records are frozen dataclasses: a use case
+changes one by building a new one and writing it conditionally on the ``rev`` it read.
+
+Passwords are the user pool's alone: nothing here stores or compares one.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
+from chalicelib.identity.ports import UserDirectory
 from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
 from chalicelib.outbox.domain import Intent
 
@@ -24,18 +27,27 @@ class Unit:
 
 @dataclass(frozen=True)
 class OfficerUser:
-    user_id: str  # the identity provider's subject
+    """A staff user (officer, province administrator, operator): the directory's record is the authority on their
+    roles, units, rights and province; the user pool's groups follow the roles (tokens carry them) and every staff
+    request is checked against this record."""
+
+    user_id: str  # the staff user name in the user pool (lower case)
     full_name: str
     phone: str  # E.164
     id_hash: str  # keyed hash of the ID number (also what an ID / personal tax code search matches)
     id_last3: str
     issuer: str  # Issuer value
-    status: str  # "active" | "locked"
+    status: str  # "active" | "locked" | "deleted"
     created_at: str
     tax_code: str | None = None
     units: tuple[str, ...] = ()
     rights: tuple[str, ...] = ()
     rev: int = 1
+    roles: tuple[str, ...] = ()  # officer (from the first unit), province_admin, operator
+    province_agency: str | None = None  # a province administrator's province: level-1 agency code 000.00.00.Hxx
+    sub: str = ""  # the user pool's immutable id of this user
+    valid_after: int = 0  # tokens issued before (see identity.domain.token_revoked) are refused
+    kept_session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,17 +69,35 @@ class CitizenAccount:
     sex: str | None
     phone: str  # E.164
     email: str | None
-    password_hash: str
-    must_change_password: bool
+    must_change_password: bool  # the temporary password from the SMS has not been replaced yet
     created_by: str  # officer subject
     unit_code: str
     created_at: str
     scan_key: str
     tax_code: str | None = None
     status: str = "active"
-    sign_in_failures: int = 0
-    last_failure_at: int = 0
     rev: int = 1
+    sub: str = ""  # the user pool's id of the citizen (user name: id_hash)
+    temp_password_expires_at: int = 0
+
+
+@dataclass(frozen=True)
+class CitizenLogin:
+    """What a citizen's token is checked against on every request (the ID-number key's item: one read)."""
+
+    account_id: str
+    sub: str = ""
+    valid_after: int = 0
+    kept_session: str | None = None
+
+
+@dataclass(frozen=True)
+class GuardState:
+    """Wrong passwords in a row for one user name, and until when the next attempt must wait."""
+
+    failures: int = 0
+    blocked_until: int = 0
+    rev: int = 0  # 0: no record yet
 
 
 @dataclass(frozen=True)
@@ -111,7 +141,7 @@ class Directory(Protocol):
 
     def list_units(self) -> list[Unit]: ...
 
-    def create_user(self, user: OfficerUser, audit: AuditEntry) -> None: ...
+    def create_user(self, user: OfficerUser, audit: AuditEntry, intents: Sequence[Intent] = ()) -> None: ...
 
     def get_user(self, user_id: str) -> OfficerUser | None: ...
 
@@ -122,21 +152,45 @@ class Directory(Protocol):
 
     def list_audit(self, user_id: str) -> list[AuditEntry]: ...
 
+    def revoke_user_sessions(self, user_id: str, valid_after: int, kept_session: str | None) -> None:
+        """Refuse the user's tokens issued before ``valid_after`` from now on (moves the record's rev)."""
+
 
 class CitizenAccounts(Protocol):
     def account_id_for(self, id_hash: str) -> str | None: ...
+
+    def login(self, id_hash: str) -> CitizenLogin | None: ...
 
     def create(self, account: CitizenAccount, claim: TokenClaim, intents: Sequence[Intent] = ()) -> None:
         """One transaction: the ID-number key (must be free), the account, the intents and the token consumed."""
 
     def get_account(self, account_id: str) -> CitizenAccount | None: ...
 
-    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None) -> None: ...
+    def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None,
+               intents: Sequence[Intent] = ()) -> None: ...
 
-    def record_sign_in_failure(self, account_id: str, now: int, reset: bool = False) -> None:
-        """Count a failed password (atomically); ``reset`` starts the count again at one."""
+    def revoke_sessions(self, id_hash: str, valid_after: int, kept_session: str | None,
+                        claim: TokenClaim | None = None, intents: Sequence[Intent] = ()) -> None:
+        """Refuse the citizen's tokens issued before ``valid_after`` (with the verification token that authorises
+        it consumed, and the intents written, in the same transaction when given)."""
 
     def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]: ...
+
+
+class SignInGuard(Protocol):
+    """Counters of wrong passwords per user name and per client, each move conditional (see services.sign_in)."""
+
+    def state(self, account_key: str) -> GuardState: ...
+
+    def reserve(self, account_key: str, expected: GuardState, failures: int, blocked_until: int, client_key: str,
+                window: str, client_cap: int, ttl: int) -> None:
+        """One transaction: the user name's counter set to ``failures``/``blocked_until`` if it is still
+        ``expected`` (else StaleRecordError), and the client's counter for ``window`` moved by one if below
+        ``client_cap`` (else SendLimitError)."""
+
+    def release(self, account_key: str, client_key: str | None, window: str | None) -> None:
+        """After a right password (or a reset by OTP): the user name's count back to zero, and the client's attempt
+        given back when ``client_key`` is given."""
 
 
 class BankLinkStore(Protocol):
@@ -161,16 +215,6 @@ class BankDirectory(Protocol):
     def lookup(self, bank_code: str, username: str) -> BankAccountInfo | None: ...
 
 
-class TokenIssuer(Protocol):
-    def issue(self, subject: str, roles: list[str], ttl_s: int) -> str: ...
-
-
-class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-
-    def verify(self, password_hash: str, password: str) -> bool: ...
-
-
 class PaymentHistory(Protocol):
     def payments_of(self, citizen_sub: str, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
         """A page of the citizen's payments, newest first, and an opaque cursor for the next page."""
@@ -178,16 +222,21 @@ class PaymentHistory(Protocol):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, as the use cases need it (built by the HTTP layer from the verified token; no token: None
-    subject and no roles)."""
+    """Who is calling, as the use cases need it (built by the HTTP layer from the verified token, already checked
+    against the directory: see services.sessions; no token: None subject and no roles). ``subject`` is the account
+    id of a citizen or the user name of a staff user; ``province_code`` a province administrator's level-1 agency
+    code (000.00.00.Hxx) from the directory; ``username``/``access_token`` what the user pool calls need;
+    ``client`` the caller's IP."""
 
     subject: str | None
     roles: frozenset[str] = frozenset()
     province_code: str | None = None
+    username: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    client: str = ""
 
     def has(self, role: str) -> bool:
         return role in self.roles
-
 
 
 class AccountsContext(Protocol):
@@ -202,8 +251,8 @@ class AccountsContext(Protocol):
     links: BankLinkStore
     files: ScanFiles
     banks: BankDirectory
-    tokens: TokenIssuer
-    passwords: PasswordHasher
+    users: UserDirectory
+    guard: SignInGuard
     history: PaymentHistory
     keys: Keyring
     account_form: Callable[[Mapping[str, Any]], bytes]

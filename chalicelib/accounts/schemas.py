@@ -34,9 +34,12 @@ class UserView(_Out):
     id_number_masked: str
     tax_code: str | None
     issuer: Literal["portal", "vnpost"]
-    status: Literal["active", "locked"]
+    status: Literal["active", "locked", "deleted"]
     units: list[str]
     rights: list[str]
+    roles: list[Literal["officer", "province_admin", "operator"]] = Field(
+        description="Staff roles (the user pool's groups follow them): officer from the first unit on.")
+    province_agency: str | None = Field(description="A province administrator's province: level-1 agency code.")
     created_at: str
 
 
@@ -115,10 +118,31 @@ class ScanUpload(_Out):
 
 
 class TokenAnswer(_Out):
-    access_token: str
+    access_token: str = Field(description="The user pool's access token: send it as `Authorization: Bearer`.")
+    refresh_token: str | None = Field(description="For POST /v1/auth/refresh (or /v1/auth/staff/refresh).")
+    id_token: str = Field(description="For the front end only; the API refuses it as a credential.")
     token_type: Literal["Bearer"]
     expires_in: int
-    must_change_password: bool = Field(description="true: the token only allows POST /v1/citizens/me/password.")
+    must_change_password: Literal[False]
+
+
+class SignInAnswer(_Out):
+    """Tokens, or (first sign-in with the temporary password) the challenge to answer with a new password."""
+
+    must_change_password: bool = Field(description="true: answer POST /v1/auth/new-password with `session`.")
+    challenge: Literal["NEW_PASSWORD_REQUIRED"] | None = absent("With must_change_password.")
+    session: str | None = absent("The challenge session (single use, 3 minutes).")
+    access_token: str | None = absent("Without must_change_password: the access token (Authorization: Bearer).")
+    refresh_token: str | None = absent("Without must_change_password: for POST /v1/auth/refresh.")
+    id_token: str | None = absent("Without must_change_password: for the front end only.")
+    token_type: Literal["Bearer"] | None = absent("Without must_change_password.")
+    expires_in: int | None = absent("Without must_change_password: seconds the access token lives.")
+
+
+class ResetSent(_Out):
+    message: str
+    expires_in_s: int
+    resend_after_s: int
 
 
 class LinkView(_Out):
@@ -137,6 +161,17 @@ class CurrentLink(_Out):
     link: LinkView | None
 
 
+class TransactionRefund(_Out):
+    """A refund of money the bank took twice for this payment."""
+
+    refund_id: str
+    bank_txn_ref: str
+    amount_vnd: int = Field(gt=0)
+    state: Literal["REFUND_REQUESTED", "REFUND_APPROVED", "REFUNDED", "REFUND_FAILED", "REFUND_REJECTED"]
+    requested_at: str
+    refunded_at: str | None = absent("When the bank confirmed the refund.")
+
+
 class Transaction(_Out):
     payment_id: str
     state: Literal["CREATED", "PENDING_BANK", "PAID", "FAILED", "EXPIRED", "CANCELLED"]
@@ -148,6 +183,7 @@ class Transaction(_Out):
     paid_at: str | None = absent("When the bank reported the payment.")
     receipt_id: str | None = absent("The receipt, once PAID.")
     receipt_url: str | None = absent("Where to read the receipt.")
+    refunds: list[TransactionRefund] | None = absent("Refunds of money the bank took twice for this payment.")
 
 
 class TransactionPage(_Out):
@@ -158,7 +194,7 @@ class TransactionPage(_Out):
 # --- OTP -----------------------------------------------------------------------------------------------------------
 
 class OtpSent(_Out):
-    purpose: Literal["account_creation", "bank_link", "phone_change"]
+    purpose: Literal["account_creation", "bank_link", "phone_change", "password_reset"]
     phone_masked: str
     expires_in_s: int
     resend_after_s: int

@@ -68,8 +68,23 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+MAX_JSON_DEPTH = 32  # our deepest body nests 4 levels; far below what recursive code (pydantic, json) survives
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def parse_json(body: bytes, content_type: str | None = None) -> Any:
-    """The JSON value of a request body: UTF-8, no repeated keys, not absurdly deep."""
+    """The JSON value of a request body: UTF-8, no repeated keys, at most MAX_JSON_DEPTH levels deep."""
     ctype = (content_type or JSON).split(";")[0].strip().lower()
     if ctype not in JSON_TYPES:
         raise AppError("UNSUPPORTED_MEDIA_TYPE", "Nội dung yêu cầu phải là JSON (application/json).", 415,
@@ -77,9 +92,17 @@ def parse_json(body: bytes, content_type: str | None = None) -> Any:
     if not body:
         raise AppError("BODY_REQUIRED", "Yêu cầu thiếu nội dung JSON.", 400)
     try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except RecursionError:  # nested deeper than the parser itself goes
+        value = None
+        too_deep = True
+    except (UnicodeDecodeError, ValueError):
         raise AppError("BODY_NOT_JSON", "Nội dung yêu cầu không phải JSON hợp lệ (UTF-8).", 400) from None
+    else:
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    if too_deep:
+        raise AppError("BODY_TOO_DEEP", f"Nội dung JSON lồng nhau quá {MAX_JSON_DEPTH} cấp.", 400)
+    return value
 
 
 def as_problem(exc: Exception) -> AppError | None:

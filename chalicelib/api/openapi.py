@@ -62,10 +62,12 @@ _PROBLEM_REF = {"$ref": REF.format(model="Problem")}
 TAG_DESCRIPTIONS = {
     "partners": "Signed calls from the tax authority, provinces and banks.",
     "citizens": "Lookup, payment, receipts and the citizen's own account.",
+    "auth": "Signing in through the user pool (citizens and staff), new passwords, refresh, sign-out, reset by OTP.",
     "otp": "One-time passwords sent by SMS.",
     "officers": "One-stop officers creating citizen accounts.",
     "admin": "Administration of units, officers and their rights.",
     "provinces": "Province integration: API registry, API check, deliveries, alert contacts.",
+    "reconciliation": "Operators: stale payments, refunds of money the bank took twice.",
     "system": "Health and documentation.",
 }
 _SECURITY = {"none": [], "webhook": [], "gateway": [], "optional": [{}, {"bearerAuth": []}],

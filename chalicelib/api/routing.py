@@ -81,9 +81,9 @@ class Reply:
     content_type: str = JSON
 
 
-BODY_PROBLEMS = {400: ("BODY_REQUIRED", "BODY_NOT_JSON", "BODY_NOT_OBJECT", "BODY_DUPLICATE_KEY"),
+BODY_PROBLEMS = {400: ("BODY_REQUIRED", "BODY_NOT_JSON", "BODY_NOT_OBJECT", "BODY_DUPLICATE_KEY", "BODY_TOO_DEEP"),
                  413: ("PAYLOAD_TOO_LARGE",), 415: ("UNSUPPORTED_MEDIA_TYPE",), 422: ("VALIDATION_FAILED",)}
-_TOKEN = ("TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED")
+_TOKEN = ("TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_REVOKED")
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,21 @@ class Call:
 
     def header(self, name: str) -> str | None:
         return http.header(self.request, name)
+
+    def client_ip(self) -> str:
+        """The caller's address as API Gateway saw it (``requestContext.identity.sourceIp``; never a forwarding
+        header, which the caller writes). Locally the test client's address (chalicelib.local.stack)."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "")
+
+    def bearer_token(self) -> str | None:
+        """The raw access token of an authenticated call (for the user pool calls that take it, e.g. a password
+        change); None on an anonymous call."""
+        if self.principal is None:
+            return None
+        from chalicelib.identity.domain import parse_bearer
+
+        return parse_bearer(self.header("authorization"))
 
     def query_params(self) -> dict[str, str]:
         return dict(self.request.query_params or {})

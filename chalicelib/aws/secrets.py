@@ -4,7 +4,7 @@ One JSON secret per stage (`lfo/<stage>/app-secrets`):
   {"id_hash_key": "...",
    "partners": {"<partner id>": ["whsec_...", ...],                       # may send for every province
                 "<partner id>": {"secrets": ["whsec_..."], "provinces": ["H49", ...]}},  # only for these
-   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "...", "local_jwt_secret": "..."}
+   "banks": {"VCB": ["whsec_..."], ...}, "vnpay_hash_secret": "..."}
 Lists allow rotation: any listed secret verifies. A partner's provinces are level-1 agency codes (H49,
 000.00.00.H49) or statistics codes; a partner given as a plain list is the tax authority, nationwide.
 """
@@ -45,6 +45,3 @@ class AppSecrets:
 
     def id_hash_key(self) -> bytes:
         return str(self._all()["id_hash_key"]).encode()
-
-    def local_jwt_secret(self) -> str:
-        return str(self._all().get("local_jwt_secret", ""))

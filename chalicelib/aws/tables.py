@@ -3,7 +3,8 @@ lazily), and the helpers every repository uses to read a cancelled transaction.
 
 Tables (declared once in infra/resources.json):
 - dossiers: one item per dossier code, holding the keyed hash of the ID number and the notices (one read per lookup);
-- ledger: payments, receipts, receipt counters, idempotency records, anomalies and delivery state (pk/sk, gsi1, ttl);
+- ledger: payments, receipts, receipt counters, idempotency records, anomalies, delivery state and refunds (pk/sk,
+  gsi1, ttl), and gsi2: the sparse index of live payments by due time (stale-payment resolution);
 - directory: OTP records and send counters, units, officers, citizen accounts and bank links, the province API
   registry, alert contacts and audit trails (pk/sk, gsi1, ttl).
 
@@ -41,6 +42,21 @@ def gsi1_index() -> type[GlobalSecondaryIndex]:
     return Gsi1
 
 
+def gsi2_index() -> type[GlobalSecondaryIndex]:
+    """The ledger's sparse `gsi2` (gsi2pk ``LIVE#<shard>`` / gsi2sk ``<due epoch>#<payment id>``): only payments
+    still waiting for the bank carry its keys, so the stale-payment job reads what is due and nothing else."""
+
+    class Gsi2(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "gsi2"
+            projection = AllProjection()
+
+        gsi2pk = UnicodeAttribute(hash_key=True)
+        gsi2sk = UnicodeAttribute(range_key=True)
+
+    return Gsi2
+
+
 def models(settings: Settings) -> tuple[type[Model], type[Model]]:
     return _models(settings.dossiers_table, settings.ledger_table, settings.region, settings.aws_endpoint_url or None)
 
@@ -63,7 +79,7 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         rev = NumberAttribute(default=0)
         updated_at = UnicodeAttribute(default="")
 
-    Gsi1 = gsi1_index()
+    Gsi1, Gsi2 = gsi1_index(), gsi2_index()
 
     class LedgerItem(Model):
         class Meta:
@@ -82,7 +98,14 @@ def _models(dossiers_table: str, ledger_table: str, region: str, host: str | Non
         ttl = NumberAttribute(null=True)
         intent_kind = UnicodeAttribute(null=True)  # outbox intents: their kind and reference, unsealed
         ref = UnicodeAttribute(null=True)
+        # Live payments: the stale-payment index and its bookkeeping (outside `doc`: never part of a payment's rev)
+        gsi2pk = UnicodeAttribute(null=True)
+        gsi2sk = UnicodeAttribute(null=True)
+        query_after = NumberAttribute(null=True)  # no status query before this epoch (claimed by the last one)
+        alerted_at = NumberAttribute(null=True)  # when operators were told it is still unresolved
+        bank_code = UnicodeAttribute(null=True)  # refunds: filterable without opening `doc`
         gsi1 = Gsi1()
+        gsi2 = Gsi2()
 
     if host:
         DossierItem.Meta.host = host
@@ -127,6 +150,10 @@ def _directory_model(table: str, region: str, host: str | None) -> type[Model]:
         count = NumberAttribute(null=True)
         failures = NumberAttribute(null=True)
         last_failure_at = NumberAttribute(null=True)
+        blocked_until = NumberAttribute(null=True)  # sign-in guard: the next attempt waits until then
+        # sessions: tokens issued before valid_after (or in that second, outside kept_session) are refused
+        valid_after = NumberAttribute(null=True)
+        kept_session = UnicodeAttribute(null=True)
         gsi1 = Gsi1()
 
     if host:

@@ -198,6 +198,23 @@ def current_province(agency_or_stats: str) -> Province:
     return successor_of(found)
 
 
+def province_of(code: str | None) -> Province | None:
+    """The current province an agency code (any level: ``000.00.43.H35`` counts for its province), a level-1 code or
+    a statistics code of either version belongs to; None when the table does not know it. The one place a scope
+    check learns what a code means: never from what a request says about itself."""
+    try:
+        return current_province(code) if code else None
+    except InvalidValueError:
+        return None
+
+
+def same_province(a: str | None, b: str | None) -> bool:
+    """Do two codes (any of the forms ``province_of`` takes) name the same current province? False when either is
+    unknown to the table: an unknown code is in nobody's scope."""
+    first, second = province_of(a), province_of(b)
+    return first is not None and second is not None and first.stats_code == second.stats_code
+
+
 def province_by_name(name: str) -> Province | None:
     """The province named ``name`` (with or without "Tỉnh"/"Thành phố"/"TP.", any case or diacritics).
 

@@ -12,6 +12,7 @@ import atexit
 import shutil
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
@@ -97,3 +98,13 @@ def _subset_fonts(out_dir: Path) -> dict[str, Path]:
         paths[style] = out_dir / name
         font.save(paths[style])
     return paths
+
+
+def fpdf_class():
+    """fpdf2's FPDF, imported without its "Pillow could not be imported" warning: the Lambda zip leaves Pillow out
+    on purpose (no document embeds an image; infra/bundle.py), so the warning would only be noise in every cold
+    start's logs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Pillow could not be imported", category=UserWarning)
+        from fpdf import FPDF
+    return FPDF

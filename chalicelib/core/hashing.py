@@ -46,6 +46,9 @@ class HmacKeyring:
     def phone_key(self, phone: str) -> str:
         return self._mac("phone", phone)
 
+    def counter_key(self, kind: str, value: str) -> str:
+        return self._mac("counter", kind, value)
+
 
 class HmacIdHasher:
     """ID numbers are only ever stored as HMAC-SHA256 under a secret key (a plain hash of 12 digits is

@@ -1,25 +1,21 @@
-"""Bearer-token authentication: who is calling, with which roles, for which province and units.
+"""Bearer-token authentication: the signature and claims of the user pool's tokens, then the directory's word.
 
 Plain Python, no Chalice types: the HTTP layer reads the ``Authorization`` header, calls :func:`parse_bearer`, then a
 :class:`TokenVerifier`, and turns :class:`AuthError` (401) / :class:`ForbiddenError` (403) into problem+json.
 
-Two verifiers implement the same protocol:
-
-* :class:`LocalJwtVerifier` -- HS256 tokens from the local dev issuer (see ``chalicelib.local.devkeys`` and
-  ``python -m chalicelib.local.token``). Only for the embedded local stack and tests.
 * :class:`JwksVerifier` -- RS256 tokens from Amazon Cognito (or anything publishing a Cognito-compatible JWKS);
   ``identity.cognito.cognito_verifier`` configures it for the user pool (access tokens only, the two app clients,
-  each client's roles), against AWS and the embedded stack's moto server alike.
+  each client's roles), against AWS and the embedded stack's moto server alike: there is no other issuer.
+* :class:`CheckedVerifier` -- a verifier followed by a check of the principal against the server-side directory
+  (the composition root gives it the accounts capability's check: locked, deleted or signed-out users, roles,
+  units and province from the directory).
 
-Claims read (same names for both issuers):
-
-* roles: ``cognito:groups`` and/or ``roles`` (lists of strings); unknown values are ignored;
-* province: ``custom:province_code`` or ``province_code``;
-* units: ``custom:unit_codes`` (comma-separated string) or ``unit_codes`` (list).
+Claims read: roles from ``cognito:groups`` (and ``roles``), lists of strings, unknown values ignored; ``username``
+(or ``cognito:username``), ``iat``, ``origin_jti``. Province and units are never read from a token.
 
 Security notes:
 
-* Each verifier accepts exactly one algorithm (HS256 or RS256), so ``alg=none`` and algorithm confusion (an HS256 token
+* The verifier accepts exactly one algorithm (RS256), so ``alg=none`` and algorithm confusion (an HS256 token
   "signed" with a public key) are refused.
 * Tokens never appear in log records or in exception messages; :attr:`AuthError.reason` carries a short English
   diagnosis that is safe to log.
@@ -43,23 +39,6 @@ from chalicelib.identity.domain import (
     principal_from_claims,
 )
 
-# --------------------------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------------------------
-
-# --------------------------------------------------------------------------------------------------------------------
-# Principal
-# --------------------------------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Bearer header
-# --------------------------------------------------------------------------------------------------------------------
-
-# --------------------------------------------------------------------------------------------------------------------
-# Verifiers
-# --------------------------------------------------------------------------------------------------------------------
-
 
 def _translate_jwt_error(exc: Exception) -> AuthError:
     import jwt
@@ -70,42 +49,8 @@ def _translate_jwt_error(exc: Exception) -> AuthError:
     return AuthError(TOKEN_INVALID, reason=f"{type(exc).__name__}: {exc}"[:200])
 
 
-class LocalJwtVerifier:
-    """HS256 tokens from the local issuer: signature, ``exp`` (with leeway), ``iat``, ``iss``, ``aud``, ``sub``."""
-
-    ALGORITHM = "HS256"
-    _MIN_SECRET_BYTES = 32  # HS256: the key should be at least as long as the hash output
-
-    def __init__(self, secret: str, issuer: str, audience: str, leeway_s: float = 30) -> None:
-        if len(secret.encode("utf-8")) < self._MIN_SECRET_BYTES:
-            raise ValueError(f"HS256 secret must be at least {self._MIN_SECRET_BYTES} bytes")
-        if not issuer or not audience:
-            raise ValueError("issuer and audience are required")
-        self._secret = secret
-        self.issuer = issuer
-        self.audience = audience
-        self.leeway_s = leeway_s
-
-    def __repr__(self) -> str:  # never show the secret
-        return f"LocalJwtVerifier(issuer={self.issuer!r}, audience={self.audience!r})"
-
-    def verify(self, token: str) -> Principal:
-        _check_token_shape(token)
-        import jwt
-
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[self.ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway_s,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise _translate_jwt_error(exc) from None
-        return principal_from_claims(claims)
+class TokenVerifierLike(Protocol):
+    def verify(self, token: str) -> Principal: ...
 
 
 class _SigningKeySource(Protocol):
@@ -272,68 +217,19 @@ class JwksVerifier:
             raise AuthError(TOKEN_INVALID, reason="token not valid yet")
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Local issuer
-# --------------------------------------------------------------------------------------------------------------------
+class CheckedVerifier:
+    """``verifier`` then ``check`` (a function of the principal that returns the principal the use cases see, or
+    raises :class:`AuthError`): the signature proves who the pool says the caller is, the check whether the
+    portal still accepts them and with which scope."""
 
-_REGISTERED_CLAIMS = frozenset({"iss", "aud", "sub", "exp", "iat", "nbf", "roles"})
-
-
-def issue_local_token(
-    secret: str,
-    issuer: str,
-    audience: str,
-    subject: str,
-    roles: Iterable[Role | str],
-    ttl_s: int = 3600,
-    now: float | None = None,
-    **claims: Any,
-) -> str:
-    """Sign an HS256 token for the local issuer (dev stack and tests only).
-
-    ``roles`` go into the ``roles`` claim (unknown role names raise ValueError, to catch typos). Extra ``claims`` are
-    added as they are (pass ``**{"custom:province_code": "35"}`` for names that are not identifiers); the registered
-    claims are set from the arguments and cannot be overridden through ``claims``.
-    """
-    clash = _REGISTERED_CLAIMS.intersection(claims)
-    if clash:
-        raise ValueError(f"claims {sorted(clash)} are set from the arguments")
-    if not subject:
-        raise ValueError("subject is required")
-    if ttl_s <= 0:
-        raise ValueError("ttl_s must be positive")
-    import jwt
-
-    issued_at = int(time.time() if now is None else now)
-    payload: dict[str, Any] = {
-        "iss": issuer,
-        "aud": audience,
-        "sub": subject,
-        "iat": issued_at,
-        "exp": issued_at + int(ttl_s),
-        "roles": sorted({_as_role(r).value for r in roles}),
-        **claims,
-    }
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
-# The local HS256 issuer's key: public (it is in the repository), so accepted only on the embedded stack and in
-# tests (the composition root refuses it on every deployed stage).
-LOCAL_JWT_SECRET = "dev-only-local-jwt-secret-do-not-use-in-production-0001"
-LOCAL_JWT_ISSUER = "http://127.0.0.1:8000/local-issuer"
-LOCAL_JWT_AUDIENCE = "dvcqg-land-payments"
-
-__all__ = ["JwksVerifier", "LocalJwtVerifier", "LocalTokenIssuer", "issue_local_token"]
-
-
-class LocalTokenIssuer:
-    """The local HS256 issuer behind the `TokenIssuer` port (local stages and tests only)."""
-
-    def __init__(self, secret: str, issuer: str, audience: str) -> None:
-        self._secret, self._issuer, self._audience = secret, issuer, audience
+    def __init__(self, verifier: TokenVerifierLike, check: Callable[[Principal], Principal]) -> None:
+        self._verifier, self._check = verifier, check
 
     def __repr__(self) -> str:
-        return f"LocalTokenIssuer(issuer={self._issuer!r})"
+        return f"CheckedVerifier({self._verifier!r})"
 
-    def issue(self, subject: str, roles: list[str], ttl_s: int) -> str:
-        return issue_local_token(self._secret, self._issuer, self._audience, subject, roles, ttl_s)
+    def verify(self, token: str) -> Principal:
+        return self._check(self._verifier.verify(token))
+
+
+__all__ = ["CheckedVerifier", "JwksVerifier"]

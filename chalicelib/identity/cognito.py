@@ -110,9 +110,23 @@ def _context_data(context: SignInContext | None) -> dict[str, Any]:
 
 def _tokens(result: Mapping[str, Any]) -> Tokens:
     auth = result["AuthenticationResult"]
+    issued_at, session = _session_of(auth["AccessToken"])
     return Tokens(access_token=auth["AccessToken"], id_token=auth.get("IdToken", ""),
                   expires_in=int(auth.get("ExpiresIn", 0)), refresh_token=auth.get("RefreshToken"),
-                  token_type=auth.get("TokenType", "Bearer"))
+                  token_type=auth.get("TokenType", "Bearer"), issued_at=issued_at, session_id=session)
+
+
+def _session_of(access_token: str) -> tuple[int, str | None]:
+    """``iat`` and ``origin_jti`` of an access token the pool has just handed over on our own call (so reading it
+    without its signature is safe: it is never a caller's token)."""
+    import jwt
+
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return 0, None
+    iat, session = claims.get("iat"), claims.get("origin_jti")
+    return (int(iat) if isinstance(iat, (int, float)) else 0), (session if isinstance(session, str) else None)
 
 
 def _sign_in_answer(result: Mapping[str, Any], username: str) -> Tokens | NewPasswordChallenge:
@@ -181,8 +195,8 @@ class CognitoDirectory:
     def create_staff(self, username: str, temporary_password: str, groups: Iterable[str],
                      phone_e164: str | None = None, attributes: Mapping[str, str] | None = None) -> CreatedUser:
         wanted = list(dict.fromkeys(groups))
-        if not wanted or set(wanted) - STAFF_GROUPS:
-            raise ValueError(f"staff groups must be a non-empty subset of {sorted(STAFF_GROUPS)}")
+        if set(wanted) - STAFF_GROUPS:
+            raise ValueError(f"staff groups must be a subset of {sorted(STAFF_GROUPS)}")
         return self._create(username, temporary_password, wanted, _attributes(phone_e164, attributes))
 
     def _create(self, username: str, temporary_password: str, groups: list[str],
@@ -281,6 +295,17 @@ class CognitoDirectory:
         with _errors():
             user = self._idp.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
         return next((a["Value"] for a in user.get("UserAttributes", []) if a["Name"] == "sub"), "")
+
+    def set_phone(self, username: str, phone_e164: str) -> None:
+        """Keep the pool's phone attribute the account's (the portal proved the new one by OTP)."""
+        with _errors():
+            self._idp.admin_update_user_attributes(UserPoolId=self.user_pool_id, Username=username,
+                                                   UserAttributes=_attributes(phone_e164, None))
+
+    def created_at(self, username: str) -> int:
+        with _errors():
+            user = self._idp.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        return int(user["UserCreateDate"].timestamp())
 
     def groups_of(self, username: str) -> list[str]:
         names: list[str] = []

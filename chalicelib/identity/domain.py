@@ -40,6 +40,11 @@ TOKEN_INVALID = "TOKEN_INVALID"
 TOKEN_EXPIRED = "TOKEN_EXPIRED"
 
 
+# A valid token of a user the directory no longer accepts: locked, deleted, signed out everywhere or whose password
+# changed after the token was issued.
+TOKEN_REVOKED = "TOKEN_REVOKED"
+
+
 ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
 
 
@@ -47,6 +52,8 @@ _AUTH_MESSAGES: dict[str, str] = {
     TOKEN_MISSING: "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.",
     TOKEN_INVALID: "Mã xác thực không hợp lệ. Vui lòng đăng nhập lại.",
     TOKEN_EXPIRED: "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+    TOKEN_REVOKED: "Phiên đăng nhập này không còn hiệu lực (tài khoản đã đăng xuất, đổi mật khẩu hoặc bị khóa). "
+                   "Vui lòng đăng nhập lại.",
 }
 
 
@@ -86,7 +93,13 @@ class ForbiddenError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller."""
+    """An authenticated caller.
+
+    From the token alone: ``subject`` (the pool's ``sub``), ``roles`` (its groups, kept to those its app client may
+    carry), ``username``. Never from the token: ``province_code`` and ``unit_codes`` (custom attributes are not in
+    access tokens, and scope must be the directory's current word); the directory check that runs after the
+    signature check (``identity.adapters.CheckedVerifier``) fills them in and may replace ``subject`` with the
+    portal's own id of the caller (a citizen's account id, a staff user name) and narrow ``roles``."""
 
     subject: str
     roles: frozenset[Role]
@@ -94,11 +107,14 @@ class Principal:
     unit_codes: tuple[str, ...]
     issuer: str
     expires_at: int  # UNIX seconds (the token's ``exp``)
-    # Facts about the token rather than the caller (left out of equality): the app client it was issued to, and
-    # when, so that a use case can refuse tokens issued before the user's last "sign out everywhere" or password
-    # reset (a JWT stays valid offline until it expires).
+    # Facts about the token rather than the caller (left out of equality): the app client it was issued to, when,
+    # the pool's user name and the sign-in session (Cognito's ``origin_jti``), so that tokens issued before the
+    # user's last "sign out everywhere" or password change can be refused (a JWT stays valid offline until it
+    # expires).
     client_id: str | None = field(default=None, compare=False)
     issued_at: int | None = field(default=None, compare=False)
+    username: str | None = field(default=None, compare=False)
+    session_id: str | None = field(default=None, compare=False)
 
     def has_role(self, *roles: Role | str) -> bool:
         """True when the principal holds at least one of ``roles`` (Role members or their string values)."""
@@ -130,36 +146,6 @@ def _roles_from_claims(claims: Mapping[str, Any]) -> frozenset[Role]:
     return frozenset(found)
 
 
-def _province_from_claims(claims: Mapping[str, Any]) -> str | None:
-    for name in ("custom:province_code", "province_code"):
-        value = claims.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _units_from_claims(claims: Mapping[str, Any]) -> tuple[str, ...]:
-    raw = claims.get("custom:unit_codes")
-    items: list[Any]
-    if isinstance(raw, str):
-        items = raw.split(",")
-    elif isinstance(claims.get("unit_codes"), (list, tuple)):
-        items = list(claims["unit_codes"])
-    elif isinstance(claims.get("unit_codes"), str):
-        items = claims["unit_codes"].split(",")
-    else:
-        items = []
-    units: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            code = item.strip()
-            if code and code not in units:
-                units.append(code)
-    return tuple(units)
-
-
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     """Build a :class:`Principal` from already verified claims."""
     subject = claims.get("sub")
@@ -171,17 +157,41 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     return Principal(
         subject=subject,
         roles=_roles_from_claims(claims),
-        province_code=_province_from_claims(claims),
-        unit_codes=_units_from_claims(claims),
+        province_code=None,
+        unit_codes=(),
         issuer=str(claims.get("iss", "")),
         expires_at=int(exp),
         client_id=_client_from_claims(claims),
         issued_at=_int_claim(claims, "iat"),
+        username=_str_claim(claims, "username") or _str_claim(claims, "cognito:username"),
+        session_id=_str_claim(claims, "origin_jti"),
     )
 
 
+def _str_claim(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def token_revoked(issued_at: int | None, session_id: str | None, valid_after: int, kept_session: str | None) -> bool:
+    """Is a token issued at ``issued_at`` (seconds, the token's ``iat``) in ``session_id`` refused after a
+    revocation recorded as (``valid_after``, ``kept_session``)?
+
+    Tokens issued before ``valid_after`` are refused. ``iat`` has one-second resolution, so for tokens issued in
+    that very second ``kept_session`` decides: None lets them through (a reset by OTP, where no new session exists
+    yet), a session id lets only that session's through (the fresh session a password change signs in), "" refuses
+    them all (sign out everywhere). ``valid_after`` 0: never revoked."""
+    if not valid_after:
+        return False
+    if issued_at is None or issued_at < valid_after:
+        return True
+    if issued_at > valid_after or kept_session is None:
+        return False
+    return session_id != kept_session
+
+
 def _client_from_claims(claims: Mapping[str, Any]) -> str | None:
-    """An access token names its app client in ``client_id``; an id token (and the local issuer) in ``aud``."""
+    """An access token names its app client in ``client_id``; an id token in ``aud``."""
     value = claims.get("client_id", claims.get("aud"))
     return value if isinstance(value, str) and value else None
 

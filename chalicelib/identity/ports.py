@@ -70,13 +70,17 @@ class GroupNotFound(DirectoryError):
 
 @dataclass(frozen=True)
 class Tokens:
-    """A successful sign-in or refresh. ``refresh_token`` is None after a refresh (Cognito does not rotate it)."""
+    """A successful sign-in or refresh. ``refresh_token`` is None after a refresh (Cognito does not rotate it).
+    ``issued_at`` and ``session_id`` are the access token's ``iat`` and ``origin_jti``, read by the adapter from the
+    token the pool just handed over (what a password change records as the one session to keep)."""
 
     access_token: str
     id_token: str
     expires_in: int
     refresh_token: str | None = None
     token_type: str = "Bearer"
+    issued_at: int = 0
+    session_id: str | None = None
 
     def __repr__(self) -> str:  # tokens never in logs or tracebacks
         return f"Tokens(expires_in={self.expires_in}, refresh={'yes' if self.refresh_token else 'no'})"
@@ -117,7 +121,9 @@ class UserDirectory(Protocol):
                        attributes: dict[str, str] | None = None) -> CreatedUser: ...
 
     def create_staff(self, username: str, temporary_password: str, groups: list[str],
-                     phone_e164: str | None = None, attributes: dict[str, str] | None = None) -> CreatedUser: ...
+                     phone_e164: str | None = None, attributes: dict[str, str] | None = None) -> CreatedUser:
+        """``groups`` may be empty: an officer registered but not yet given a unit holds no role."""
+        ...
 
     def sign_in(self, username: str, password: str, *, staff: bool = False,
                 context: SignInContext | None = None) -> Tokens | NewPasswordChallenge: ...
@@ -146,3 +152,9 @@ class UserDirectory(Protocol):
     def sub_of(self, username: str) -> str: ...
 
     def groups_of(self, username: str) -> list[str]: ...
+
+    def set_phone(self, username: str, phone_e164: str) -> None: ...
+
+    def created_at(self, username: str) -> int:
+        """When the user was created (UNIX seconds); UserNotFound if there is no such user."""
+        ...

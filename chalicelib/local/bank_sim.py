@@ -8,7 +8,8 @@ makes the bank tell our API the result the way that bank's protocol does, then s
 - ``standard_webhooks`` (VCB, ICB, BIDV, VBA): signed JSON ``POST {api}/v1/partners/banks/{code}/callbacks``;
 - ``vnpay_ipn`` (MB): ``GET {api}/v1/partners/banks/vnpay/ipn?<signed vnp_ parameters>``.
 
-Scripts and tests skip the browser with ``POST /api/pay`` (JSON in, our API's answer out); ``GET /api/health``.
+Scripts and tests skip the browser with ``POST /api/pay`` (JSON in, our API's answer out; for MB it also takes the
+signed ``vnp_`` fields of the payment URL); ``GET /api/health``.
 
 The VNPay-style bank (MB) takes only a signed payment URL (``/pay`` or ``/paymentv2/vpcpay.html`` with the
 ``vnp_`` parameters of ``payments.adapters.vnpay.payment_url``): an unsigned, tampered or expired one gets a visible
@@ -21,8 +22,12 @@ Reconciliation (M14), spoken as the real partners would so that the clients writ
   ``POST .../refunds``, signed both ways with the bank's secret; one refund per ``refund_id``;
 - settlement files of any bank and day in that bank's format (``POST /control/settlement`` with ``plant``ed
   discrepancies, then ``GET /settlement/<name>``); ``POST /control/status-api {"answer": false}`` makes the status
-  and refund APIs hold the connection without answering (client timeouts); ``POST /control/transactions`` records a
-  transaction at the bank directly; ``/api/pay`` with ``"deliver": false`` pays without calling back (a lost callback).
+  and refund APIs hold the connection without answering (client timeouts), and ``{"answer": false, "process": true}``
+  makes them do what was asked and then lose the answer (a refund that happened although its caller timed out);
+  ``POST /control/transactions`` records a transaction at the bank directly; ``/api/pay`` with ``"deliver": false``
+  pays without calling back (a lost callback), and ``POST /control/deliver {"bank_code", "payment_id"}`` sends that
+  callback late. A payment page the citizen opened and left is closed by the gateway at its expiry: the status API
+  then answers FAILED (as for a cancelled payment).
 
 Internet-banking accounts (M7, account linking): ``POST /api/ib/accounts/lookup`` ``{"bank_code", "username"}`` is
 what our bank adapter calls (signed per Standard Webhooks with the bank's secret when the simulator has one) and
@@ -43,6 +48,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from http import HTTPStatus
@@ -83,6 +89,10 @@ VNPAY_RESPONSE_CODES = {"success": "00", "cancel": "24"}  # 24 = cancelled by th
 DEFAULT_TMN_CODE = "DVCQG001"
 VNPAY_API_PATH = "/merchant_webapi/api/transaction"
 SILENT_SECONDS = 30  # how long a silenced status API holds a connection (far past any client timeout)
+# What the gateway requires in a payment URL (API 2.1.0); vnp_BankCode is optional (the payer chooses on the page).
+VNPAY_REQUIRED = ("vnp_Version", "vnp_Command", "vnp_TmnCode", "vnp_Amount", "vnp_CurrCode", "vnp_TxnRef",
+                  "vnp_OrderInfo", "vnp_OrderType", "vnp_Locale", "vnp_ReturnUrl", "vnp_IpAddr", "vnp_CreateDate",
+                  "vnp_ExpireDate")
 PLANTS = ("missing_at_bank", "missing_at_portal", "amount_mismatch", "duplicate_at_bank", "status_mismatch",
           "next_day", "truncated", "wrong_trailer")
 _BANK_PATH = re.compile(r"/banks/([A-Z]{2,10})/(transactions/([^/]{1,128})|refunds)")
@@ -144,6 +154,7 @@ class PaymentOrder:
     return_url: str | None = None
     created_at: datetime | None = None  # the merchant's vnp_CreateDate (querydr looks the transaction up by it)
     signed: Mapping[str, str] | None = None  # the verified vnp_ parameters of a signed payment URL
+    expires_at: datetime | None = None  # vnp_ExpireDate: no payment after it, and an open order closes then
 
     @classmethod
     def from_vnpay(cls, fields: Mapping[str, str], hash_secret: str, tmn_code: str, now: datetime) -> PaymentOrder:
@@ -154,6 +165,9 @@ class PaymentOrder:
         if not verify_ipn(signed, hash_secret):
             raise InvalidOrderError("Sai chữ ký (vnp_SecureHash): đường dẫn thanh toán đã bị sửa đổi hoặc không do "
                                     "đơn vị chấp nhận thanh toán tạo ra.")
+        missing = [name for name in VNPAY_REQUIRED if not signed.get(name)]
+        if missing:
+            raise InvalidOrderError(f"Thiếu tham số bắt buộc: {', '.join(missing)}.")
         if (signed.get("vnp_Version"), signed.get("vnp_Command"), signed.get("vnp_CurrCode")) != (
                 API_VERSION, "pay", "VND"):
             raise InvalidOrderError("Phiên bản, lệnh hoặc loại tiền (vnp_Version, vnp_Command, vnp_CurrCode) sai.")
@@ -171,7 +185,7 @@ class PaymentOrder:
             raise InvalidOrderError("Giao dịch đã quá thời gian chờ thanh toán (vnp_ExpireDate).")
         order = cls.from_fields({"payment_id": signed.get("vnp_TxnRef"), "bank_code": "MB",
                                  "amount_vnd": int(raw) // 100, "return_url": signed.get("vnp_ReturnUrl")})
-        return replace(order, created_at=created, signed=signed)
+        return replace(order, created_at=created, signed=signed, expires_at=expires)
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> PaymentOrder:
@@ -216,6 +230,13 @@ class BankTransaction:
     paid_at: datetime | None = None
     created_at: datetime | None = None
     refunded_vnd: int = 0
+    expires_at: datetime | None = None
+
+    def at(self, now: datetime) -> BankTransaction:
+        """As the bank sees it at ``now``: a payment page left open past its expiry is closed, failed."""
+        if self.status == "PENDING" and self.expires_at is not None and now > self.expires_at:
+            return replace(self, status="FAILED")
+        return self
 
     def public(self) -> dict[str, Any]:
         paid_at = self.paid_at.astimezone(VN_TZ).isoformat() if self.paid_at else None
@@ -275,6 +296,8 @@ class SimulatedBank:
         self._settle_on: dict[tuple[str, str], date] = {}  # payments whose settlement was moved to another day
         self._files: dict[str, bytes] = {}
         self._silent = False
+        self._lose_answers = False  # process, then hold the connection: the answer is lost on the way
+        self.status_queries: Counter = Counter()  # (bank, payment id) -> status queries received (tests count them)
         self._release = threading.Event()
 
     # --- internet-banking accounts (account linking) ----------------------------------------------------------
@@ -390,11 +413,13 @@ class SimulatedBank:
             key = (order.bank.code, order.payment_id)
             if key not in self._txns:
                 self._txns[key] = BankTransaction(order.bank.code, order.payment_id, order.amount_vnd, "PENDING",
-                                                  created_at=order.created_at)
+                                                  created_at=order.created_at, expires_at=order.expires_at)
 
-    def set_status_api(self, answering: bool) -> None:
-        """False: the status and refund APIs accept connections and never answer (until True again or stop)."""
-        self._silent = not answering
+    def set_status_api(self, answering: bool, process: bool = False) -> None:
+        """False: the status and refund APIs accept connections and never answer (until True again or stop);
+        with ``process``, they do what was asked (a refund is booked) before holding the connection."""
+        self._silent = not answering and not process
+        self._lose_answers = not answering and process
         if answering:
             self._release.set()
         else:
@@ -406,6 +431,23 @@ class SimulatedBank:
             return False
         self._release.wait(SILENT_SECONDS)
         return True
+
+    def hold_if_losing(self) -> bool:
+        """Called by the HTTP handler after processing: True when it held the connection (the answer is lost)."""
+        if not self._lose_answers:
+            return False
+        self._release.wait(SILENT_SECONDS)
+        return True
+
+    def deliver(self, bank_code: str, payment_id: str) -> CallbackResult:
+        """Send the callback of a booked transaction now (a late callback, after one that was never sent)."""
+        txn = self.transaction(bank_code, payment_id)
+        if txn is None or txn.status == "PENDING":
+            raise InvalidOrderError("Không có giao dịch đã hoàn tất để gửi kết quả.")
+        if BANKS[bank_code].protocol == VNPAY_IPN:
+            query = urlencode(self.vnpay_result_params(txn))
+            return self._send(urllib.request.Request(f"{self.api_base_url}/v1/partners/banks/vnpay/ipn?{query}"))
+        return self._send(self._standard_webhook(txn))
 
     # --- VNPay-style merchant API (querydr, refund) ----------------------------------------------------------
 
@@ -427,9 +469,12 @@ class SimulatedBank:
             if body["vnp_RequestId"] in self._request_ids:
                 return self._vnp_answer(command, body, "94", "Yeu cau bi trung lap")
             self._request_ids.add(body["vnp_RequestId"])
+            if command == "querydr":
+                self.status_queries[("MB", str(body.get("vnp_TxnRef")))] += 1
             txn = self._txns.get(("MB", str(body.get("vnp_TxnRef"))))
             if txn is None or (txn.created_at and format_vnp_date(txn.created_at) != body["vnp_TransactionDate"]):
                 return self._vnp_answer(command, body, "91", "Khong tim thay giao dich yeu cau")
+            txn = txn.at(self._clock())
             if command == "querydr":
                 return self._vnp_answer(command, body, "00", "QueryDR Success", txn)
             return self._vnp_refund(body, txn)
@@ -480,11 +525,13 @@ class SimulatedBank:
     # --- Standard Webhooks banks' API (status, refund) -------------------------------------------------------
 
     def webhook_status(self, bank_code: str, payment_id: str) -> dict[str, Any]:
+        with self._books:
+            self.status_queries[(bank_code, payment_id)] += 1
         txn = self.transaction(bank_code, payment_id)
         if txn is None:
             return {"payment_id": payment_id, "bank_txn_ref": None, "status": "NOT_FOUND", "amount_vnd": None,
                     "paid_at": None}
-        return txn.public()
+        return txn.at(self._clock()).public()
 
     def webhook_refund(self, bank_code: str, fields: Any) -> tuple[int, dict[str, Any]]:
         """(HTTP status, answer) of a refund request; one refund per ``refund_id``, whatever the retries."""
@@ -841,7 +888,9 @@ class _Handler(BaseHTTPRequestHandler):
             override = fields.get("amount_override_vnd")
             if override is not None:
                 override = _positive_int(override, "amount_override_vnd phải là số nguyên dương.")
-            order = PaymentOrder.from_fields(fields)
+            # The VNPay-style bank's signed payment URL fields (vnp_...) are checked as its page checks them.
+            order = self._order(fields) if any(k.startswith("vnp_") for k in fields) else \
+                PaymentOrder.from_fields(fields)
             deliver = fields.get("deliver", True) is not False
             result = self.server.bank.pay(order, str(fields.get("outcome")), override, deliver=deliver)
         except (InvalidOrderError, ValueError) as error:
@@ -863,7 +912,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         # The gateway answers every request, even a malformed one, with signed JSON and HTTP 200.
-        self._json(HTTPStatus.OK, bank.vnpay_transaction_api(_json_or_none(raw)))
+        answer = bank.vnpay_transaction_api(_json_or_none(raw))
+        if bank.hold_if_losing():
+            self.close_connection = True
+            return
+        self._json(HTTPStatus.OK, answer)
 
     def _webhook_bank(self, code: str, raw: bytes, handle: Callable[[SimulatedBank, str], tuple[int, Any]]) -> None:
         """A Standard Webhooks bank's API call: verify the request's signature, answer signed."""
@@ -883,6 +936,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.UNAUTHORIZED, {"error": "INVALID_SIGNATURE"})
             return
         status, answer = handle(bank, code)
+        if bank.hold_if_losing():
+            self.close_connection = True
+            return
         body = json.dumps(answer, ensure_ascii=False).encode("utf-8")
         self._respond(status, "application/json; charset=utf-8", body.decode("utf-8"), bank._sign(code, body))
 
@@ -898,8 +954,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.OK, {"name": file.name, "url": f"/settlement/{file.name}", "sha256": file.sha256,
                                            "size_bytes": len(file.content), "planted": file.planted})
             elif name == "status-api":
-                bank.set_status_api(fields.get("answer") is not False)
-                self._json(HTTPStatus.OK, {"answering": fields.get("answer") is not False})
+                answering, process = fields.get("answer") is not False, fields.get("process") is True
+                bank.set_status_api(answering, process)
+                self._json(HTTPStatus.OK, {"answering": answering, **({"processing": True} if process else {})})
+            elif name == "deliver":
+                result = bank.deliver(str(fields.get("bank_code")), str(fields.get("payment_id")))
+                self._json(HTTPStatus.OK, {"callback_status": result.status, "callback_response": result.response})
             elif name == "transactions":
                 txn = _seeded_transaction(fields)
                 bank.record_transaction(txn)
@@ -908,6 +968,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.NOT_FOUND, {"error": "NOT_FOUND"})
         except (InvalidOrderError, KeyError, ValueError, TypeError) as error:
             self._json(HTTPStatus.BAD_REQUEST, {"error": "INVALID_REQUEST", "detail": str(error)})
+        except CallbackFailedError as error:
+            self._json(HTTPStatus.BAD_GATEWAY, {"error": "CALLBACK_FAILED", "detail": str(error)})
 
     def _ib_lookup(self, raw: bytes) -> None:
         bank = self.server.bank

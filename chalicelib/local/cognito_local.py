@@ -36,37 +36,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.local.resources import TEMPLATE_PATH, LocalStackError, _references, _Resolver
+from chalicelib.local.fixups import LocalStackError
+from chalicelib.local.template import TEMPLATE_PATH, _references, _Resolver, merge_fragment
 
-FRAGMENT_PATH = TEMPLATE_PATH.with_name("cognito.json")
+__all__ = ["deploy_cognito", "default_template", "merge_fragment", "seed_user", "strip_cognito"]
+
 COGNITO_PREFIX = "AWS::Cognito::"
-
-# Stack output -> environment variable (for the lead to merge into resources.OUTPUT_ENV).
-OUTPUT_ENV = {
-    "UserPoolId": "COGNITO_USER_POOL_ID",
-    "CitizenClientId": "COGNITO_CITIZEN_CLIENT_ID",
-    "StaffClientId": "COGNITO_STAFF_CLIENT_ID",
-}
 
 
 def default_template() -> dict[str, Any]:
-    """infra/resources.json, with infra/cognito.json merged in section by section while it is still a fragment."""
-    template = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    if FRAGMENT_PATH.exists():
-        template = merge_fragment(template, json.loads(FRAGMENT_PATH.read_text(encoding="utf-8")))
-    return template
-
-
-def merge_fragment(template: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``template`` with the fragment's Parameters, Conditions, Resources, Outputs and Metadata added;
-    a key present in both is an error (the fragment must not silently replace anything)."""
-    merged = copy.deepcopy(template)
-    for section in ("Parameters", "Conditions", "Resources", "Outputs", "Metadata"):
-        clash = set(merged.get(section, {})) & set(fragment.get(section, {}))
-        if clash:
-            raise LocalStackError(f"{section} defined twice: {sorted(clash)}")
-        merged.setdefault(section, {}).update(copy.deepcopy(fragment.get(section, {})))
-    return merged
+    """infra/resources.json, which holds the user pool with everything else."""
+    return json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
 
 
 def strip_cognito(template: dict[str, Any]) -> dict[str, Any]:
@@ -111,10 +91,6 @@ def deploy_cognito(session_kwargs: dict, stage: str, template: dict[str, Any] | 
         resolver.physical[logical_id] = physical
         resolver.attributes.update({(logical_id, k): v for k, v in attributes.items()})
     return _outputs(template, resolver, set(cognito))
-
-
-def env_from_outputs(outputs: dict[str, str]) -> dict[str, str]:
-    return {env: outputs[key] for key, env in OUTPUT_ENV.items() if key in outputs}
 
 
 class _CognitoResolver(_Resolver):

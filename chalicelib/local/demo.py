@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -106,8 +107,11 @@ def _start_payment(s: requests.Session, api: str, dossier: str, number: str, ban
 def _pay_at_bank(s: requests.Session, api: str, bank: str, payment: dict, bank_code: str,
                  say: Callable[[str], None]) -> dict:
     say("4. Công dân thanh toán tại ngân hàng mô phỏng; ngân hàng gửi kết quả (có chữ ký) về API")
-    r = s.post(f"{bank}/api/pay", json={"payment_id": payment["payment_id"], "bank_code": bank_code,
-                                        "amount_vnd": payment["amount_vnd"], "outcome": "success"}, timeout=20)
+    order = {"payment_id": payment["payment_id"], "bank_code": bank_code, "amount_vnd": payment["amount_vnd"]}
+    signed = dict(parse_qsl(urlsplit(payment["redirect_url"]).query))
+    if "vnp_SecureHash" in signed:
+        order = signed  # the VNPay-style gateway takes the signed payment URL's fields, verified as its page does
+    r = s.post(f"{bank}/api/pay", json={**order, "outcome": "success"}, timeout=20)
     r.raise_for_status()
     say(f"   -> ngân hàng nhận phản hồi {r.json()}")
     s.headers["X-Client-Secret"] = payment["client_secret"]  # the payer's page keeps it; the bank never sees it

@@ -166,6 +166,8 @@ class SimulatedProvince:
         parts = urlsplit(h.path)
         path = parts.path
         if path == "/redirect":
+            # Read the body anyway: left unread on a keep-alive connection, it would prefix the next request.
+            h.rfile.read(min(int(h.headers.get("Content-Length") or 0), MAX_BODY))
             target = parse_qs(parts.query).get("to", ["/"])[0]
             return self._answer(h, 302, {"moved": True}, headers={"Location": target})
         try:

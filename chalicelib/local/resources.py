@@ -15,6 +15,8 @@ changing what production gets:
       moto's S3 checks object requests against the bucket policy without any request context, so the
       `aws:SecureTransport` condition cannot hold and the Deny refuses every GetObject/PutObject (403);
     - AWS::WAFv2::WebACL: dropped. Its only use is the association with API Gateway, which does not exist locally;
+    - AWS::Cognito::* (the user pool, its groups, clients, the portal's identity provider and its domain): created
+      from the same template text by the cognito-idp API (`chalicelib.local.cognito_local`), outputs included.
     - AWS::CloudFront::* (infra/web.json): dropped, with what refers to them. Locally the API's port serves the
       built site with the same response headers (chalicelib/local/static_site.py).
 * AWS::KMS::Key KeyPolicy: moto stores the policy as given and json.loads it on every KMS call, so a policy written
@@ -44,7 +46,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.local.fixups import _NO_VALUE, LocalStackError, _apply_ignored_properties, _create_by_api
+from chalicelib.local.fixups import LocalStackError, _apply_ignored_properties, _create_by_api
+from chalicelib.local.template import TEMPLATE_PATH, _references, _Resolver
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "resources.json"
+__all__ = ["OUTPUT_ENV", "TEMPLATE_PATH", "LocalStackError", "deploy_local_stack", "env_from_outputs",
+           "local_template"]
+
 
 # Logical ids that exist only in the `chalice package` output.
 PACKAGE_ONLY_IDS = frozenset({"RestAPI"})
@@ -78,13 +82,15 @@ OUTPUT_ENV = {
     "AlertEmailsTopicArn": "ALERT_EMAILS_TOPIC_ARN",
     "DocumentsBucketName": "DOCUMENTS_BUCKET",
     "AppSecretName": "APP_SECRET_NAME",
+    "UserPoolId": "COGNITO_USER_POOL_ID",
+    "CitizenClientId": "COGNITO_CITIZEN_CLIENT_ID",
+    "StaffClientId": "COGNITO_STAFF_CLIENT_ID",
 }
 
 _DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 _LOCAL_KEY_POLICY = {"Fn::Sub": json.dumps({"Version": "2012-10-17", "Statement": [{
     "Sid": "AccountRoot", "Effect": "Allow", "Principal": {"AWS": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"},
     "Action": "kms:*", "Resource": "*"}]})}
-_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 def deploy_local_stack(
@@ -100,19 +106,18 @@ def deploy_local_stack(
     `session_kwargs` are boto3 client kwargs (endpoint_url, region_name, aws_access_key_id, aws_secret_access_key).
     Idempotent: if the stack already exists it is reused and the local fix-ups are re-applied.
     """
+    from chalicelib.local.cognito_local import deploy_cognito, strip_cognito
+
     template = json.loads(Path(template_path or TEMPLATE_PATH).read_text(encoding="utf-8"))
     stack_name = stack_name or f"lfo-{stage}"
     clients = _Clients(session_kwargs)
     cfn = clients("cloudformation")
 
-    stack_template, deferred = local_template(template)
+    stack_template, deferred = local_template(strip_cognito(template))
     stack = _existing_stack(cfn, stack_name)
     if stack is None:
-        cfn.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(stack_template),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
-        )
+        cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(stack_template),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
         stack = _wait_for_stack(cfn, stack_name, timeout_s)
 
     resolver = _Resolver(template, stack, cfn.describe_stack_resources(StackName=stack_name)["StackResources"])
@@ -121,6 +126,7 @@ def deploy_local_stack(
         resolver.physical[logical_id] = _create_by_api(clients, resource, resolver)
 
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs.update(deploy_cognito(session_kwargs, stage, template, stack_name=stack_name))
     for key, output in template.get("Outputs", {}).items():
         if key not in outputs and resolver.can_resolve(output["Value"]):
             outputs[key] = str(resolver.resolve(output["Value"]))
@@ -171,31 +177,6 @@ def local_template(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return local, deferred
 
 
-def _references(node: Any) -> set[str]:
-    """Logical ids (or parameters) a template fragment refers to through Ref, Fn::GetAtt, Fn::Sub or DependsOn."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
-                found.add(target)
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found |= {m.split(".")[0] for m in _SUB_VAR.findall(text)}
-                if isinstance(value, list):
-                    found |= _references(value[1])
-            elif key == "DependsOn":
-                found |= set(value if isinstance(value, list) else [value])
-            else:
-                found |= _references(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= _references(item)
-    return found
-
-
 class _Clients:
     def __init__(self, session_kwargs: dict) -> None:
         self._kwargs = dict(session_kwargs)
@@ -234,111 +215,3 @@ def _wait_for_stack(cfn: Any, stack_name: str, timeout_s: float) -> dict[str, An
         if time.monotonic() > deadline:
             raise LocalStackError(f"stack {stack_name} still {status} after {timeout_s:.0f} s")
         time.sleep(0.2)
-
-
-class _Resolver:
-    """Just enough of CloudFormation's intrinsic functions to evaluate the template's values after deployment."""
-
-    def __init__(self, template: dict[str, Any], stack: dict[str, Any], resources: list[dict[str, Any]]) -> None:
-        _, partition, _, region, account, _ = stack["StackId"].split(":", 5)
-        self.template = template
-        self.pseudo = {
-            "AWS::Partition": partition,
-            "AWS::Region": region,
-            "AWS::AccountId": account,
-            "AWS::StackName": stack["StackName"],
-            "AWS::StackId": stack["StackId"],
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        self.params = {
-            name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()
-        } | {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-        self.physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
-
-    def can_resolve(self, node: Any) -> bool:
-        known = set(self.pseudo) | set(self.params) | set(self.physical)
-        return _references(node) <= known
-
-    def condition(self, name: str) -> bool:
-        return bool(self.resolve(self.template["Conditions"][name]))
-
-    def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [v for v in (self.resolve(i) for i in node) if v is not _NO_VALUE]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            (key, value), = node.items()
-            handler = getattr(self, "_" + key.replace("::", "_").lower(), None) if key.startswith(("Fn::", "Ref")) else None
-            if handler:
-                return handler(value)
-            if key == "Condition" and isinstance(value, str):
-                return self.condition(value)
-        resolved = {k: self.resolve(v) for k, v in node.items()}
-        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
-
-    def _ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        for table in (self.pseudo, self.params, self.physical):
-            if name in table:
-                return table[name]
-        raise LocalStackError(f"cannot resolve Ref {name}")
-
-    def _fn_getatt(self, value: Any) -> str:
-        logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
-        if attribute != "Arn":
-            raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute} locally")
-        rtype = self.template["Resources"][logical_id]["Type"]
-        physical, p = self.physical[logical_id], self.pseudo
-        arns = {
-            "AWS::S3::Bucket": lambda: f"arn:{p['AWS::Partition']}:s3:::{physical}",
-            "AWS::SQS::Queue": lambda: (
-                f"arn:{p['AWS::Partition']}:sqs:{p['AWS::Region']}:{p['AWS::AccountId']}:{physical.rsplit('/', 1)[-1]}"
-            ),
-            "AWS::DynamoDB::Table": lambda: (
-                f"arn:{p['AWS::Partition']}:dynamodb:{p['AWS::Region']}:{p['AWS::AccountId']}:table/{physical}"
-            ),
-            "AWS::SNS::Topic": lambda: physical,
-            "AWS::SecretsManager::Secret": lambda: physical,
-            "AWS::KMS::Key": lambda: f"arn:{p['AWS::Partition']}:kms:{p['AWS::Region']}:{p['AWS::AccountId']}:key/{physical}",
-            "AWS::IAM::Role": lambda: f"arn:{p['AWS::Partition']}:iam::{p['AWS::AccountId']}:role/{physical}",
-            "AWS::Logs::LogGroup": lambda: (
-                f"arn:{p['AWS::Partition']}:logs:{p['AWS::Region']}:{p['AWS::AccountId']}:log-group:{physical}:*"
-            ),
-        }
-        if rtype not in arns:
-            raise LocalStackError(f"cannot resolve Fn::GetAtt {logical_id}.Arn ({rtype}) locally")
-        return arns[rtype]()
-
-    def _fn_sub(self, value: Any) -> str:
-        text, extra = (value[0], self.resolve(value[1])) if isinstance(value, list) else (value, {})
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in extra:
-                return str(extra[name])
-            if "." in name and not name.startswith("AWS::"):
-                return str(self._fn_getatt(name))
-            return str(self._ref(name))
-
-        return _SUB_VAR.sub(replace, text)
-
-    def _fn_join(self, value: list[Any]) -> str:
-        return str(value[0]).join(str(v) for v in self.resolve(value[1]))
-
-    def _fn_if(self, value: list[Any]) -> Any:
-        return self.resolve(value[1] if self.condition(value[0]) else value[2])
-
-    def _fn_equals(self, value: list[Any]) -> bool:
-        left, right = self.resolve(value)
-        return str(left) == str(right)
-
-    def _fn_not(self, value: list[Any]) -> bool:
-        return not self.resolve(value[0])
-
-    def _fn_and(self, value: list[Any]) -> bool:
-        return all(self.resolve(value))
-
-    def _fn_or(self, value: list[Any]) -> bool:
-        return any(self.resolve(value))

@@ -1,5 +1,6 @@
-"""The embedded local stack: moto server, resources from infra/resources.json, local secrets, the Chalice app on a
-local HTTP server, the simulated bank, and a poller that feeds the SQS consumer as Lambda would.
+"""The embedded local stack: moto server, resources from infra/resources.json (the user pool included), local
+secrets, demo users of every role, the Chalice app on a local HTTP server, the simulated bank, and a poller that
+feeds the SQS consumer as Lambda would.
 
 `python -m chalicelib.local.stack` runs it in the foreground (what `make run` does); tests start it in-process.
 """
@@ -19,6 +20,7 @@ from chalicelib.local.pollers import QueuePoller, Scheduler, StreamPoller
 
 REGION = "ap-southeast-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+TEST_STAGE_TIMINGS = {"BANK_API_TIMEOUT_S": "1.5", "STATUS_QUERY_QUICK_TIMEOUT_S": "0.6", "REFUND_SEND_LEASE_S": "2"}
 
 
 def provision(endpoint: str, stage: str) -> dict[str, str]:
@@ -92,7 +94,18 @@ class LocalStack:
     env: dict[str, str]
     province_url: str = ""
     province: Any = None  # the SimulatedProvince (tests in this process control it directly)
+    bank: Any = None  # the SimulatedBank (likewise)
     _parts: list[Any] = field(default_factory=list)
+
+    def token(self, role: str | None, **options: Any) -> str:
+        """An access token of a fresh user of ``role`` (None: a staff user without a role), seeded through the use
+        cases and signed in through the API and the pool (see chalicelib.local.identities.new_identity)."""
+        return self.identity(role, **options).access_token
+
+    def identity(self, role: str | None, **options: Any):
+        from chalicelib.local.identities import new_identity
+
+        return new_identity(self.api_url, role, **options)
 
     def stop(self) -> None:
         for part in reversed(self._parts):
@@ -118,24 +131,35 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     province_port = province_port or free_port()
     if delivery_backoff_scale is None and stage == "test":
         delivery_backoff_scale = 0.0
+    if stage == "test":
+        # Bank calls that time out (a silenced simulated bank) take a second, and a refund's send lease a few:
+        # the retry paths run in seconds, with the same logic as in AWS.
+        for name, value in TEST_STAGE_TIMINGS.items():
+            os.environ.setdefault(name, value)
     os.environ["LOOPBACK_PORTS"] = f"{province_port},{bank_url.rsplit(':', 1)[1]}"  # the SSRF guard's local exceptions
     configure_environment(endpoint, stage, resource_env, bank_url, delivery_backoff_scale)
     province = _start_province(province_port)
     register_local_provinces(province.url)
     bank = _start_bank(api_url, bank_url)
-    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province)
+    stack = LocalStack(stage, endpoint, api_url, bank_url, resource_env, province.url, province, bank)
     stack._parts += [moto.stop, bank.stop, province.stop]
     import app as app_module
 
     if poll_queue:
         stack._parts.append(_start_queue_poller(app_module.forward_receipts, resource_env))
     stack._parts.append(_start_stream_poller(app_module.dispatch_outbox, resource_env))
-    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries])
+    scheduler = Scheduler([app_module.sweep_outbox, app_module.sweep_deliveries, app_module.support_clock,
+                           app_module.resolve_stale_payments])
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
     stack._parts.append(_serve_api(app_module.app, stage, api_url, site_root))
     _wait_healthy(api_url)
+    from chalicelib.local import identities
+
+    if stage != "test":  # the tests make their own users (stack.token); `make token` signs in the demo ones
+        identities.seed_demo_users()
+    identities.RUNNING_API[:] = [api_url]
     return stack
 
 
@@ -194,11 +218,19 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
         # client's delayed ACK.
         disable_nagle_algorithm = True
 
+        def _with_client_address(self) -> None:
+            # The client's own address as requestContext.identity.sourceIp (chalice local says 127.0.0.1 for
+            # everyone), as API Gateway would; each request has its own gateway, so this is per request.
+            self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+            self._generic_handle()
+
+        do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = _with_client_address
+
         def do_GET(self):
-            self._site(send_body=True) if is_site_path(self.path) else self._generic_handle()
+            self._site(send_body=True) if is_site_path(self.path) else self._with_client_address()
 
         def do_HEAD(self):
-            self._site(send_body=False) if is_site_path(self.path) else self._generic_handle()
+            self._site(send_body=False) if is_site_path(self.path) else self._with_client_address()
 
         def _generic_handle(self):
             if routes_to(chalice_app, self.command, self.path):
@@ -207,11 +239,9 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
             status, headers, body = missing_route()  # what API Gateway answers (chalicelib.local.gateway)
             return self._send_http_response(status, dict(headers), body)
 
-        do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
-
         def __getattr__(self, name: str):
             if name.startswith("do_"):  # TRACE, CONNECT, made-up methods: not routed either
-                return self._generic_handle
+                return self._with_client_address
             raise AttributeError(name)
 
         def _site(self, send_body: bool) -> None:
@@ -270,7 +300,7 @@ Local partner secrets (documented dev values, also in chalicelib/local/devkeys.p
 
 Try it:
   make demo                      # the whole journey: notice -> lookup -> pay at the bank -> receipt + PDF
-  make token ROLE=citizen        # a bearer token from the local issuer
+  make token ROLE=citizen        # a demo user's token, signed in through the local user pool
   curl -s -X POST {stack.api_url}/v1/lookup -H 'Content-Type: application/json' \\
        -d '{{"dossier_code": "000.00.43.H35-210520-0001", "id_number": "035095001234"}}'
       (404 DOSSIER_NOT_FOUND until `make demo` has sent that dossier's notice)

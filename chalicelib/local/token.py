@@ -1,10 +1,13 @@
-"""Print a bearer token for the local stack, signed with the documented dev key (chalicelib.local.devkeys).
+"""Print an access token of a seeded demo user of the running local stack, signed in through the user pool.
 
-Usage:
+Usage (with `make run` going):
     python -m chalicelib.local.token --role citizen
-    python -m chalicelib.local.token --role officer --province 35 --units 000.00.00.H35,000.00.01.H35
-    python -m chalicelib.local.token --role province_admin --role operator --sub admin-7 --ttl 600
+    python -m chalicelib.local.token --role officer --api http://127.0.0.1:8000
+    python -m chalicelib.local.token --role operator --refresh     # the refresh token instead
 
+The demo users and their password are documented in chalicelib/local/devkeys.py (LOCAL_DEMO_USERS); the stack seeds
+them when it starts. Nothing is minted here: the API signs the user in through the pool (moto's cognito-idp
+locally, Cognito in AWS) and the token is the pool's RS256 token, verified through the pool's JWKS like any other.
 Only the token is written to stdout, so ``TOKEN=$(python -m chalicelib.local.token --role citizen)`` works.
 """
 from __future__ import annotations
@@ -13,59 +16,23 @@ import argparse
 import sys
 from typing import Sequence
 
-from chalicelib.identity.adapters import issue_local_token
-from chalicelib.identity.domain import Role
-from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
-
-DEFAULT_SUBJECTS: dict[Role, str] = {
-    Role.CITIZEN: "citizen-demo-001",
-    Role.OFFICER: "officer-demo-001",
-    Role.PROVINCE_ADMIN: "province-admin-demo-001",
-    Role.OPERATOR: "operator-demo-001",
-}
+from chalicelib.local.devkeys import LOCAL_DEMO_PASSWORD, LOCAL_DEMO_USERS
+from chalicelib.local.identities import ROLES, sign_in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.local.token",
-        description="Issue a local-dev bearer token (HS256, dev key; never valid on a deployed stage).",
-    )
-    parser.add_argument(
-        "--role",
-        action="append",
-        required=True,
-        choices=[r.value for r in Role],
-        help="role to grant; repeat for several",
-    )
-    parser.add_argument("--sub", help="subject (default: a demo subject for the first role, e.g. citizen-demo-001)")
-    parser.add_argument("--province", help="province code, e.g. 35 (claim province_code)")
-    parser.add_argument("--units", help="comma-separated unit codes, e.g. 000.00.00.H35 (claim unit_codes)")
-    parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.token",
+                                     description="Sign a seeded demo user in through the local stack's user pool.")
+    parser.add_argument("--role", required=True, choices=ROLES, help="whose token: the demo user of this role")
+    parser.add_argument("--api", default="http://127.0.0.1:8000", help="the local API (default :8000)")
+    parser.add_argument("--refresh", action="store_true", help="print the refresh token instead")
     return parser
 
 
-def make_token(argv: Sequence[str] | None = None, now: float | None = None) -> str:
+def make_token(argv: Sequence[str] | None = None) -> str:
     args = build_parser().parse_args(argv)
-    if args.ttl <= 0:
-        raise SystemExit("--ttl must be positive")
-    roles = [Role(r) for r in args.role]
-    claims: dict[str, object] = {}
-    if args.province and args.province.strip():
-        claims["province_code"] = args.province.strip()
-    if args.units:
-        units = [u.strip() for u in args.units.split(",") if u.strip()]
-        if units:
-            claims["unit_codes"] = units
-    return issue_local_token(
-        LOCAL_JWT_SECRET,
-        LOCAL_JWT_ISSUER,
-        LOCAL_JWT_AUDIENCE,
-        subject=args.sub or DEFAULT_SUBJECTS[roles[0]],
-        roles=roles,
-        ttl_s=args.ttl,
-        now=now,
-        **claims,
-    )
+    answer = sign_in(args.api.rstrip("/"), args.role, LOCAL_DEMO_USERS[args.role], LOCAL_DEMO_PASSWORD)
+    return answer["refresh_token" if args.refresh else "access_token"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

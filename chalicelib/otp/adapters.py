@@ -1,6 +1,6 @@
 """DynamoDB store of OTP records (directory table): OTP#<hmac(phone|purpose|subject)> / OTP holds the newest
-code's hash, the attempts and the verification token's hash; RATE#<hmac(phone)> / H#yyyymmddhh, D#yyyymmdd are the
-per-phone send counters (TTL). Only hashes are ever stored."""
+code's hash, the attempts and the verification token's hash; RATE#<hmac(phone)> and RATE#<hmac(kind|account or
+client)> / H#yyyymmddhh, D#yyyymmdd are the send counters (TTL). Only hashes are ever stored."""
 from __future__ import annotations
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -8,7 +8,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws.tables import DirectoryTable, cancellation_reasons, failed_at, is_conditional
 from chalicelib.core.ports import StaleRecordError
-from chalicelib.otp.domain import OtpRecord, SendWindows
+from chalicelib.otp.domain import OtpRecord, SendCounter, SendWindows
 from chalicelib.otp.ports import SendLimitError, TokenClaim
 
 
@@ -21,8 +21,8 @@ class DynamoOtpStore(DirectoryTable):
         super().__init__(settings)
         self._outbox = outbox  # builds the SMS intent written with the code
 
-    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents=()) -> None:
+    def save_issued(self, record: OtpRecord, expected_rev: int | None, counters: list[SendCounter],
+                    windows: SendWindows, counter_ttl: int, intents=()) -> None:
         M = self.M
         item = M(f"OTP#{record.key}", "OTP", kind="otp", code_hash=record.code_hash, issued_at=record.issued_at,
                  expires_at=record.expires_at, used=0, attempts=record.attempts,
@@ -32,29 +32,34 @@ class DynamoOtpStore(DirectoryTable):
         try:
             with self._tx() as tx:
                 tx.save(item, condition=condition)
-                for sk, cap in ((windows.hour, max_per_hour), (windows.day, max_per_day)):
-                    tx.update(M(f"RATE#{phone_key}", sk), actions=[M.count.add(1), M.ttl.set(counter_ttl),
-                                                                   M.kind.set("otp_rate")],
-                              condition=M.count.does_not_exist() | (M.count < cap))
+                for counter in counters:
+                    for sk, cap in ((windows.hour, counter.max_per_hour), (windows.day, counter.max_per_day)):
+                        tx.update(M(f"RATE#{counter.key}", sk), actions=[M.count.add(1), M.ttl.set(counter_ttl),
+                                                                         M.kind.set("otp_rate")],
+                                  condition=M.count.does_not_exist() | (M.count < cap))
                 for intent_item in self._outbox.items(intents) if intents else ():
                     tx.save(intent_item)
         except TransactWriteError as exc:
-            # puts first (the record, then the intents), then the updates (hour, day)
-            reasons, hour_at = cancellation_reasons(exc), 1 + len(intents)
-            if failed_at(reasons, hour_at):
-                raise SendLimitError("hour") from None
-            if failed_at(reasons, hour_at + 1):
-                raise SendLimitError("day") from None
+            # puts first (the record, then the intents), then the updates (each counter's hour, then day)
+            reasons, first = cancellation_reasons(exc), 1 + len(intents)
+            for i, counter in enumerate(counters):
+                for j, which in enumerate(("hour", "day")):
+                    if failed_at(reasons, first + 2 * i + j):
+                        raise SendLimitError(which, counter.kind) from None
             if failed_at(reasons, 0) or any(r not in (None, "None") for r in reasons):
                 raise StaleRecordError(record.key) from None
             raise
 
-    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
+    def register_attempt(self, key: str, now: int, max_attempts: int, ttl: int) -> OtpRecord | None:
         M = self.M
         item = M(f"OTP#{key}", "OTP")
+        # Absent: the update makes a record with no code (code_hash "-" never matches), expired, counted once.
+        absent = [M.kind.set(M.kind | "otp"), M.code_hash.set(M.code_hash | "-"), M.issued_at.set(M.issued_at | 0),
+                  M.expires_at.set(M.expires_at | 0), M.used.set(M.used | 0), M.last_sent_at.set(M.last_sent_at | 0),
+                  M.ttl.set(M.ttl | ttl)]
         try:
-            item.update(actions=[M.attempts.add(1), M.last_attempt_at.set(now), M.rev.add(1)],
-                        condition=M.pk.exists() & (M.attempts < max_attempts))
+            item.update(actions=[M.attempts.add(1), M.last_attempt_at.set(now), M.rev.add(1), *absent],
+                        condition=M.pk.does_not_exist() | (M.attempts < max_attempts))
         except UpdateError as exc:
             if is_conditional(exc):
                 return None

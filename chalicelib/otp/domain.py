@@ -7,7 +7,12 @@ again by the store's conditions, so two concurrent requests cannot both pass a l
 Brute force is bounded by three independent limits: a verification attempt is counted *before* the code is
 compared (so no guess is ever evaluated beyond ``max_attempts``), the counter survives a resend (a new code does not
 buy new guesses), and sends per phone are capped per hour and per day (so at most ``max_attempts`` guesses per sent
-SMS, and a bounded number of SMS). The lock-out lasts longer than a code lives.
+SMS, and a bounded number of SMS). The lock-out lasts longer than a code lives. Sends are also capped per account
+(the citizen or officer asking; the account a reset code goes to) and per client IP, so nobody can pump SMS to
+numbers of their choosing through phone changes or account creation.
+
+Someone who does not hold the code learns nothing from a verification: a wrong code gets the same answer whether a
+code is pending, expired, used or was never sent (only the holder of the right code hears "expired" or "used").
 """
 from __future__ import annotations
 
@@ -25,12 +30,14 @@ class OtpPurpose(str, Enum):
     ACCOUNT_CREATION = "account_creation"
     BANK_LINK = "bank_link"
     PHONE_CHANGE = "phone_change"
+    PASSWORD_RESET = "password_reset"
 
 
 PURPOSE_TEXT = {
     OtpPurpose.ACCOUNT_CREATION: "tạo tài khoản Cổng Dịch vụ công quốc gia",
     OtpPurpose.BANK_LINK: "liên kết tài khoản ngân hàng",
     OtpPurpose.PHONE_CHANGE: "đổi số điện thoại tài khoản",
+    OtpPurpose.PASSWORD_RESET: "đặt lại mật khẩu tài khoản Cổng Dịch vụ công quốc gia",
 }
 
 
@@ -42,9 +49,15 @@ class OtpPolicy:
     max_attempts: int = 5
     lockout_s: int = 900
     resend_cooldown_s: int = 60
-    max_sends_per_hour: int = 5
+    max_sends_per_hour: int = 5  # per phone
     max_sends_per_day: int = 10
     token_ttl_s: int = 600
+    max_sends_per_account_hour: int = 5  # per citizen account (phone change, bank link, password reset)
+    max_sends_per_account_day: int = 10
+    max_sends_per_officer_hour: int = 30  # per officer (account creation: one code per citizen at the desk)
+    max_sends_per_officer_day: int = 150
+    max_sends_per_client_hour: int = 60  # per client IP, whoever asks (a one-stop centre shares one address)
+    max_sends_per_client_day: int = 300
 
 
 @dataclass(frozen=True)
@@ -127,13 +140,15 @@ class AttemptOutcome(Enum):
 
 
 def judge_attempt(record: OtpRecord, code_matches: bool, now: float) -> AttemptOutcome:
-    """Judge an attempt already counted in ``record``. Valid up to and including ``expires_at``."""
+    """Judge an attempt already counted in ``record``. Valid up to and including ``expires_at``. A wrong code is
+    INVALID whatever state the record is in (even a record made by the attempt itself, for a code never sent), so
+    only the holder of the right code can tell a pending code from an expired, used or absent one."""
+    if not code_matches:
+        return AttemptOutcome.INVALID
     if record.used:
         return AttemptOutcome.USED
     if now > record.expires_at:
         return AttemptOutcome.EXPIRED
-    if not code_matches:
-        return AttemptOutcome.INVALID
     return AttemptOutcome.ACCEPTED
 
 
@@ -144,6 +159,16 @@ def attempts_left(record: OtpRecord, policy: OtpPolicy) -> int:
 def counted_attempt(record: OtpRecord, now: int) -> OtpRecord:
     """What the store's atomic increment produces (used by in-memory stores)."""
     return replace(record, attempts=record.attempts + 1, last_attempt_at=now)
+
+
+@dataclass(frozen=True)
+class SendCounter:
+    """One send limit: a keyed counter (phone, account or client) with its hourly and daily caps."""
+
+    kind: str  # "phone" | "account" | "client": which limit answers when it is full
+    key: str
+    max_per_hour: int
+    max_per_day: int
 
 
 @dataclass(frozen=True)

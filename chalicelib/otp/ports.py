@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from chalicelib.core.clock import Clock
-from chalicelib.otp.domain import OtpRecord, SendWindows
+from chalicelib.otp.domain import OtpRecord, SendCounter, SendWindows
 from chalicelib.outbox.domain import Intent
 
 
 class SendLimitError(Exception):
-    """A per-phone send counter is full (``which`` is "hour" or "day")."""
+    """A send counter is full: ``kind`` names the counter ("phone", "account", "client"), ``which`` the window
+    ("hour" or "day")."""
 
-    def __init__(self, which: str) -> None:
-        super().__init__(which)
-        self.which = which
+    def __init__(self, which: str, kind: str = "phone") -> None:
+        super().__init__(f"{kind} {which}")
+        self.which, self.kind = which, kind
 
 
 class TokenRejectedError(Exception):
@@ -34,15 +35,17 @@ class TokenClaim:
 class OtpStore(Protocol):
     def get(self, key: str) -> OtpRecord | None: ...
 
-    def save_issued(self, record: OtpRecord, expected_rev: int | None, phone_key: str, windows: SendWindows,
-                    max_per_hour: int, max_per_day: int, counter_ttl: int, intents: Sequence[Intent] = ()) -> None:
-        """One transaction: the new record (if the stored rev is still ``expected_rev``; None: absent), both
-        per-phone send counters moved by one (each below its cap) and the intents (the SMS). SendLimitError names the full counter;
-        StaleRecordError if the record moved."""
+    def save_issued(self, record: OtpRecord, expected_rev: int | None, counters: Sequence[SendCounter],
+                    windows: SendWindows, counter_ttl: int, intents: Sequence[Intent] = ()) -> None:
+        """One transaction: the new record (if the stored rev is still ``expected_rev``; None: absent), every
+        counter's hourly and daily count moved by one (each below its cap) and the intents (the SMS).
+        SendLimitError names the first full counter; StaleRecordError if the record moved."""
 
-    def register_attempt(self, key: str, now: int, max_attempts: int) -> OtpRecord | None:
+    def register_attempt(self, key: str, now: int, max_attempts: int, ttl: int) -> OtpRecord | None:
         """Atomically count one verification attempt if fewer than ``max_attempts`` are counted; return the
-        record after the increment, or None (no record, or already at the limit)."""
+        record after the increment, or None (already at the limit). A key without a record gets one (no code,
+        expired, living until ``ttl``), so that a guess at a code never sent is counted and answered like any wrong
+        code."""
 
     def mark_verified(self, key: str, code_hash: str, token_hash: str, token_expires_at: int) -> bool:
         """Mark the code used, reset the attempts and store the token hash, if the code is still this one and
@@ -61,6 +64,10 @@ class Keyring(Protocol):
     def id_hash(self, id_number: str) -> str: ...
 
     def phone_key(self, phone: str) -> str: ...
+
+    def counter_key(self, kind: str, value: str) -> str:
+        """The key of a send or sign-in counter for an account or a client IP (never the value in clear)."""
+        ...
 
 
 class OtpContext(Protocol):

@@ -16,6 +16,7 @@ from chalicelib.core.words import retry_text
 from chalicelib.otp.domain import (
     AttemptOutcome,
     OtpPurpose,
+    SendCounter,
     SendRefusal,
     attempts_left,
     is_locked,
@@ -46,11 +47,38 @@ _SEND_MESSAGES = {
     SendRefusal.HOURLY_LIMIT: "Số điện thoại này đã nhận quá số mã OTP cho phép trong một giờ.",
     SendRefusal.DAILY_LIMIT: "Số điện thoại này đã nhận quá số mã OTP cho phép trong ngày.",
 }
+# Who may still be sent codes: the account asking (or the account a reset code goes to) and the client address.
+_CAP_MESSAGES = {
+    "account": ("OTP_ACCOUNT_LIMIT", "Tài khoản này đã yêu cầu quá số mã OTP cho phép."),
+    "client": ("OTP_CLIENT_LIMIT", "Có quá nhiều yêu cầu gửi mã OTP từ địa chỉ mạng này."),
+}
 
 
-def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str) -> dict:
+def send_counters(svc: OtpContext, phone: str | None, account: str | None, officer: bool,
+                  client: str | None) -> list[SendCounter]:
+    """The limits a send counts against: the phone it goes to, the account asking and the client, when known."""
+    policy, keys = svc.settings.otp, svc.keys
+    counters = []
+    if phone:
+        counters.append(SendCounter("phone", keys.phone_key(phone), policy.max_sends_per_hour,
+                                    policy.max_sends_per_day))
+    if account:
+        caps = ((policy.max_sends_per_officer_hour, policy.max_sends_per_officer_day) if officer
+                else (policy.max_sends_per_account_hour, policy.max_sends_per_account_day))
+        counters.append(SendCounter("account", keys.counter_key("otp-account", account), *caps))
+    if client:
+        counters.append(SendCounter("client", keys.counter_key("otp-client", client),
+                                    policy.max_sends_per_client_hour, policy.max_sends_per_client_day))
+    return counters
+
+
+def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, *, account: str | None = None,
+              officer: bool = False, client: str | None = None, deliver: bool = True) -> dict:
     """Send a new code for (phone, purpose, subject); the previous one stops being valid. Callers are checked
-    before this is called (see `check_caller` and the account use cases)."""
+    before this is called (see `check_caller` and the account use cases). ``account`` (who asks, or whose phone a
+    reset code goes to; ``officer`` for an officer's higher caps) and ``client`` (the caller's IP) add their own
+    send caps to the phone's. ``deliver=False`` keeps the record and the counters but sends nothing (a reset asked
+    for an ID number without an account: answered like any other)."""
     policy = svc.settings.otp
     key = svc.keys.otp_key(phone, purpose.value, subject)
     now_dt = svc.clock.now()
@@ -63,20 +91,24 @@ def issue_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str) ->
     code = (svc.new_code or new_code)()
     record = issued(previous, key, svc.keys.code_hash(key, code), now, policy)
     windows = send_windows(now_dt)
+    counters = send_counters(svc, phone if deliver else None, account, officer, client)
+    sms = [outbox.sms(phone, sms_text(code, purpose, policy))] if deliver else []
     try:
         # The SMS goes out with the code: its intent is written in the same transaction as the code's hash.
-        svc.otp.save_issued(record, previous.rev if previous else None, svc.keys.phone_key(phone), windows,
-                            policy.max_sends_per_hour, policy.max_sends_per_day, windows.day_ends_at + 86_400,
-                            [outbox.sms(phone, sms_text(code, purpose, policy))])
+        svc.otp.save_issued(record, previous.rev if previous else None, counters, windows,
+                            windows.day_ends_at + 86_400, sms)
     except SendLimitError as exc:
-        reason = SendRefusal.HOURLY_LIMIT if exc.which == "hour" else SendRefusal.DAILY_LIMIT
         ends = windows.hour_ends_at if exc.which == "hour" else windows.day_ends_at
+        if exc.kind in _CAP_MESSAGES:
+            code_name, text = _CAP_MESSAGES[exc.kind]
+            raise too_many(code_name, max(1, ends - now), text) from None
+        reason = SendRefusal.HOURLY_LIMIT if exc.which == "hour" else SendRefusal.DAILY_LIMIT
         raise too_many(reason.value, max(1, ends - now), _SEND_MESSAGES[reason]) from None
     except StaleRecordError:
         raise too_many(SendRefusal.TOO_SOON.value, policy.resend_cooldown_s,
                        _SEND_MESSAGES[SendRefusal.TOO_SOON]) from None
-    svc.count("OtpIssued")
-    log.info("otp issued", extra={"purpose": purpose.value, "phone": mask_phone(phone)})
+    svc.count("OtpIssued" if deliver else "OtpWithheld")
+    log.info("otp issued", extra={"purpose": purpose.value, "phone": mask_phone(phone), "sent": deliver})
     return {"purpose": purpose.value, "phone_masked": mask_phone(phone), "expires_in_s": policy.ttl_s,
             "resend_after_s": policy.resend_cooldown_s}
 
@@ -89,7 +121,7 @@ def verify_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, c
     now, now_f = epoch(now_dt), now_dt.timestamp()
     # The attempt is counted before the code is compared: no guess is ever judged beyond the limit, however many
     # arrive at once.
-    record = svc.otp.register_attempt(key, now, policy.max_attempts)
+    record = svc.otp.register_attempt(key, now, policy.max_attempts, now + policy.lockout_s + 86_400)
     if record is None:
         raise _refused_attempt(svc, key, now_f)
     matches = hmac.compare_digest(record.code_hash, svc.keys.code_hash(key, code))
@@ -118,12 +150,10 @@ def verify_otp(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, c
 
 
 def _refused_attempt(svc: OtpContext, key: str, now: float) -> AppError:
+    """Attempts used up: locked while the lock-out lasts, then expired (a new code must be asked for)."""
     record = svc.otp.get(key)
     policy = svc.settings.otp
-    if record is None:
-        return AppError("OTP_NOT_FOUND", "Chưa có mã OTP nào được gửi cho yêu cầu này. Vui lòng yêu cầu gửi mã.",
-                        404, "Không tìm thấy")
-    if is_locked(record, now, policy):
+    if record is not None and is_locked(record, now, policy):
         end = lock_ends_at(record, policy) or 0
         seconds = max(1, int(end - now + 0.999))
         return too_many("OTP_LOCKED", seconds, "Bạn đã nhập sai mã OTP quá số lần cho phép.")
@@ -137,6 +167,14 @@ def token_claim(svc: OtpContext, phone: str, purpose: OtpPurpose, subject: str, 
         raise token_rejected()
     return TokenClaim(svc.keys.otp_key(phone, purpose.value, subject), svc.keys.token_hash(token),
                       epoch(svc.clock.now()))
+
+
+def token_usable(svc: OtpContext, claim: TokenClaim) -> bool:
+    """Whether the claimed token is still there to consume (a read, for a use case that must know before a step it
+    cannot undo cheaply; the consuming write still checks it)."""
+    record = svc.otp.get(claim.otp_key)
+    return record is not None and bool(record.token_hash) and hmac.compare_digest(record.token_hash, claim.token_hash) \
+        and record.token_expires_at >= claim.now
 
 
 def token_rejected() -> AppError:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-IntentKind = Literal["sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "alert_email",
-                     "subscribe_email", "store_credentials"]
-KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "alert_email",
-                          "subscribe_email", "store_credentials")
+IntentKind = Literal["sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
+                     "subscribe_email", "store_credentials", "province_credentials"]
+KINDS: tuple[str, ...] = ("sms", "forward_receipt", "forward_notices", "forward_delivery", "ops_alert", "email",
+                          "subscribe_email", "store_credentials", "province_credentials")
 MAX_ATTEMPTS = 12  # then DEAD, with an alert to the operators (sends are retried by the sweeper, not the stream)
 LEASE_S = 120  # a claimed intent is the claimer's for this long (a crashed sender's claim expires)
 
@@ -55,23 +55,31 @@ def ops_alert(kind: str, subject: str, details: dict[str, Any]) -> Intent:
     return Intent("ops_alert", {"kind": kind, "subject": subject, "details": details}, ref=kind)
 
 
-def alert_email(recipients: list[str], subject: str, text: str, province: str) -> Intent:
-    """One email burst to a province's alert contacts (the alert-emails topic filters on each recipient)."""
-    return Intent("alert_email", {"recipients": sorted(set(recipients)), "subject": subject, "text": text,
-                                  "province": province}, ref=province)
+def email(recipients: list[str], subject: str, text: str, province: str, ref: str = "") -> Intent:
+    """An email through the alert-emails topic (each address receives what names it: see aws/notify.py)."""
+    return Intent("email", {"recipients": sorted(set(recipients)), "subject": subject, "text": text,
+                            "province": province}, ref=ref)
 
 
-def subscribe_email(email: str, ref: str = "") -> Intent:
-    """Subscribe a newly registered alert address to the alert-emails topic (SNS asks the address to confirm)."""
-    return Intent("subscribe_email", {"email": email}, ref=ref)
+def subscribe_email(address: str, ref: str = "") -> Intent:
+    """Subscribe a newly registered address to the alert-emails topic (SNS asks the address to confirm)."""
+    return Intent("subscribe_email", {"email": address}, ref=ref)
 
 
 def store_credentials(agency_code: str, api_type: str, credentials: dict[str, str], version: int) -> Intent:
-    """Write a province API's credentials to the secret store. ``version`` is the registry's credentials version:
-    a store that already holds a later version keeps it, so intents delivered out of order cannot roll back."""
+    """Write a province API's credentials to the secret store (sealed at rest like every intent). ``version`` is the
+    registry's credentials version: a store that already holds a later version keeps it, so intents delivered out
+    of order cannot roll back."""
     return Intent("store_credentials", {"agency_code": agency_code, "api_type": api_type,
                                         "credentials": credentials, "version": version},
                   ref=f"{agency_code}/{api_type}")
+
+
+def province_credentials(agency_code: str, api_type: str, sealed: str, version: int = 0, ref: str = "") -> Intent:
+    """Credentials already sealed with the app key (a support request's, sealed when it was filed), for the secret
+    store: only the outbox consumer's role can open them. ``version`` as for ``store_credentials``."""
+    return Intent("province_credentials", {"agency_code": agency_code, "api_type": api_type, "sealed": sealed,
+                                           "version": version}, ref=ref)
 
 
 def retry_after_s(attempts: int) -> int:

@@ -45,6 +45,9 @@ class CredentialsChannel(Protocol):
     def store_versioned(self, agency_code: str, api_type: str, credentials: dict[str, str], version: int) -> bool:
         """Write unless the store holds a later version; True if written."""
 
+    def put_sealed(self, agency_code: str, api_type: str, sealed: str, version: int = 0) -> bool:
+        """Open credentials sealed with the app key and store them as ``store_versioned`` does."""
+
 
 class OutboxContext(Protocol):
     clock: Clock

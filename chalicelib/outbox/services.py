@@ -24,10 +24,12 @@ _CHANNELS: dict[str, Callable[[OutboxContext, dict], object]] = {
     "forward_notices": lambda ctx, p: ctx.forwarding.enqueue_notices(p["province"], p["notices"]),
     "forward_delivery": lambda ctx, p: ctx.forwarding.enqueue_message(p["message"]),
     "ops_alert": lambda ctx, p: ctx.alerts.ops(p["kind"], p["subject"], p["details"]),
-    "alert_email": lambda ctx, p: ctx.alerts.email(p["recipients"], p["subject"], p["text"], p["province"]),
+    "email": lambda ctx, p: ctx.alerts.email(p["recipients"], p["subject"], p["text"], p["province"]),
     "subscribe_email": lambda ctx, p: ctx.alerts.subscribe_email(p["email"]),
     "store_credentials": lambda ctx, p: ctx.credentials.store_versioned(p["agency_code"], p["api_type"],
                                                                          p["credentials"], p["version"]),
+    "province_credentials": lambda ctx, p: ctx.credentials.put_sealed(p["agency_code"], p["api_type"], p["sealed"],
+                                                                       p.get("version", 0)),
 }
 
 

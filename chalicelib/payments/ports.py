@@ -93,8 +93,19 @@ class Ledger(Protocol):
     def get_receipt(self, receipt_id: str) -> Receipt | None: ...
 
 
+class PaymentPages(Protocol):
+    """Where the citizen is sent to pay: each bank's payment page, in the form its protocol wants (the VNPay-style
+    gateway takes only a signed payment URL)."""
+
+    def redirect_url(self, payment: Payment, direct: bool, client_ip: str | None) -> str: ...
 
 
+class StatusRefresh(Protocol):
+    """Ask the payment's bank for its status now, at most once per interval (reconciliation implements it): the
+    payment as it stands afterwards, or None when nothing was asked or nothing changed. Raises nothing the caller
+    must show: a failed refresh is invisible to the citizen."""
+
+    def __call__(self, payment: Payment) -> Payment | None: ...
 
 
 class BankLinks(Protocol):
@@ -116,6 +127,8 @@ class PaymentsContext(Protocol):
     ledger: Ledger
     hasher: IdHasher
     bank_links: BankLinks
+    pay_pages: PaymentPages
+    status_refresh: StatusRefresh
     new_id: Callable[[], str]
 
     def count(self, name: str, value: int = 1) -> None: ...

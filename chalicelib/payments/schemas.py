@@ -57,6 +57,18 @@ class LookupResult(_Out):
     notices: list[LookupNotice]
 
 
+class RefundSummary(_Out):
+    """A refund of one of the payment's bank transactions (money the bank took twice), as the payer sees it."""
+
+    refund_id: str
+    bank_txn_ref: str = Field(description="The bank transaction refunded.")
+    amount_vnd: int = Field(gt=0)
+    state: Literal["REFUND_REQUESTED", "REFUND_APPROVED", "REFUNDED", "REFUND_FAILED", "REFUND_REJECTED"] = Field(
+        description="REFUND_REQUESTED -> REFUND_APPROVED -> REFUNDED | REFUND_FAILED; or REFUND_REJECTED.")
+    requested_at: datetime
+    refunded_at: datetime | None = absent("When the bank confirmed the refund.")
+
+
 class PaymentView(_Out):
     payment_id: str = Field(description="PAY + the province's level-1 code + a ULID.")
     state: PaymentStateName = Field(
@@ -75,6 +87,15 @@ class PaymentView(_Out):
     refund_required: bool | None = absent(
         "true when the bank reported money taken for a payment that was already over on our side."
     )
+    refunds: list[RefundSummary] | None = absent("The refunds of money the bank took twice for this payment.")
+
+
+class PaymentReturnView(PaymentView):
+    """The payment, after the gateway's return URL was verified: what the gateway told the browser, for display
+    only (the payment's state comes from the IPN and the status query, never from the browser)."""
+
+    gateway_result: Literal["SUCCESS", "FAILED"] = Field(description="What the signed return URL says.")
+    gateway_response_code: str = Field(description="vnp_ResponseCode (00 success, 24 cancelled by the payer, ...).")
 
 
 class PaymentCreated(PaymentView):

@@ -149,6 +149,13 @@ class AlertChannels(Protocol):
         """Make sure the address receives the alert emails meant for it (idempotent)."""
 
 
+class StepEvents(Protocol):
+    def record(self, province: str, step: int, evidence: dict[str, Any]) -> None:
+        """Report what happened towards one of the six integration steps (M11: step 1 an API check answered
+        correctly, step 4 a delivery reached the province's APIs). Implemented by onboarding, wired by the
+        composition root: this capability never imports onboarding."""
+
+
 class ProvincesContext(Protocol):
     """The part of the service context the province use cases read (`settings.delivery` is the DeliverySettings;
     `caches` the per-container caches this capability fills)."""
@@ -164,12 +171,13 @@ class ProvincesContext(Protocol):
     receipt_pdf: Callable[[dict[str, Any]], bytes]
     new_id: Callable[[], str]
     caches: dict[str, Any]
+    step_events: StepEvents
 
     def count(self, name: str, value: int = 1) -> None: ...
 
 
 __all__ = ["AlertChannels", "AlertKind", "CredentialStore", "DeliveryLedger", "DeliveryQueue", "DeliverySettings",
-           "HttpAnswer", "ProvinceCallError", "ProvinceHttp", "ProvinceRegistry", "ProvincesContext"]
+           "HttpAnswer", "ProvinceCallError", "ProvinceHttp", "ProvinceRegistry", "ProvincesContext", "StepEvents"]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""M7/M8/M9 as clients see them, over HTTP against the local stack: an administrator gives an officer a one-stop unit
-and the right; the officer checks the ID, prints the form, uploads the scan to S3, sends the OTP and creates the
-account; the citizen signs in, must change the temporary password, adds a tax code, links a Vietcombank account with
-an OTP and pays straight at the bank; the payment shows in their history. SMS are read from moto's SNS."""
+"""M7/M8/M9 as clients see them, over HTTP against the local stack and its user pool (moto's cognito-idp): an
+operator creates an officer (temporary password by SMS, first staff sign-in answers the new-password challenge) and
+gives them a one-stop unit and the right; the officer checks the ID, prints the form, uploads the scan to S3, sends
+the OTP and creates the account; the citizen signs in with the SMS password, must change it, signs in again, adds a
+tax code, links a Vietcombank account with an OTP and pays straight at the bank; the payment shows in their
+history. SMS are read from moto's SNS."""
 from __future__ import annotations
 
 import logging
@@ -17,11 +19,11 @@ from tests.conftest import assert_problem
 PROVINCE_UNIT_NAME = "Trung tâm Phục vụ hành chính công tỉnh Hà Nam"
 
 
-def token(sub: str, *roles: str, **claims) -> str:
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
+def identity(api_url: str, role: str | None, **options):
+    """A fresh user of ``role``, seeded through the use cases and signed in through the API and the pool."""
+    from chalicelib.local.identities import new_identity
 
-    return issue_local_token(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE, sub, roles, **claims)
+    return new_identity(api_url, role, **options)
 
 
 def auth(tok: str) -> dict:
@@ -56,14 +58,15 @@ class Desk:
 
     def __init__(self, api) -> None:
         self.api, self.s, self.url = api, api.s, api.url
-        self.admin = auth(token("op-e2e", "operator"))
+        self.operator = identity(self.url, "operator")
+        self.admin = self.operator.headers
         self.unit = f"000.{uuid.uuid4().int % 900 + 100}.{uuid.uuid4().int % 90 + 10:02d}.H35"
         r = self.s.post(f"{self.url}/v1/admin/units", json={"code": self.unit, "name": PROVINCE_UNIT_NAME},
                         headers=self.admin)
         assert r.status_code == 201, r.text
-        self.officer_id = f"off-{uuid.uuid4().hex[:10]}"
+        self.officer_id, self.officer_phone = f"off-{uuid.uuid4().hex[:10]}", fresh_phone()
         r = self.s.post(f"{self.url}/v1/admin/users", headers=self.admin, json={
-            "user_id": self.officer_id, "full_name": "Trần Văn Bình", "phone": fresh_phone(),
+            "user_id": self.officer_id, "full_name": "Trần Văn Bình", "phone": self.officer_phone,
             "id_number": fresh_id(), "issuer": "portal"})
         assert r.status_code == 201, r.text
         assert self.s.post(f"{self.url}/v1/admin/users/{self.officer_id}/units", json={"unit_code": self.unit},
@@ -71,7 +74,21 @@ class Desk:
         r = self.s.put(f"{self.url}/v1/admin/users/{self.officer_id}/rights/create_citizen_accounts",
                        headers=self.admin)
         assert r.status_code == 200 and r.json()["rights"] == ["create_citizen_accounts"], r.text
-        self.officer = auth(token(self.officer_id, "officer"))
+        assert r.json()["roles"] == ["officer"]
+        self.officer = auth(self.first_staff_sign_in())
+
+    def first_staff_sign_in(self) -> str:
+        """The officer's temporary password from their SMS, the challenge, a new password: the access token."""
+        text = sms_to(self.officer_phone)[-1]
+        assert f"Tên đăng nhập: {self.officer_id} " in text
+        temp = text.split("Mật khẩu tạm thời: ")[1].split(" ")[0]
+        r = self.s.post(f"{self.url}/v1/auth/staff/sign-in", json={"username": self.officer_id, "password": temp})
+        assert r.status_code == 200 and r.json()["challenge"] == "NEW_PASSWORD_REQUIRED", r.text
+        self.officer_password = f"Ca{uuid.uuid4().hex[:8]}!9"
+        r = self.s.post(f"{self.url}/v1/auth/staff/new-password", json={
+            "username": self.officer_id, "session": r.json()["session"], "new_password": self.officer_password})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> requests.Response:
         return self.s.post(f"{self.url}{path}", json=body, headers=headers or self.officer, timeout=30)
@@ -148,19 +165,26 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
     listed = desk.post("/v1/officers/citizen-accounts/query", {"id_number": id_number}).json()["items"]
     assert [a["account_id"] for a in listed] == [account_id]
 
-    # First sign-in: only the password change works.
+    # First sign-in with the SMS password: a challenge, no token; the new password; then an ordinary sign-in.
     s, url = api.s, api.url
-    first = s.post(f"{url}/v1/auth/sign-in", json={"id_number": id_number, "password": temp}).json()
-    assert first["must_change_password"] is True
-    restricted = auth(first["access_token"])
-    assert_problem(s.get(f"{url}/v1/citizens/me", headers=restricted), 403, "PASSWORD_CHANGE_REQUIRED")
-    dossier, number, _ = api.new_notice()
-    assert_problem(api.pay(dossier, number, "VCB", token=first["access_token"]), 403, "ROLE_FORBIDDEN")
-    r = s.post(f"{url}/v1/citizens/me/password", headers=restricted,
-               json={"current_password": temp, "new_password": "MatKhauMoi2026"})
+    first = s.post(f"{url}/v1/auth/sign-in", json={"id_number": id_number, "password": temp})
+    assert first.status_code == 200 and first.json()["must_change_password"] is True, first.text
+    assert "access_token" not in first.json() and first.json()["challenge"] == "NEW_PASSWORD_REQUIRED"
+    weak = s.post(f"{url}/v1/auth/new-password", json={"id_number": id_number, "session": first.json()["session"],
+                                                        "new_password": "password123"})
+    assert_problem(weak, 422, "VALIDATION_FAILED")
+    assert weak.json()["errors"][0]["code"] == "PASSWORD_TOO_COMMON"
+    r = s.post(f"{url}/v1/auth/new-password", json={"id_number": id_number, "session": first.json()["session"],
+                                                     "new_password": "Ng5v8nAn!x2026"})
+    assert r.status_code == 200 and r.json()["must_change_password"] is False, r.text
+    assert_problem(s.post(f"{url}/v1/auth/sign-in", json={"id_number": id_number, "password": temp}), 401,
+                   "SIGN_IN_FAILED")
+    r = s.post(f"{url}/v1/auth/sign-in", json={"id_number": id_number, "password": "Ng5v8nAn!x2026"})
     assert r.status_code == 200 and r.json()["must_change_password"] is False, r.text
     citizen_token = r.json()["access_token"]
     me = auth(citizen_token)
+    assert s.get(f"{url}/v1/citizens/me", headers=me).json()["account_id"] == account_id
+    dossier, number, _ = api.new_notice()
 
     # Tax code, then link Vietcombank: condition 1 first, then the others, then the OTP.
     username = f"an{uuid.uuid4().hex[:8]}"
@@ -209,7 +233,7 @@ def _journey(desk: Desk, api, raw: Raw) -> None:
 
     logged = "\n".join(raw.lines)
     assert "otp issued" in logged and "citizen account created" in logged
-    for secret in (*codes_sent, temp, id_number, phone, phone[3:]):
+    for secret in (*codes_sent, temp, "Ng5v8nAn!x2026", id_number, phone, phone[3:], citizen_token):
         assert secret not in logged, secret
 
 
@@ -254,7 +278,8 @@ def test_otp_limits_over_http_answer_429_with_retry_after(desk):
 def test_vietnam_post_account_cannot_get_the_right_and_unit_rule_uses_nfd(api):
     import unicodedata
 
-    admin = auth(token("op-e2e", "operator"))
+    operator = identity(api.url, "operator")
+    admin = operator.headers
     unit = f"000.{uuid.uuid4().int % 900 + 100}.{uuid.uuid4().int % 90 + 10:02d}.H35"
     name = unicodedata.normalize("NFD", "BỘ PHẬN MỘT CỬA UBND XÃ KIM BẢNG")
     assert api.s.post(f"{api.url}/v1/admin/units", json={"code": unit, "name": name}, headers=admin).json()[
@@ -271,19 +296,19 @@ def test_vietnam_post_account_cannot_get_the_right_and_unit_rule_uses_nfd(api):
         else:
             assert r.status_code == 200, r.text
             audit = api.s.get(f"{api.url}/v1/admin/users/{user}/audit", headers=admin).json()["items"]
-            assert audit[-1]["action"] == "GRANT_RIGHT" and audit[-1]["actor"] == "op-e2e"
+            assert audit[-1]["action"] == "GRANT_RIGHT" and audit[-1]["actor"] == operator.subject
 
 
 def test_history_pages_with_a_cursor_that_cannot_reach_another_citizen(api):
     import base64
     import json
 
-    sub = f"acc-{uuid.uuid4().hex}"
-    me = auth(token(sub, "citizen"))
+    citizen = identity(api.url, "citizen")
+    me = citizen.headers
     paid = []
     for _ in range(3):
         dossier, number, _ = api.new_notice()
-        r = api.pay(dossier, number, "BIDV", token=token(sub, "citizen"))  # not single-sign-on: no link needed
+        r = api.pay(dossier, number, "BIDV", token=citizen.access_token)  # not single-sign-on: no link needed
         assert r.status_code == 201, r.text
         paid.append(r.json()["payment_id"])
     first = api.s.get(f"{api.url}/v1/citizens/me/transactions?limit=2", headers=me).json()
@@ -293,7 +318,7 @@ def test_history_pages_with_a_cursor_that_cannot_reach_another_citizen(api):
     assert sorted(got) == sorted(paid) and len(set(got)) == 3 and second["next_cursor"] is None
     assert all(t["state"] == "PENDING_BANK" for t in first["items"])
     # Someone else's cursor (or a forged one) is refused, never followed into their partition.
-    other = auth(token(f"acc-{uuid.uuid4().hex}", "citizen"))
+    other = identity(api.url, "citizen").headers
     r = api.s.get(f"{api.url}/v1/citizens/me/transactions", params={"cursor": first["next_cursor"]}, headers=other)
     assert_problem(r, 422, "VALIDATION_FAILED")
     forged = base64.urlsafe_b64encode(json.dumps({"pk": {"S": "x"}}).encode()).decode()

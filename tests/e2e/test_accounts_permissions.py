@@ -1,14 +1,15 @@
-"""The whole permission matrix of the account endpoints over HTTP: every route x {no token, a token with no role,
-citizen, officer without the right, officer with the right, province administrator, operator}, plus an officer of
-unit A reaching unit B's accounts. "allowed" means the caller got past authorisation (any answer but 401/403);
-"denied" names the exact status and code."""
+"""The whole permission matrix of the account endpoints over HTTP: every route x {no token, a staff user with no
+role, citizen, officer without the right, officer with the right, province administrator, operator}, each a real
+user of the local user pool signed in through the API, plus an officer of unit A reaching unit B's accounts.
+"allowed" means the caller got past authorisation (any answer but 401/403); "denied" names the exact status and
+code."""
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
-from tests.e2e.test_accounts_journey import Desk, auth, fresh_id, fresh_phone, token
+from tests.e2e.test_accounts_journey import Desk, fresh_id, fresh_phone, identity
 
 CALLERS = ("anonymous", "no_role", "citizen", "officer_no_right", "officer", "province_admin", "operator")
 ALL_ROLES_BUT = lambda *allowed: {c: "allowed" if c in allowed else None for c in CALLERS}  # noqa: E731
@@ -33,8 +34,11 @@ def _officer_row():
 
 
 def _citizen_row():
-    return {"anonymous": UNAUTH, "no_role": CHANGE_PW, "citizen": "allowed", "officer_no_right": ROLE,
+    return {"anonymous": UNAUTH, "no_role": ROLE, "citizen": "allowed", "officer_no_right": ROLE,
             "officer": ROLE, "province_admin": ROLE, "operator": ROLE}
+
+
+FRESH = "FRESH"  # the route ends the caller's sessions: each caller sends a token of its own, made for it
 
 
 @pytest.fixture(scope="module")
@@ -47,28 +51,26 @@ def world(stack):
 
     desk = Desk(_Api())
     other = Desk(_Api())  # another one-stop unit with its own officer
-    no_right_id = f"off-{uuid.uuid4().hex[:8]}"
-    desk.s.post(f"{desk.url}/v1/admin/users", headers=desk.admin, json={
-        "user_id": no_right_id, "full_name": "Phan Văn Dũng", "phone": fresh_phone(), "id_number": fresh_id(),
-        "issuer": "portal"})
-    desk.s.post(f"{desk.url}/v1/admin/users/{no_right_id}/units", json={"unit_code": desk.unit}, headers=desk.admin)
-    headers = {
-        "anonymous": {},
-        "no_role": auth(token(f"acc-{uuid.uuid4().hex}")),
-        "citizen": auth(token(f"acc-{uuid.uuid4().hex}", "citizen")),
-        "officer_no_right": auth(token(no_right_id, "officer")),
-        "officer": desk.officer,
-        "province_admin": auth(token("pa-35", "province_admin", province_code="35")),
-        "operator": desk.admin,
-    }
-    return desk, other, headers
+
+    def fresh(who: str) -> dict:
+        return {"anonymous": lambda: {},
+                "no_role": lambda: identity(desk.url, None).headers,
+                "citizen": lambda: identity(desk.url, "citizen").headers,
+                "officer_no_right": lambda: identity(desk.url, "officer", unit=desk.unit, grant=False).headers,
+                "officer": lambda: identity(desk.url, "officer", unit=desk.unit).headers,
+                "province_admin": lambda: identity(desk.url, "province_admin", province="H35").headers,
+                "operator": lambda: identity(desk.url, "operator").headers}[who]()
+
+    headers = {who: fresh(who) for who in CALLERS if who not in ("officer", "operator")}
+    headers |= {"officer": desk.officer, "operator": desk.admin}
+    return desk, other, headers, fresh
 
 
 def _routes(desk):
     unit, user = desk.unit, desk.officer_id
     citizen_id, phone = fresh_id(), fresh_phone()
     otp_officer = {c: ("allowed" if c == "officer" else v) for c, v in _officer_row().items()}
-    otp_verify_officer = {**otp_officer, "officer_no_right": "allowed"}  # a code is useless without the right
+    otp_verify_officer = otp_officer  # verifying needs the right too: nobody else may count attempts
     return [
         ("POST", "/v1/otp", {"phone": phone, "purpose": "account_creation", "subject": citizen_id}, otp_officer),
         ("POST", "/v1/otp/verify", {"phone": phone, "purpose": "account_creation", "subject": citizen_id,
@@ -93,11 +95,24 @@ def _routes(desk):
         ("POST", "/v1/officers/citizen-accounts", {"unit_code": unit}, _officer_row()),
         ("POST", "/v1/officers/citizen-accounts/query", {}, _officer_row()),
         ("POST", "/v1/auth/sign-in", {"id_number": citizen_id, "password": "x"}, ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/new-password", {"id_number": citizen_id, "session": "s" * 40, "new_password": "x"},
+         ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/refresh", {"refresh_token": "r" * 40}, ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/password-reset/otp", {"id_number": fresh_id()}, ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/password-reset", {"id_number": fresh_id(), "code": "000000", "new_password": "x"},
+         ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/staff/sign-in", {"username": "nobody", "password": "x"}, ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/staff/new-password", {"username": "nobody", "session": "s" * 40, "new_password": "x"},
+         ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/staff/refresh", {"refresh_token": "r" * 40}, ALL_ROLES_BUT(*CALLERS)),
+        ("POST", "/v1/auth/sign-out", FRESH, {**ALL_ROLES_BUT(*CALLERS), "anonymous": UNAUTH, "no_role": ROLE}),
+        ("PUT", f"/v1/admin/users/nobody-{uuid.uuid4().hex[:6]}/status", {"status": "locked"}, _admin_row()),
+        ("DELETE", f"/v1/admin/users/nobody-{uuid.uuid4().hex[:6]}", None, _admin_row()),
         ("GET", "/v1/citizens/me", None, _citizen_row()),
         ("PATCH", "/v1/citizens/me", {"email": "a@b.vn"}, _citizen_row()),
-        ("POST", "/v1/citizens/me/password", {"current_password": "a", "new_password": "b"},
-         {**_citizen_row(), "no_role": "allowed"}),
-        ("POST", "/v1/citizens/me/phone", {"phone": phone, "verification_token": "t" * 40}, _citizen_row()),
+        ("POST", "/v1/citizens/me/password", {"current_password": "a", "new_password": "b"}, _citizen_row()),
+        ("POST", "/v1/citizens/me/phone", {"phone": phone, "verification_token": "t" * 40, "password": "x"},
+         _citizen_row()),
         ("GET", "/v1/citizens/me/transactions", None, _citizen_row()),
         ("GET", "/v1/citizens/me/bank-links", None, _citizen_row()),
         ("POST", "/v1/citizens/me/bank-links", {"bank_code": "VCB", "banking_username": "abc"}, _citizen_row()),
@@ -128,13 +143,13 @@ def _matches(template: str, path: str) -> bool:
 
 
 def test_permission_matrix(world):
-    desk, _, headers = world
+    desk, _, headers, fresh = world
     failures = []
     for method, path, body, expected_row in _routes(desk):
         for who in CALLERS:
             expected = expected_row[who]
-            h = dict(headers[who])
-            b = body
+            h = dict(fresh(who) if body == FRESH else headers[who])
+            b = None if body == FRESH else body
             if isinstance(b, dict) and b.get("subject") == "SELF":
                 b = {**b, "subject": "x"}
             r = desk.s.request(method, f"{desk.url}{path}", json=b, headers=h, timeout=30)
@@ -149,7 +164,7 @@ def test_permission_matrix(world):
 
 
 def test_officer_of_unit_a_cannot_reach_unit_b(world):
-    desk, other, _ = world
+    desk, other, _, _ = world
     # B creates an account in B's unit.
     id_number, phone = fresh_id(), fresh_phone()
     created = other.create(id_number, phone)
@@ -178,8 +193,8 @@ def test_officer_of_unit_a_cannot_reach_unit_b(world):
 
 
 def test_province_admin_of_another_province_is_refused(world):
-    desk, _, _ = world
-    other_admin = auth(token("pa-01", "province_admin", province_code="01"))
+    desk, _, _, _ = world
+    other_admin = identity(desk.url, "province_admin", province="01").headers
     r = desk.s.post(f"{desk.url}/v1/admin/users/{desk.officer_id}/units", json={"unit_code": desk.unit},
                     headers=other_admin)
     assert (r.status_code, r.json()["code"]) == (403, "UNIT_OUT_OF_SCOPE")

@@ -168,11 +168,9 @@ def test_two_concurrent_initiations_leave_one_live_payment(api):
 
 
 def test_signed_in_citizen_needs_a_link_for_single_sign_on_bank(api):
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
+    from chalicelib.local.identities import new_identity
 
-    token = issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                              "citizen-x", ["citizen"])
+    token = new_identity(api.url, "citizen").access_token
     dossier, number, _ = api.new_notice()
     assert_problem(api.pay(dossier, number, bank_code="VCB", token=token), 403, "BANK_ACCOUNT_NOT_LINKED")
     r = api.pay(dossier, number, bank_code="VCB")  # anonymous: the non-single-sign-on way
@@ -278,7 +276,16 @@ def test_vnpay_ipn_success_duplicate_bad_signature_and_amount(api):
     good = build_ipn_params(payment_id=p["payment_id"], amount_vnd=p["amount_vnd"],
                             hash_secret=LOCAL_VNPAY_HASH_SECRET, bank_txn_ref="14000001")
     assert api.s.get(url, params=good).json() == {"RspCode": "00", "Message": "Confirm Success"}
-    assert api.s.get(url, params=good).json()["RspCode"] == "02"
+    # The same IPN again (the gateway did not get our answer): the same answer, applied once (deduplicated by its
+    # transaction number): one PAID in the history, one receipt.
+    assert api.s.get(url, params=good).json() == {"RspCode": "00", "Message": "Confirm Success"}
+    from chalicelib import bootstrap
+
+    stored = bootstrap.context().ledger.get_payment(p["payment_id"])
+    assert [h["state"] for h in stored.history].count("PAID") == 1 and stored.bank_txn_ref == "14000001"
+    failed_after = build_ipn_params(payment_id=p["payment_id"], amount_vnd=p["amount_vnd"], response_code="24",
+                                    hash_secret=LOCAL_VNPAY_HASH_SECRET, bank_txn_ref="14000001")
+    assert api.s.get(url, params=failed_after).json()["RspCode"] == "02"  # another result for a final payment
     missing = build_ipn_params(payment_id="PAYH3501BBBBBBBBBBBBBBBBBBBBBBBBBB", amount_vnd=1000,
                                hash_secret=LOCAL_VNPAY_HASH_SECRET)
     assert api.s.get(url, params=missing).json()["RspCode"] == "01"

@@ -30,15 +30,10 @@ CALLERS = {"anonymous": 1, "citizen": 1, "officer": 1, "province_admin": 1, "ope
 BEARERS = ("citizen", "officer", "province_admin", "operator")
 
 
-def bearer_token(role: str) -> str:
-    """A bearer token of the local issuer for `role` (the one place the fuzzer makes tokens)."""
-    from chalicelib.identity.adapters import issue_local_token
-    from chalicelib.local import devkeys
-
-    claims = {"officer": {"province_code": "35", "unit_codes": ["000.00.00.H35"]},
-              "province_admin": {"province_code": "35"}}.get(role, {})
-    return issue_local_token(devkeys.LOCAL_JWT_SECRET, devkeys.LOCAL_JWT_ISSUER, devkeys.LOCAL_JWT_AUDIENCE,
-                             f"fuzz-{role}", [role], ttl_s=6 * 3600, **claims)
+def bearer_token(stack, role: str) -> str:
+    """An access token of a fresh user of `role` in the stack's identity pool, signed in through the API (the one
+    place the fuzzer makes tokens): officers get the demo unit and its right, province admins the demo province."""
+    return stack.token(role)
 
 
 def _is_for(operation: dict, caller: str) -> bool:
@@ -91,10 +86,10 @@ def fuzz_schema(stack, caller):
 
 
 @pytest.fixture()
-def sender(caller):
+def sender(stack, caller):
     """The caller's session and headers, and a count of what was sent; at the end, at least the cases promised."""
     session = SigningSession() if caller == "partner" else requests.Session()
-    headers = {"Authorization": f"Bearer {bearer_token(caller)}"} if caller in BEARERS else {}
+    headers = {"Authorization": f"Bearer {bearer_token(stack, caller)}"} if caller in BEARERS else {}
     sent = {"cases": 0, "positive": 0, "negative": 0}
     yield session, headers, sent
     session.close()

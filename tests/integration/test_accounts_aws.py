@@ -1,6 +1,7 @@
 """The account adapters against AWS stand-ins over HTTP: DynamoDB (moto) for the OTP store, send counters, accounts,
-links and their transactions; S3 (moto) for the presigned upload, its encryption and the size/content checks; the
-simulated bank for the internet-banking lookup. The use cases run with the real adapters and an injected clock."""
+links, the sign-in guard and their transactions; S3 (moto) for the presigned upload, its encryption and the
+size/content checks; moto's cognito-idp for the user pool; the simulated bank for the internet-banking lookup. The use
+cases run with the real adapters and an injected clock."""
 from __future__ import annotations
 
 import threading
@@ -19,7 +20,7 @@ from chalicelib.otp import services as otp_cases
 from chalicelib.otp.domain import OtpPurpose
 from chalicelib.otp.ports import TokenRejectedError
 from tests.fakes import FakeSms
-from tests.fakes_accounts import START, caller, fast_passwords
+from tests.fakes_accounts import START, caller
 
 PDF = b"%PDF-1.7\n" + b"0" * 1000
 
@@ -34,12 +35,11 @@ class Codes:
 
 @pytest.fixture()
 def svc(stack):
-    """The wired account services (DynamoDB, S3, bank adapter), with a fixed clock, known codes, a fake SMS
-    inbox and cheap Argon2; a fresh phone per test so send counters never collide."""
+    """The wired account services (DynamoDB, S3, the user pool, bank adapter), with a fixed clock, known codes and
+    a fake SMS inbox; a fresh phone per test so send counters never collide."""
     from chalicelib.bootstrap import context as account_services
 
     return account_services().replace(clock=FixedClock(START), sms=FakeSms(),
-                                      passwords=fast_passwords(),
                                       new_code=Codes("482913", "719305", "264871", "903517", "551842", "377064"))
 
 
@@ -177,7 +177,8 @@ def test_scan_is_stored_encrypted_under_a_key_without_the_id_number(officer_svc,
     assert head["ServerSideEncryption"] in ("AES256", "aws:kms")
     assert head["Metadata"]["officer"] == who.subject and head["ContentType"] == "application/pdf"
     everything = " ".join(str(i) for i in table_items(stack))
-    assert id_number not in everything and stored.password_hash.startswith("$argon2id$")
+    assert id_number not in everything and "password_hash" not in everything  # the pool alone holds passwords
+    assert svc.users.groups_of(stored.id_hash) == ["citizen"] and svc.users.sub_of(stored.id_hash) == stored.sub
 
 
 def test_five_mb_plus_one_byte_refused_and_deleted_fake_pdf_refused(officer_svc, stack):
@@ -215,6 +216,35 @@ def test_concurrent_creation_of_one_id_number_on_dynamodb_gives_one_account(offi
     assert results.count("ACCOUNT_ALREADY_EXISTS") == 5, results
     account_id = svc.accounts.account_id_for(svc.keys.id_hash(id_number))
     assert account_id in results
+    login = svc.accounts.login(svc.keys.id_hash(id_number))  # the one pool user is the recorded one
+    assert login.account_id == account_id and login.sub == svc.users.sub_of(svc.keys.id_hash(id_number))
+
+
+def test_parallel_wrong_passwords_on_dynamodb_pass_the_guard_one_at_a_time(officer_svc):
+    from chalicelib.accounts.ports import Caller
+    from chalicelib.accounts.services import sign_in
+
+    svc, who, unit = officer_svc
+    id_number = new_citizen_id()
+    accounts.create_account(svc, who, body(svc, who, unit, id_number, fresh_phone()))
+    results, lock, gate = [], threading.Lock(), threading.Barrier(12)
+
+    def guess(_):
+        gate.wait()
+        try:
+            sign_in.sign_in(svc, Caller(None, client="198.51.100.77"), {"id_number": id_number,
+                                                                        "password": "SaiMatKhau1"})
+        except AppError as err:
+            with lock:
+                results.append(err.code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    free = svc.settings.sign_in.free_failures
+    assert results.count("SIGN_IN_FAILED") == free and results.count("SIGN_IN_DELAYED") == 12 - free, results
+    state = svc.guard.state(sign_in.guard_key(svc, svc.keys.id_hash(id_number), staff=False))
+    assert state.failures == free and state.blocked_until == int(START.timestamp()) + 30
 
 
 def test_token_consumed_in_the_creating_transaction(officer_svc):

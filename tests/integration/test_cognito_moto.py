@@ -1,5 +1,5 @@
 """The Cognito adapter and the token verifier against moto's cognito-idp over HTTP, with the user pool created from
-infra/cognito.json by chalicelib.local.cognito_local (moto's CloudFormation cannot create Cognito resources).
+infra/resources.json by chalicelib.local.cognito_local (moto's CloudFormation cannot create Cognito resources).
 Tests named ``test_moto_...`` pin what moto 5.2.5 does not enforce, so that an upgrade that changes it shows here.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Bearer-token auth: local HS256 issuer, Cognito-style JWKS (RS256) verification, roles, header parsing."""
+"""Bearer-token auth: Cognito-style JWKS (RS256) verification and no other issuer on any stage, the directory
+check after the signature, roles, header parsing."""
 from __future__ import annotations
 
 import base64
@@ -16,16 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.identity.adapters import JwksVerifier, LocalJwtVerifier, issue_local_token
+from chalicelib.identity.adapters import CheckedVerifier, JwksVerifier
 from chalicelib.identity.domain import AuthError, ForbiddenError, Principal, Role, parse_bearer, require_roles
 from chalicelib.local import token as token_cli
-from chalicelib.local.devkeys import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER, LOCAL_JWT_SECRET
+from tests.tokens import issue_hs256_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256-0001"
-ISSUER = "http://127.0.0.1:8000/local-issuer"
-AUDIENCE = "dvcqg-land-payments"
 
 COGNITO_ISSUER = "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_TEST"
 CLIENT_ID = "test-app-client-id"
@@ -33,14 +32,6 @@ CLIENT_ID = "test-app-client-id"
 
 def _b64(obj: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
-def _local_verifier(**kw) -> LocalJwtVerifier:
-    return LocalJwtVerifier(SECRET, ISSUER, AUDIENCE, **kw)
-
-
-def _local_token(roles=("citizen",), subject="citizen-1", **kw) -> str:
-    return issue_local_token(SECRET, ISSUER, AUDIENCE, subject, roles, **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -65,169 +56,6 @@ def test_error_messages_are_vietnamese_with_diacritics():
         assert unicodedata.is_normalized("NFC", msg)
     with pytest.raises(ValueError):
         AuthError("SOMETHING_ELSE")
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Local HS256 issuer
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def test_local_valid_token_gives_principal_with_roles_province_and_units():
-    now = int(time.time())
-    token = _local_token(
-        roles=["officer", Role.CITIZEN],
-        subject="officer-42",
-        now=now,
-        ttl_s=600,
-        province_code="35",
-        unit_codes=["000.00.00.H35", " 000.00.01.H35 ", "000.00.00.H35"],
-    )
-    p = _local_verifier().verify(token)
-    assert p == Principal(
-        subject="officer-42",
-        roles=frozenset({Role.OFFICER, Role.CITIZEN}),
-        province_code="35",
-        unit_codes=("000.00.00.H35", "000.00.01.H35"),
-        issuer=ISSUER,
-        expires_at=now + 600,
-    )
-    assert p.has_role(Role.OFFICER) and p.has_role("citizen") and not p.has_role(Role.OPERATOR)
-
-
-def test_cognito_style_claims_groups_province_and_comma_separated_units():
-    token = jwt.encode(
-        {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "iat": int(time.time()), "exp": int(time.time()) + 60,
-            "cognito:groups": ["province_admin", "some-other-group"],
-            "custom:province_code": "01",
-            "custom:unit_codes": "000.00.00.H01, 000.01.00.H01,,",
-        },
-        SECRET,
-        algorithm="HS256",
-    )
-    p = _local_verifier().verify(token)
-    assert p.roles == frozenset({Role.PROVINCE_ADMIN})
-    assert p.province_code == "01"
-    assert p.unit_codes == ("000.00.00.H01", "000.01.00.H01")
-
-
-def test_unknown_roles_are_ignored_and_no_known_role_gives_empty_roles():
-    p = _local_verifier().verify(
-        jwt.encode(
-            {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-2", "iat": int(time.time()), "exp": int(time.time()) + 60,
-             "roles": ["superuser", "admin"], "cognito:groups": "operator"},  # a bare string is not a group list
-            SECRET,
-            algorithm="HS256",
-        )
-    )
-    assert p.roles == frozenset()
-    assert p.province_code is None and p.unit_codes == ()
-    assert not p.has_role(*Role)
-
-
-def test_local_expired_token_is_token_expired():
-    token = _local_token(now=time.time() - 7200, ttl_s=3600)
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_EXPIRED"
-
-
-def test_local_token_just_expired_is_accepted_within_leeway_only():
-    token = _local_token(now=time.time() - 70, ttl_s=60)  # expired ~10 s ago
-    assert _local_verifier(leeway_s=30).verify(token).subject == "citizen-1"
-    with pytest.raises(AuthError) as ei:
-        _local_verifier(leeway_s=0).verify(token)
-    assert ei.value.code == "TOKEN_EXPIRED"
-
-
-def test_local_wrong_secret_is_token_invalid():
-    token = issue_local_token("another-secret-that-is-also-long-enough-0002", ISSUER, AUDIENCE, "x", ["citizen"])
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_tampered_payload_is_token_invalid():
-    header, payload, signature = _local_token(roles=["citizen"]).split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["roles"] = ["operator"]
-    forged = ".".join([header, _b64(claims), signature])
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(forged)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-@pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b.c", "", "x" * 20000])
-def test_local_garbage_is_token_invalid(garbage):
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(garbage)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_wrong_issuer_is_refused():
-    token = issue_local_token(SECRET, "http://evil.example/issuer", AUDIENCE, "x", ["citizen"])
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_wrong_audience_is_refused():
-    token = issue_local_token(SECRET, ISSUER, "some-other-app", "x", ["citizen"])
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_token_without_exp_is_refused():
-    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time())}, SECRET, algorithm="HS256")
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_alg_none_is_refused():
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60,
-              "roles": ["operator"]}
-    for alg in ("none", "None", "NONE"):
-        unsigned = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(claims)}."
-        with pytest.raises(AuthError) as ei:
-            _local_verifier().verify(unsigned)
-        assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_verifier_refuses_rs256_token(rsa_key):
-    token = jwt.encode(
-        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60},
-        rsa_key,
-        algorithm="RS256",
-    )
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(token)
-    assert ei.value.code == "TOKEN_INVALID"
-
-
-def test_local_verifier_refuses_short_secret():
-    with pytest.raises(ValueError):
-        LocalJwtVerifier("short", ISSUER, AUDIENCE)
-
-
-def test_tokens_never_appear_in_logs_or_errors(caplog):
-    token = _local_token()
-    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    caplog.set_level(logging.DEBUG)
-    with pytest.raises(AuthError) as ei:
-        _local_verifier().verify(tampered)
-    signature = tampered.rsplit(".", 1)[1]
-    for text in (caplog.text, str(ei.value), repr(ei.value), ei.value.reason, ei.value.message):
-        assert tampered not in text and signature not in text
-    assert SECRET not in repr(_local_verifier())
-
-
-def test_issue_local_token_refuses_unknown_role_and_registered_claim_override():
-    with pytest.raises(ValueError):
-        issue_local_token(SECRET, ISSUER, AUDIENCE, "x", ["superuser"])
-    with pytest.raises(ValueError):
-        issue_local_token(SECRET, ISSUER, AUDIENCE, "x", ["citizen"], exp=1)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -286,12 +114,63 @@ def _jwks_verifier(public_key, audience=CLIENT_ID, client_id=CLIENT_ID):
                         jwk_client=client), client
 
 
+def test_roles_come_from_groups_and_province_and_units_never_from_claims(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    now = int(time.time())
+    p = verifier.verify(_rs256(rsa_key, _cognito_claims(
+        "id", **{"cognito:groups": ["province_admin", "some-other-group"], "custom:province_code": "01",
+                 "custom:unit_codes": "000.00.00.H01", "province_code": "01", "unit_codes": ["000.00.00.H01"],
+                 "cognito:username": "pa-01", "origin_jti": "session-1", "iat": now, "exp": now + 600})))
+    assert p == Principal(subject="2f1c-citizen", roles=frozenset({Role.PROVINCE_ADMIN}), province_code=None,
+                          unit_codes=(), issuer=COGNITO_ISSUER, expires_at=now + 600)
+    assert (p.username, p.session_id, p.issued_at, p.client_id) == ("pa-01", "session-1", now, CLIENT_ID)
+
+
+def test_unknown_roles_are_ignored_and_no_known_role_gives_empty_roles(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    p = verifier.verify(_rs256(rsa_key, _cognito_claims(
+        "id", roles=["superuser", "admin"], **{"cognito:groups": "operator"})))  # a bare string is not a list
+    assert p.roles == frozenset() and not p.has_role(*Role)
+
+
+def test_tokens_never_appear_in_logs_or_errors(rsa_key, caplog):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    token = _rs256(rsa_key, _cognito_claims("id"))
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AuthError) as ei:
+        verifier.verify(tampered)
+    signature = tampered.rsplit(".", 1)[1]
+    for text in (caplog.text, str(ei.value), repr(ei.value), ei.value.reason, ei.value.message):
+        assert tampered not in text and signature not in text
+
+
+def test_checked_verifier_runs_the_directory_check_after_the_signature(rsa_key):
+    verifier, _ = _jwks_verifier(rsa_key.public_key())
+    seen = []
+
+    def check(p):
+        seen.append(p.subject)
+        if p.subject == "locked":
+            raise AuthError("TOKEN_REVOKED", reason="locked")
+        return Principal("account-1", p.roles, "000.00.00.H35", (), p.issuer, p.expires_at)
+
+    checked = CheckedVerifier(verifier, check)
+    assert checked.verify(_rs256(rsa_key, _cognito_claims("id"))).province_code == "000.00.00.H35"
+    with pytest.raises(AuthError) as ei:
+        checked.verify(_rs256(rsa_key, _cognito_claims("id", sub="locked")))
+    assert ei.value.code == "TOKEN_REVOKED" and "đăng nhập lại" in ei.value.message
+    with pytest.raises(AuthError):  # a bad signature never reaches the check
+        checked.verify(_rs256(rsa_key, _cognito_claims("id"))[:-4] + "AAAA")
+    assert seen == ["2f1c-citizen", "locked"]
+
+
 def test_jwks_id_token_happy_path(rsa_key):
     verifier, client = _jwks_verifier(rsa_key.public_key())
     p = verifier.verify(_rs256(rsa_key, _cognito_claims("id")))
     assert p.subject == "2f1c-citizen"
     assert p.roles == frozenset({Role.CITIZEN})
-    assert p.province_code == "35"
+    assert p.province_code is None  # custom:province_code is ignored: scope is the directory's
     assert p.issuer == COGNITO_ISSUER
     assert client.calls == 1
 
@@ -459,7 +338,7 @@ def test_jwks_times_are_checked_against_the_injected_clock(rsa_key):
 
 
 def _principal(*roles: Role) -> Principal:
-    return Principal("s", frozenset(roles), None, (), ISSUER, 0)
+    return Principal("s", frozenset(roles), None, (), COGNITO_ISSUER, 0)
 
 
 def test_require_roles_refuses_missing_role_with_403():
@@ -507,54 +386,52 @@ def test_parse_bearer_token_with_inner_space_is_invalid():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Local token CLI
+# No local issuer on any stage
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_cli_token_verifies_with_the_documented_dev_key():
-    token = token_cli.make_token(["--role", "officer", "--province", "35", "--units", "000.00.00.H35, 000.00.01.H35"])
-    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(token)
-    assert p.subject == "officer-demo-001"
-    assert p.roles == frozenset({Role.OFFICER})
-    assert p.province_code == "35"
-    assert p.unit_codes == ("000.00.00.H35", "000.00.01.H35")
-
-
-def test_cli_main_prints_only_the_token_and_honours_sub_and_ttl(capsys):
-    assert token_cli.main(["--role", "citizen", "--sub", "cd-9", "--ttl", "120"]) == 0
-    out = capsys.readouterr().out
-    assert out.endswith("\n") and out.count("\n") == 1
-    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(out.strip())
-    assert p.subject == "cd-9" and p.roles == frozenset({Role.CITIZEN})
-    assert 0 < p.expires_at - time.time() <= 120
-
-
-def test_cli_default_subjects_per_role():
-    for role, sub in [("citizen", "citizen-demo-001"), ("operator", "operator-demo-001")]:
-        p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(
-            token_cli.make_token(["--role", role])
-        )
-        assert p.subject == sub
-
-
-def test_cli_runs_as_module():
-    out = subprocess.run(
-        [sys.executable, "-m", "chalicelib.local.token", "--role", "province_admin", "--province", "01"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-    )
-    p = LocalJwtVerifier(LOCAL_JWT_SECRET, LOCAL_JWT_ISSUER, LOCAL_JWT_AUDIENCE).verify(out.stdout.strip())
-    assert p.roles == frozenset({Role.PROVINCE_ADMIN}) and p.province_code == "01"
-
-
-def test_deployed_stages_refuse_the_local_issuer():
-    """The local HS256 key is in the repository: only the embedded stack and tests may accept its tokens."""
+def test_every_stage_verifies_the_pools_rs256_tokens_and_nothing_else(rsa_key):
+    """The HS256 dev issuer is gone: the local stack verifies moto's pool through its JWKS exactly as AWS."""
     from chalicelib.bootstrap import make_token_verifier
     from chalicelib.config import Settings
 
-    for stage in ("dev", "prod"):
-        with pytest.raises(RuntimeError):
-            make_token_verifier(Settings(stage=stage, jwt_mode="local"))
-    assert isinstance(make_token_verifier(Settings(stage="test", jwt_mode="local")), LocalJwtVerifier)
+    pool = {"cognito_user_pool_id": "ap-southeast-1_POOL", "cognito_citizen_client_id": "cit",
+            "cognito_staff_client_id": "stf"}
+    for stage, endpoint in (("prod", ""), ("dev", ""), ("local", "http://127.0.0.1:5000"), ("test", "http://x:1")):
+        v = make_token_verifier(Settings(stage=stage, aws_endpoint_url=endpoint, **pool))
+        assert isinstance(v, JwksVerifier) and v.ALGORITHM == "RS256" and v.token_uses == ("access",)
+        assert v.issuer == "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_POOL"
+        assert v.jwks_url == f"{endpoint or 'https://cognito-idp.ap-southeast-1.amazonaws.com'}/" \
+                             "ap-southeast-1_POOL/.well-known/jwks.json"
+    with pytest.raises(RuntimeError):
+        make_token_verifier(Settings(stage="prod"))
+    hs256 = issue_hs256_token(SECRET, v.issuer, "cit", "x", ["operator"])
+    with pytest.raises(AuthError):
+        v.verify(hs256)
+    import chalicelib.identity.adapters as adapters
+
+    assert not any("local" in name.lower() for name in vars(adapters))
+
+
+def test_cli_signs_a_demo_user_in_through_the_api(monkeypatch, capsys):
+    calls = []
+
+    class _Answer:
+        status_code = 200
+
+        def json(self):
+            return {"access_token": "a.b.c", "refresh_token": "r", "must_change_password": False}
+
+    def post(url, json, timeout):
+        calls.append((url, json))
+        return _Answer()
+
+    monkeypatch.setattr("chalicelib.local.identities.requests.post", post)
+    assert token_cli.main(["--role", "officer", "--api", "http://127.0.0.1:9"]) == 0
+    assert capsys.readouterr().out == "a.b.c\n"
+    assert calls[0][0] == "http://127.0.0.1:9/v1/auth/staff/sign-in" and calls[0][1]["username"] == "demo-officer"
+    assert token_cli.make_token(["--role", "citizen", "--refresh"]) == "r"
+    assert calls[1][0].endswith("/v1/auth/sign-in") and calls[1][1]["id_number"] == "035095001234"
 
 
 def test_deployed_stage_without_a_gateway_url_never_redirects_to_localhost(monkeypatch):

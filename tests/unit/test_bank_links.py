@@ -12,7 +12,8 @@ from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
     account_body,
-    caller,
+    caller_for,
+    first_sign_in,
     make_account_services,
     officer,
     otp_token,
@@ -33,10 +34,8 @@ def svc():
 
 @pytest.fixture()
 def me(svc):
-    account_id = accounts.create_account(svc, officer("off-a"), account_body(svc, "off-a"))["account_id"]
-    temp = svc.sms.sent[-1][1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
-    citizens.change_password(svc, caller(account_id), {"current_password": temp, "new_password": "MatKhauMoi2026"})
-    who = caller(account_id, "citizen")
+    accounts.create_account(svc, officer("off-a"), account_body(svc, "off-a"))
+    who = caller_for(svc, first_sign_in(svc)["access_token"])
     citizens.update_profile(svc, who, {"tax_code": "0100109106"})
     svc.banks.add("VCB", USERNAME, id_number=CITIZEN_ID, otp_phone="0912 345 678")
     svc.clock.advance(seconds=61)

@@ -91,3 +91,22 @@ def test_the_lite_phone_metadata_is_what_ships():
     from chalicelib.core.phones import normalise_mobile
 
     assert normalise_mobile("0912 345 678") == "+84912345678"  # Vietnamese mobiles still validate
+
+
+def test_fpdf_without_pillow_logs_no_warning():
+    """The zip has no Pillow: fpdf2 would warn on every cold start. Imported our way, it is silent."""
+    code = ("import sys, warnings\n"
+            "sys.path.insert(0, 'tests')\n"
+            "from blocked_imports import _Blocker\n"
+            "sys.meta_path.insert(0, _Blocker(['PIL']))\n"
+            "warnings.simplefilter('error')\n"
+            "from chalicelib.core.fonts import fpdf_class\n"
+            "assert fpdf_class().__name__ == 'FPDF'\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    bare = subprocess.run([sys.executable, "-c", code.replace("from chalicelib.core.fonts import fpdf_class\n"
+                                                              "assert fpdf_class().__name__ == 'FPDF'\n",
+                                                              "import fpdf\n")],
+                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
+    assert bare.returncode != 0 and "Pillow could not be imported" in bare.stderr  # the warning we silence

@@ -11,22 +11,27 @@ import pytest
 
 from chalicelib.accounts.domain import MAX_SCAN_BYTES, ScanKind, detect_scan_kind
 from chalicelib.accounts.services import citizen_accounts as accounts
-from chalicelib.accounts.services import citizens, otp_requests
+from chalicelib.accounts.services import citizens, otp_requests, passwords, sign_in
 from chalicelib.core.errors import AppError
 from chalicelib.otp.domain import OtpPurpose
 from tests.fakes_accounts import (
     CITIZEN_ID,
     CITIZEN_PHONE,
+    NEW_PASSWORD,
     ONE_STOP_UNIT,
     OTHER_ONE_STOP_UNIT,
     PDF_BYTES,
     account_body,
+    anonymous,
     caller,
+    caller_for,
+    first_sign_in,
     make_account_services,
     officer,
     otp_token,
     seed_officer,
     seed_units,
+    temp_password,
     upload_scan,
 )
 
@@ -137,11 +142,11 @@ def test_create_stores_hashes_only_and_sends_the_temporary_password(svc):
     assert out["must_change_password"] is True and out["phone_masked"] == "*********678"
     assert out["id_number_masked"] == "*********234" and "phone" not in out
     stored = svc.accounts.get_account(out["account_id"])
-    assert stored.password_hash.startswith("$argon2id$")
     phone, sms = svc.sms.sent[-1]
-    assert phone == CITIZEN_PHONE and "Mật khẩu tạm thời" in sms
+    assert phone == CITIZEN_PHONE and "Mật khẩu tạm thời" in sms and "72 giờ" in sms
     password = sms.split("Mật khẩu tạm thời: ")[1].split(" ")[0]
-    assert len(password) == 12 and svc.passwords.verify(stored.password_hash, password)
+    pool_user = svc.users.users[stored.id_hash]  # only the pool holds the password
+    assert len(password) == 12 and pool_user["password"] == password and pool_user["sub"] == stored.sub
     raw = "".join(svc.accounts.raw_items().values())
     assert CITIZEN_ID not in raw and password not in raw
     assert stored.created_by == "off-a" and stored.unit_code == ONE_STOP_UNIT
@@ -169,10 +174,13 @@ def test_two_officers_creating_the_same_id_at_once_make_exactly_one_account(svc)
     # Both pass the "does it exist?" read before either writes.
     seen = threading.Barrier(2)
     real = svc.accounts.account_id_for
+    first_reads = []
 
     def slow_read(id_hash):
         result = real(id_hash)
-        seen.wait(timeout=5)
+        if len(first_reads) < 2:  # each officer's first read; later ones (the pool user exists) go straight through
+            first_reads.append(id_hash)
+            seen.wait(timeout=5)
         return result
 
     svc.accounts.account_id_for = slow_read
@@ -276,55 +284,47 @@ def test_list_filters(svc):
 
 # --- sign-in, password change, profile, phone ---------------------------------------------------------------------
 
-def _temp_password(svc) -> str:
-    return svc.sms.sent[-1][1].split("Mật khẩu tạm thời: ")[1].split(" ")[0]
-
-
-def test_first_sign_in_allows_only_a_password_change(svc):
+def test_first_sign_in_answers_the_challenge_then_signs_in(svc):
     account_id = create(svc)["account_id"]
-    temp = _temp_password(svc)
-    first = citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": temp})
-    assert first["must_change_password"] is True
-    assert svc.tokens.issued[-1] == (account_id, (), 600)  # no role: every other endpoint refuses it
-    restricted = caller(account_id)
-    for call in (lambda: citizens.profile(svc, restricted),
-                 lambda: citizens.transactions(svc, restricted, None, None),
-                 lambda: citizens.update_profile(svc, restricted, {"email": "a@b.vn"})):
-        with pytest.raises(AppError) as exc:
-            call()
-        assert (exc.value.code, exc.value.status) == ("PASSWORD_CHANGE_REQUIRED", 403)
-    # a citizen token (e.g. from the identity provider) is refused too while the flag is set
-    assert refused(citizens.profile, svc, caller(account_id, "citizen")).code == "PASSWORD_CHANGE_REQUIRED"
-    err = refused(citizens.change_password, svc, restricted, {"current_password": temp, "new_password": "short"})
-    assert err.errors[0].code == "PASSWORD_TOO_WEAK"
-    assert refused(citizens.change_password, svc, restricted,
-                   {"current_password": temp, "new_password": temp}).errors[0].code == "PASSWORD_UNCHANGED"
-    changed = citizens.change_password(svc, restricted, {"current_password": temp, "new_password": "MatKhauMoi2026"})
-    assert changed["must_change_password"] is False and svc.tokens.issued[-1] == (account_id, ("citizen",), 3600)
-    assert citizens.profile(svc, caller(account_id, "citizen"))["full_name"] == "Nguyễn Văn An"
-    again = citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": "MatKhauMoi2026"})
-    assert again["must_change_password"] is False
-    assert refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": temp}).code == "SIGN_IN_FAILED"
+    temp = temp_password(svc)
+    first = sign_in.sign_in(svc, anonymous(), {"id_number": CITIZEN_ID, "password": temp})
+    assert first == {"must_change_password": True, "challenge": "NEW_PASSWORD_REQUIRED", "session": first["session"]}
+    body = {"id_number": CITIZEN_ID, "session": first["session"]}
+    assert refused(passwords.answer_new_password, svc, {**body, "new_password": "short"}).errors[0].code == \
+        "PASSWORD_TOO_WEAK"
+    assert refused(passwords.answer_new_password, svc, {**body, "new_password": f"x{CITIZEN_ID}"}).errors[0].code \
+        == "PASSWORD_CONTAINS_ID"
+    tokens = passwords.answer_new_password(svc, {**body, "new_password": NEW_PASSWORD})
+    assert tokens["must_change_password"] is False and tokens["refresh_token"]
+    me = caller_for(svc, tokens["access_token"])
+    assert me.subject == account_id and me.roles == {"citizen"}
+    assert citizens.profile(svc, me)["must_change_password"] is False
+    again = sign_in.sign_in(svc, anonymous(), {"id_number": "035 095 001 234", "password": NEW_PASSWORD})
+    assert caller_for(svc, again["access_token"]).subject == account_id
+    assert refused(sign_in.sign_in, svc, anonymous(), {"id_number": CITIZEN_ID, "password": temp}).code == \
+        "SIGN_IN_FAILED"
 
 
-def test_wrong_password_and_unknown_id_look_the_same_and_failures_lock(svc):
+def test_the_pool_user_is_keyed_by_the_hmac_of_the_id_number(svc):
+    out = create(svc)
+    username = svc.keys.id_hash(CITIZEN_ID)
+    assert list(svc.users.users) == ["off-a", "off-b", username] and CITIZEN_ID not in username
+    assert svc.users.users[username]["groups"] == {"citizen"} and svc.users.users[username]["temporary"]
+    assert svc.accounts.login(username).account_id == out["account_id"]
+
+
+def test_wrong_password_and_unknown_id_look_the_same(svc):
     create(svc)
-    unknown = refused(citizens.sign_in, svc, {"id_number": "001090001111", "password": "x"})
-    wrong = refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
-    assert (unknown.code, unknown.status, unknown.detail) == (wrong.code, wrong.status, wrong.detail)
-    for _ in range(4):
-        refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": "x"})
-    err = refused(citizens.sign_in, svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})
-    assert (err.code, err.status) == ("SIGN_IN_LOCKED", 429) and int(err.headers["Retry-After"]) == 900
-    svc.clock.advance(seconds=901)
-    assert citizens.sign_in(svc, {"id_number": CITIZEN_ID, "password": _temp_password(svc)})["access_token"]
+    unknown = refused(sign_in.sign_in, svc, anonymous(), {"id_number": "001090001111", "password": "x"})
+    wrong = refused(sign_in.sign_in, svc, anonymous(), {"id_number": CITIZEN_ID, "password": "x"})
+    garbage = refused(sign_in.sign_in, svc, anonymous(), {"id_number": "not a number", "password": "x"})
+    assert (unknown.code, unknown.status, unknown.detail) == (wrong.code, wrong.status, wrong.detail) == \
+        (garbage.code, garbage.status, garbage.detail)
 
 
 def _citizen(svc) -> tuple[str, object]:
     account_id = create(svc)["account_id"]
-    citizens.change_password(svc, caller(account_id), {"current_password": _temp_password(svc),
-                                                       "new_password": "MatKhauMoi2026"})
-    return account_id, caller(account_id, "citizen")
+    return account_id, caller_for(svc, first_sign_in(svc)["access_token"])
 
 
 def test_tax_code_forms_and_the_personal_id_rule(svc):
@@ -342,11 +342,13 @@ def test_phone_change_needs_an_otp_to_the_new_phone(svc):
     account_id, me = _citizen(svc)
     new = "+84900000077"
     wrong = otp_token(svc, CITIZEN_PHONE, OtpPurpose.PHONE_CHANGE, account_id)  # to the old phone
-    assert refused(citizens.change_phone, svc, me, {"phone": new, "verification_token": wrong}).code == \
-        "VERIFICATION_TOKEN_INVALID"
+    body = {"phone": new, "verification_token": wrong, "password": NEW_PASSWORD}
+    assert refused(citizens.change_phone, svc, me, body).code == "VERIFICATION_TOKEN_INVALID"
     token = otp_token(svc, new, OtpPurpose.PHONE_CHANGE, account_id)
-    assert citizens.change_phone(svc, me, {"phone": "0900000077", "verification_token": token})["phone"] == new
-    assert refused(citizens.change_phone, svc, me, {"phone": "0900000078", "verification_token": token}).code == \
+    body = {"phone": "0900000077", "verification_token": token, "password": NEW_PASSWORD}
+    assert citizens.change_phone(svc, me, body)["phone"] == new
+    assert svc.users.users[me.username]["phone"] == new
+    assert refused(citizens.change_phone, svc, me, {**body, "phone": "0900000078"}).code == \
         "VERIFICATION_TOKEN_INVALID"
 
 
@@ -356,8 +358,9 @@ def test_otp_targets_are_checked(svc):
     assert refused(check, svc, me, "+84900000001", OtpPurpose.BANK_LINK, f"{account_id}:VCB:x").code == \
         "OTP_PHONE_NOT_ACCOUNT_PHONE"
     assert refused(check, svc, me, CITIZEN_PHONE, OtpPurpose.PHONE_CHANGE, account_id).code == "PHONE_UNCHANGED"
-    assert refused(check, svc, caller("c-9", "citizen"), CITIZEN_PHONE, OtpPurpose.ACCOUNT_CREATION,
-                   CITIZEN_ID).code == "ROLE_FORBIDDEN"
+    with pytest.raises(AppError) as exc:
+        otp_requests.check_caller(caller("c-9", "citizen"), OtpPurpose.ACCOUNT_CREATION, CITIZEN_ID)
+    assert exc.value.code == "ROLE_FORBIDDEN"
     check(svc, officer("off-a"), CITIZEN_PHONE, OtpPurpose.ACCOUNT_CREATION, CITIZEN_ID)
 
 

@@ -274,7 +274,7 @@ def test_redrive_after_the_province_is_back_delivers_the_dead_letters():
     from chalicelib.core.errors import AppError
 
     with pytest.raises(AppError) as refused:
-        redrive(psvc, Actor("admin-h35", operator=False, province_claim="35"), PROVINCE)
+        redrive(psvc, Actor("admin-h35", operator=False, province_claim="000.00.00.H35"), PROVINCE)
     assert refused.value.status == 403
     psvc.http.mode = "ok"
     result = redrive(psvc, Actor("op-1", operator=True), PROVINCE)

@@ -160,7 +160,7 @@ def test_only_administrators_administer(svc):
 
 
 def test_province_admin_is_kept_to_their_province(svc):
-    pa = caller("pa-35", "province_admin", province="35")
+    pa = caller("pa-35", "province_admin", province="000.00.00.H35")
     seed_officer(svc, "off-hn", units=(OTHER_PROVINCE_UNIT,), grant=False)
     assert refused(officers.assign_unit, svc, pa, "off-hn", {"unit_code": OTHER_PROVINCE_UNIT}).code == \
         "UNIT_OUT_OF_SCOPE"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from chalicelib.core.validation import InvalidValueError
-from chalicelib.onboarding.attachments import (
+from chalicelib.onboarding.domain.attachments import (
     MIB,
     SNIFF_BYTES,
     AttachmentLimits,

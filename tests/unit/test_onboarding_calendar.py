@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
-from chalicelib.onboarding.calendar import (
+from chalicelib.onboarding.domain.calendar import (
     _DATA_FILE,
     Calendar,
     add_working_seconds,
@@ -17,7 +17,7 @@ from chalicelib.onboarding.calendar import (
     is_working_time,
     working_seconds_between,
 )
-from chalicelib.onboarding.sla import SlaClock
+from chalicelib.onboarding.domain.sla import SlaClock
 
 H = 3600
 CAL = default_calendar()

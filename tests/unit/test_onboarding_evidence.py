@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from chalicelib.core.clock import VN_TZ
 from chalicelib.onboarding.adapters.evidence_pdf import EvidenceRenderError, render_evidence_pdf
-from chalicelib.onboarding.domain import MAX_STEPS, EvidenceReport, EvidenceStep, record_step
-from chalicelib.onboarding.redaction import redact, redact_body, redact_headers, redact_text, redact_url
+from chalicelib.onboarding.domain.evidence import MAX_STEPS, EvidenceReport, EvidenceStep, record_step
+from chalicelib.onboarding.domain.redaction import redact, redact_body, redact_headers, redact_text, redact_url
 
 PASSWORD = "MatKhau@2026!"
 CLIENT_SECRET = "S3cr3t-XYZ-987"

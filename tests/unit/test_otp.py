@@ -117,10 +117,77 @@ def test_old_code_refused_after_resend_and_new_one_accepted(svc):
 
 def test_code_for_one_purpose_subject_or_phone_does_not_unlock_another(svc):
     issue(svc)
-    assert refused(verify, svc, "111111", purpose=OtpPurpose.PHONE_CHANGE).code == "OTP_NOT_FOUND"
-    assert refused(verify, svc, "111111", subject="001090005678").code == "OTP_NOT_FOUND"
-    assert refused(verify, svc, "111111", phone=OTHER_PHONE).code == "OTP_NOT_FOUND"
+    assert refused(verify, svc, "111111", purpose=OtpPurpose.PHONE_CHANGE).code == "OTP_INVALID"
+    assert refused(verify, svc, "111111", subject="001090005678").code == "OTP_INVALID"
+    assert refused(verify, svc, "111111", phone=OTHER_PHONE).code == "OTP_INVALID"
     assert verify(svc, "111111")
+
+
+# --- a verification tells nothing to whoever does not hold the code (hardening: 404 vs 422) ----------------------
+
+def _answer(err: AppError) -> tuple:
+    return err.status, err.code, err.detail, err.extra.get("attempts_left")
+
+
+def test_a_wrong_code_is_answered_the_same_whether_a_code_is_pending_or_not(svc):
+    never_sent = refused(verify, svc, "999999", subject="001090005678")
+    issue(svc)
+    pending = refused(verify, svc, "999999")
+    assert _answer(never_sent) == _answer(pending) == (422, "OTP_INVALID", "Mã OTP không đúng. Bạn còn 4 lần thử.", 4)
+    for _ in range(3):
+        refused(verify, svc, "999999", subject="001090005678")
+        refused(verify, svc, "999999")
+    assert _answer(refused(verify, svc, "999999", subject="001090005678"))[:2] == \
+        _answer(refused(verify, svc, "999999"))[:2] == (429, "OTP_LOCKED")
+
+
+def test_expired_and_used_codes_are_told_only_to_the_holder_of_the_right_code(svc):
+    issue(svc)
+    assert verify(svc, "111111")["verification_token"]
+    assert refused(verify, svc, "111111").code == "OTP_USED"
+    assert refused(verify, svc, "999999").code == "OTP_INVALID"
+    svc.clock.advance(seconds=61)
+    issue(svc)
+    svc.clock.advance(seconds=121)
+    assert refused(verify, svc, "222222").code == "OTP_EXPIRED"
+    assert refused(verify, svc, "999999").code == "OTP_INVALID"
+
+
+# --- sends capped per account and per client, besides per phone (hardening: SMS pumping) -------------------------
+
+def test_sends_are_capped_per_account_whatever_the_phone(svc):
+    policy = svc.settings.otp
+    for i in range(policy.max_sends_per_account_hour):
+        otp_cases.issue_otp(svc, f"+8490000{i:04d}", OtpPurpose.PHONE_CHANGE, "acc-1", account="acc-1")
+    err = refused(otp_cases.issue_otp, svc, "+84900009999", OtpPurpose.PHONE_CHANGE, "acc-1", account="acc-1")
+    assert (err.status, err.code) == (429, "OTP_ACCOUNT_LIMIT") and int(err.headers["Retry-After"]) > 0
+    otp_cases.issue_otp(svc, "+84900009999", OtpPurpose.PHONE_CHANGE, "acc-2", account="acc-2")  # another account
+
+
+def test_an_officer_may_send_more_but_not_without_bound(svc):
+    policy = svc.settings.otp
+    for i in range(policy.max_sends_per_officer_hour):
+        otp_cases.issue_otp(svc, f"+8490000{i:04d}", P, f"0350950{i:05d}", account="off-1", officer=True)
+    err = refused(otp_cases.issue_otp, svc, "+84900009999", P, "035095099999", account="off-1", officer=True)
+    assert err.code == "OTP_ACCOUNT_LIMIT"
+
+
+def test_sends_are_capped_per_client_across_accounts(svc):
+    policy = svc.settings.otp
+    for i in range(policy.max_sends_per_client_hour):
+        otp_cases.issue_otp(svc, f"+8490000{i:04d}", OtpPurpose.PHONE_CHANGE, f"acc-{i}", account=f"acc-{i}",
+                            client="203.0.113.5")
+    err = refused(otp_cases.issue_otp, svc, "+84900009999", OtpPurpose.PHONE_CHANGE, "acc-x", account="acc-x",
+                  client="203.0.113.5")
+    assert err.code == "OTP_CLIENT_LIMIT"
+    otp_cases.issue_otp(svc, "+84900009999", OtpPurpose.PHONE_CHANGE, "acc-x", account="acc-x", client="203.0.113.6")
+
+
+def test_a_withheld_code_keeps_the_limits_and_sends_nothing(svc):
+    otp_cases.issue_otp(svc, "-", OtpPurpose.PASSWORD_RESET, "user-hash", account="user-hash", deliver=False)
+    assert svc.sms.sent == []
+    assert refused(otp_cases.issue_otp, svc, "-", OtpPurpose.PASSWORD_RESET, "user-hash", account="user-hash",
+                   deliver=False).code == "OTP_RESEND_TOO_SOON"
 
 
 def test_wrong_code_says_how_many_attempts_are_left(svc):

@@ -49,6 +49,8 @@ def fake_sam(queue_name: str = "lfo-prod-forwarding", timeout: int = 60, *, outb
         "ForwardReceipts": _function("app.forward_receipts", timeout, sqs_event),
         "SweepDeliveries": _function("app.sweep_deliveries", 120, {"SweepDeliveriesEvent": {
             "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}}),
+        "SupportClock": _function("app.support_clock", 60, {"SupportClockEvent": {
+            "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}}),
         "APIHandler": _function("app.app"),
         "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "api", "DefinitionBody": {}}},
     }
@@ -102,6 +104,9 @@ def test_every_function_gets_the_resource_env_refs():
         assert variables["DOCUMENTS_BUCKET"] == {"Ref": "DocumentsBucket"}
         assert variables["APP_SECRET_NAME"] == {"Ref": "AppSecret"}
         assert variables["APP_KEY_ARN"] == {"Fn::GetAtt": ["AppKey", "Arn"]}
+        assert variables["COGNITO_USER_POOL_ID"] == {"Ref": "UserPool"}
+        assert variables["COGNITO_CITIZEN_CLIENT_ID"] == {"Ref": "CitizenClient"}
+        assert variables["COGNITO_STAFF_CLIENT_ID"] == {"Ref": "StaffClient"}
     assert out["Resources"]["ForwardReceipts"]["Properties"]["Environment"]["Variables"]["APP_STAGE"] == "prod"
 
 
@@ -143,8 +148,9 @@ def test_chalice_config_stage(stage):
         assert not {"iam_policy_file", "iam_role_arn", "manage_iam_role"} & set(settings)
     assert merged["api_gateway_endpoint_type"] == "REGIONAL"
     assert merged["environment_variables"]["APP_STAGE"] == stage
-    # Deployed stages verify the identity provider's tokens: the local issuer's key is public in this repository.
-    assert merged["environment_variables"]["JWT_MODE"] == "jwks"
+    # The user pool's ids come from the template (infra/package.py RESOURCE_ENV), never from config: no token
+    # settings at all, and no trace of the old local issuer.
+    assert not {k for k in merged["environment_variables"] if k.startswith(("JWT", "JWKS", "COGNITO", "LOCAL_JWT"))}
     assert set(json.loads(merged["environment_variables"]["BANK_GATEWAY_URLS"])) == {"VCB", "ICB", "BIDV", "VBA", "MB"}
     # A consumer may not outlive the forwarding queue's visibility timeout (AWS refuses the mapping).
     visibility = RESOURCES["Resources"]["ForwardingQueue"]["Properties"]["VisibilityTimeout"]

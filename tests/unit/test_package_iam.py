@@ -9,7 +9,7 @@ from tests.unit.test_package import PLACEHOLDER_ROLE, ROOT, _function, fake_sam,
 
 IAM = json.loads((ROOT / "infra" / "iam.json").read_text(encoding="utf-8"))
 FUNCTIONS = {"APIHandler": "api", "ForwardReceipts": "forward_receipts", "SweepDeliveries": "sweep_deliveries",
-             "DispatchOutbox": "dispatch_outbox", "SweepOutbox": "sweep_outbox"}
+             "DispatchOutbox": "dispatch_outbox", "SweepOutbox": "sweep_outbox", "SupportClock": "support_clock"}
 SMS_SENDERS = {"dispatch_outbox", "sweep_outbox"}  # the outbox: its stream consumer and its retry sweep
 
 
@@ -83,8 +83,11 @@ def test_the_internet_facing_role_cannot_send_or_write_secrets_or_decrypt():
 def test_the_api_deletes_scans_and_only_under_the_scans_prefix():
     grants = _grants(_packaged(), "APIHandler")
     scans = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/citizen-scans/*"})
+    support = json.dumps({"Fn::Sub": "${DocumentsBucket.Arn}/support-attachments/*"})
     assert ("s3:DeleteObject", scans) in grants
-    assert {r for a, r in grants if a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")} == {scans}
+    assert {r for a, r in grants if a == "s3:DeleteObject"} == {scans}
+    # Objects are read and written only under the two upload prefixes (ID scans, support-request attachments).
+    assert {r for a, r in grants if a in ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")} == {scans, support}
 
 
 def test_consumers_and_jobs_get_what_their_code_calls():
@@ -159,3 +162,11 @@ def test_the_star_roles_carry_their_justified_checkov_skip():
         skips = resources[role].get("Metadata", {}).get("checkov", {}).get("skip", [])
         assert [s["id"] for s in skips] == ["CKV_AWS_111"]
     assert "Metadata" not in resources["APIHandlerRole"]
+
+
+def test_the_support_clock_writes_its_alerts_as_intents_and_sends_nothing_itself():
+    grants = _grants(_packaged(), "SupportClock")
+    actions = {a for a, _ in grants if not a.startswith("logs:")}
+    assert actions == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                       "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "secretsmanager:GetSecretValue"}
+    assert not any(a.startswith(("sns:", "sqs:")) for a in actions)  # alerts go out through the outbox

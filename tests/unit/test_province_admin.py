@@ -13,12 +13,12 @@ from chalicelib.provinces.services import registry as provinces
 from tests.fakes_provinces import PROVINCE, make_province_services
 
 OPERATOR = Actor("op-1", operator=True)
-ADMIN_H35 = Actor("admin-h35", operator=False, province_claim="35")
+ADMIN_H35 = Actor("admin-h35", operator=False, province_claim="000.00.00.H35")
 ADMIN_OTHER = Actor("admin-h49", operator=False, province_claim="22")
 
 
 def _body(**over):
-    return {"province_code": "35", "province_name": "Tỉnh Hà Nam", "unit_code": PROVINCE,
+    return {"province_code": "12", "province_name": "Tỉnh Lai Châu", "unit_code": PROVINCE,
             "session_url": "https://motcua.hanam.gov.vn/api/session", "data_url": "https://motcua.hanam.gov.vn/api/tt",
             "credentials": {"username": "dvcqg", "password": "S3cret-pass!"}, **over}
 

@@ -28,7 +28,7 @@ class _Forbidden:
 
 
 def _body(**over):
-    return {"province_code": "35", "province_name": "Tỉnh Hà Nam", "unit_code": PROVINCE,
+    return {"province_code": "12", "province_name": "Tỉnh Lai Châu", "unit_code": PROVINCE,
             "session_url": "https://motcua.hanam.gov.vn/api/session", "data_url": "https://motcua.hanam.gov.vn/api/tt",
             "credentials": {"username": "dvcqg", "password": "S3cret-pass!"}, **over}
 

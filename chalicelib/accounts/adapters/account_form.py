@@ -43,7 +43,9 @@ def render_account_request_form(data: Mapping[str, Any]) -> bytes:
 
 
 def _document(created: datetime, all_text: str):
-    from fpdf import FPDF
+    from chalicelib.core.fonts import fpdf_class
+
+    FPDF = fpdf_class()
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     for style, path in font_files(all_text).items():

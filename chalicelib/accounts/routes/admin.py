@@ -6,13 +6,14 @@ from chalice import Blueprint
 
 from chalicelib.accounts.routes import caller
 from chalicelib.accounts.schemas import AuditList, UnitList, UnitView, UserList, UserView
-from chalicelib.accounts.services.officers import OfficerUserIn, UnitAssignIn, UnitIn, UserSearchIn
+from chalicelib.accounts.services.officers import OfficerUserIn, UnitAssignIn, UnitIn, UserSearchIn, UserStatusIn
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
 
 bp = Blueprint(__name__)
 ADMIN = bearer("operator", "province_admin")
 SCOPE = {403: ("UNIT_OUT_OF_SCOPE",)}
-USER_ID = Param("user_id", description="The officer's subject at the identity provider.",
+POOL = {503: ("IDENTITY_UNAVAILABLE",)}  # the user pool's groups or user follow the record in the same call
+USER_ID = Param("user_id", description="The staff user name.",
                 schema={"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:@-]+$"})
 UNIT_CODE = Param("unit_code", description="Agency identification code (mã định danh).",
                   schema={"type": "string", "maxLength": 35,
@@ -40,8 +41,10 @@ def admin_list_units(call: Call):
 
 
 @route(bp, "POST", "/v1/admin/users", tag="admin", access=ADMIN, request=OfficerUserIn,
-       summary="Register an officer user (issuer portal or vnpost)", ok={201: Ok("The user.", UserView)},
-       problems={409: ("USER_EXISTS",)})
+       summary="Create a staff user (issuer portal or vnpost); the temporary password goes by SMS",
+       description="The user pool user is created with a temporary password (valid 72 hours) that the portal sends "
+       "to `phone`; the first staff sign-in answers the new-password challenge. No role until the first unit.",
+       ok={201: Ok("The user.", UserView)}, problems={409: ("USER_EXISTS",), **POOL})
 def admin_register_user(call: Call):
     from chalicelib.accounts.services.officers import register_user
 
@@ -58,8 +61,9 @@ def admin_search_users(call: Call):
 
 
 @route(bp, "POST", "/v1/admin/users/{user_id}/units", tag="admin", access=ADMIN, request=UnitAssignIn,
-       params=(USER_ID,), summary="Assign a unit to a user (audited)", ok={200: Ok("The user.", UserView)},
-       problems={**SCOPE, 404: ("USER_NOT_FOUND", "UNIT_NOT_FOUND"), 409: ("USER_CHANGED",)})
+       params=(USER_ID,), summary="Assign a unit to a user (audited; the first unit makes them an officer)",
+       ok={200: Ok("The user.", UserView)},
+       problems={**SCOPE, 404: ("USER_NOT_FOUND", "UNIT_NOT_FOUND"), 409: ("USER_CHANGED",), **POOL})
 def admin_assign_unit(call: Call):
     from chalicelib.accounts.services.officers import assign_unit
 
@@ -70,7 +74,7 @@ def admin_assign_unit(call: Call):
        params=(USER_ID, UNIT_CODE), ok={200: Ok("The user.", UserView)},
        summary="Remove a unit from a user (audited; the right goes with the last one-stop unit)",
        problems={**SCOPE, 404: ("USER_NOT_FOUND", "UNIT_NOT_ASSIGNED"), 409: ("USER_CHANGED",),
-                 422: ("VALIDATION_FAILED",)})
+                 422: ("VALIDATION_FAILED",), **POOL})
 def admin_remove_unit(call: Call):
     from chalicelib.accounts.services.officers import remove_unit
 
@@ -96,6 +100,25 @@ def admin_revoke_right(call: Call):
     from chalicelib.accounts.services.officers import revoke_right
 
     return revoke_right(call.ctx, caller(call), call.path["user_id"], call.path["right"])
+
+
+@route(bp, "PUT", "/v1/admin/users/{user_id}/status", tag="admin", access=ADMIN, request=UserStatusIn,
+       params=(USER_ID,), summary="Lock or unlock a staff user (audited; a lock refuses every token at once)",
+       ok={200: Ok("The user.", UserView)}, problems={404: ("USER_NOT_FOUND",), 409: ("USER_CHANGED",), **POOL})
+def admin_user_status(call: Call):
+    from chalicelib.accounts.services.officers import set_status
+
+    return set_status(call.ctx, caller(call), call.path["user_id"], call.body())
+
+
+@route(bp, "DELETE", "/v1/admin/users/{user_id}", tag="admin", access=ADMIN, params=(USER_ID,),
+       summary="Delete a staff user (audited; the user pool user goes, the record stays as deleted)",
+       ok={204: Ok("Deleted.")}, problems={404: ("USER_NOT_FOUND",), 409: ("USER_CHANGED",), **POOL})
+def admin_delete_user(call: Call):
+    from chalicelib.accounts.services.officers import delete_user
+
+    delete_user(call.ctx, caller(call), call.path["user_id"])
+    return Reply(status=204)
 
 
 @route(bp, "GET", "/v1/admin/users/{user_id}/audit", tag="admin", access=ADMIN, params=(USER_ID,),

@@ -1,18 +1,19 @@
-"""The citizen's own account (M7, M9): sign-in, profile and tax code, password and phone change, transaction
-history and the bank-account link. A token from a first sign-in (no role yet) only allows the password change."""
+"""The citizen's own account (M7, M9): profile and tax code, password and phone change, transaction history and the
+bank-account link (signing in: routes.auth)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.routes import ME, TOKEN, TOO_MANY, caller
+from chalicelib.accounts.routes import GUARD, ME, NEW_PASSWORD_RULES, TOKEN, TOO_MANY, caller
 from chalicelib.accounts.schemas import CurrentLink, LinkStarted, LinkView, Profile, TokenAnswer, TransactionPage
 from chalicelib.accounts.services.bank_links import BankLinkConfirmIn, BankLinkIn
-from chalicelib.accounts.services.citizens import PasswordChangeIn, PhoneChangeIn, ProfileIn, SignInIn
-from chalicelib.api.routing import ANYONE, Call, Ok, Reply, bearer, route
+from chalicelib.accounts.services.citizens import PhoneChangeIn, ProfileIn
+from chalicelib.accounts.services.passwords import PasswordChangeIn
+from chalicelib.api.routing import Call, Ok, Reply, bearer, route
 
 bp = Blueprint(__name__)
-TOKEN_HOLDER = bearer()  # the role is checked by the use case: PASSWORD_CHANGE_REQUIRED for a first-sign-in token
+TOKEN_HOLDER = bearer()  # the role is checked by the use case (ROLE_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
 CHANGED = {409: ("ACCOUNT_CHANGED",)}
 LINKS = {409: ("BANK_LINK_EXISTS",), 422: ("BANK_LINK_NOT_SUPPORTED", "TAX_CODE_REQUIRED", "BANK_ACCOUNT_NOT_FOUND",
                                            "BANK_ID_NUMBER_MISMATCH", "BANK_PHONE_MISMATCH"),
@@ -25,16 +26,6 @@ class TransactionsQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100, description="Payments per page.")
     cursor: str | None = Field(default=None, min_length=1, max_length=2000,
                                description="next_cursor of the previous page.")
-
-
-@route(bp, "POST", "/v1/auth/sign-in", tag="citizens", access=ANYONE, request=SignInIn,
-       summary="Sign in with ID number and password",
-       description="While the temporary password is unchanged, the token only allows POST /v1/citizens/me/password.",
-       ok={200: Ok("A bearer token.", TokenAnswer)}, problems={401: ("SIGN_IN_FAILED",), 429: ("SIGN_IN_LOCKED",)})
-def sign_in(call: Call):
-    from chalicelib.accounts.services.citizens import sign_in as do_sign_in
-
-    return do_sign_in(call.ctx, call.body())
 
 
 @route(bp, "GET", "/v1/citizens/me", tag="citizens", access=TOKEN_HOLDER, description=ROLE,
@@ -57,9 +48,9 @@ def me_update(call: Call):
 
 
 @route(bp, "POST", "/v1/citizens/me/password", tag="citizens", access=TOKEN_HOLDER, request=PasswordChangeIn,
-       summary="Change the password (required after the first sign-in)", ok={200: Ok("A new citizen token.",
-                                                                                   TokenAnswer)},
-       problems={403: ("ROLE_FORBIDDEN",), 404: ("ACCOUNT_NOT_FOUND",), **CHANGED, 422: ("CURRENT_PASSWORD_WRONG",)})
+       summary="Change the password: every other session ends, every earlier token is refused",
+       description=f"{ROLE} Answers the tokens of a fresh session. {NEW_PASSWORD_RULES}",
+       ok={200: Ok("New tokens.", TokenAnswer)}, problems={**ME, **GUARD, 422: ("CURRENT_PASSWORD_WRONG",)})
 def me_password(call: Call):
     from chalicelib.accounts.services.citizens import change_password
 
@@ -67,8 +58,9 @@ def me_password(call: Call):
 
 
 @route(bp, "POST", "/v1/citizens/me/phone", tag="citizens", access=TOKEN_HOLDER, request=PhoneChangeIn,
-       description=ROLE, summary="Change the phone (OTP to the new phone)", ok={200: Ok("Profile.", Profile)},
-       problems={**ME, **CHANGED, 422: ("PHONE_UNCHANGED", *TOKEN[422])})
+       description=f"{ROLE} The current password is checked again; the old phone is told by SMS.",
+       summary="Change the phone (OTP to the new phone)", ok={200: Ok("Profile.", Profile)},
+       problems={**ME, **CHANGED, **GUARD, 422: ("PHONE_UNCHANGED", "CURRENT_PASSWORD_WRONG", *TOKEN[422])})
 def me_phone(call: Call):
     from chalicelib.accounts.services.citizens import change_phone, require_citizen
 

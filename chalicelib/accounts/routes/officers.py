@@ -53,9 +53,10 @@ def officer_scan_upload(call: Call):
 
 
 @route(bp, "POST", "/v1/officers/citizen-accounts", tag="officers", access=OFFICER, request=CitizenAccountIn,
-       summary="Create a citizen account (temporary password by SMS)", ok={201: Ok("The account.", CreatedAccount)},
+       summary="Create a citizen account (user pool user; temporary password, valid 72 hours, by SMS)", ok={201: Ok("The account.", CreatedAccount)},
        problems={**CREATOR, 409: ("ACCOUNT_ALREADY_EXISTS",), 413: ("SCAN_TOO_LARGE",),
-                 422: ("SCAN_NOT_FOUND", "SCAN_CONTENT_INVALID", *TOKEN[422]), 500: ("SCAN_NOT_ENCRYPTED",)})
+                 422: ("SCAN_NOT_FOUND", "SCAN_CONTENT_INVALID", *TOKEN[422]), 500: ("SCAN_NOT_ENCRYPTED",),
+                 503: ("IDENTITY_UNAVAILABLE",)})
 def officer_create_account(call: Call):
     from chalicelib.accounts.services.citizen_accounts import create_account
 

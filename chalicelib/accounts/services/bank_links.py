@@ -99,7 +99,8 @@ def start_link(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     req = parse(BankLinkIn, body)
     _check_conditions(svc, account, req)
     subject = _subject(account, req)
-    sent = otp_cases.issue_otp(svc, account.phone, OtpPurpose.BANK_LINK, subject)
+    sent = otp_cases.issue_otp(svc, account.phone, OtpPurpose.BANK_LINK, subject, account=account.account_id,
+                               client=caller.client or None)
     return {"status": "PENDING_OTP", "otp": {**sent, "subject": subject}}
 
 

@@ -3,7 +3,9 @@
 Creation, in the officer's order: search by ID number (an existing account is reported and nothing is created);
 upload the scan of the ID card straight to S3 (a presigned POST: see `scan_upload`); download the request form; send
 the OTP to the citizen's phone; create with the newest code's verification token. The ID number is never stored:
-only its keyed hash (the uniqueness key, written conditionally) and its last three digits.
+only its keyed hash (the uniqueness key, written conditionally, and the citizen's user name in the user pool) and
+its last three digits. The pool user is created with the temporary password and no message of its own (the portal's
+SMS, written with the account, carries it); first sign-in answers the new-password challenge.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib.accounts.domain import ScanKind, detect_scan_kind, scan_kind_of_name, temporary_password
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.officers import creator_units
+from chalicelib.accounts.services.pool_users import create_pool_user, discard_pool_user
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones
-from chalicelib.core.clock import VN_TZ
+from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden
 from chalicelib.core.fields import (
     AgencyCode,
@@ -201,25 +204,39 @@ def create_account(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         raise _exists()
     scan_key = _checked_scan(svc, caller, req.scan_id, req.unit_code)
     claim = otp_cases.token_claim(svc, req.phone, OtpPurpose.ACCOUNT_CREATION, req.id_number, req.verification_token)
-    password = temporary_password()
-    account = CitizenAccount(
-        account_id=svc.new_id(), id_hash=id_hash, id_last3=req.id_number[-3:], full_name=req.full_name,
-        date_of_birth=req.date_of_birth.isoformat(), sex=req.sex, phone=req.phone, email=req.email,
-        password_hash=svc.passwords.hash(password), must_change_password=True, created_by=caller.subject or "",
-        unit_code=req.unit_code, created_at=svc.clock.now().isoformat(), scan_key=scan_key,
-    )
-    welcome = outbox.sms(account.phone, (
-        "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
-        f"Mật khẩu tạm thời: {password} . Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
+    if not otp_cases.token_usable(svc, claim):  # before the pool user is made
+        raise otp_cases.token_rejected()
+    password, account_id = temporary_password(), svc.new_id()
     try:
-        svc.accounts.create(account, claim, [welcome])  # the password SMS is written with the account
+        created = create_pool_user(
+            svc, id_hash, lambda: svc.users.create_citizen(id_hash, password, req.phone, {"account_id": account_id}),
+            lambda: svc.accounts.account_id_for(id_hash) is not None)
     except AlreadyExistsError:
         raise _exists() from None
-    except TokenRejectedError:
-        raise otp_cases.token_rejected() from None
+    account = _account(svc, caller, req, account_id, id_hash, created.sub, scan_key)
+    hours = svc.settings.sign_in.temporary_password_ttl_s // 3600
+    welcome = outbox.sms(account.phone, (
+        "Tài khoản Cổng Dịch vụ công quốc gia của bạn đã được tạo. Tên đăng nhập: số CCCD/CMND của bạn. "
+        f"Mật khẩu tạm thời: {password} (có hiệu lực {hours} giờ). Bạn phải đổi mật khẩu khi đăng nhập lần đầu."))
+    try:
+        svc.accounts.create(account, claim, [welcome])  # the password SMS is written with the account
+    except (AlreadyExistsError, TokenRejectedError) as exc:
+        discard_pool_user(svc, id_hash)
+        raise (_exists() if isinstance(exc, AlreadyExistsError) else otp_cases.token_rejected()) from None
     svc.count("CitizenAccountsCreated")
     log.info("citizen account created", extra={"account_id": account.account_id, "unit_code": account.unit_code})
     return {k: v for k, v in account_view(account).items() if k != "phone"} | {"phone_masked": mask_phone(req.phone)}
+
+
+def _account(svc: AccountsContext, caller: Caller, req: CitizenAccountIn, account_id: str, id_hash: str, sub: str,
+             scan_key: str) -> CitizenAccount:
+    now = svc.clock.now()
+    return CitizenAccount(
+        account_id=account_id, id_hash=id_hash, id_last3=req.id_number[-3:], full_name=req.full_name,
+        date_of_birth=req.date_of_birth.isoformat(), sex=req.sex, phone=req.phone, email=req.email,
+        must_change_password=True, created_by=caller.subject or "", unit_code=req.unit_code,
+        created_at=now.isoformat(), scan_key=scan_key, sub=sub,
+        temp_password_expires_at=epoch(now) + svc.settings.sign_in.temporary_password_ttl_s)
 
 
 def _exists() -> AppError:

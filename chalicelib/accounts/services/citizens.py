@@ -1,16 +1,14 @@
-"""The citizen's own side of an account (M7, M9): sign-in with the temporary password and its forced change,
-profile and tax code, phone change by OTP, and the payment history."""
+"""The citizen's own side of an account (M7, M9): profile and tax code, password change, phone change by OTP (with
+the password re-checked and the old phone told), and the payment history. Signing in is ``services.sign_in``."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.domain import check_new_password
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.views import account_view
-from chalicelib.core import identity
-from chalicelib.core.clock import epoch
+from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import (
     AppError,
     FieldError,
@@ -21,32 +19,17 @@ from chalicelib.core.errors import (
     unauthorized,
     validation_error,
 )
-from chalicelib.core.fields import Email, IdNumberForm, MobilePhone, TaxCode
+from chalicelib.core.fields import Email, MobilePhone, TaxCode
+from chalicelib.core.masking import mask_phone
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import StaleRecordError
-from chalicelib.core.validation import InvalidValueError
 from chalicelib.otp import services as otp_cases
 from chalicelib.otp.domain import OtpPurpose
 from chalicelib.otp.ports import TokenRejectedError
 from chalicelib.otp.services import log
+from chalicelib.outbox import domain as outbox
 
 CITIZEN = "citizen"
-
-
-# Argon2 verification of this hash takes as long as a real one: an unknown ID number is not told apart by timing.
-_DUMMY_PASSWORD = "khong-phai-mat-khau-that-0"
-
-
-class SignInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id_number: IdNumberForm = Field(description="The ID number is the user name.")
-    password: str = Field(min_length=1, max_length=128)
-
-
-class PasswordChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(min_length=1, max_length=128)
-    new_password: str = Field(min_length=1, max_length=128)
 
 
 class ProfileIn(BaseModel):
@@ -61,58 +44,8 @@ class PhoneChangeIn(BaseModel):
     phone: MobilePhone
     verification_token: str = Field(min_length=16, max_length=200, description="From POST /v1/otp/verify "
                                     "(purpose phone_change, subject = your account id, phone = the new phone).")
-
-
-def sign_in(svc: AccountsContext, body: dict) -> dict:
-    req = parse(SignInIn, body)
-    refused = unauthorized("SIGN_IN_FAILED", "Số định danh hoặc mật khẩu không đúng.")
-    try:
-        id_number = identity.normalise_id_number(req.id_number)
-    except InvalidValueError:
-        raise refused from None
-    account_id = svc.accounts.account_id_for(svc.keys.id_hash(id_number))
-    account = svc.accounts.get_account(account_id) if account_id else None
-    now = epoch(svc.clock.now())
-    s = svc.settings
-    if account is not None and account.sign_in_failures >= s.max_sign_in_failures \
-            and now < account.last_failure_at + s.sign_in_lockout_s:
-        seconds = account.last_failure_at + s.sign_in_lockout_s - now
-        raise otp_cases.too_many("SIGN_IN_LOCKED", seconds, "Bạn đã nhập sai mật khẩu quá số lần cho phép.")
-    if account is None:
-        svc.passwords.verify(_dummy_hash(svc), req.password)
-        raise refused
-    if account.status != "active" or not svc.passwords.verify(account.password_hash, req.password):
-        # A lock-out that has run its course starts a fresh count.
-        stale = account.sign_in_failures >= s.max_sign_in_failures
-        svc.accounts.record_sign_in_failure(account.account_id, now, reset=stale)
-        svc.count("SignInRefused")
-        raise refused
-    if account.sign_in_failures:
-        _update(svc, account, replace(account, sign_in_failures=0, last_failure_at=0, rev=account.rev + 1))
-    return _token_answer(svc, account)
-
-
-_DUMMY_HASHES: dict[int, str] = {}
-
-
-def _dummy_hash(svc: AccountsContext) -> str:
-    """A real hash with the hasher's parameters, made once per process (not per request)."""
-    key = id(svc.passwords)
-    if key not in _DUMMY_HASHES:
-        _DUMMY_HASHES[key] = svc.passwords.hash(_DUMMY_PASSWORD)
-    return _DUMMY_HASHES[key]
-
-
-def _token_answer(svc: AccountsContext, account: CitizenAccount) -> dict:
-    s = svc.settings
-    if account.must_change_password:
-        # No role at all: every endpoint but the password change refuses this token.
-        token = svc.tokens.issue(account.account_id, [], s.password_change_token_ttl_s)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": s.password_change_token_ttl_s,
-                "must_change_password": True}
-    token = svc.tokens.issue(account.account_id, [CITIZEN], s.citizen_token_ttl_s)
-    return {"access_token": token, "token_type": "Bearer", "expires_in": s.citizen_token_ttl_s,
-            "must_change_password": False}
+    password: str = Field(min_length=1, max_length=128, description="Your current password (checked again: a "
+                          "phone change moves where reset codes go).")
 
 
 def _account_of(svc: AccountsContext, caller: Caller) -> CitizenAccount:
@@ -128,8 +61,6 @@ def require_citizen(caller: Caller) -> str:
     if caller.subject is None:
         raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
     if not caller.has(CITIZEN):
-        if not caller.roles:
-            raise _must_change()
         raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
     return caller.subject
 
@@ -147,30 +78,15 @@ def current_account(svc: AccountsContext, caller: Caller) -> CitizenAccount:
 
 
 def change_password(svc: AccountsContext, caller: Caller, body: dict) -> dict:
-    """Allowed with the password-change-only token from a first sign-in, or a citizen token."""
-    req = parse(PasswordChangeIn, body)
-    if caller.subject is not None and caller.roles and not caller.has(CITIZEN):
-        raise forbidden("ROLE_FORBIDDEN", "Chức năng này chỉ dành cho công dân.")
-    account = _account_of(svc, caller)
-    if not svc.passwords.verify(account.password_hash, req.current_password):
-        svc.accounts.record_sign_in_failure(account.account_id, epoch(svc.clock.now()))
-        raise AppError("CURRENT_PASSWORD_WRONG", "Mật khẩu hiện tại không đúng.", 422, "Dữ liệu không hợp lệ")
-    try:
-        new = check_new_password(req.new_password)
-    except InvalidValueError as exc:
-        raise validation_error([FieldError.of("new_password", exc)]) from None
-    if new == req.current_password:
-        raise validation_error([FieldError("new_password", "PASSWORD_UNCHANGED",
-                                           "Mật khẩu mới phải khác mật khẩu hiện tại.")])
-    after = replace(account, password_hash=svc.passwords.hash(new), must_change_password=False,
-                    sign_in_failures=0, last_failure_at=0, rev=account.rev + 1)
-    _update(svc, account, after)
-    return _token_answer(svc, after)
+    """POST /v1/citizens/me/password (see services.passwords.change_password)."""
+    from chalicelib.accounts.services.passwords import change_password as change
+
+    return change(svc, caller, current_account(svc, caller), body)
 
 
-def _update(svc: AccountsContext, before: CitizenAccount, after: CitizenAccount, claim=None) -> None:
+def _update(svc: AccountsContext, before: CitizenAccount, after: CitizenAccount, claim=None, intents=()) -> None:
     try:
-        svc.accounts.update(after, before.rev, claim)
+        svc.accounts.update(after, before.rev, claim, intents)
     except StaleRecordError:
         raise conflict("ACCOUNT_CHANGED", "Tài khoản vừa được thay đổi, vui lòng thử lại.") from None
     except TokenRejectedError:
@@ -207,17 +123,38 @@ def profile_of(svc: AccountsContext, account: CitizenAccount) -> dict:
 
 
 def change_phone(svc: AccountsContext, caller: Caller, body: dict) -> dict:
+    """The new phone proved by OTP, the password checked again behind the sign-in guard (a stolen token alone must
+    not move where reset codes go), and the old phone told in the same write."""
+    from chalicelib.accounts.services import sign_in as guard
+    from chalicelib.accounts.services.passwords import current_password_wrong
+
     account = current_account(svc, caller)
     req = parse(PhoneChangeIn, body)
     if req.phone == account.phone:
         raise AppError("PHONE_UNCHANGED", "Số điện thoại mới trùng với số điện thoại hiện tại.", 422,
                        "Dữ liệu không hợp lệ")
+    guard.checked_password(svc, caller.username or "", req.password, caller.client, refused=current_password_wrong())
     claim = otp_cases.token_claim(svc, req.phone, OtpPurpose.PHONE_CHANGE, account.account_id,
                                   req.verification_token)
     after = replace(account, phone=req.phone, rev=account.rev + 1)
-    _update(svc, account, after, claim)
+    when = svc.clock.now().astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+    notice = outbox.sms(account.phone, f"Số điện thoại của tài khoản Cổng Dịch vụ công quốc gia đã được đổi sang "
+                                       f"{mask_phone(req.phone)} lúc {when}. Nếu không phải bạn thực hiện, hãy liên hệ "
+                                       "ngay bộ phận một cửa.")
+    _update(svc, account, after, claim, [notice])
+    _sync_pool_phone(svc, caller.username or "", req.phone)
     log.info("citizen phone changed", extra={"account_id": account.account_id})
     return profile_of(svc, after)
+
+
+def _sync_pool_phone(svc: AccountsContext, username: str, phone: str) -> None:
+    """The pool keeps a copy of the phone (it sends nothing itself): best effort, the account is the authority."""
+    from chalicelib.identity.ports import DirectoryError
+
+    try:
+        svc.users.set_phone(username, phone)
+    except DirectoryError:
+        log.warning("user pool phone not updated")
 
 
 def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor: str | None) -> dict:
@@ -245,5 +182,7 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
         if p.receipt_id:
             view["receipt_id"] = p.receipt_id
             view["receipt_url"] = f"/v1/receipts/{p.receipt_id}"
+        if getattr(p, "refunds", None):
+            view["refunds"] = [dict(r) for r in p.refunds]  # money the bank took twice, being or already returned
         out.append(view)
     return {"items": out, "next_cursor": next_cursor}

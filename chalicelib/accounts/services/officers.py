@@ -3,18 +3,21 @@
 Who may administer: the portal operator (every unit) and a province administrator (the units of their province:
 agency codes whose level-1 part is ``H<province_code>``). Who may hold the right: an officer not issued by Vietnam
 Post, assigned to at least one unit whose name contains "Trung tâm phục vụ hành chính công" or "Bộ phận một cửa".
-Every change to a user's units or rights is written together with its audit entry (who, when, what).
+Every change to a user's units or rights is written together with its audit entry (who, when, what), and the user
+pool's groups follow the record's roles in the same use case (services.staff): the first unit makes a user an
+officer, removing the last one takes the role away; locking or deleting a user disables or deletes the pool user.
 """
 from __future__ import annotations
 
 import logging
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit
 from chalicelib.accounts.ports import AccountsContext, AuditEntry, Caller, OfficerUser, Unit
-from chalicelib.core import codes
+from chalicelib.accounts.services import staff
+from chalicelib.core import admin_units, codes
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
 from chalicelib.core.fields import (
     AgencyCode,
@@ -46,13 +49,24 @@ class UnitIn(BaseModel):
 class OfficerUserIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     user_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$",
-                         description="The user's subject at the portal's identity provider.")
+                         description="The staff user name to create in the user pool (compared lower-cased; never "
+                         "an ID number). A temporary password goes to `phone` by SMS.")
     full_name: PersonName = Field(min_length=1, max_length=150)
     phone: MobilePhone
     id_number: IdNumber
     issuer: Issuer = Field(description="Who issued the account: `portal` or `vnpost` (Vietnam Post; such accounts "
                            "can never receive officer rights).")
     tax_code: TaxCode | None = None
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, v: str) -> str:
+        return staff.normalise_user_id(v)
+
+
+class UserStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["active", "locked"]
 
 
 class UserSearchIn(BaseModel):
@@ -88,9 +102,9 @@ def may_manage_unit(caller: Caller, unit_code: str) -> bool:
         return True
     if not caller.has(PROVINCE_ADMIN) or not caller.province_code:
         return False
-    level_one = unit_code.rsplit(".", 1)[-1]
-    province = caller.province_code.strip().upper()
-    return level_one in (province, f"H{province}")
+    # The authoritative province table decides (agency code <-> statistics code, closed pre-2025 codes mapped to
+    # their successor): never a string comparison of the caller's province with the unit code's level-1 part.
+    return admin_units.same_province(caller.province_code, unit_code)
 
 
 def _check_unit_scope(caller: Caller, unit_code: str) -> None:
@@ -99,8 +113,13 @@ def _check_unit_scope(caller: Caller, unit_code: str) -> None:
 
 
 def _may_see_user(caller: Caller, user: OfficerUser) -> bool:
-    # A province administrator sees the users of their units, and users not yet assigned anywhere (to assign them).
-    return caller.has(OPERATOR) or not user.units or any(may_manage_unit(caller, u) for u in user.units)
+    # A province administrator sees the officers of their units, and users not yet assigned anywhere (to assign
+    # them); never another administrator or an operator.
+    if caller.has(OPERATOR):
+        return True
+    if set(user.roles) - {OFFICER} or user.status == "deleted":
+        return False
+    return not user.units or any(may_manage_unit(caller, u) for u in user.units)
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
@@ -114,7 +133,7 @@ def user_view(user: OfficerUser) -> dict:
         "user_id": user.user_id, "full_name": user.full_name, "phone": user.phone,
         "id_number_masked": "*********" + user.id_last3, "tax_code": user.tax_code,
         "issuer": user.issuer, "status": user.status, "units": list(user.units), "rights": list(user.rights),
-        "created_at": user.created_at,
+        "roles": list(user.roles), "province_agency": user.province_agency, "created_at": user.created_at,
     }
 
 
@@ -144,21 +163,35 @@ def list_units(svc: AccountsContext, caller: Caller) -> dict:
 # --- users ---------------------------------------------------------------------------------------------------------
 
 def register_user(svc: AccountsContext, caller: Caller, body: dict) -> dict:
-    """Record an officer's portal account (from the identity provider) so units and rights can be given."""
+    """Create a staff user (pool user and record) so units and rights can be given; no role until the first unit."""
     require_admin(caller)
+    return user_view(register_staff(svc, caller.subject or "", body))
+
+
+def _current_province_code(agency: str) -> bool:
+    """One of today's 34 provinces' own level-1 code (not a closed pre-2025 one, not an unknown one)."""
+    province = admin_units.province_of(agency)
+    return province is not None and f"000.00.00.{province.agency_code}" == agency
+
+
+def register_staff(svc: AccountsContext, actor: str, body: dict, roles: tuple[str, ...] = (),
+                   province_agency: str | None = None) -> OfficerUser:
+    """Also how operations create operators and province administrators (called with the deployment's IAM rights,
+    e.g. from a one-off script; no API creates an administrator) and how the local stack seeds its demo users."""
     req = parse(OfficerUserIn, body)
-    now = svc.clock.now().isoformat()
+    if set(roles) - set(staff.STAFF_ROLES) or (staff.PROVINCE_ADMIN in roles) != bool(province_agency) \
+            or (province_agency and not staff.PROVINCE_AGENCY.fullmatch(province_agency)) \
+            or (province_agency and not _current_province_code(province_agency)):
+        raise ValueError("roles must be staff roles; a province administrator needs a current province's agency code")
     user = OfficerUser(
         user_id=req.user_id, full_name=req.full_name, phone=req.phone, id_hash=svc.keys.id_hash(req.id_number),
-        id_last3=req.id_number[-3:], issuer=req.issuer.value, status="active", created_at=now,
-        tax_code=req.tax_code,
+        id_last3=req.id_number[-3:], issuer=req.issuer.value, status="active", created_at=svc.clock.now().isoformat(),
+        tax_code=req.tax_code, roles=tuple(sorted(roles)), province_agency=province_agency,
     )
-    audit = AuditEntry(user.user_id, now, caller.subject or "", "REGISTER_USER", {"issuer": user.issuer})
     try:
-        svc.directory.create_user(user, audit)
+        return staff.register(svc, actor, user)
     except AlreadyExistsError:
         raise conflict("USER_EXISTS", "Người dùng này đã được đăng ký.") from None
-    return user_view(user)
 
 
 def search_users(svc: AccountsContext, caller: Caller, body: dict) -> dict:
@@ -214,6 +247,8 @@ def _save(svc: AccountsContext, caller: Caller, before: OfficerUser, after: Offi
     except StaleRecordError:
         raise conflict("USER_CHANGED", "Thông tin người dùng vừa được thay đổi, vui lòng tải lại và thử lại.") from None
     log.info("officer changed", extra={"action": action, "user_id": after.user_id})
+    if after.roles != before.roles:
+        staff.sync_groups(svc, after)
     return user_view(after)
 
 
@@ -225,8 +260,10 @@ def assign_unit(svc: AccountsContext, caller: Caller, user_id: str, body: dict) 
     if svc.directory.get_unit(code) is None:
         raise not_found("UNIT_NOT_FOUND", "Không tìm thấy đơn vị.")
     if code in user.units:
+        staff.sync_groups(svc, user)  # a retry after a failed group call repairs the groups
         return user_view(user)
-    after = _replace(user, units=(*user.units, code))
+    units = (*user.units, code)
+    after = _replace(user, units=units, roles=staff.roles_with_units(user.roles, units))
     return _save(svc, caller, user, after, "ASSIGN_UNIT", {"unit_code": code})
 
 
@@ -244,7 +281,8 @@ def remove_unit(svc: AccountsContext, caller: Caller, user_id: str, unit_code: s
     if RIGHT_CREATE_CITIZEN_ACCOUNTS in rights and not _one_stop_units(svc, units):
         rights = tuple(r for r in rights if r != RIGHT_CREATE_CITIZEN_ACCOUNTS)
         detail["revoked_right"] = RIGHT_CREATE_CITIZEN_ACCOUNTS
-    return _save(svc, caller, user, _replace(user, units=units, rights=rights), "REMOVE_UNIT", detail)
+    after = _replace(user, units=units, rights=rights, roles=staff.roles_with_units(user.roles, units))
+    return _save(svc, caller, user, after, "REMOVE_UNIT", detail)
 
 
 def _one_stop_units(svc: AccountsContext, unit_codes: tuple[str, ...]) -> list[Unit]:
@@ -269,9 +307,12 @@ def grant_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) 
                        "Chỉ cấp quyền tạo tài khoản công dân cho cán bộ thuộc đơn vị có tên chứa \"Trung tâm phục "
                        "vụ hành chính công\" hoặc \"Bộ phận một cửa\".", 422, "Không đủ điều kiện")
     if right in user.rights:
+        staff.sync_groups(svc, user)
         return user_view(user)
-    return _save(svc, caller, user, _replace(user, rights=(*user.rights, right)), "GRANT_RIGHT",
-                 {"right": right, "units": [u.code for u in eligible]})
+    after = _replace(user, rights=(*user.rights, right), roles=staff.roles_with_units(user.roles, user.units))
+    view = _save(svc, caller, user, after, "GRANT_RIGHT", {"right": right, "units": [u.code for u in eligible]})
+    staff.sync_groups(svc, after)  # the holder of the right is an officer in the pool too (repairs a lost group)
+    return view
 
 
 def revoke_right(svc: AccountsContext, caller: Caller, user_id: str, right: str) -> dict:
@@ -282,6 +323,32 @@ def revoke_right(svc: AccountsContext, caller: Caller, user_id: str, right: str)
         return user_view(user)
     rights = tuple(r for r in user.rights if r != right)
     return _save(svc, caller, user, _replace(user, rights=rights), "REVOKE_RIGHT", {"right": right})
+
+
+def set_status(svc: AccountsContext, caller: Caller, user_id: str, body: dict) -> dict:
+    """Lock (the pool user disabled and signed out; every token refused at once) or unlock a staff user."""
+    require_admin(caller)
+    status = parse(UserStatusIn, body).status
+    user = _load_user(svc, caller, user_id)
+    if user.status != status:
+        view = _save(svc, caller, user, _replace(user, status=status), "LOCK_USER" if status == "locked"
+                     else "UNLOCK_USER", {})
+        user = _replace(user, status=status)
+    else:
+        view = user_view(user)
+    staff.apply_status(svc, user)
+    staff.sync_groups(svc, user)
+    return view
+
+
+def delete_user(svc: AccountsContext, caller: Caller, user_id: str) -> None:
+    """The pool user is deleted; the record stays as "deleted" (the audit trail keeps its subject), so the user
+    name is never given to someone else."""
+    require_admin(caller)
+    user = _load_user(svc, caller, user_id)
+    after = _replace(user, status="deleted", rights=())
+    _save(svc, caller, user, after, "DELETE_USER", {})
+    staff.apply_status(svc, after)
 
 
 def user_audit(svc: AccountsContext, caller: Caller, user_id: str) -> dict:

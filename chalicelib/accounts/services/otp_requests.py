@@ -1,5 +1,7 @@
 """POST /v1/otp and /v1/otp/verify: who may have a code sent, to which phone, for what (account creation by an
-officer with the right; bank link and phone change by the citizen), then the OTP use cases themselves."""
+officer with the right, in a one-stop unit; bank link and phone change by the citizen), then the OTP use cases
+themselves. Verifying is allowed to exactly who may send: an officer without the right cannot even count attempts
+against a citizen's pending code. Sends count against the caller's account and IP as well as the phone."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +51,8 @@ def check_caller(caller: Caller, purpose: OtpPurpose, subject: str) -> None:
         from chalicelib.core.errors import unauthorized
 
         raise unauthorized("TOKEN_MISSING", "Thiếu mã xác thực. Vui lòng đăng nhập để tiếp tục.")
+    if purpose == OtpPurpose.PASSWORD_RESET:  # sent and verified by POST /v1/auth/password-reset*, anonymously
+        raise forbidden("ROLE_FORBIDDEN", "Mã OTP đặt lại mật khẩu được gửi qua chức năng quên mật khẩu.")
     if purpose == OtpPurpose.ACCOUNT_CREATION:
         if not caller.has(OFFICER):
             raise forbidden("ROLE_FORBIDDEN", "Chỉ cán bộ một cửa được gửi mã OTP tạo tài khoản.")
@@ -65,7 +69,9 @@ def request_otp(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     subject = _subject(req.purpose, req.subject)
     check_caller(caller, req.purpose, subject)
     check_otp_target(svc, caller, req.phone, req.purpose, subject)
-    return issue_otp(svc, req.phone, req.purpose, subject)
+    officer = req.purpose == OtpPurpose.ACCOUNT_CREATION
+    return issue_otp(svc, req.phone, req.purpose, subject, account=caller.subject, officer=officer,
+                     client=caller.client or None)
 
 
 def verify_request(svc: AccountsContext, caller: Caller, body: dict) -> dict:
@@ -73,6 +79,8 @@ def verify_request(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     req = parse(OtpVerifyIn, body)
     subject = _subject(req.purpose, req.subject)
     check_caller(caller, req.purpose, subject)
+    if req.purpose == OtpPurpose.ACCOUNT_CREATION:
+        creator_units(svc, caller)  # the stored right and a one-stop unit, as for sending
     return verify_otp(svc, req.phone, req.purpose, subject, req.code)
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.fonts import FAMILY, font_files
-from chalicelib.onboarding.domain import RESULT_LABELS, EvidenceReport, EvidenceStep, redacted_step
+from chalicelib.onboarding.domain.evidence import RESULT_LABELS, EvidenceReport, EvidenceStep, redacted_step
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -104,7 +104,9 @@ def _all_text(data: EvidenceReport) -> str:
 
 @cache
 def _document_class() -> type[FPDF]:
-    from fpdf import FPDF
+    from chalicelib.core.fonts import fpdf_class
+
+    FPDF = fpdf_class()
 
     class EvidenceDocument(FPDF):
         def __init__(self, run_id: str) -> None:

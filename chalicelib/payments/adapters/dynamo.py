@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -12,7 +13,7 @@ from chalicelib.aws.tables import CONDITION_FAILED, cancellation_reasons, failed
 from chalicelib.core.clock import new_ulid
 from chalicelib.payments.domain.lookups import LookupAttempts
 from chalicelib.payments.domain.notices import Dossier
-from chalicelib.payments.domain.payments import Payment
+from chalicelib.payments.domain.payments import LIVE_STATES, Payment
 from chalicelib.payments.ports import (
     ConcurrentUpdateError,
     IdempotencyConflictError,
@@ -27,6 +28,36 @@ if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 PAYMENT_SK, RECEIPT_SK, COUNTER_SK, IDEM_SK = "PAYMENT", "RECEIPT", "COUNTER", "IDEM"
+LIVE_PREFIX = "LIVE#"
+
+
+def live_shard(payment_id: str, shards: int) -> str:
+    """The gsi2 partition of a live payment: spread over ``shards`` so that no one index partition takes every new
+    payment. Stable per payment; raising the shard count later is safe (the job reads every shard below it)."""
+    return f"{LIVE_PREFIX}{zlib.crc32(payment_id.encode()) % max(1, shards)}"
+
+
+def live_sort_key(due_epoch: int, payment_id: str) -> str:
+    """gsi2 sort key: due time first (zero-padded epoch, so text order is time order), then the id."""
+    return f"{due_epoch:010d}#{payment_id}"
+
+
+def payment_item(item_model, p: Payment, shards: int):
+    """The ledger item of a payment. A live payment carries the gsi2 keys (due at its expiry); any other state
+    writes none, which takes it out of the sparse index in the same write that ends it."""
+    live = p.state in LIVE_STATES
+    return item_model(
+        f"PAY#{p.payment_id}",
+        PAYMENT_SK,
+        kind="payment",
+        state=p.state.value,
+        rev=p.rev,
+        doc=p.model_dump_json(),
+        gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
+        gsi1sk=p.created_at if p.citizen_sub else None,
+        gsi2pk=live_shard(p.payment_id, shards) if live else None,
+        gsi2sk=live_sort_key(p.expires_at, p.payment_id) if live else None,
+    )
 
 
 # pynamodb sends a transaction's items grouped by kind - condition checks, deletes, puts, then updates - whatever
@@ -120,6 +151,7 @@ class DynamoLedger:
     def __init__(self, settings: Settings, outbox=None) -> None:
         self._dossier, self._item = models(settings)
         self._outbox = outbox  # builds the intent items written in the same transactions
+        self._shards = settings.live_index_shards
 
     def _intents(self, tx: TransactWrite, intents) -> None:
         for item in self._outbox.items(intents) if intents else ():
@@ -127,16 +159,7 @@ class DynamoLedger:
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _payment_item(self, p: Payment):
-        return self._item(
-            f"PAY#{p.payment_id}",
-            PAYMENT_SK,
-            kind="payment",
-            state=p.state.value,
-            rev=p.rev,
-            doc=p.model_dump_json(),
-            gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
-            gsi1sk=p.created_at if p.citizen_sub else None,
-        )
+        return payment_item(self._item, p, self._shards)
 
     def _notice(self, notice_number: str):
         return self._dossier.notices[notice_number]

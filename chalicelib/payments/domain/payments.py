@@ -75,6 +75,9 @@ class Payment(BaseModel):
     refund_required: bool = False
     # Other bank transactions reported as successes for this payment (money taken twice: refund them).
     extra_bank_txn_refs: list[str] = Field(default_factory=list)
+    # Summaries of the refunds of this payment's bank transactions (kept by reconciliation's refund use cases, in
+    # the same transaction as the refund itself): what the citizen's history shows.
+    refunds: list[dict] = Field(default_factory=list)
     failure_reason: str | None = None
     history: list[dict] = Field(default_factory=list)
     rev: int = 0

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.routing import ANYONE, Call, Ok, Param, Reply, optional_bearer, route
-from chalicelib.payments.schemas import BankList, LookupResult, PaymentCreated, PaymentView
+from chalicelib.payments.schemas import BankList, LookupResult, PaymentCreated, PaymentReturnView, PaymentView
 from chalicelib.payments.services.lookup import LookupIn
 from chalicelib.payments.services.payment_requests import PaymentIn
 
@@ -36,6 +37,22 @@ def list_banks(call: Call):
     from chalicelib.payments.services.banks import list_banks as do_list
 
     return do_list(call.ctx)
+
+
+def _client_ip(call: Call) -> str | None:
+    identity = (getattr(call.request, "context", None) or {}).get("identity") or {}
+    return identity.get("sourceIp") or None
+
+
+class VnpayReturnQuery(BaseModel):
+    """The query the VNPay-style gateway puts on the return URL: the IPN's fields and signature."""
+
+    model_config = ConfigDict(extra="allow")
+    vnp_TxnRef: str = Field(description="The payment id; must be the one in the path.")
+    vnp_Amount: str = Field(description="Amount x 100.")
+    vnp_ResponseCode: str = Field(description="00 success; 24 cancelled by the payer; ...")
+    vnp_TransactionStatus: str | None = Field(default=None, description="00 success, 02 error.")
+    vnp_SecureHash: str = Field(description="HMAC-SHA512 over the other vnp_ parameters, as for the IPN.")
 
 
 @route(bp, "POST", "/v1/lookup", tag="citizens", access=ANYONE, request=LookupIn,
@@ -101,14 +118,18 @@ def lookup_page(call: Call):
 def create_payment(call: Call):
     from chalicelib.payments.services.payment_requests import initiate_payment
 
-    status, body = initiate_payment(call.ctx, call.body(), call.header("idempotency-key"), _citizen(call))
+    status, body = initiate_payment(call.ctx, call.body(), call.header("idempotency-key"), _citizen(call),
+                                    _client_ip(call))
     return Reply(body, status)
 
 
 @route(bp, "GET", "/v1/payments/{payment_id}", tag="citizens", access=CITIZEN, params=(PAYMENT_ID, CLIENT_SECRET),
        summary="Read a payment",
        description="With the payment's access secret (X-Client-Secret), or the token of the citizen who started it. "
-       "A wrong secret is answered as an unknown payment.",
+       "A wrong secret is answered as an unknown payment. While the payment is PENDING_BANK (the return page "
+       "polls this after the bank), the bank is asked for its status at most once per 30 s per payment, with a "
+       "short timeout: a \"paid\" answer is applied (and receipted) at once; a bank that does not answer changes "
+       "nothing the citizen sees.",
        ok={200: Ok("The payment; `receipt_id` once it is PAID.", PaymentView)},
        problems={401: ("CLIENT_SECRET_REQUIRED",), 404: ("PAYMENT_NOT_FOUND",)})
 def get_payment(call: Call):
@@ -130,3 +151,35 @@ def cancel_payment(call: Call):
     from chalicelib.payments.services.payment_requests import cancel_payment as do_cancel
 
     return do_cancel(call.ctx, call.path["payment_id"], _citizen(call), call.header("x-client-secret"))
+
+
+@route(bp, "GET", "/v1/payments/{payment_id}/vnpay-return", tag="citizens", access=CITIZEN,
+       params=(PAYMENT_ID, CLIENT_SECRET), query=VnpayReturnQuery,
+       summary="Verify the VNPay-style gateway's return URL, then read the payment",
+       description="The citizen's result page sends the query the gateway put on its return URL (`vnp_ReturnUrl`). "
+       "The signature is verified before anything is read: a bad one is `400 RETURN_SIGNATURE_INVALID` and "
+       "nothing is shown or changed. The return URL never changes a payment (anyone can replay a browser URL): "
+       "the payment's state comes from the IPN and the status query, which this read may trigger as "
+       "`GET /v1/payments/{payment_id}` does. Same access as that read (X-Client-Secret or the payer's token).",
+       ok={200: Ok("The payment, with what the gateway told the browser.", PaymentReturnView)},
+       problems={400: ("RETURN_SIGNATURE_INVALID", "RETURN_INVALID"), 401: ("CLIENT_SECRET_REQUIRED",),
+                 404: ("PAYMENT_NOT_FOUND",)})
+def vnpay_return(call: Call):
+    from chalicelib.core.errors import AppError
+    from chalicelib.payments.adapters import vnpay
+    from chalicelib.payments.services.payment_requests import get_payment as do_get
+
+    params = call.query_params()
+    if not vnpay.verify_ipn(params, call.ctx.secrets.vnpay_hash_secret()):
+        call.ctx.count("ReturnUrlsRefused")
+        raise AppError("RETURN_SIGNATURE_INVALID", "Chữ ký của kết quả thanh toán không hợp lệ: đường dẫn đã bị "
+                       "sửa đổi hoặc không do cổng thanh toán tạo ra.", 400, "Chữ ký không hợp lệ")
+    try:
+        back = vnpay.parse_ipn(params)
+    except vnpay.InvalidIpnError:
+        back = None
+    if back is None or back.payment_id != call.path["payment_id"]:
+        raise AppError("RETURN_INVALID", "Kết quả thanh toán không thuộc giao dịch này hoặc không đọc được.", 400)
+    view = do_get(call.ctx, call.path["payment_id"], call.header("x-client-secret"), _citizen(call))
+    return {**view, "gateway_result": "SUCCESS" if back.success else "FAILED",
+            "gateway_response_code": back.response_code}

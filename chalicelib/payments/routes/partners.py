@@ -159,17 +159,18 @@ _IPN_CODES = {"PAYMENT_NOT_FOUND": "01", "PAYMENT_ALREADY_FINAL": "02", "AMOUNT_
        summary="VNPay-style IPN (instant payment notification)",
        description="The gateway's own protocol: `vnp_SecureHash` is verified, `vnp_Amount` is the amount x 100, "
        "`vnp_TxnRef` the payment id and `vnp_ResponseCode` `00` a success. The answer is always HTTP 200 with "
-       "the gateway's JSON `{RspCode, Message}`: `00` confirmed, `01` order not found, `02` order already "
-       "confirmed, `04` invalid amount, `97` invalid signature, `99` other error. Never problem+json, except "
+       "the gateway's JSON `{RspCode, Message}`: `00` confirmed (also for a repeat of an IPN already applied: the "
+       "same transaction number is applied once and answered the same), `01` order not found, `02` order already "
+       "confirmed with another result, `04` invalid amount, `97` invalid signature, `99` other error. The bank "
+       "of the payment is the payment's own (never `vnp_BankCode`, the payer's bank). Never problem+json, except "
        "for an unexpected server failure.",
        ok={200: Ok("The gateway's answer (outcome in RspCode).", VnpayIpnAnswer)})
 def vnpay_ipn(call: Call):
     """Always HTTP 200 with the gateway's RspCode (its protocol), never problem+json."""
     from chalicelib.aws.observability import logger
-    from chalicelib.core.banks import bank_registry
     from chalicelib.core.errors import AppError
     from chalicelib.payments.adapters import vnpay
-    from chalicelib.payments.services.bank_results import BankResult, Outcome, apply_bank_result
+    from chalicelib.payments.services.bank_results import BankResult, apply_bank_result
 
     svc, params = call.ctx, call.query_params()
     if not vnpay.verify_ipn(params, svc.secrets.vnpay_hash_secret()):
@@ -181,14 +182,15 @@ def vnpay_ipn(call: Call):
     except vnpay.InvalidIpnError as exc:
         logger().warning("vnpay ipn unusable", extra={"reason": exc.reason})
         return vnpay.ipn_response(exc.rsp_code)
-    vnpay_banks = [b.code for b in bank_registry().values() if b.protocol == "vnpay_ipn"]
-    bank_code = ipn.bank_code if ipn.bank_code in vnpay_banks else vnpay_banks[0]
+    # The gateway is the payment's own bank (vnp_BankCode names the payer's bank, never the gateway): any bank
+    # speaking this protocol, checked against the payment by the use case.
     try:
-        outcome = apply_bank_result(svc, BankResult(
-            bank_code=bank_code, payment_id=ipn.payment_id, bank_txn_ref=ipn.bank_txn_ref or "",
+        apply_bank_result(svc, BankResult(
+            bank_code="", payment_id=ipn.payment_id, bank_txn_ref=ipn.bank_txn_ref or "",
             amount_vnd=ipn.amount_vnd, currency="VND", success=ipn.success,
-            paid_at=ipn.paid_at.isoformat() if ipn.paid_at else None))
+            paid_at=ipn.paid_at.isoformat() if ipn.paid_at else None, gateway_protocol="vnpay_ipn"))
     except AppError as err:
         return vnpay.ipn_response(_IPN_CODES.get(err.code, vnpay.RSP_UNKNOWN_ERROR))
-    code = vnpay.RSP_CONFIRM_SUCCESS if outcome == Outcome.APPLIED else vnpay.RSP_ORDER_ALREADY_CONFIRMED
-    return vnpay.ipn_response(code)
+    # Applied now or already (the same transaction number again: the gateway retries an IPN whose answer it did not
+    # get): the same answer both times. A different result for a final payment is 02 (PAYMENT_ALREADY_FINAL).
+    return vnpay.ipn_response(vnpay.RSP_CONFIRM_SUCCESS)

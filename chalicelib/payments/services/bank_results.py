@@ -1,6 +1,7 @@
 """M4 + M5: apply a bank's payment result, once, whatever the duplicates, concurrency and ordering.
 
-Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `BankResult` and call `apply_bank_result`.
+Both bank adapters (signed JSON callbacks, VNPay-style IPN) translate into `BankResult` and call `apply_bank_result`;
+so do the bank's answers to a status query (reconciliation), recorded with origin `status_query`.
 Hot path: one batch read (payment + receipt counter) and one transaction (payment PAID, notice paid, receipt,
 counter), then one queue send. A success never marks anything paid unless the amount and currency match.
 """
@@ -33,6 +34,11 @@ MAX_ATTEMPTS = 25  # optimistic retries under contention (20 concurrent duplicat
 
 @dataclass(frozen=True)
 class BankResult:
+    """A bank's word about one payment. ``origin``: how we heard it, kept in the payment's history ("callback",
+    "status_query", "reconciliation").
+    ``gateway_protocol``: set by a gateway that serves several banks (the VNPay-style IPN names the payer's bank,
+    not the gateway); the payment's own bank must then speak that protocol, and ``bank_code`` is not compared."""
+
     bank_code: str
     payment_id: str
     bank_txn_ref: str
@@ -40,6 +46,8 @@ class BankResult:
     currency: str
     success: bool
     paid_at: str | None = None
+    origin: str = "callback"
+    gateway_protocol: str | None = None
 
 
 class Outcome(str, Enum):
@@ -49,12 +57,13 @@ class Outcome(str, Enum):
 
 def _refuse(svc: PaymentsContext, kind: str, result: BankResult, error: AppError, **details) -> AppError:
     info = {
-        "bank_code": result.bank_code,
+        "bank_code": result.bank_code or result.gateway_protocol,
         "payment_id": result.payment_id,
         "bank_txn_ref": result.bank_txn_ref,
         "amount_vnd": result.amount_vnd,
         "currency": result.currency,
         "status": "SUCCESS" if result.success else "FAILED",
+        "origin": result.origin,
         **details,
     }
     svc.ledger.record_anomaly(kind, result.payment_id, info,
@@ -87,7 +96,11 @@ def _payment_not_found() -> AppError:
 
 
 def _check_match(svc: PaymentsContext, payment: Payment, result: BankResult) -> None:
-    if result.bank_code != payment.bank_code:
+    if result.gateway_protocol is not None:
+        same_bank = banks.get_bank(payment.bank_code).protocol == result.gateway_protocol
+    else:
+        same_bank = result.bank_code == payment.bank_code
+    if not same_bank:
         raise _refuse(
             svc, "BANK_MISMATCH", result,
             AppError("BANK_MISMATCH", "Ngân hàng gửi kết quả không phải ngân hàng của giao dịch.", 422,
@@ -118,7 +131,7 @@ def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankRes
     if not result.success:
         if state in (PaymentState.EXPIRED, PaymentState.CANCELLED):
             return Outcome.DUPLICATE  # already over on our side; the bank confirms no money moved
-        failed = _moved(payment, PaymentState.FAILED, now, failure_reason="BANK_REPORTED_FAILURE",
+        failed = _moved(payment, PaymentState.FAILED, now, result.origin, failure_reason="BANK_REPORTED_FAILURE",
                         bank_txn_ref=result.bank_txn_ref or None)
         svc.ledger.record_failed(failed, payment)
         svc.count("PaymentsFailed")
@@ -126,12 +139,12 @@ def _apply(svc: PaymentsContext, payment: Payment, counter: int, result: BankRes
     return _apply_success(svc, payment, counter, result, now)
 
 
-def _moved(payment: Payment, target: PaymentState, now, **changes) -> Payment:
+def _moved(payment: Payment, target: PaymentState, now, origin: str = "callback", **changes) -> Payment:
     check_transition(payment.state, target)
     return payment.model_copy(
         update={
             "state": target,
-            "history": [*payment.history, {"state": target.value, "at": now.isoformat()}],
+            "history": [*payment.history, {"state": target.value, "at": now.isoformat(), "origin": origin}],
             "rev": payment.rev + 1,
             **changes,
         }
@@ -151,15 +164,15 @@ def _apply_success(svc: PaymentsContext, payment: Payment, counter: int, result:
         paid_at=paid_at,
         issued_at=now,
     )
-    paid = _moved(payment, PaymentState.PAID, now, receipt_id=receipt.receipt_id,
+    paid = _moved(payment, PaymentState.PAID, now, result.origin, receipt_id=receipt.receipt_id,
                   bank_txn_ref=result.bank_txn_ref, paid_at=paid_at)
     try:
         # The receipt goes to the province with the payment: its forwarding intent is part of this transaction.
         svc.ledger.record_paid(paid, payment, receipt, counter, now.year,
                                [outbox.forward_receipt(receipt.model_dump())])
     except NoticeAlreadyPaidError:
-        double = _moved(payment, PaymentState.PAID, now, bank_txn_ref=result.bank_txn_ref, paid_at=paid_at,
-                        refund_required=True)
+        double = _moved(payment, PaymentState.PAID, now, result.origin, bank_txn_ref=result.bank_txn_ref,
+                        paid_at=paid_at, refund_required=True)
         svc.ledger.record_double_payment(double, payment, [_double_payment_alert(payment, result)])
         svc.count("DoublePayments")
         return Outcome.APPLIED
@@ -174,8 +187,8 @@ def _success_for_paid(svc: PaymentsContext, payment: Payment, result: BankResult
         return Outcome.DUPLICATE
     again = payment.model_copy(update={
         "refund_required": True, "extra_bank_txn_refs": [*payment.extra_bank_txn_refs, result.bank_txn_ref],
-        "history": [*payment.history, {"state": "PAID", "at": now.isoformat(), "second_bank_txn_ref":
-                                       result.bank_txn_ref}], "rev": payment.rev + 1})
+        "history": [*payment.history, {"state": "PAID", "at": now.isoformat(), "origin": result.origin,
+                                       "second_bank_txn_ref": result.bank_txn_ref}], "rev": payment.rev + 1})
     svc.ledger.record_double_payment(again, payment, [_double_payment_alert(payment, result)])
     svc.count("DoublePayments")
     return Outcome.APPLIED

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -32,6 +33,7 @@ from chalicelib.payments.ports import (
 from chalicelib.payments.services.lookup import LookupIn, find_dossier
 
 ALLOWED_RETURN_SCHEMES = {"https"}
+log = logging.getLogger(__name__)
 
 
 class PaymentIn(LookupIn):
@@ -85,6 +87,8 @@ def _view(p: Payment, now_epoch: int) -> dict:
         out["paid_at"] = p.paid_at
     if p.refund_required:
         out["refund_required"] = True
+    if p.refunds:
+        out["refunds"] = [dict(r) for r in p.refunds]
     return out
 
 
@@ -92,19 +96,12 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, VN_TZ).isoformat()
 
 
-def _redirect_url(svc: PaymentsContext, payment: Payment, direct: bool) -> str:
-    base = svc.settings.bank_gateway_url(payment.bank_code)
-    path = "/pay" if direct else "/ib/login"
-    query = {"payment_id": payment.payment_id, "bank_code": payment.bank_code, "amount_vnd": payment.amount_vnd}
-    if payment.return_url:
-        query["return_url"] = payment.return_url
-    return f"{base}{path}?{urlencode(query)}"
-
-
 def initiate_payment(
-    svc: PaymentsContext, body: dict, idempotency_key: str | None, citizen_sub: str | None
+    svc: PaymentsContext, body: dict, idempotency_key: str | None, citizen_sub: str | None,
+    client_ip: str | None = None,
 ) -> tuple[int, dict]:
-    """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer."""
+    """Create a payment request; returns (status, body). Replays of an idempotency key return the first answer.
+    ``client_ip``: the citizen's address, which the VNPay-style gateway wants in the signed payment URL."""
     req = parse(PaymentIn, body)
     _check_return_url(svc, req.return_url)
     key_hash = _idempotency_key_hash(idempotency_key, citizen_sub)
@@ -124,7 +121,7 @@ def initiate_payment(
             raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
         raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
     payment = _new_payment(svc, dossier, notice, req, citizen_sub, now)
-    payment = payment.model_copy(update={"redirect_url": _redirect_url(svc, payment, direct)})
+    payment = payment.model_copy(update={"redirect_url": svc.pay_pages.redirect_url(payment, direct, client_ip)})
     answer = {**_view(payment, epoch(now)), "redirect_url": payment.redirect_url}
     status, body = _store(svc, payment, answer, key_hash, req_hash, now)
     return status, _with_secret(svc, body)
@@ -241,7 +238,21 @@ def load_accessible(svc: PaymentsContext, payment_id: str, secret: str | None, c
 
 def get_payment(svc: PaymentsContext, payment_id: str, secret: str | None = None,
                 citizen_sub: str | None = None) -> dict:
-    return _view(load_accessible(svc, payment_id, secret, citizen_sub), epoch(svc.clock.now()))
+    """The payment for its payer. While it waits for the bank, the citizen back from the bank's page (polling
+    this) makes the bank be asked for the status, at most once per interval per payment; whatever goes wrong
+    there, the citizen gets the payment as it stands."""
+    payment = load_accessible(svc, payment_id, secret, citizen_sub)
+    if payment.state == PaymentState.PENDING_BANK:
+        payment = _refreshed(svc, payment)
+    return _view(payment, epoch(svc.clock.now()))
+
+
+def _refreshed(svc: PaymentsContext, payment: Payment) -> Payment:
+    try:
+        return svc.status_refresh(payment) or payment
+    except Exception:  # logged, and invisible to the citizen by design: the schedule asks again
+        log.warning("status refresh failed", exc_info=True, extra={"payment_id": payment.payment_id})
+        return payment
 
 
 def cancel_payment(svc: PaymentsContext, payment_id: str, citizen_sub: str | None = None,

@@ -5,9 +5,14 @@ Read only when a session token has to be fetched (not per delivery), and cached 
 unless the caller needs a later version than the cached one. Written only by the outbox consumer
 (`store_versioned`), never by the internet-facing function; a write never replaces a later version, so intents
 delivered out of order cannot bring back an old password. Never logged, never returned by the API.
+
+Credentials filed in a support request are sealed by the API with the app key (``KmsCredentialSealer``: the API's
+role may encrypt with it, never decrypt) and written here by the outbox consumer (``put_sealed``), whose role may
+decrypt and write secrets: the internet-facing function never holds a way to read them back.
 """
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -60,3 +65,29 @@ class SecretsManagerCredentials:
         with self._lock:
             self._cache.pop(name, None)
         return True
+
+    def put_sealed(self, agency_code: str, api_type: str, sealed: str, version: int = 0) -> bool:
+        """Open credentials sealed by ``KmsCredentialSealer`` (same encryption context) and store them."""
+        plaintext = client("kms", self._region).decrypt(
+            CiphertextBlob=base64.b64decode(sealed), EncryptionContext=encryption_context(agency_code, api_type),
+        )["Plaintext"]
+        creds = Credentials.model_validate_json(plaintext)
+        return self.store_versioned(agency_code, api_type, creds.model_dump(), version)
+
+
+def encryption_context(agency_code: str, api_type: str) -> dict[str, str]:
+    """Binds a ciphertext to its province and API type: it cannot be replayed as another province's credentials."""
+    return {"purpose": "province-credentials", "agency_code": agency_code, "api_type": api_type}
+
+
+class KmsCredentialSealer:
+    """The CredentialSealer port: KMS Encrypt under the app key (alias/lfo-<stage>-app), nothing stored here."""
+
+    def __init__(self, region: str, key_id: str) -> None:
+        self._region, self._key_id = region, key_id
+
+    def seal(self, agency_code: str, api_type: str, plaintext: bytes) -> str:
+        blob = client("kms", self._region).encrypt(
+            KeyId=self._key_id, Plaintext=plaintext, EncryptionContext=encryption_context(agency_code, api_type),
+        )["CiphertextBlob"]
+        return base64.b64encode(blob).decode("ascii")

@@ -24,10 +24,21 @@ MAX_CONTACTS = 10
 
 
 def validate_province_agency_code(raw: str) -> str:
+    """A province's level-1 agency code (000.00.00.Hxx) that the administrative-unit table knows as a current
+    province: a closed pre-2025 code is refused with the code of the province it became part of."""
+    from chalicelib.core.admin_units import province_by_agency_code, province_of
+
     code = validate_agency_code(raw)
     if not _PROVINCE_AGENCY.fullmatch(code):
         raise InvalidValueError("PROVINCE_CODE_FORMAT",
                                 "Mã định danh cấp tỉnh phải có dạng 000.00.00.Hxx, ví dụ 000.00.00.H49.")
+    holder = province_by_agency_code(code)
+    if holder is None:
+        raise InvalidValueError("PROVINCE_UNKNOWN", f"Không có tỉnh, thành phố nào mang mã định danh {code}.")
+    if holder.agency_code_closed:
+        successor = province_of(code)
+        raise InvalidValueError("PROVINCE_CODE_CLOSED", f"Mã {code} của {holder.name} đã đóng sau sắp xếp đơn vị "
+                                f"hành chính 2025: dùng mã 000.00.00.{successor.agency_code} ({successor.name}).")
     return code
 
 
@@ -139,10 +150,10 @@ def validate_service_type(raw: str) -> str:
     return raw
 
 
-def in_scope(principal_province: str | None, agency_code: str, stats_code: str | None) -> bool:
-    """Does a province administrator whose token names ``principal_province`` manage this province? The claim may
-    hold the statistics code (``22``), the agency code (``000.00.00.H49``) or its level-1 part (``H49``)."""
-    if not principal_province:
-        return False
-    claim = principal_province.strip().upper()
-    return claim in {agency_code, agency_code.rsplit(".", 1)[1]} or (stats_code is not None and claim == stats_code)
+def in_scope(principal_province: str | None, agency_code: str) -> bool:
+    """Does a province administrator whose directory record names ``principal_province`` (an agency code; a
+    statistics code or H-code is read the same way) manage what ``agency_code`` belongs to? Decided by the
+    authoritative province table only: both codes must name the same current province."""
+    from chalicelib.core.admin_units import same_province
+
+    return same_province(principal_province, agency_code)

@@ -39,7 +39,7 @@ def alert_province(psvc: ProvincesContext, kind: AlertKind, province: str, last_
            "notices_dead": alert.notices_dead, "since": alert.since, "last_error": last_error}
     intents = [outbox.sms(phone, alert.sms(), ref=province) for phone in phones]
     if emails:
-        intents.append(outbox.alert_email(emails, alert.subject(), alert.email(), province))
+        intents.append(outbox.email(emails, alert.subject(), alert.email(), province, ref=province))
     intents.append(outbox.ops_alert(kind.value, alert.subject(), ops))
     # The log entry and every message of the burst commit together; the outbox sends them (and retries a number
     # that fails without holding up the others).

@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.core.codes import PROVINCE_AGENCY_CODE_PATTERN
 from chalicelib.core.errors import AppError, not_found
 from chalicelib.core.parsing import parse
-from chalicelib.provinces.domain.delivery import InvalidAnswerError, token_from_session_answer
-from chalicelib.provinces.domain.outbound_urls import UrlRefusedError
+from chalicelib.provinces.domain.delivery import ApiType, InvalidAnswerError, check_answer, token_from_session_answer
+from chalicelib.provinces.domain.outbound_urls import UrlRefusedError, check_address, parse_target
 from chalicelib.provinces.ports import Actor, HttpAnswer, ProvinceCallError, ProvincesContext
 from chalicelib.provinces.services.registry import _api_type, _code, require_scope
+from chalicelib.provinces.services.steps import report_step
 
 _SHOWN_HEADERS_DROPPED = {"set-cookie"}
 
@@ -62,6 +63,29 @@ def _call(psvc: ProvincesContext, url: str, body: Any, headers: dict[str, str], 
     return _view(url, answer)
 
 
+def _session_and_data(psvc: ProvincesContext, api_type: ApiType, session_url: str, data_url: str | None,
+                      creds: dict[str, Any], sample: Any, connect_s: float, read_s: float) -> dict[str, Any]:
+    """The session call (its body, the token, never shown), then the data call with the token unless ``data_url`` is
+    None. Raises UrlRefusedError from the guard."""
+    import json
+
+    result: dict[str, Any] = {"api_type": api_type.value}
+    session = _call(psvc, session_url, creds, {}, connect_s, read_s)
+    session_body = session.pop("body", "")  # the token is a secret: never shown
+    result["session"] = {**session, "token_received": False}
+    token = None
+    if 200 <= session.get("status", 0) < 300:
+        try:
+            token, _ = token_from_session_answer(json.loads(session_body))
+            result["session"]["token_received"] = True
+        except (ValueError, InvalidAnswerError):
+            pass
+    if data_url is not None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        result["data"] = _call(psvc, data_url, sample, headers, connect_s, read_s)
+    return result
+
+
 def check_configured(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     require_scope(psvc, actor, agency)
@@ -69,32 +93,71 @@ def check_configured(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_
     api = psvc.registry.get_apis(agency).get(api_type)
     if api is None:
         raise not_found("PROVINCE_API_NOT_FOUND", "Chưa khai báo API này cho tỉnh.")
-    result: dict[str, Any] = {"agency_code": agency, "api_type": api_type.value}
     creds = psvc.credentials.get(agency, api_type, api.credentials_version)
     if (creds.version if creds else 0) < api.credentials_version:
         # The new credentials are on their way to the secret store (the outbox writes them within seconds).
         raise AppError("CREDENTIALS_PENDING", "Thông tin xác thực mới đang được lưu, vui lòng kiểm tra lại sau ít "
                        "giây.", 409, "Chưa sẵn sàng")
     try:
-        session = _call(psvc, api.session_url, creds.model_dump() if creds else {}, {}, api.connect_timeout_s,
-                        api.read_timeout_s)
-        session_body = session.pop("body", "")  # the token is a secret: never shown
-        result["session"] = {**session, "token_received": False}
-        token = None
-        if 200 <= session.get("status", 0) < 300:
-            try:
-                import json
-
-                token, _ = token_from_session_answer(json.loads(session_body))
-                result["session"]["token_received"] = True
-            except (ValueError, InvalidAnswerError):
-                pass
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        result["data"] = _call(psvc, api.data_url, sample.body, headers, api.connect_timeout_s, api.read_timeout_s)
+        checked = _session_and_data(psvc, api_type, api.session_url, api.data_url, creds.model_dump() if creds else {},
+                                    sample.body, api.connect_timeout_s, api.read_timeout_s)
     except UrlRefusedError as exc:
         raise _refused(psvc, actor, agency, api.data_url, exc) from None
+    result = {"agency_code": agency, **checked}
     _audit(psvc, actor, agency, api.data_url, api_type.value, result.get("data", {}))
+    if answered_correctly(result["data"]):
+        report_step(psvc, agency, 1, {"api_type": api_type.value, "via": "configured_api", "by": actor.subject,
+                                      "status": result["data"].get("status")})
     return result
+
+
+def check_candidate(psvc: ProvincesContext, actor: Actor, agency: str, api_type: ApiType, session_url: str,
+                    data_url: str, credentials: dict[str, Any] | None, timeout_s: float = 3.0) -> dict[str, Any]:
+    """The API check of a configuration not stored yet (a configuration request being filed): both URLs through the
+    guard, then the session call with the given credentials (else the stored ones). The data URL is not called: a
+    sample payment result must never reach a province's real software unasked. Audited. Raises UrlRefusedError
+    with ``field`` set ("session_url" or "data_url") when the guard refuses a URL."""
+    field = "data_url"
+    try:
+        _static_check(psvc, data_url)
+        field = "session_url"
+        _static_check(psvc, session_url)
+        if credentials is None:
+            stored = psvc.credentials.get(agency, api_type)
+            credentials = stored.model_dump() if stored else None
+        if credentials is None:
+            checked = {"api_type": api_type.value, "session": {"url": session_url, "error": {
+                "code": "NO_CREDENTIALS", "message": "Chưa có thông tin xác thực để gọi API lấy session."}}}
+        else:
+            checked = _session_and_data(psvc, api_type, session_url, None, credentials, None, timeout_s, timeout_s)
+    except UrlRefusedError as exc:
+        _refused(psvc, actor, agency, session_url if field == "session_url" else data_url, exc)
+        exc.field = field  # type: ignore[attr-defined]
+        raise
+    _audit(psvc, actor, agency, session_url, api_type.value, checked["session"])
+    return {**checked, "data_url": data_url, "data_url_called": False}
+
+
+def _static_check(psvc: ProvincesContext, url: str) -> None:
+    """What can be refused without a DNS lookup (scheme, user info, IP encodings, a literal private address)."""
+    s = psvc.settings.delivery
+    target = parse_target(url, https_only=s.https_only)
+    if target.ip_literal:
+        check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
+                      allowed_loopback_ports=s.allowed_loopback_ports)
+
+
+def answered_correctly(view: dict[str, Any]) -> bool:
+    """A 2xx answer whose JSON body does not report an error (what step 1 of the integration asks for)."""
+    import json
+
+    if not 200 <= (view.get("status") or 0) < 300 or view.get("truncated"):
+        return False
+    try:
+        check_answer(json.loads(view.get("body") or ""))
+    except ValueError:  # not JSON, or InvalidAnswerError
+        return False
+    return True
 
 
 def check_url(psvc: ProvincesContext, actor: Actor, body: Any) -> dict:
@@ -111,6 +174,9 @@ def check_url(psvc: ProvincesContext, actor: Actor, body: Any) -> dict:
     except UrlRefusedError as exc:
         raise _refused(psvc, actor, scope, data.url, exc) from None
     _audit(psvc, actor, scope, data.url, api_type.value, result)
+    if agency is not None and answered_correctly(result):
+        report_step(psvc, agency, 1, {"api_type": api_type.value, "via": "url_check", "by": actor.subject,
+                                      "status": result.get("status")})
     return {"api_type": api_type.value, **result}
 
 

@@ -35,6 +35,7 @@ from chalicelib.provinces.domain.registry import ProvinceApi
 from chalicelib.provinces.ports import ProvinceCallError, ProvincesContext
 from chalicelib.provinces.services.alerts import alert_province
 from chalicelib.provinces.services.apis import province_apis
+from chalicelib.provinces.services.steps import report_step
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN_S = 30  # refresh a little before the province says the token expires
@@ -132,10 +133,10 @@ def _payload(psvc: ProvincesContext, delivery: Delivery, api: ProvinceApi) -> di
 OPTIONAL_APIS = frozenset({ApiType.RECEIPT_FILE, ApiType.NOTICE})  # ONBOARDING.md: only the payment result is required
 
 
-def _send(psvc: ProvincesContext, delivery: Delivery) -> int:
-    """Call each of the delivery's APIs the province has; the number of calls made."""
+def _send(psvc: ProvincesContext, delivery: Delivery) -> dict:
+    """Call the province's APIs for this delivery; the step-4 evidence of what was reached (M11)."""
     apis = province_apis(psvc, delivery.province)
-    calls = 0
+    reached = []
     for api_type in delivery.api_types:
         api = apis.get(api_type)
         if api is None and api_type in OPTIONAL_APIS:
@@ -145,8 +146,10 @@ def _send(psvc: ProvincesContext, delivery: Delivery) -> int:
         if not api.active:
             raise ProvinceCallError("API_DISABLED", f"{api_type.label_vi} đang tạm dừng")
         call_province(psvc, api, _payload(psvc, delivery, api))
-        calls += 1
-    return calls
+        reached.append(api_type.value)
+    return {"api_types": reached, "configured": sorted(t.value for t, a in apis.items() if a.active),
+            "kind": delivery.kind, "subject_id": delivery.subject_id, "test": bool(delivery.doc.get("test")),
+            "source": "self_test" if delivery.doc.get("test") else "payment"}
 
 
 def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch: BatchState) -> bool:
@@ -155,7 +158,7 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
     try:
         if delivery.province in batch.unavailable:
             raise ProvinceCallError(batch.unavailable[delivery.province], "bỏ qua trong lượt này", unavailable=True)
-        calls = _send(psvc, delivery)
+        reached = _send(psvc, delivery)
     except ProvinceCallError as exc:
         if exc.unavailable:
             batch.unavailable.setdefault(delivery.province, exc.code)
@@ -168,11 +171,12 @@ def deliver(psvc: ProvincesContext, delivery: Delivery, attempt: Attempt, batch:
         log.exception("province delivery crashed", extra={"subject_id": delivery.subject_id})
         _failed(psvc, delivery, attempt, f"INTERNAL_ERROR: {type(exc).__name__}", now)
         return False
-    if calls == 0 and delivery.kind == NOTICE:
+    if not reached["api_types"] and delivery.kind == NOTICE:
         psvc.count("NoticesSkipped")  # the province takes no notices: nothing to record, nothing to retry
         return True
     psvc.deliveries.mark_delivered(delivery, now.isoformat())
     psvc.count("DeliveriesSucceeded")
+    report_step(psvc, delivery.province, 4, reached)
     return True
 
 

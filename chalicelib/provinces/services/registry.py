@@ -45,18 +45,22 @@ def _api_type(raw: str) -> ApiType:
         raise validation_error([FieldError.of("api_type", exc)]) from None
 
 
-def _stats_code(psvc: ProvincesContext, agency: str) -> str | None:
-    apis = psvc.registry.get_apis(agency)
-    return next((a.province_code for a in apis.values()), None)
-
-
-def require_scope(psvc: ProvincesContext, actor: Actor, agency: str, stats_code: str | None = None) -> None:
-    if actor.operator:
-        return
-    known = _stats_code(psvc, agency)
-    if in_scope(actor.province_claim, agency, known if known is not None else stats_code):
+def require_scope(psvc: ProvincesContext, actor: Actor, agency: str) -> None:
+    """Operators manage every province; a province administrator the one their directory record names. Never
+    decided by anything in the request (a body's province code, an unconfigured province...)."""
+    if actor.operator or in_scope(actor.province_claim, agency):
         return
     raise forbidden("PROVINCE_FORBIDDEN", "Bạn chỉ được quản lý cấu hình của tỉnh mình.")
+
+
+def _check_stats_code(agency: str, stats_code: str) -> None:
+    from chalicelib.core.admin_units import province_of
+
+    province = province_of(agency)
+    if province is not None and province.stats_code != stats_code:
+        raise validation_error([FieldError("province_code", "PROVINCE_CODE_MISMATCH",
+                                           f"Mã tỉnh {stats_code} không phải của {province.name} (mã "
+                                           f"{province.stats_code}).")])
 
 
 def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
@@ -70,24 +74,33 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
         raise validation_error([FieldError.of(field, exc)]) from None
 
 
-def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any) -> dict:
+def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any, *,
+            credentials_handed_over: bool = False) -> dict:
+    """Create or update one API configuration. ``credentials_handed_over``: the credentials travel separately to the
+    secret store (an applied support request hands them over through the outbox), so none are in ``body``."""
     agency, api_type = _code(agency_raw), _api_type(api_type_raw)
     data = parse(ProvinceApiIn, body)
-    require_scope(psvc, actor, agency, data.province_code)
+    require_scope(psvc, actor, agency)
+    _check_stats_code(agency, data.province_code)
     _check_url(psvc, "session_url", data.session_url)
     _check_url(psvc, "data_url", data.data_url)
     current = psvc.registry.get_apis(agency).get(api_type)
-    _require_credentials(current, data)
+    if credentials_handed_over and data.credentials is not None:
+        raise ValueError("credentials are either in the body or handed over, not both")
+    if not credentials_handed_over:
+        _require_credentials(current, data)
     now = psvc.clock.now().isoformat()
     version = (current.version + 1) if current else 1
-    creds_version = version if data.credentials is not None else current.credentials_version
+    new_credentials = data.credentials is not None or credentials_handed_over
+    creds_version = version if new_credentials else current.credentials_version
     api = ProvinceApi(agency_code=agency, api_type=api_type, has_credentials=True, updated_at=now,
                       updated_by=actor.subject, version=version, credentials_version=creds_version,
                       **data.model_dump(include=set(_CONFIG_FIELDS)))
     changes = _diff(current, api)
     intents = []
-    if data.credentials is not None:
+    if new_credentials:
         changes["credentials"] = "changed"
+    if data.credentials is not None:
         intents.append(outbox.store_credentials(agency, api_type.value, data.credentials.model_dump(), version))
     audit = {"action": "api_created" if current is None else "api_updated", "api_type": api_type.value,
              "by": actor.subject, "at": now, "changes": changes}
@@ -154,7 +167,7 @@ def list_apis(psvc: ProvincesContext, actor: Actor, agency_raw: str | None = Non
         return [a.view() for _, a in sorted(psvc.registry.get_apis(agency).items(), key=lambda kv: kv[0].value)]
     apis = psvc.registry.list_apis()
     if not actor.operator:
-        apis = [a for a in apis if in_scope(actor.province_claim, a.agency_code, a.province_code)]
+        apis = [a for a in apis if in_scope(actor.province_claim, a.agency_code)]
     return [a.view() for a in apis]
 
 
@@ -233,7 +246,7 @@ def list_contacts(psvc: ProvincesContext, actor: Actor) -> list[dict]:
     out = []
     for item in items:
         province = province_of_unit(item["unit_code"])
-        if actor.operator or in_scope(actor.province_claim, province, _stats_code(psvc, province)):
+        if actor.operator or in_scope(actor.province_claim, province):
             out.append(_contacts_view(item["unit_code"], item["service_type"], item))
     return out
 

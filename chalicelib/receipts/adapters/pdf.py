@@ -203,7 +203,9 @@ def _moment(value: str, field: str) -> datetime:
 
 @cache
 def _document_class() -> type["FPDF"]:
-    from fpdf import FPDF
+    from chalicelib.core.fonts import fpdf_class
+
+    FPDF = fpdf_class()
 
     class ReceiptDocument(FPDF):
         def __init__(self, receipt_id: str) -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from chalicelib.core.clock import Clock
 from chalicelib.reconciliation.adapters.http import no_retry_session
 from chalicelib.reconciliation.adapters.vnpay_api import (
+    REFUND_FULL,
+    REFUND_PARTIAL,
     GatewayAnswer,
     InvalidAnswerError,
     QueryDrRequest,
@@ -151,5 +153,8 @@ def _status_of(answer: GatewayAnswer) -> BankStatus:
         return BankStatus(BankStatusKind.PENDING, detail=f"00/{answer.transaction_status}")
     if kind is BankStatusKind.PAID and (answer.amount_vnd is None or not answer.transaction_no):
         return BankStatus.no_answer("PAID_WITHOUT_AMOUNT_OR_REFERENCE")
+    # vnp_TransactionType 02/03: the gateway reports the transaction's refund (full/partial) - what a refund whose
+    # answer was lost needs to know (a repeat of its request id is refused as a duplicate).
     return BankStatus(kind, answer.transaction_no or None, answer.amount_vnd, answer.pay_date,
-                      f"00/{answer.transaction_status}")
+                      f"00/{answer.transaction_status}",
+                      refunded=answer.transaction_type in (REFUND_FULL, REFUND_PARTIAL))

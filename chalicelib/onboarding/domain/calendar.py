@@ -21,7 +21,7 @@ from typing import Any
 from chalicelib.core.clock import VN_TZ
 from chalicelib.core.validation import InvalidValueError
 
-_DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "working_calendar.json"
+_DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "working_calendar.json"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _TIMEZONE = "+07:00"
 # add_working_seconds gives up after this many calendar days without enough working time: only a calendar that

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.onboarding.redaction import redact, redact_body, redact_headers, redact_text, redact_url
+from chalicelib.onboarding.domain.redaction import redact, redact_body, redact_headers, redact_text, redact_url
 
 StepResult = Literal["passed", "failed", "skipped"]
 RESULT_LABELS: dict[str, str] = {"passed": "ĐẠT", "failed": "KHÔNG ĐẠT", "skipped": "BỎ QUA"}

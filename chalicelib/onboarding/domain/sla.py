@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
-from chalicelib.onboarding.calendar import (
+from chalicelib.onboarding.domain.calendar import (
     Calendar,
     add_working_seconds,
     default_calendar,

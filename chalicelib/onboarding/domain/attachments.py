@@ -129,6 +129,12 @@ def check_request_attachments(files: Sequence[tuple[str, bytes, int]], limits: A
 # --- names and sizes -----------------------------------------------------------------------------------------------
 
 
+def declared_kind(name: object) -> Kind:
+    """The allowed type a file name declares (its extension); InvalidAttachmentError for any other name."""
+    return _declared_kind(name)
+
+
+
 def _declared_kind(name: object) -> Kind:
     if (not isinstance(name, str) or not name.strip() or len(name) > 255 or "/" in name or "\\" in name
             or any(ord(c) < 32 or ord(c) == 127 for c in name)):

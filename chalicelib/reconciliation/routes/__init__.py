@@ -1,0 +1,1 @@
+"""Operators' reconciliation endpoints, one blueprint per subject."""
