@@ -26,7 +26,7 @@ class FieldError:
         """The field error of a domain refusal (validation.InvalidValueError), a rule's kept as one."""
         from chalicelib.core.validation import RuleError
 
-        return cls(field_name, exc.code, exc.message, isinstance(exc, RuleError))
+        return cls(field_name, exc.code, exc.message, isinstance(exc, RuleError) or getattr(exc, "rule", False) is True)
 
 
 @dataclass

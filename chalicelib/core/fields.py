@@ -11,15 +11,19 @@ every route taking the type declares through `rule_codes` (issue 8 §6).
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable, Iterator
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 
 from chalicelib.core import codes, identity, phones, taxcode
 from chalicelib.core.names import LATIN_LETTER_PATTERN, clean_name
+from chalicelib.core.validation import InvalidValueError
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Documented:
     @classmethod
     def of(cls, **keywords: Any) -> "Documented":
         return cls(tuple(keywords.items()))
+
+    @classmethod
+    def lazy(cls, **keywords: Any) -> Callable[[dict[str, Any]], None]:
+        """The same keywords as a Field's ``json_schema_extra`` (callables evaluated when the schema is built)."""
+        return lambda schema: schema.update({k: v() if callable(v) else v for k, v in keywords.items()})
 
     def __get_pydantic_json_schema__(self, core_schema, handler):
         schema = handler(core_schema)
@@ -86,13 +95,100 @@ ProvincialDossierCode = Annotated[str, AfterValidator(codes.validate_dossier_cod
                                   Documented.of(pattern=lambda: codes.dossier_code_pattern(provincial=True))]
 
 
+# ID numbers a use case checks itself (look-ups that answer alike for every number): documented in their form; a
+# birth year not yet come is a rule (its own code).
+IdNumberTyped = Annotated[str, Documented.of(pattern=identity.id_number_pattern), Rules(("ID_NUMBER_BIRTH_YEAR",))]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}", re.ASCII)
+
+
+def _written(form: re.Pattern, kind: type, code: str, message: str):
+    """JSON dates are text in ISO 8601 (format date / date-time): pydantic alone would also read a number, or a
+    numeric string, as seconds since 1970."""
+    def check(value: Any) -> Any:
+        if isinstance(value, kind) or (isinstance(value, str) and form.match(value.strip())):
+            return value
+        raise InvalidValueError(code, message)
+    return check
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_written(_ISO_DATE, dt.date, "DATE_FORMAT",
+                                                      "Ngày phải viết dạng YYYY-MM-DD, ví dụ 2026-05-20."))]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_written(
+    _ISO_DATE_TIME, dt.datetime, "DATE_TIME_FORMAT", "Thời điểm phải viết dạng ISO 8601, ví dụ 2026-05-20T09:30:00+07:00."))]
+
+
+# An http(s) URL the portal will call, in the form the guard reads (provinces.domain.outbound_urls): a host name
+# whose last label starts with a letter (no IP literals or numeric hosts), an optional port, then path/query in
+# visible ASCII. Where it leads (resolved, private, http in production) is beyond any schema: rules with own codes.
+_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$")
+OutboundUrl = Annotated[str, Documented.of(pattern=_URL_PATTERN), Rules(
+    ("URL_SCHEME_NOT_ALLOWED", "URL_ADDRESS_NOT_ALLOWED", "URL_ADDRESS_INVALID", "URL_HOST_UNRESOLVED"))]
+
+
+def _province_agency_codes() -> list[str]:
+    from chalicelib.core.admin_units import provinces
+
+    return sorted(f"000.00.00.{p.agency_code}" for p in provinces())
+
+
+# A current province's level-1 agency code, documented as the enum of the administrative-unit table.
+ProvinceAgencyCode = Annotated[str, Documented.of(enum=_province_agency_codes)]
+
+
+def any_province_code_pattern() -> str:
+    """What ``admin_units.current_province`` reads (from the same table): a level-1 code of either version (``H35``),
+    any agency code under it (``000.00.43.H35``), or a 2-digit statistics code of either version."""
+    from chalicelib.core.admin_units import LEGACY_VERSION, provinces
+
+    old = provinces(LEGACY_VERSION)
+    h_codes = "|".join(sorted({p.agency_code[1:] for p in old}))
+    stats = "|".join(sorted({p.stats_code for p in old} | {p.stats_code for p in provinces()}))
+    return rf"^(?:(?:[0-9A-Z]{{3}}\.[0-9A-Z]{{2}}\.[0-9A-Z]{{2}}\.)?H(?:{h_codes})|{stats})$"
+
+
+class LazySchema(Mapping):
+    """A path parameter's JSON Schema built from data on first use (the OpenAPI document), not at import."""
+
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self._build = build
+
+    @property
+    def _schema(self) -> dict[str, Any]:
+        return _built(self._build)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._schema[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._schema)
+
+    def __len__(self) -> int:
+        return len(self._schema)
+
+
+@cache
+def _built(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return build()
+
+
+def province_agency_code_schema() -> dict[str, Any]:
+    return {"type": "string", "enum": _province_agency_codes()}
+
+
+def any_province_code_schema() -> dict[str, Any]:
+    return {"type": "string", "maxLength": 35, "pattern": any_province_code_pattern()}
+
+
 def _bank_code(raw: str) -> str:
     from chalicelib.core.banks import get_bank
 
     return get_bank(raw).code
 
 
-def _bank_codes() -> list[str]:
+def bank_codes() -> list[str]:
+    """The codes of data/banks.json (the BankCode enum)."""
     from chalicelib.core.banks import bank_registry
 
     return sorted(bank_registry())
@@ -100,7 +196,6 @@ def _bank_codes() -> list[str]:
 
 def _sub_item(raw: str) -> str:
     from chalicelib.core import budget
-    from chalicelib.core.validation import InvalidValueError
 
     if not budget.is_known_sub_item(raw):
         raise InvalidValueError("SUB_ITEM_UNKNOWN", f"Mã tiểu mục {raw[:10]} không có trong danh mục.")
@@ -114,7 +209,7 @@ def _sub_item_codes() -> list[str]:
 
 
 # Codes of data tables (data/banks.json, data/sub_items.json), documented as the enum of that same table.
-BankCode = Annotated[str, AfterValidator(_bank_code), Documented.of(enum=_bank_codes)]
+BankCode = Annotated[str, AfterValidator(_bank_code), Documented.of(enum=bank_codes)]
 SubItemCode = Annotated[str, AfterValidator(_sub_item), Documented.of(enum=_sub_item_codes)]
 
 
@@ -127,6 +222,13 @@ def rule_codes(model: type[BaseModel] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _strict_int(field: Any) -> bool:
+    from pydantic.types import Strict
+
+    return any(a is int for a in (field.annotation, *typing.get_args(field.annotation))) and \
+        any(isinstance(m, Strict) and m.strict for m in field.metadata)
+
+
 def _collect(annotation: Any, found: dict[str, None], seen: set) -> None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if annotation in seen:
@@ -134,6 +236,8 @@ def _collect(annotation: Any, found: dict[str, None], seen: set) -> None:
         seen.add(annotation)
         found.update(dict.fromkeys(getattr(annotation, "__rules__", ())))
         for field in annotation.model_fields.values():
+            if _strict_int(field):
+                found["INTEGER_REQUIRED"] = None  # 5.0 in a strict integer field (core.parsing)
             for item in field.metadata:
                 _collect(item, found, seen)
             _collect(field.annotation, found, seen)

@@ -46,6 +46,10 @@ def _field_error(err: dict[str, Any]) -> FieldError:
     cause = ctx.get("error")
     if isinstance(cause, InvalidValueError):
         return FieldError(loc or "body", cause.code, cause.message, isinstance(cause, RuleError))
+    if err["type"] == "int_type" and isinstance(err.get("input"), float) and err["input"].is_integer():
+        # 5.0 is an integer to JSON Schema, not to a strict money field: a rule beyond the schema, its own code.
+        return FieldError(loc or "body", "INTEGER_REQUIRED", "Giá trị phải là số nguyên, viết không có phần thập phân.",
+                          rule=True)
     code, message = _MESSAGES.get(err["type"], ("INVALID", "Giá trị không hợp lệ."))
     with suppress(KeyError, IndexError):
         message = message.format(**{k: v for k, v in ctx.items() if k != "error"})

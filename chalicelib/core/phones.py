@@ -31,6 +31,15 @@ def mobile_pattern() -> str:
     return rf"^(?:0|\+84)(?:{national})$"
 
 
+def phone_pattern() -> str:
+    """Like ``mobile_pattern``, for a mobile or a fixed-line number (libphonenumber's VN patterns of both)."""
+    from phonenumbers import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region("VN")
+    national = "|".join(d.national_number_pattern.replace(r"\d", "[0-9]") for d in (meta.mobile, meta.fixed_line))
+    return rf"^(?:0|\+84)(?:{national})$"
+
+
 def email_pattern() -> str:
     """The JSON Schema pattern of an address ``validate_email`` accepts, in ASCII: a dot-atom local part of at most
     64 characters (at most 3 atoms), dotted domain labels and a real-looking top level (with maxLength 254)."""
