@@ -30,6 +30,7 @@ from chalicelib.core.fields import (
     IdNumber,
     IdNumberForm,
     IdNumberText,
+    IsoDate,
     MobilePhone,
     PersonName,
 )
@@ -68,7 +69,7 @@ class CitizenDataIn(BaseModel):
     id_number: IdNumberForm = Field(description="12-digit CCCD/personal ID (digits 4-6 must agree with date of birth "
                                     "and sex) or 9-digit CMND.")
     full_name: PersonName = Field(min_length=1, max_length=150)
-    date_of_birth: date
+    date_of_birth: IsoDate
     sex: Literal["male", "female"] | None = Field(default=None, description="Required with a 12-digit number.")
     phone: MobilePhone = Field(description="The citizen's own mobile phone.")
     email: EmailOrBlank | None = None
@@ -122,8 +123,8 @@ class AccountQueryIn(BaseModel):
     id_number: IdNumberText | None = None
     created_by: str | None = Field(default=None, max_length=128, description="The creating officer's user id.")
     unit_code: AgencyCode | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
