@@ -93,7 +93,7 @@ def test_intake_validation_errors_are_problem_json_with_field_errors(api):
     assert "MUST_BE_POSITIVE" in codes
     tax = demo_notice("000.00.43.H35-260520-0004")
     tax["commune_code_system"] = "tax"
-    body = assert_problem(api.send_notices(tax), 422, "VALIDATION_FAILED")
+    body = assert_problem(api.send_notices(tax), 422, "COMMUNE_CODE_SYSTEM_UNSUPPORTED")  # declared, not malformed
     assert body["errors"][0]["code"] == "COMMUNE_CODE_SYSTEM_UNSUPPORTED"
 
 

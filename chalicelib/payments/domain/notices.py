@@ -6,9 +6,8 @@ an unlocked notice only.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,7 +20,14 @@ from pydantic import (
 )
 
 from chalicelib.core import codes, phones
-from chalicelib.core.fields import IdNumber, MobilePhoneOrBlank, ProvincialDossierCode, SubItemCode
+from chalicelib.core.fields import (
+    IdNumber,
+    IsoDate,
+    IsoDateTime,
+    MobilePhoneOrBlank,
+    ProvincialDossierCode,
+    SubItemCode,
+)
 from chalicelib.core.validation import InvalidValueError, RuleError
 
 NOTICE_NUMBER_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z./_-]*$"  # e.g. LTB2171317-TK0029951/TB-CCT
@@ -51,8 +57,8 @@ class NoticeIn(_Strict):
     payer_name: str = Field(min_length=1, max_length=200)
     payer_phone: MobilePhoneOrBlank | None = None
     payer_tax_code: str | None = Field(default=None, max_length=20)
-    issued_at: datetime | None = None
-    due_date: date | None = None
+    issued_at: IsoDateTime | None = None
+    due_date: IsoDate | None = None
     items: list[NoticeItemIn] = Field(min_length=1, max_length=50)
     total_vnd: StrictInt = Field(gt=0, le=MAX_AMOUNT_VND)
 
@@ -74,7 +80,8 @@ class PropertyIn(_Strict):
     address: str = Field(default="", max_length=500)
     parcel_number: str | None = Field(default=None, max_length=50)
     map_sheet_number: str | None = Field(default=None, max_length=50)
-    area_m2: StrictFloat | StrictInt | None = Field(default=None, gt=0, le=10**9)
+    # The bounds on each branch: on the union pydantic would write them as unknown keywords ("gt") the schema ignores.
+    area_m2: Annotated[StrictFloat, Field(gt=0, le=10**9)] | Annotated[StrictInt, Field(gt=0, le=10**9)] | None = None
     land_use_certificate: str | None = Field(default=None, max_length=100)
 
 

@@ -105,7 +105,7 @@ def _once(call: Call, scope: str, message_id: str, produce) -> dict:
        "a dossier of another province is `403 PARTNER_PROVINCE_FORBIDDEN`. A replay of a message already "
        "answered (same `webhook-id`, within the signature's validity) gets the same answer and changes nothing.",
        request=NoticeBatchIn, ok={200: Ok("Notices stored or recognised as already known.", IntakeResult)},
-       problems={403: ("PARTNER_PROVINCE_FORBIDDEN",),
+       problems={403: ("PARTNER_PROVINCE_FORBIDDEN",), 422: ("COMMUNE_CODE_SYSTEM_UNSUPPORTED",),
                  409: ("NOTICE_LOCKED", "NOTICE_VERSION_CONFLICT", "DOSSIER_ID_MISMATCH", "CONCURRENT_UPDATE"),
                  503: ("NOTICE_FORWARDING_UNAVAILABLE",)})
 def receive_notices(call: Call):

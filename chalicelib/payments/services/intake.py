@@ -39,10 +39,12 @@ def ingest_notices(svc: PaymentsContext, body: dict, provinces: tuple[str, ...] 
     batch = parse(NoticeBatchIn, body)
     _check_sender_scope(batch.dossier_code, provinces)
     if batch.commune_code_system == "tax":
+        # The document keeps "tax" (the published contract): not yet supported is a state of the server, not a
+        # malformed request, so it answers its own code (rule=True).
         raise validation_error(
             [FieldError("commune_code_system", "COMMUNE_CODE_SYSTEM_UNSUPPORTED",
                         "Chưa hỗ trợ mã xã của cơ quan thuế (tax): bảng ánh xạ địa bàn hành chính chưa được "
-                        "xác nhận. Hãy gửi mã xã theo danh mục thống kê (gso).")],
+                        "xác nhận. Hãy gửi mã xã theo danh mục thống kê (gso).", rule=True)],
             "Mã địa bàn hành chính chưa được hỗ trợ.",
         )
     id_hash = svc.hasher.hash_id(batch.id_number)
