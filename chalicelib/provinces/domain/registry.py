@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core.codes import validate_agency_code
-from chalicelib.core.fields import AgencyCode, Documented
+from chalicelib.core.fields import AgencyCode, Documented, OutboundUrl
 from chalicelib.core.phones import email_pattern, mobile_pattern, normalise_mobile, validate_email
 from chalicelib.core.validation import InvalidValueError
 from chalicelib.provinces.domain.delivery import SERVICE_TYPES, ApiType
@@ -81,8 +81,8 @@ class ProvinceApiIn(BaseModel):
                                json_schema_extra={"pattern": _STATS_CODE.pattern})
     province_name: str = Field(min_length=2, max_length=100, description="e.g. Tỉnh Quảng Ninh.")
     unit_code: AgencyCode = Field(description="Unit / DST code the province expects in payloads (agency code).")
-    session_url: str = Field(min_length=8, max_length=2048, description="URL API lấy session.")
-    data_url: str = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
+    session_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy session.")
+    data_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
     credentials: Credentials | None = Field(default=None, description="Write-only; kept in the secret store.")
     connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
     read_timeout_s: float = Field(default=10.0, gt=0, le=30)

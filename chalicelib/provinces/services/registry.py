@@ -58,9 +58,10 @@ def _check_stats_code(agency: str, stats_code: str) -> None:
 
     province = province_of(agency)
     if province is not None and province.stats_code != stats_code:
+        # The body's province against the path's: one field against another, a rule with its own code.
         raise validation_error([FieldError("province_code", "PROVINCE_CODE_MISMATCH",
                                            f"Mã tỉnh {stats_code} không phải của {province.name} (mã "
-                                           f"{province.stats_code}).")])
+                                           f"{province.stats_code}).", rule=True)])
 
 
 def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
