@@ -155,6 +155,8 @@ DECLARED = {
     "support-service-of-other-group": ("POST", "/v1/support-requests", "422", "SERVICE_UNKNOWN"),
     "support-list-cursor": ("GET", "/v1/support-requests", "422", "CURSOR_INVALID"),
     "refunds-cursor": ("GET", "/v1/operator/refunds", "422", "CURSOR_INVALID"),
+    "support-list-date-range": ("GET", "/v1/support-requests", "422", "DATE_RANGE_INVALID"),
+    "support-report-month-range": ("GET", "/v1/support-reports/monthly", "422", "MONTH_RANGE_INVALID"),
     "onboarding-unknown-province": ("GET", "/v1/onboarding/provinces/{agency_code}", "422", "VALIDATION_FAILED"),
 }
 
@@ -162,6 +164,17 @@ DECLARED = {
 @pytest.mark.parametrize(("method", "path", "status", "code"), DECLARED.values(), ids=DECLARED.keys())
 def test_each_rule_code_is_declared_by_its_route(document, method, path, status, code):
     assert code in json.dumps(_op(document, method, path)["responses"][status])
+
+
+def test_ranges_answer_their_own_codes():
+    from chalicelib.onboarding.domain.search import ListQuery
+    from chalicelib.onboarding.services.clock import ReportQuery
+
+    for model, query, code in ((ListQuery, {"from_date": "0175-08-12", "to_date": "0109-05-23"}, "DATE_RANGE_INVALID"),
+                               (ReportQuery, {"from_month": "5027-10", "to_month": "8542-12"}, "MONTH_RANGE_INVALID")):
+        with pytest.raises(AppError) as err:
+            parse(model, query)
+        assert err.value.code == code
 
 
 def test_rule_refusals_of_urls_and_provinces_keep_their_own_codes():

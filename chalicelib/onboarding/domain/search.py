@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -77,7 +77,7 @@ def _list_pattern(values) -> str:
 class ListQuery(BaseModel):
     """Query string of GET /v1/support-requests."""
 
-    __rules__ = ("CURSOR_INVALID",)  # an opaque cursor's content is beyond any schema
+    __rules__ = ("CURSOR_INVALID", "DATE_RANGE_INVALID")  # an opaque cursor's content, one date against the other
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -115,7 +115,7 @@ class ListQuery(BaseModel):
     @model_validator(mode="after")
     def _range(self) -> ListQuery:
         if self.from_date and self.to_date and self.from_date > self.to_date:
-            raise InvalidValueError("DATE_RANGE_INVALID", "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+            raise RuleError("DATE_RANGE_INVALID", "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
         return self
 
     def key_range(self) -> tuple[str, str]:
