@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 IPN_PATH = "/v1/partners/banks/vnpay/ipn"
+_RETURN_PATH = re.compile(r"^/v1/payments/[^/]+/vnpay-return$")  # the gateway signs the browser's return URL too
 _WEBHOOK_HEADERS = {"webhook-id": re.compile(r"^.{1,255}$", re.S), "webhook-timestamp": re.compile(r"^[0-9]{1,12}$"),
                     "webhook-signature": re.compile(r"^.{1,2000}$", re.S)}
 
@@ -34,17 +35,19 @@ def _headers_as_declared(headers) -> bool:
 
 
 class SigningSession(requests.Session):
-    """Signs partner requests (see the module docstring); counts what it signed, so the run can show it did."""
+    """Signs what the gateway signs (the VNPay return URL a browser brings back) and, for `partner`, the partner
+    requests (see the module docstring); counts what it signed, so the run can show it did."""
 
-    def __init__(self) -> None:
+    def __init__(self, partner: bool = False) -> None:
         super().__init__()
+        self.partner = partner
         self.signed = 0
 
     def send(self, request, **kwargs):
         path = urlsplit(request.url).path
-        if path == IPN_PATH:
+        if _RETURN_PATH.match(path) or (self.partner and path == IPN_PATH):
             self._sign_ipn(request)
-        elif path.startswith("/v1/partners/") and _headers_as_declared(request.headers):
+        elif self.partner and path.startswith("/v1/partners/") and _headers_as_declared(request.headers):
             self._sign_webhook(request, path)
         return super().send(request, **kwargs)
 
