@@ -6,7 +6,7 @@ STAGE ?= prod
 ROLE ?= citizen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint test-unit test-integration test-e2e test-browser web browser screens bench-web demo token bench clean
+.PHONY: install run test lint test-unit test-integration test-e2e test-browser test-fuzz fuzz web browser screens bench-web demo token bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,15 @@ test-e2e: install
 
 test-browser: install web browser  ## the site in headless Chromium (journey, keyboard, axe, CSP), ~1 min
 	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/browser
+
+# Schemathesis against the local stack for every caller (tests/fuzz; part of `make test` with its CI size). `make fuzz`
+# runs it alone with more cases; FUZZ_SEED=... explores another sequence (the seed is printed in the pytest header).
+FUZZ_MORE ?= 10000
+test-fuzz: install
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/fuzz
+
+fuzz: install
+	FUZZ_CASES=$${FUZZ_CASES:-$(FUZZ_MORE)} $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/fuzz
 
 web: install  ## build the static site web/src -> web/dist (subset fonts, hashed assets, first-load budget)
 	$(BIN)/python -m web.build

@@ -11,6 +11,14 @@ import pytest
 import requests
 
 
+def pytest_report_header(config):
+    """The fuzz run's seed and size (tests/fuzz), so a failure in CI can be replayed: FUZZ_SEED=... make fuzz."""
+    import os
+
+    return (f"fuzz: FUZZ_SEED={os.environ.get('FUZZ_SEED', '20260520')} "
+            f"FUZZ_CASES={os.environ.get('FUZZ_CASES', '200')} per caller")
+
+
 @pytest.fixture(scope="session")
 def stack():
     from chalicelib.local import stack as local_stack

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from chalicelib.core.names import name_key
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 
 RIGHT_CREATE_CITIZEN_ACCOUNTS = "create_citizen_accounts"
 RIGHT_NAMES = {RIGHT_CREATE_CITIZEN_ACCOUNTS: "Quyền tạo tài khoản công dân"}
@@ -109,12 +109,13 @@ def check_new_password(password: str, id_number: str | None = None) -> str:
     if not isinstance(password, str) or not (MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH):
         raise InvalidValueError("PASSWORD_TOO_WEAK", "Mật khẩu phải dài từ 8 đến 128 ký tự.")
     if not re.search(r"[^\W\d_]", password) or not re.search(r"\d", password):
-        raise InvalidValueError("PASSWORD_TOO_WEAK", "Mật khẩu phải có ít nhất một chữ cái và một chữ số.")
+        # Beyond the schema (a letter of any script): a rule, with its own code.
+        raise RuleError("PASSWORD_TOO_WEAK", "Mật khẩu phải có ít nhất một chữ cái và một chữ số.")
     if is_common_password(password):
-        raise InvalidValueError("PASSWORD_TOO_COMMON", "Mật khẩu này quá phổ biến và dễ bị đoán. Vui lòng chọn "
-                                "mật khẩu khác.")
+        raise RuleError("PASSWORD_TOO_COMMON", "Mật khẩu này quá phổ biến và dễ bị đoán. Vui lòng chọn "
+                        "mật khẩu khác.")
     if id_number and id_number in password:
-        raise InvalidValueError("PASSWORD_CONTAINS_ID", "Mật khẩu không được chứa số định danh cá nhân của bạn.")
+        raise RuleError("PASSWORD_CONTAINS_ID", "Mật khẩu không được chứa số định danh cá nhân của bạn.")
     return password
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from chalice import Response
 
 from chalicelib.core.errors import AppError, FieldError, internal_error, unauthorized, validation_error
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -113,7 +113,7 @@ def as_problem(exc: Exception) -> AppError | None:
     if isinstance(exc, AppError):
         return exc
     if isinstance(exc, InvalidValueError):
-        return validation_error([FieldError("body", exc.code, exc.message)])
+        return validation_error([FieldError("body", exc.code, exc.message, isinstance(exc, RuleError))])
     if isinstance(exc, AuthError):
         return unauthorized(exc.code, exc.message)
     if isinstance(exc, ForbiddenError):

@@ -81,6 +81,23 @@ def _entries(app: Any) -> list[tuple[str, str, Any, Any]]:
             for path, methods in sorted(app.routes.items()) for method, entry in sorted(methods.items())]
 
 
+def _generator():
+    """Pydantic's JSON Schema generator, plus what a model's `str_strip_whitespace` means for its strings: the length
+    is checked after stripping, so a string with a minimum length also needs that many characters between its first
+    and last non-space one (a `pattern`, where the field has none of its own); `minLength` alone would call "   " valid."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class StrippedStrings(GenerateJsonSchema):
+        def str_schema(self, schema):
+            out = super().str_schema(schema)
+            least = schema.get("min_length") or 0
+            if least and "pattern" not in out and self._config.str_strip_whitespace:
+                out["pattern"] = r"\S" if least == 1 else rf"\S[\s\S]{{{least - 2},}}\S"
+            return out
+
+    return StrippedStrings
+
+
 def _schemas(specs: list[Any]) -> tuple[dict[tuple[type, str], dict], dict[str, Any]]:
     """JSON schemas of every model the routes name, nested ones collected as components."""
     from pydantic.json_schema import models_json_schema
@@ -94,7 +111,7 @@ def _schemas(specs: list[Any]) -> tuple[dict[tuple[type, str], dict], dict[str, 
         for ok in spec.ok.values():
             if ok.model is not None:
                 wanted[(ok.model, "serialization")] = None
-    refs, defs = models_json_schema(list(wanted), ref_template=REF)
+    refs, defs = models_json_schema(list(wanted), ref_template=REF, schema_generator=_generator())
     return refs, defs.get("$defs", {})
 
 

@@ -103,11 +103,13 @@ class RouteSpec:
 
     def all_problems(self) -> dict[int, tuple[str, ...]]:
         """The declared problems plus those the shell itself answers for this kind of route."""
+        from chalicelib.core.fields import rule_codes
+
         groups: list[Mapping[int, tuple[str, ...]]] = [self.problems]
         if self.request is not None:
-            groups.append(BODY_PROBLEMS)
+            groups += [BODY_PROBLEMS, {422: rule_codes(self.request)}]
         if self.query is not None:
-            groups.append({422: ("VALIDATION_FAILED",)})
+            groups += [{422: ("VALIDATION_FAILED", *rule_codes(self.query))}]
         if self.access.kind in ("bearer", "optional"):
             groups.append({401: _TOKEN})
             if self.access.roles:

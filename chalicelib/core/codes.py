@@ -20,6 +20,22 @@ AGENCY_CODE_MAX_LENGTH = 35
 _PROVINCE_GROUP = "H"
 
 
+# JSON Schema patterns (ECMA-262 and Python alike: ASCII classes only) of the forms a client should send. A receiving
+# date must exist: YYMMDD spelled out month by month, 29 February only in years divisible by 4 (the two-digit years
+# strptime reads are 1969-2068, where that is the leap-year rule).
+_YYMMDD = (r"(?:[0-9]{2}(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])|[0-9]{2}(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)"
+           r"|[0-9]{2}02(?:0[1-9]|1[0-9]|2[0-8])|(?:[02468][048]|[13579][26])0229)")
+_AGENCY_PARTS = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.LEVEL_ONE[0-9]{2}"
+AGENCY_CODE_PATTERN = r"^[0-9A-Z]+\.[0-9A-Z]+\.[0-9A-Z]+\.[A-Z][0-9]{2}$"
+PROVINCE_AGENCY_CODE_PATTERN = r"^000\.00\.00\.H[0-9]{2}$"
+
+
+def dossier_code_pattern(provincial: bool = False) -> str:
+    """``<agency>-YYMMDD-NNNN`` with a real receiving date; ``provincial``: the agency is a province's (level 1 H)."""
+    agency = _AGENCY_PARTS.replace("LEVEL_ONE", "H" if provincial else "[A-Z]")
+    return rf"^{agency}-{_YYMMDD}-[0-9]{{4}}$"
+
+
 @dataclass(frozen=True)
 class DossierCode:
     """The three parts of a dossier code."""

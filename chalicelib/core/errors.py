@@ -16,9 +16,17 @@ class FieldError:
     field: str
     code: str
     message: str
+    rule: bool = False  # a rule beyond the request's JSON Schema (validation.RuleError), not shown to clients
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "code": self.code, "message": self.message}
+
+    @classmethod
+    def of(cls, field_name: str, exc: Any) -> "FieldError":
+        """The field error of a domain refusal (validation.InvalidValueError), a rule's kept as one."""
+        from chalicelib.core.validation import RuleError
+
+        return cls(field_name, exc.code, exc.message, isinstance(exc, RuleError) or getattr(exc, "rule", False) is True)
 
 
 @dataclass
@@ -53,7 +61,15 @@ class AppError(Exception):
 
 
 def validation_error(errors: list[FieldError], detail: str = "Dữ liệu gửi lên không hợp lệ.") -> AppError:
-    return AppError("VALIDATION_FAILED", detail, 422, "Dữ liệu không hợp lệ", errors)
+    """422 with the field errors: VALIDATION_FAILED when the request breaks its schema; when every error is a rule
+    the schema cannot state (FieldError.rule), the first rule's own code, which its route declares."""
+    code = errors[0].code if errors and all(e.rule for e in errors) else "VALIDATION_FAILED"
+    return AppError(code, detail, 422, "Dữ liệu không hợp lệ", errors)
+
+
+def rule_error(field_name: str, code: str, message: str) -> AppError:
+    """A schema-valid field refused by a rule beyond its schema (see validation.RuleError): 422 with its own code."""
+    return validation_error([FieldError(field_name, code, message, rule=True)], message)
 
 
 def not_found(code: str, detail: str) -> AppError:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from chalicelib.core.clock import VN_TZ
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 
 Sex = Literal["male", "female"]
 
@@ -50,6 +50,19 @@ def _place_codes() -> frozenset[str]:
     """Province-of-birth codes plus any verified country codes, read once from the data file."""
     data = json.loads(_DATA_FILE.read_text(encoding="utf-8"))
     return frozenset(data["provinces"]) | frozenset(data["abroad_codes"])
+
+
+def id_number_pattern() -> str:
+    """The JSON Schema pattern of an ID number as a client should send it: 9 digits (CMND), or 12 whose first three are
+    a province-of-birth code of the data file and whose century digit (digit 4) is of a century begun (1900s, 2000s).
+    A birth year not yet come cannot be a pattern (it moves with today): that is ``ID_NUMBER_BIRTH_YEAR``, a rule."""
+    return rf"^(?:[0-9]{{9}}|{personal_id_pattern()})$"
+
+
+def personal_id_pattern() -> str:
+    """The 12-digit part of ``id_number_pattern`` (unanchored), also a personal tax code."""
+    places = "|".join(sorted(_place_codes()))
+    return rf"(?:{places})[0-3][0-9]{{8}}"
 
 
 def normalise_id_number(raw: str) -> str:
@@ -108,7 +121,7 @@ def _check_born(info: PersonalIdInfo, today: datetime.date) -> None:
             " Vui lòng kiểm tra lại số trên thẻ căn cước.",
         )
     if info.birth_year > today.year:
-        raise InvalidValueError(
+        raise RuleError(
             "ID_NUMBER_BIRTH_YEAR",
             f"Số CCCD/định danh cá nhân không hợp lệ: năm sinh {info.birth_year} (chữ số thứ 4 đến thứ 6) chưa đến."
             " Vui lòng kiểm tra lại số trên thẻ căn cước.",
@@ -118,14 +131,14 @@ def _check_born(info: PersonalIdInfo, today: datetime.date) -> None:
 def _check_agrees(info: PersonalIdInfo, date_of_birth: datetime.date | None, sex: Sex | None) -> None:
     """Digits 4–6 must agree with the stated birth year and sex."""
     if date_of_birth is not None and date_of_birth.year != info.birth_year:
-        raise InvalidValueError(
+        raise RuleError(
             "ID_NUMBER_BIRTH_MISMATCH",
             "Năm sinh không khớp với số CCCD/định danh cá nhân (chữ số thứ 4 đến thứ 6). Vui lòng kiểm tra lại.",
         )
     if sex is not None and sex not in ("male", "female"):
         raise InvalidValueError("SEX_INVALID", "Giới tính không hợp lệ.")
     if sex is not None and sex != info.sex:
-        raise InvalidValueError(
+        raise RuleError(
             "ID_NUMBER_SEX_MISMATCH",
             "Giới tính không khớp với số CCCD/định danh cá nhân (chữ số thứ 4). Vui lòng kiểm tra lại.",
         )

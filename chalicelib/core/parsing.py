@@ -8,7 +8,7 @@ from typing import Any, Iterator, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.errors import AppError, FieldError, validation_error
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,7 +45,11 @@ def _field_error(err: dict[str, Any]) -> FieldError:
     ctx = err.get("ctx") or {}
     cause = ctx.get("error")
     if isinstance(cause, InvalidValueError):
-        return FieldError(loc or "body", cause.code, cause.message)
+        return FieldError(loc or "body", cause.code, cause.message, isinstance(cause, RuleError))
+    if err["type"] == "int_type" and isinstance(err.get("input"), float) and err["input"].is_integer():
+        # 5.0 is an integer to JSON Schema, not to a strict money field: a rule beyond the schema, its own code.
+        return FieldError(loc or "body", "INTEGER_REQUIRED", "Giá trị phải là số nguyên, viết không có phần thập phân.",
+                          rule=True)
     code, message = _MESSAGES.get(err["type"], ("INVALID", "Giá trị không hợp lệ."))
     with suppress(KeyError, IndexError):
         message = message.format(**{k: v for k, v in ctx.items() if k != "error"})

@@ -21,6 +21,33 @@ _TOP_LEVEL = re.compile(r"(xn--[a-z0-9-]+|[a-z]{2,63})", re.ASCII)
 _EMAIL_MESSAGE = "Địa chỉ email không hợp lệ, ví dụ: nguyenvana@example.vn."
 
 
+def mobile_pattern() -> str:
+    """The JSON Schema pattern of a Vietnamese mobile number as a client should send it (``0`` or ``+84`` and the
+    national number), from libphonenumber's own mobile pattern for VN, so the document follows the data we validate
+    with (``\\d`` spelled ``[0-9]``: JSON Schema and Python would otherwise allow other scripts' digits)."""
+    from phonenumbers import PhoneMetadata
+
+    national = PhoneMetadata.metadata_for_region("VN").mobile.national_number_pattern.replace(r"\d", "[0-9]")
+    return rf"^(?:0|\+84)(?:{national})$"
+
+
+def phone_pattern() -> str:
+    """Like ``mobile_pattern``, for a mobile or a fixed-line number (libphonenumber's VN patterns of both)."""
+    from phonenumbers import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region("VN")
+    national = "|".join(d.national_number_pattern.replace(r"\d", "[0-9]") for d in (meta.mobile, meta.fixed_line))
+    return rf"^(?:0|\+84)(?:{national})$"
+
+
+def email_pattern() -> str:
+    """The JSON Schema pattern of an address ``validate_email`` accepts, in ASCII: a dot-atom local part of at most
+    64 characters (at most 3 atoms), dotted domain labels and a real-looking top level (with maxLength 254)."""
+    atom = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    return rf"^{atom}{{1,30}}(?:\.{atom}{{1,16}}){{0,2}}@(?:{label}\.){{1,4}}(?:[A-Za-z]{{2,63}}|[Xx][Nn]--[A-Za-z0-9-]{{0,57}}[A-Za-z0-9])$"
+
+
 def normalise_mobile(raw: str) -> str:
     """Return a Vietnamese mobile number in E.164 (``+84…``); landlines, short codes and foreign numbers are refused.
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.core.identity import validate_id_number
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.identity import personal_id_pattern, validate_id_number
+from chalicelib.core.validation import InvalidValueError, RuleError
 
 _WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 _TEN_DIGITS = re.compile(r"[0-9]{10}", re.ASCII)
@@ -27,6 +27,15 @@ def tax_code_check_digit(first_nine: str) -> int | None:
     total = sum(weight * int(digit) for weight, digit in zip(_WEIGHTS, first_nine, strict=True))
     check = 10 - total % 11
     return None if check == 10 else check
+
+
+def tax_code_pattern(allow_personal_id: bool = True) -> str:
+    """The JSON Schema pattern of a tax code: 10 digits, or a branch NNNNNNNNNN-NNN (not -000), or (if allowed) a
+    personal ID number's pattern. The check digit is a rule beyond any pattern (``TAX_CODE_CHECK_DIGIT``)."""
+    forms = r"[0-9]{10}|[0-9]{10}-?(?:00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})"
+    if allow_personal_id:
+        forms += "|" + personal_id_pattern()
+    return rf"^(?:{forms})$"
 
 
 def validate_tax_code(raw: str, allow_personal_id: bool = True) -> str:
@@ -51,7 +60,7 @@ def validate_tax_code(raw: str, allow_personal_id: bool = True) -> str:
 def _check_base(ten_digits: str) -> None:
     """The tenth digit must be the check digit of the first nine."""
     if tax_code_check_digit(ten_digits[:9]) != int(ten_digits[9]):
-        raise InvalidValueError(
+        raise RuleError(
             "TAX_CODE_CHECK_DIGIT", "Mã số thuế không hợp lệ: chữ số kiểm tra không đúng. Vui lòng kiểm tra lại."
         )
 

@@ -13,3 +13,10 @@ class InvalidValueError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class RuleError(InvalidValueError):
+    """A value its JSON Schema allows but a rule the schema cannot state refuses: a check digit, a date against
+    today, one field against another, a code that must exist in a long table. Such a refusal answers with its own
+    problem code (422 ``code``) rather than VALIDATION_FAILED, which is kept for requests that break their schema, so
+    that a client generated from the OpenAPI document never sends what the server calls malformed (issue 8 §6)."""

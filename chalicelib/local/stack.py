@@ -285,6 +285,7 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
     from chalice.config import Config
     from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
+    from chalicelib.local.gateway import missing_route, routes_to
     from chalicelib.local.static_site import DEFAULT_SITE, StaticSite, is_site_path, security_headers
 
     site, extra_headers = StaticSite(site_root or DEFAULT_SITE), security_headers()
@@ -311,6 +312,18 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
 
         def do_HEAD(self):
             self._site(send_body=False) if is_site_path(self.path) else self._with_client_address()
+
+        def _generic_handle(self):
+            if routes_to(chalice_app, self.command, self.path):
+                return super()._generic_handle()
+            self._parse_payload()  # read the body, so the kept-alive connection stays in step
+            status, headers, body = missing_route()  # what API Gateway answers (chalicelib.local.gateway)
+            return self._send_http_response(status, dict(headers), body)
+
+        def __getattr__(self, name: str):
+            if name.startswith("do_"):  # TRACE, CONNECT, made-up methods: not routed either
+                return self._with_client_address
+            raise AttributeError(name)
 
         def _site(self, send_body: bool) -> None:
             status, headers, body = site.answer(self.path, self.headers.get("Accept-Encoding", ""))

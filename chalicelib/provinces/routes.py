@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
+from chalicelib.core.fields import LazySchema, province_agency_code_schema
 from chalicelib.provinces.domain.registry import AlertContactsIn, ProvinceApiIn
 from chalicelib.provinces.schemas import (
     ApiList,
@@ -27,7 +28,7 @@ SCOPE = {403: ("PROVINCE_FORBIDDEN",), 422: ("VALIDATION_FAILED",)}
 URL_REFUSED = {422: ("URL_INVALID", "URL_SCHEME_NOT_ALLOWED", "URL_USERINFO_NOT_ALLOWED", "URL_IP_ENCODING_NOT_ALLOWED",
                      "URL_ADDRESS_NOT_ALLOWED", "URL_ADDRESS_INVALID", "URL_HOST_UNRESOLVED")}
 AGENCY = Param("agency_code", description="The province's level-1 agency code (mã định danh), e.g. 000.00.00.H49.",
-               schema={"type": "string", "pattern": r"^000\.00\.00\.H[0-9]{2}$"})
+               schema=LazySchema(province_agency_code_schema))
 API_TYPE = Param("api_type", description="notice (API BNDP nhận thông báo thuế đất), payment_result (API BNDP thanh "
                  "toán thuế đất) or receipt_file (API file đính kèm).",
                  schema={"type": "string", "enum": ["notice", "payment_result", "receipt_file"]})
@@ -71,7 +72,8 @@ def get_province_apis(call: Call):
        "returned; omit them on update to keep the stored ones, except when the session URL moves to another host "
        "(scheme, host or port): then they are required again (422, field error "
        "`CREDENTIALS_REQUIRED_FOR_NEW_HOST`). https only in production. Every change is audited.",
-       request=ProvinceApiIn, ok={200: API_VIEW}, problems={**SCOPE, 409: ("CONCURRENT_UPDATE",)})
+       request=ProvinceApiIn, ok={200: API_VIEW},
+       problems={**SCOPE, 422: (*SCOPE[422], "PROVINCE_CODE_MISMATCH"), 409: ("CONCURRENT_UPDATE",)})
 def put_province_api(call: Call):
     from chalicelib.provinces.services.registry import put_api
 
@@ -116,7 +118,8 @@ def check_province_api(call: Call):
        summary="API check of a new URL with a chosen API type (SSRF-guarded)",
        description="https only in production; the host is resolved and refused if private, loopback, "
        "link-local or a metadata address; decimal/octal/hex IP forms are refused; redirects are not followed; "
-       "short timeout; every check is audited.", problems={**SCOPE, **URL_REFUSED})
+       "short timeout; every check is audited.",
+       problems={**SCOPE, 422: (*SCOPE[422], *URL_REFUSED[422], "AGENCY_CODE_REQUIRED")})
 def check_new_url(call: Call):
     from chalicelib.provinces.services.api_check import check_url
 

@@ -234,7 +234,10 @@ def test_id_number_must_agree_with_date_of_birth_and_sex(svc):
                 "sex": "male", "phone": CITIZEN_PHONE, "unit_code": ONE_STOP_UNIT, "scan_id": "x" * 26,
                 "verification_token": "t" * 40, **over}
         err = refused(accounts.create_account, svc, officer("off-a"), body)
-        assert err.code == "VALIDATION_FAILED" and err.errors[0].code == code, err.errors
+        # Digits 4-6 against the date of birth and sex are rules beyond the schema: their own problem code. A
+        # missing sex with a 12-digit number breaks the schema (its if/then): VALIDATION_FAILED.
+        problem = "VALIDATION_FAILED" if code == "SEX_REQUIRED" else code
+        assert err.code == problem and err.errors[0].code == code, err.errors
     cmnd = account_body(svc, "off-a", id_number="123456789", sex=None)
     assert create(svc, "off-a", **{k: v for k, v in cmnd.items() if k != "unit_code"})["id_number_masked"]
 

@@ -238,11 +238,26 @@ INVALID = {
 }
 
 
+def _integral_float(value) -> bool:
+    if isinstance(value, dict):
+        return any(_integral_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_integral_float(v) for v in value)
+    return isinstance(value, float) and value.is_integer()
+
+
 @pytest.mark.parametrize(("body", "field", "code"), INVALID.values(), ids=INVALID.keys())
 def test_invalid_batch_is_refused_with_its_field_error_and_nothing_is_stored(svc, body, field, code):
+    from chalicelib.core.fields import rule_codes
+    from chalicelib.payments.domain.notices import NoticeBatchIn
+
     err = refused(svc, body)
 
-    assert (err.status, err.code) == (422, "VALIDATION_FAILED")
+    # A schema-valid batch refused only by a rule JSON Schema cannot state answers that rule's own (declared) code.
+    # INTEGER_REQUIRED is a rule only for an integral number written with a fraction (5.0 is an integer to JSON
+    # Schema); a string or a boolean breaks the schema.
+    rule = code in rule_codes(NoticeBatchIn) and (code != "INTEGER_REQUIRED" or _integral_float(body))
+    assert (err.status, err.code) == (422, code if rule else "VALIDATION_FAILED")
     assert (field, code) in field_errors(err), field_errors(err)
     assert all(e.message for e in err.errors)  # every field error tells a person what is wrong
     assert svc.dossiers.all_raw() == {}

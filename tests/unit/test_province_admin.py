@@ -64,10 +64,14 @@ def test_first_registration_needs_credentials_and_production_urls_must_be_https(
     psvc = make_province_services(register=False)
     _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "notice", {**_body(), "credentials": None}),
              422, "VALIDATION_FAILED")
-    for url in ("http://motcua.hanam.gov.vn/x", "https://169.254.169.254/latest", "https://2130706433/x",
-                "https://user:pw@motcua.hanam.gov.vn/x", "https://[::1]/x", "https://10.1.2.3/x"):
-        err = _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "notice", _body(data_url=url)),
-                       422, "VALIDATION_FAILED")
+    # A URL outside the documented form is malformed (VALIDATION_FAILED); where a well-formed one leads (http in
+    # production, a metadata, loopback or private address) is a rule with its own code.
+    for url, code in (("http://motcua.hanam.gov.vn/x", "URL_SCHEME_NOT_ALLOWED"),
+                      ("https://169.254.169.254/latest", "URL_ADDRESS_NOT_ALLOWED"),
+                      ("https://2130706433/x", "VALIDATION_FAILED"), ("https://user:pw@motcua.hanam.gov.vn/x",
+                                                                   "VALIDATION_FAILED"),
+                      ("https://[::1]/x", "URL_ADDRESS_NOT_ALLOWED"), ("https://10.1.2.3/x", "URL_ADDRESS_NOT_ALLOWED")):
+        err = _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "notice", _body(data_url=url)), 422, code)
         assert err.errors[0].field == "data_url", url
     _refused(lambda: provinces.put_api(psvc, OPERATOR, "000.00.43.H35", "notice", _body()), 422, "VALIDATION_FAILED")
     _refused(lambda: provinces.put_api(psvc, OPERATOR, PROVINCE, "fax", _body()), 422, "VALIDATION_FAILED")

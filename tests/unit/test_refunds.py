@@ -302,7 +302,7 @@ def test_lists_by_state_and_payment():
     page2 = refunds.list_refunds(ctx, "REFUND_REQUESTED", "BIDV", None, 1, page["next_cursor"])
     assert [r["refund_id"] for r in page2["items"]] == [first.refund_id]
     assert refunds.list_refunds(ctx, "REFUNDED", None, None, 10, None)["items"] == []
-    assert refused(refunds.list_refunds, ctx, "REFUNDED", None, None, 10, "bad!").code == "VALIDATION_FAILED"
+    assert refused(refunds.list_refunds, ctx, "REFUNDED", None, None, 10, "bad!").code == "CURSOR_INVALID"
     assert refused(refunds.get_refund, ctx, "RFD0000").code == "REFUND_NOT_FOUND"
 
 

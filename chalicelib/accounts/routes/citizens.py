@@ -37,7 +37,8 @@ def me(call: Call):
 
 
 @route(bp, "PATCH", "/v1/citizens/me", tag="citizens", access=TOKEN_HOLDER, request=ProfileIn, description=ROLE,
-       summary="Update email and tax code", ok={200: Ok("Profile.", Profile)}, problems={**ME, **CHANGED})
+       summary="Update email and tax code", ok={200: Ok("Profile.", Profile)},
+       problems={**ME, **CHANGED, 422: ("TAX_CODE_NOT_OWN_ID",)})
 def me_update(call: Call):
     from chalicelib.accounts.services.citizens import require_citizen, update_profile
 
@@ -70,12 +71,12 @@ def me_phone(call: Call):
 
 @route(bp, "GET", "/v1/citizens/me/transactions", tag="citizens", access=TOKEN_HOLDER, query=TransactionsQuery,
        description=ROLE, summary="The citizen's payments with states and receipts (newest first, paginated)",
-       ok={200: Ok("A page.", TransactionPage)}, problems={403: ME[403]})
+       ok={200: Ok("A page.", TransactionPage)}, problems={403: ME[403], 422: ("CURSOR_INVALID",)})
 def me_transactions(call: Call):
     from chalicelib.accounts.services.citizens import transactions
 
-    query = call.query_params()
-    return transactions(call.ctx, caller(call), query.get("limit"), query.get("cursor"))
+    query = call.query()
+    return transactions(call.ctx, caller(call), query.limit, query.cursor)
 
 
 @route(bp, "GET", "/v1/citizens/me/bank-links", tag="citizens", access=TOKEN_HOLDER, description=ROLE,

@@ -17,6 +17,7 @@ from chalicelib.accounts.services.citizens import current_account
 from chalicelib.accounts.services.views import link_view
 from chalicelib.core import banks, identity, phones
 from chalicelib.core.errors import AppError, conflict, not_found
+from chalicelib.core.fields import Documented, bank_codes
 from chalicelib.core.masking import mask_phone
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import AlreadyExistsError
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 class BankLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    bank_code: str = Field(min_length=2, max_length=10)
+    bank_code: str = Field(min_length=2, max_length=10, json_schema_extra=Documented.lazy(enum=bank_codes))
     banking_username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$",
                                   description="The citizen's internet-banking user name at that bank.")
 

@@ -24,12 +24,21 @@ from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones, tallies
 from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden
-from chalicelib.core.fields import AgencyCode, IdNumber, IdNumberText, MobilePhone, PersonName
+from chalicelib.core.fields import (
+    AgencyCode,
+    EmailOrBlank,
+    IdNumber,
+    IdNumberForm,
+    IdNumberText,
+    IsoDate,
+    MobilePhone,
+    PersonName,
+)
 from chalicelib.core.masking import mask_phone
 from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import AlreadyExistsError
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 from chalicelib.otp import services as otp_cases
 from chalicelib.otp.domain import OtpPurpose
 from chalicelib.otp.ports import TokenRejectedError
@@ -51,14 +60,19 @@ class IdNumberIn(BaseModel):
 class CitizenDataIn(BaseModel):
     """What the officer types for the citizen (also what the request form shows)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    id_number: str = Field(description="12-digit CCCD/personal ID (digits 4-6 must agree with date of birth and "
-                           "sex) or 9-digit CMND.")
+    # Rules beyond the schema: digits 4-6 of the ID number against the date of birth and sex, a date of birth not
+    # after today. A 12-digit number needs the sex (that the schema says, with if/then).
+    __rules__ = ("ID_NUMBER_BIRTH_YEAR", "ID_NUMBER_BIRTH_MISMATCH", "ID_NUMBER_SEX_MISMATCH", "DATE_OF_BIRTH_INVALID")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "if": {"properties": {"id_number": {"pattern": "^[0-9]{12}$"}}, "required": ["id_number"]},
+        "then": {"properties": {"sex": {"enum": ["male", "female"]}}, "required": ["sex"]}})
+    id_number: IdNumberForm = Field(description="12-digit CCCD/personal ID (digits 4-6 must agree with date of birth "
+                                    "and sex) or 9-digit CMND.")
     full_name: PersonName = Field(min_length=1, max_length=150)
-    date_of_birth: date
+    date_of_birth: IsoDate
     sex: Literal["male", "female"] | None = Field(default=None, description="Required with a 12-digit number.")
     phone: MobilePhone = Field(description="The citizen's own mobile phone.")
-    email: str | None = None
+    email: EmailOrBlank | None = None
     unit_code: AgencyCode = Field(description="The officer's one-stop unit creating the account.")
 
     @field_validator("email")
@@ -70,7 +84,7 @@ class CitizenDataIn(BaseModel):
     @classmethod
     def _dob(cls, v: date) -> date:
         if v < date(1900, 1, 1) or v > date.today():
-            raise InvalidValueError("DATE_OF_BIRTH_INVALID", "Ngày sinh không hợp lệ.")
+            raise RuleError("DATE_OF_BIRTH_INVALID", "Ngày sinh không hợp lệ.")
         return v
 
     @model_validator(mode="after")
@@ -92,7 +106,8 @@ class CitizenAccountIn(CitizenDataIn):
 class ScanUploadIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     unit_code: AgencyCode
-    file_name: str = Field(min_length=5, max_length=200, description="Ends in .pdf, .doc or .docx.")
+    file_name: str = Field(min_length=5, max_length=200, description="Ends in .pdf, .doc or .docx.",
+                           json_schema_extra={"pattern": r"\.(?:[Pp][Dd][Ff]|[Dd][Oo][Cc][Xx]?)$"})
 
     @field_validator("file_name")
     @classmethod
@@ -108,8 +123,8 @@ class AccountQueryIn(BaseModel):
     id_number: IdNumberText | None = None
     created_by: str | None = Field(default=None, max_length=128, description="The creating officer's user id.")
     unit_code: AgencyCode | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
 
 
 # --- views ---------------------------------------------------------------------------------------------------------

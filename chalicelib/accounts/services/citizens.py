@@ -15,6 +15,7 @@ from chalicelib.core.errors import (
     conflict,
     forbidden,
     not_found,
+    rule_error,
     unauthorized,
     validation_error,
 )
@@ -104,8 +105,8 @@ def update_profile(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         changes["email"] = req.email
     if "tax_code" in req.model_fields_set:
         if req.tax_code and len(req.tax_code) == 12 and svc.keys.id_hash(req.tax_code) != account.id_hash:
-            raise validation_error([FieldError("tax_code", "TAX_CODE_NOT_OWN_ID",
-                                               "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")])
+            raise rule_error("tax_code", "TAX_CODE_NOT_OWN_ID",  # against the account: beyond the schema
+                             "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")
         changes["tax_code"] = req.tax_code
     if changes:
         after = replace(account, rev=account.rev + 1, **changes)
@@ -168,7 +169,8 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
     try:
         items, next_cursor = svc.history.payments_of(sub, size, cursor)
     except ValueError:
-        raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
+        # An opaque cursor's content is beyond any schema: its own code (declared by the route).
+        raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None
     now = epoch(svc.clock.now())
     out = []
     for p in items:

@@ -12,14 +12,22 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit
 from chalicelib.accounts.ports import AccountsContext, AuditEntry, Caller, OfficerUser, Unit
 from chalicelib.accounts.services import staff
 from chalicelib.core import admin_units, codes
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
-from chalicelib.core.fields import AgencyCode, IdNumber, MobilePhone, PersonName, TaxCode, UnitName
+from chalicelib.core.fields import (
+    AgencyCode,
+    AgencyCodeOrBlank,
+    IdNumber,
+    MobilePhone,
+    PersonName,
+    TaxCode,
+    UnitName,
+)
 from chalicelib.core.names import name_key
 from chalicelib.core.parsing import parse
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
@@ -68,9 +76,9 @@ class UserSearchIn(BaseModel):
     name: str | None = Field(default=None, max_length=150, description="Part of the name, any case/normalisation.")
     phone: MobilePhone | None = None
     id_or_tax_code: str | None = Field(default=None, max_length=20, description="ID number or tax code (exact).")
-    unit_code: str | None = None
+    unit_code: AgencyCodeOrBlank | None = None
     status: Literal["active", "locked"] | None = None
-    unassigned: bool | None = Field(default=None, description="true: only users assigned to no unit.")
+    unassigned: StrictBool | None = Field(default=None, description="true: only users assigned to no unit.")
 
 
 class UnitAssignIn(BaseModel):

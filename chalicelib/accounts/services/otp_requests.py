@@ -20,7 +20,11 @@ CITIZEN, OFFICER = "citizen", "officer"
 
 
 class OtpIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # For an account creation the subject is the citizen's ID number, in its form (the schema says it with if/then).
+    __rules__ = ("ID_NUMBER_BIRTH_YEAR",)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=lambda schema: schema.update({
+        "if": {"properties": {"purpose": {"const": "account_creation"}}, "required": ["purpose"]},
+        "then": {"properties": {"subject": {"pattern": identity.id_number_pattern()}}}}))
     phone: MobilePhone = Field(description="The phone the code is sent to (0912345678 or +84912345678).")
     purpose: OtpPurpose
     subject: str = Field(min_length=1, max_length=200,
@@ -87,7 +91,7 @@ def _subject(purpose: OtpPurpose, subject: str) -> str:
     try:
         return normalise_subject(purpose, subject)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("subject", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("subject", exc)]) from None
 
 
 def check_otp_target(svc: AccountsContext, caller: Caller, phone: str, purpose: OtpPurpose, subject: str) -> None:

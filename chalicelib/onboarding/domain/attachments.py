@@ -129,6 +129,13 @@ def check_request_attachments(files: Sequence[tuple[str, bytes, int]], limits: A
 # --- names and sizes -----------------------------------------------------------------------------------------------
 
 
+def attachment_name_pattern() -> str:
+    """The JSON Schema pattern of a name ``declared_kind`` accepts: no path, no control character, a non-blank stem
+    and an allowed extension (any case, from EXTENSIONS)."""
+    ext = "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in e) for e in sorted(EXTENSIONS))
+    return rf"^[^/\\\x00-\x1f\x7f]*[^/\\\x00-\x20\x7f.][^/\\\x00-\x1f\x7f]*\.(?:{ext})$"
+
+
 def declared_kind(name: object) -> Kind:
     """The allowed type a file name declares (its extension); InvalidAttachmentError for any other name."""
     return _declared_kind(name)

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.core.codes import validate_agency_code
-from chalicelib.core.phones import validate_email
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.fields import Documented, OutboundUrl, any_province_code_pattern
+from chalicelib.core.phones import email_pattern, phone_pattern, validate_email
+from chalicelib.core.validation import InvalidValueError, RuleError
 from chalicelib.provinces.domain.registry import Credentials
 
 _CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "support_catalogue.json"
@@ -114,6 +115,10 @@ def catalogue() -> dict[str, Any]:
     return json.loads(_CATALOGUE.read_text(encoding="utf-8"))
 
 
+def service_group_codes() -> list[str]:
+    return [group["code"] for group in catalogue()["service_groups"]]
+
+
 def service_group(code: str) -> dict[str, Any]:
     for group in catalogue()["service_groups"]:
         if group["code"] == code:
@@ -160,7 +165,7 @@ class ContactIn(_In):
     """Đầu mối phối hợp xử lý: who the office calls when the request is stuck."""
 
     name: str = Field(min_length=1, max_length=200, description="Người liên hệ.")
-    phone: str = Field(description="Số điện thoại.")
+    phone: str = Field(description="Số điện thoại.", json_schema_extra=Documented.lazy(pattern=phone_pattern))
 
     @field_validator("phone")
     @classmethod
@@ -177,8 +182,8 @@ class ApiConfigIn(_In):
     """One API of a configuration request: what the registry entry will hold once an operator applies it."""
 
     api_type: ApiTypeName
-    session_url: str = Field(min_length=8, max_length=2048, description="URL API lấy session.")
-    data_url: str = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
+    session_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy session.")
+    data_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
     unit_code: str | None = Field(default=None, description="Unit / DST code the province expects in payloads "
                                   "(default: the province's agency code).")
     credentials: Credentials | None = Field(default=None, description="Write-only: sealed for the secret store, "
@@ -202,15 +207,28 @@ class EvidenceIn(_In):
 class SupportRequestIn(_In):
     """Thông tin yêu cầu hỗ trợ (the form; * = required on the seed's screen)."""
 
+    # What each request type needs, in the schema (if/then); one API per type and evidence that is one of the
+    # request's own attachments compare items: rules with their own codes.
+    __rules__ = ("API_TYPE_DUPLICATE", "EVIDENCE_ATTACHMENT_UNKNOWN", "EVIDENCE_REQUIRED", "SERVICE_UNKNOWN")
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"request_type": {"const": "api_configuration"}}, "required": ["request_type"]},
+         "then": {"properties": {"apis": {"minItems": 1}}, "required": ["apis"]},
+         "else": {"properties": {"apis": {"maxItems": 0}}}},
+        {"if": {"properties": {"request_type": {"const": "integration_confirmation"}}, "required": ["request_type"]},
+         "then": {"properties": {"evidence": {"type": "object"}}, "required": ["evidence"]},
+         "else": {"properties": {"evidence": {"type": "null"}}}}]})
+
     request_type: RequestType
-    unit_code: str | None = Field(default=None, description="Đơn vị yêu cầu hỗ trợ*: the province's agency code "
-                                  "(default: the caller's province).")
-    service_group: str = Field(description="Nhóm dịch vụ* (code from GET /v1/support-catalogue).")
+    unit_code: Annotated[str, Documented.of(pattern=any_province_code_pattern)] | None = Field(
+        default=None, description="Đơn vị yêu cầu hỗ trợ*: the province's agency code (default: the caller's province).")
+    service_group: str = Field(description="Nhóm dịch vụ* (code from GET /v1/support-catalogue).",
+                               json_schema_extra=Documented.lazy(enum=service_group_codes))
     service: str | None = Field(default=None, description="Dịch vụ (code).")
     requester_name: str = Field(min_length=1, max_length=200, description="Người yêu cầu*.")
-    requester_phone: str = Field(description="Số điện thoại*.")
+    requester_phone: str = Field(description="Số điện thoại*.", json_schema_extra=Documented.lazy(pattern=phone_pattern))
     contact: ContactIn | None = Field(default=None, description="Đầu mối phối hợp xử lý.")
-    feedback_email: str = Field(description="Email phản hồi*: where every status change is sent.")
+    feedback_email: str = Field(description="Email phản hồi*: where every status change is sent.",
+                                json_schema_extra=Documented.lazy(pattern=email_pattern, maxLength=254))
     title: str = Field(min_length=5, max_length=300, description="Tên yêu cầu*.")
     description: str = Field(min_length=1, max_length=8000, description="Mô tả yêu cầu*.")
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS_PER_CALL)
@@ -233,16 +251,16 @@ class SupportRequestIn(_In):
             if not self.apis:
                 raise InvalidValueError("APIS_REQUIRED", "Yêu cầu cấu hình cần ít nhất một API (loại API và URL).")
             if len({a.api_type for a in self.apis}) != len(self.apis):
-                raise InvalidValueError("API_TYPE_DUPLICATE", "Mỗi loại API chỉ khai báo một lần.")
+                raise RuleError("API_TYPE_DUPLICATE", "Mỗi loại API chỉ khai báo một lần.")
         elif self.apis:
             raise InvalidValueError("APIS_NOT_ALLOWED", "Chỉ yêu cầu cấu hình URL API mới khai báo API.")
         if self.request_type == "integration_confirmation":
             ev = self.evidence
             if ev is None or not (ev.attachment_ids or ev.self_test_run_id):
-                raise InvalidValueError("EVIDENCE_REQUIRED", "Yêu cầu xác nhận tích hợp cần minh chứng: tệp đính "
+                raise RuleError("EVIDENCE_REQUIRED", "Yêu cầu xác nhận tích hợp cần minh chứng: tệp đính "
                                         "kèm hoặc mã lượt tự kiểm thử.")
             if set(ev.attachment_ids) - {a.attachment_id for a in self.attachments}:
-                raise InvalidValueError("EVIDENCE_ATTACHMENT_UNKNOWN", "Minh chứng phải là tệp đính kèm của chính "
+                raise RuleError("EVIDENCE_ATTACHMENT_UNKNOWN", "Minh chứng phải là tệp đính kèm của chính "
                                         "yêu cầu này.")
         elif self.evidence is not None:
             raise InvalidValueError("EVIDENCE_NOT_ALLOWED", "Chỉ yêu cầu xác nhận tích hợp mới kèm minh chứng.")
@@ -250,6 +268,10 @@ class SupportRequestIn(_In):
 
 
 class StatusChangeIn(_In):
+    # Rejecting or asking for more needs the reason (the schema says it with if/then).
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"status": {"enum": ["rejected", "waiting_for_requester"]}}, "required": ["status"]},
+        "then": {"properties": {"reason": {"type": "string"}}, "required": ["reason"]}})
     status: Literal["in_progress", "waiting_for_requester", "done", "cancelled", "rejected"]
     reason: str | None = Field(default=None, min_length=3, max_length=2000,
                                description="Required to reject, and to ask the requester for more (what is missing).")

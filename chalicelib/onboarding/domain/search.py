@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.core.admin_units import fold
 from chalicelib.core.clock import VN_TZ
-from chalicelib.core.validation import InvalidValueError
-from chalicelib.onboarding.domain.requests import Status, SupportRequest
+from chalicelib.core.fields import Documented, IsoDate, any_province_code_pattern
+from chalicelib.core.validation import InvalidValueError, RuleError
+from chalicelib.onboarding.domain.requests import RequestType, Status, SupportRequest
 
 _SORT_KEY = re.compile(r"^\d{13}#YC[0-9A-HJKMNP-TV-Z]{26}$")
 MAX_PAGE = 100
 STATUSES = tuple(s.value for s in Status)
+REQUEST_TYPES = get_args(RequestType)
 
 
 def sort_key(created_at: str, request_id: str) -> str:
@@ -63,23 +65,33 @@ def decode_cursor(cursor: str) -> str:
     except (ValueError, UnicodeDecodeError):
         key = ""
     if not _SORT_KEY.fullmatch(key):
-        raise InvalidValueError("CURSOR_INVALID", "Con trỏ trang không hợp lệ; hãy tải lại danh sách từ đầu.")
+        raise RuleError("CURSOR_INVALID", "Con trỏ trang không hợp lệ; hãy tải lại danh sách từ đầu.")
     return key
+
+
+def _list_pattern(values) -> str:
+    one = "|".join(values)
+    return rf"^(?:{one})(?:,(?:{one}))*$"
 
 
 class ListQuery(BaseModel):
     """Query string of GET /v1/support-requests."""
 
+    __rules__ = ("CURSOR_INVALID", "DATE_RANGE_INVALID")  # an opaque cursor's content, one date against the other
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str | None = Field(default=None, max_length=200, description="Words of Tên yêu cầu hỗ trợ.")
-    unit_code: str | None = Field(default=None, description="Đơn vị yêu cầu (province agency code).")
+    unit_code: Annotated[str, Documented.of(pattern=any_province_code_pattern)] | None = Field(
+        default=None, description="Đơn vị yêu cầu (province agency code).")
     service_group: str | None = Field(default=None, max_length=64, description="Nhóm dịch vụ (code).")
     requester: str | None = Field(default=None, max_length=200, description="Words of Người yêu cầu.")
-    from_date: date | None = Field(default=None, description="Ngày yêu cầu từ ngày (VN date, inclusive).")
-    to_date: date | None = Field(default=None, description="… đến ngày (inclusive).")
-    status: str | None = Field(default=None, description="Trạng thái: one or several, comma-separated.")
-    request_type: str | None = Field(default=None, description="api_configuration, integration_confirmation, other.")
+    from_date: IsoDate | None = Field(default=None, description="Ngày yêu cầu từ ngày (VN date, inclusive).")
+    to_date: IsoDate | None = Field(default=None, description="… đến ngày (inclusive).")
+    status: Annotated[str, Documented.of(pattern=lambda: _list_pattern(STATUSES))] | None = Field(
+        default=None, description="Trạng thái: one or several, comma-separated.")
+    request_type: Annotated[str, Documented.of(enum=lambda: list(REQUEST_TYPES))] | None = Field(
+        default=None, description="api_configuration, integration_confirmation, other.")
     limit: int = Field(default=20, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=200)
 
@@ -96,14 +108,14 @@ class ListQuery(BaseModel):
     @field_validator("request_type")
     @classmethod
     def _type(cls, v: str | None) -> str | None:
-        if v is not None and v not in ("api_configuration", "integration_confirmation", "other"):
+        if v is not None and v not in REQUEST_TYPES:
             raise InvalidValueError("REQUEST_TYPE_UNKNOWN", "Loại yêu cầu không hợp lệ.")
         return v
 
     @model_validator(mode="after")
     def _range(self) -> ListQuery:
         if self.from_date and self.to_date and self.from_date > self.to_date:
-            raise InvalidValueError("DATE_RANGE_INVALID", "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+            raise RuleError("DATE_RANGE_INVALID", "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
         return self
 
     def key_range(self) -> tuple[str, str]:

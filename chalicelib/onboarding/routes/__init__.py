@@ -3,6 +3,7 @@ Province administrators work on their own province's requests and progress, oper
 from __future__ import annotations
 
 from chalicelib.api.routing import Call, Param
+from chalicelib.core.fields import LazySchema, any_province_code_schema
 
 
 def caller(call: Call):
@@ -24,4 +25,4 @@ def caller(call: Call):
 
 AGENCY = Param("agency_code", description="A province's agency code (000.00.00.Hxx; H-code or statistics code "
                "also accepted, pre-2025 ones resolved to today's province).",
-               schema={"type": "string", "maxLength": 35, "pattern": r"^[0-9A-Z.]{2,35}$"})
+               schema=LazySchema(any_province_code_schema))

@@ -26,7 +26,7 @@ def onboarding_dashboard(call: Call):
 
 @route(bp, "GET", "/v1/onboarding/provinces/{agency_code}", tag=TAG, access=ADMINS, params=(AGENCY,),
        summary="One province's integration progress (derived from events, never typed)", ok={200: PROGRESS},
-       problems={403: ("PROVINCE_FORBIDDEN",)})
+       problems={403: ("PROVINCE_FORBIDDEN",), 422: ("VALIDATION_FAILED",)})
 def onboarding_province(call: Call):
     from chalicelib.onboarding.services.progress import province_progress
 

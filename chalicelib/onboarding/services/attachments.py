@@ -21,6 +21,7 @@ from chalicelib.onboarding.domain.attachments import (
     SNIFF_BYTES,
     AttachmentLimits,
     InvalidAttachmentError,
+    attachment_name_pattern,
     check_attachment,
     declared_kind,
 )
@@ -35,7 +36,8 @@ _OPERATOR_SCOPE = "OPERATOR"
 
 class UploadIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    file_name: str = Field(min_length=1, max_length=255, description="e.g. bien-ban-kiem-thu.pdf")
+    file_name: str = Field(min_length=1, max_length=255, description="e.g. bien-ban-kiem-thu.pdf",
+                           json_schema_extra=lambda s: s.update(pattern=attachment_name_pattern()))
     size_bytes: int | None = Field(default=None, ge=1, description="Checked early; S3 enforces the cap itself.")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.core.clock import epoch
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import RuleError
 from chalicelib.onboarding.domain.deadlines import crossed, next_alert_at, sla_view
 from chalicelib.onboarding.domain.messages import alert_subject
 from chalicelib.onboarding.domain.requests import SupportRequest
@@ -56,14 +56,15 @@ def _alert(ctx: OnboardingContext, request: SupportRequest, now: datetime) -> in
 
 
 class ReportQuery(BaseModel):
+    __rules__ = ("MONTH_RANGE_INVALID",)  # one field against the other: beyond the schema, its own code
     model_config = ConfigDict(extra="forbid")
-    from_month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (month of closing).")
-    to_month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    from_month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (month of closing).")
+    to_month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
     @model_validator(mode="after")
     def _span(self) -> ReportQuery:
         if self.from_month > self.to_month or len(_months(self.from_month, self.to_month)) > MAX_REPORT_MONTHS:
-            raise InvalidValueError("MONTH_RANGE_INVALID", f"Khoảng tháng không hợp lệ (tối đa {MAX_REPORT_MONTHS} "
+            raise RuleError("MONTH_RANGE_INVALID", f"Khoảng tháng không hợp lệ (tối đa {MAX_REPORT_MONTHS} "
                                     "tháng, tháng đầu trước tháng cuối).")
         return self
 

@@ -61,8 +61,8 @@ def _group(data: SupportRequestIn) -> tuple[dict[str, str], dict[str, str] | Non
         raise _field("service_group", exc.code, exc.message) from None
     try:
         return {"code": group["code"], "name": group["name"]}, service_of(group, data.service)
-    except InvalidValueError as exc:
-        raise _field("service", exc.code, exc.message) from None
+    except InvalidValueError as exc:  # a service of another group: one field against another, a rule
+        raise validation_error([FieldError("service", exc.code, exc.message, rule=True)]) from None
 
 
 def _checked_apis(ctx: OnboardingContext, caller: Caller, p: admin_units.Province,
@@ -84,7 +84,7 @@ def _checked_apis(ctx: OnboardingContext, caller: Caller, p: admin_units.Provinc
                                           api.data_url, api.credentials.model_dump() if api.credentials else None,
                                           ctx.settings.onboarding.check_timeout_s))
         except UrlRefusedError as exc:
-            errors.append(FieldError(f"apis.{i}.{getattr(exc, 'field', 'session_url')}", exc.code, exc.message))
+            errors.append(FieldError.of(f"apis.{i}.{getattr(exc, 'field', 'session_url')}", exc))
     if errors:
         raise validation_error(errors)
     return [StoredApi(api_type=api.api_type, session_url=api.session_url, data_url=api.data_url,

@@ -48,7 +48,7 @@ def search(ctx: OnboardingContext, caller: Caller, query: ListQuery) -> dict[str
     try:
         after = decode_cursor(query.cursor) if query.cursor else None
     except InvalidValueError as exc:
-        raise validation_error([FieldError("cursor", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("cursor", exc)]) from None
     page = ctx.support_requests.list(unit, query.key_range(), query.filters(), query.limit, after)
     now = ctx.clock.now()
     items = [{**r, "sla": sla_summary([(h["status"], h["at"]) for h in r["history"]],

@@ -48,9 +48,12 @@ class VnpayReturnQuery(BaseModel):
     """The query the VNPay-style gateway puts on the return URL: the IPN's fields and signature."""
 
     model_config = ConfigDict(extra="allow")
-    vnp_TxnRef: str = Field(description="The payment id; must be the one in the path.")
-    vnp_Amount: str = Field(description="Amount x 100.")
-    vnp_ResponseCode: str = Field(description="00 success; 24 cancelled by the payer; ...")
+    # Documented forms only (json_schema_extra): whatever else comes back is refused as RETURN_INVALID, as before.
+    vnp_TxnRef: str = Field(description="The payment id; must be the one in the path.",
+                            json_schema_extra={"pattern": PAYMENT_ID.schema["pattern"]})
+    vnp_Amount: str = Field(description="Amount x 100.", json_schema_extra={"pattern": "^[1-9][0-9]{0,16}00$"})
+    vnp_ResponseCode: str = Field(description="00 success; 24 cancelled by the payer; ...",
+                                  json_schema_extra={"pattern": "^[0-9]{2}$"})
     vnp_TransactionStatus: str | None = Field(default=None, description="00 success, 02 error.")
     vnp_SecureHash: str = Field(description="HMAC-SHA512 over the other vnp_ parameters, as for the IPN.")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import hmac
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from chalicelib.core import codes, identity
 from chalicelib.core.clock import epoch
 from chalicelib.core.errors import AppError, not_found
+from chalicelib.core.fields import DossierCode, IdNumberLookup
 from chalicelib.core.parsing import parse
 from chalicelib.core.words import retry_text
 from chalicelib.payments.domain.lookups import current_failures, wait_s
@@ -21,18 +21,8 @@ class LookupIn(BaseModel):
     """Dossier code + ID number: what a citizen types to find (and then pay) their notices."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    dossier_code: str
-    id_number: str
-
-    @field_validator("dossier_code")
-    @classmethod
-    def _dossier(cls, v: str) -> str:
-        return codes.validate_dossier_code(v)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return identity.normalise_id_number(v)
+    dossier_code: DossierCode
+    id_number: IdNumberLookup
 
 
 def dossier_not_found():

@@ -9,13 +9,14 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from chalicelib.core import access, banks, codes
 from chalicelib.core.clock import VN_TZ, epoch
 from chalicelib.core.errors import AppError, conflict, forbidden, not_found
+from chalicelib.core.fields import BankCode
 from chalicelib.core.parsing import parse
-from chalicelib.payments.domain.notices import NoticeStatus
+from chalicelib.payments.domain.notices import NOTICE_NUMBER_PATTERN, NoticeStatus
 from chalicelib.payments.domain.payments import (
     LIVE_STATES,
     Payment,
@@ -41,14 +42,9 @@ log = logging.getLogger(__name__)
 
 
 class PaymentIn(LookupIn):
-    notice_number: str = Field(min_length=1, max_length=64)
-    bank_code: str = Field(min_length=2, max_length=10)
+    notice_number: str = Field(min_length=1, max_length=64, pattern=NOTICE_NUMBER_PATTERN)
+    bank_code: BankCode = Field(min_length=2, max_length=10)
     return_url: str | None = Field(default=None, max_length=500)
-
-    @field_validator("bank_code")
-    @classmethod
-    def _bank(cls, v: str) -> str:
-        return banks.get_bank(v.upper()).code
 
 
 def _check_return_url(svc: PaymentsContext, url: str | None) -> None:

@@ -37,12 +37,18 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a
 MAX_URL_LENGTH = 2048
 
 
+URL_RULES = ("URL_SCHEME_NOT_ALLOWED", "URL_ADDRESS_NOT_ALLOWED", "URL_ADDRESS_INVALID", "URL_HOST_UNRESOLVED")
+
+
 class UrlRefusedError(ValueError):
     """The URL or the address it resolves to may not be called. ``code`` is stable, ``message`` Vietnamese."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
+        # Where the address leads (resolved, private, the stage's https-only) is beyond the URL's documented form
+        # (core.fields.OutboundUrl): such a refusal answers its own code.
+        self.rule = code in URL_RULES
 
 
 @dataclass(frozen=True)

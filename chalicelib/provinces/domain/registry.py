@@ -8,17 +8,18 @@ here: the service stores them in the secret store and only ``has_credentials`` i
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core.codes import validate_agency_code
-from chalicelib.core.phones import normalise_mobile, validate_email
+from chalicelib.core.fields import AgencyCode, Documented, OutboundUrl
+from chalicelib.core.phones import email_pattern, mobile_pattern, normalise_mobile, validate_email
 from chalicelib.core.validation import InvalidValueError
 from chalicelib.provinces.domain.delivery import SERVICE_TYPES, ApiType
 
 _PROVINCE_AGENCY = re.compile(r"^000\.00\.00\.H\d{2}$")
-_STATS_CODE = re.compile(r"^\d{2}$")
+_STATS_CODE = re.compile(r"^[0-9]{2}$")
 MAX_CONTACTS = 10
 
 
@@ -76,11 +77,12 @@ class ProvinceApiIn(BaseModel):
     """Body of PUT /v1/provinces/{agency_code}/apis/{api_type}. On update, omitted credentials keep the stored ones."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    province_code: str = Field(description="Statistics province code, 2 digits (e.g. 22 for Quảng Ninh).")
+    province_code: str = Field(description="Statistics province code, 2 digits (e.g. 22 for Quảng Ninh).",
+                               json_schema_extra={"pattern": _STATS_CODE.pattern})
     province_name: str = Field(min_length=2, max_length=100, description="e.g. Tỉnh Quảng Ninh.")
-    unit_code: str = Field(description="Unit / DST code the province expects in payloads (agency code).")
-    session_url: str = Field(min_length=8, max_length=2048, description="URL API lấy session.")
-    data_url: str = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
+    unit_code: AgencyCode = Field(description="Unit / DST code the province expects in payloads (agency code).")
+    session_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy session.")
+    data_url: OutboundUrl = Field(min_length=8, max_length=2048, description="URL API lấy dữ liệu.")
     credentials: Credentials | None = Field(default=None, description="Write-only; kept in the secret store.")
     connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
     read_timeout_s: float = Field(default=10.0, gt=0, le=30)
@@ -92,11 +94,6 @@ class ProvinceApiIn(BaseModel):
         if not _STATS_CODE.fullmatch(v):
             raise InvalidValueError("PROVINCE_STATS_CODE_FORMAT", "Mã tỉnh (thống kê) gồm 2 chữ số, ví dụ 22.")
         return v
-
-    @field_validator("unit_code")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        return validate_agency_code(v)
 
 
 class ProvinceApi(BaseModel):
@@ -126,9 +123,14 @@ class ProvinceApi(BaseModel):
 
 
 class AlertContactsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phones: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS)
-    emails: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    # At least one phone or e-mail (CONTACT_REQUIRED): the schema says it with anyOf.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"phones": {"minItems": 1}}, "required": ["phones"]},
+        {"properties": {"emails": {"minItems": 1}}, "required": ["emails"]}]})
+    phones: list[Annotated[str, Documented.of(pattern=mobile_pattern)]] = Field(default_factory=list,
+                                                                               max_length=MAX_CONTACTS)
+    emails: list[Annotated[str, Documented.of(pattern=email_pattern, maxLength=254)]] = Field(
+        default_factory=list, max_length=MAX_CONTACTS)
 
     @field_validator("phones")
     @classmethod

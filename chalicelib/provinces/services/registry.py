@@ -35,14 +35,14 @@ def _code(raw: str) -> str:
     try:
         return validate_province_agency_code(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("agency_code", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("agency_code", exc)]) from None
 
 
 def _api_type(raw: str) -> ApiType:
     try:
         return parse_api_type(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("api_type", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("api_type", exc)]) from None
 
 
 def require_scope(psvc: ProvincesContext, actor: Actor, agency: str) -> None:
@@ -58,9 +58,10 @@ def _check_stats_code(agency: str, stats_code: str) -> None:
 
     province = province_of(agency)
     if province is not None and province.stats_code != stats_code:
+        # The body's province against the path's: one field against another, a rule with its own code.
         raise validation_error([FieldError("province_code", "PROVINCE_CODE_MISMATCH",
                                            f"Mã tỉnh {stats_code} không phải của {province.name} (mã "
-                                           f"{province.stats_code}).")])
+                                           f"{province.stats_code}).", rule=True)])
 
 
 def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
@@ -71,7 +72,7 @@ def _check_url(psvc: ProvincesContext, field: str, url: str) -> None:
             check_address(target.host, allow_loopback=s.allow_loopback, port=target.port,
                           allowed_loopback_ports=s.allowed_loopback_ports)
     except UrlRefusedError as exc:
-        raise validation_error([FieldError(field, exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of(field, exc)]) from None
 
 
 def put_api(psvc: ProvincesContext, actor: Actor, agency_raw: str, api_type_raw: str, body: Any, *,
@@ -193,14 +194,14 @@ def _unit(raw: str) -> str:
     try:
         return validate_agency_code(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("unit_code", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("unit_code", exc)]) from None
 
 
 def _service(raw: str) -> str:
     try:
         return validate_service_type(raw)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("service_type", exc.code, exc.message)]) from None
+        raise validation_error([FieldError.of("service_type", exc)]) from None
 
 
 def _contacts_view(unit: str, service: str, item: dict) -> dict:

@@ -38,7 +38,7 @@ def _operator(call: Call) -> str:
 @route(bp, "GET", "/v1/operator/refunds", tag=TAG, access=OPERATOR, query=RefundsQuery,
        summary="List refunds by state, optionally of one bank or one payment (newest first, paginated)",
        description=ROLE + "Default state REFUND_REQUESTED: the requests awaiting a second operator's approval.",
-       ok={200: Ok("A page.", RefundPage)})
+       ok={200: Ok("A page.", RefundPage)}, problems={422: ("CURSOR_INVALID",)})
 def list_refunds(call: Call):
     from chalicelib.reconciliation.services.refunds import list_refunds as do_list
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib.core import tallies
 from chalicelib.core.clock import epoch
-from chalicelib.core.errors import AppError, FieldError, conflict, forbidden, not_found, validation_error
+from chalicelib.core.errors import AppError, conflict, forbidden, not_found, rule_error
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
 from chalicelib.payments.domain.payments import Payment, is_payment_id
@@ -170,7 +170,8 @@ def list_refunds(ctx: ReconciliationContext, state: str, bank_code: str | None, 
     try:
         items, next_cursor = ctx.refunds.list(wanted, bank_code, payment_id, limit, cursor)
     except ValueError:
-        raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
+        # An opaque cursor's content is beyond any schema: its own code (declared by the route).
+        raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None
     return {"items": [view(r) for r in items], "next_cursor": next_cursor}
 
 

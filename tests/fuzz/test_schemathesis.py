@@ -1,0 +1,152 @@
+"""Schemathesis against the running local stack, from the stack's own /openapi.json, once per kind of caller:
+anonymous, citizen, officer, province_admin, operator (bearer tokens of the local issuer), the signed partners and
+banks, and the partners unsigned (whose every request must be a 401 problem, never a 5xx).
+
+Positive and negative cases (schemathesis' coverage phase, then its fuzzing phase), at least FUZZ_CASES requests per
+caller (default 2,000; `make fuzz` runs more), derandomised by FUZZ_SEED (printed in the pytest header; set it to
+explore). Checks: schemathesis' own (no 5xx, declared statuses, content types and response schemas, schema-invalid
+requests refused, missing auth refused) and ours (tests/fuzz/checks.py): a schema-valid request is never refused as
+invalid input, an undeclared method is API Gateway's 404, an invalid VNPay IPN is never confirmed.
+
+Each xdist worker fuzzes its own stack (the `stack` fixture): callers are test items, spread over the workers.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import requests
+import schemathesis
+
+from tests.fuzz.checks import CHECKS, DECLARED
+from tests.fuzz.signing import IPN_PATH, SigningSession
+
+SEED = int(os.environ.get("FUZZ_SEED", "20260520"))
+# The CI default: the largest fuzzing budget per caller that keeps this part of `make test` within 5 minutes with
+# -n 2 on the 2-core CI machine (measured: 300 -> ~4 min; 2,000 -> over 12 min). Each caller still sends far more
+# generated cases than the budget (the coverage phase's positive and negative cases come on top: ~800-2,400 per
+# caller at 300). `make fuzz` runs FUZZ_CASES=10000.
+CASES = int(os.environ.get("FUZZ_CASES", "200"))
+# Partners unsigned only need to show that every refusal is a 401 problem: a tenth of the cases.
+CALLERS = {"anonymous": 1, "citizen": 1, "officer": 1, "province_admin": 1, "operator": 1, "partner": 1,
+           "partner_unsigned": 0.1}
+BEARERS = ("citizen", "officer", "province_admin", "operator")
+
+
+def bearer_token(stack, role: str) -> str:
+    """An access token of a fresh user of `role` in the stack's identity pool, signed in through the API (the one
+    place the fuzzer makes tokens): officers get the demo unit and its right, province admins the demo province."""
+    return stack.token(role)
+
+
+def _is_for(operation: dict, caller: str) -> bool:
+    """The operations a caller is meant to use: partners the partner endpoints; anonymous the public ones; a role
+    those naming it (x-roles), plus those any signed-in caller may use."""
+    partner = "partners" in operation.get("tags", ())
+    if caller.startswith("partner"):
+        return partner
+    security = operation.get("security", [])
+    public = security == [] or {} in security
+    if caller == "anonymous":
+        return public and not partner
+    roles = operation.get("x-roles")
+    return caller in roles if roles else bool(security) and not public
+
+
+def caller_document(document: dict, caller: str) -> dict:
+    paths = {path: kept for path, ops in document["paths"].items()
+             if (kept := {m: op for m, op in ops.items() if _is_for(op, caller)})}
+    return {**document, "paths": paths}
+
+
+def _config(base_url: str, per_operation: int) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
+        "seed": SEED,
+        "base-url": base_url,
+        "suppress-health-check": ["all"],
+        "generation": {"mode": "all", "max-examples": per_operation, "database": "none",
+                       "with-security-parameters": False},
+        "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
+        # Replaced by checks.schema_valid_is_accepted (a rule beyond the schema may answer its own 422 code) and
+        # checks.undeclared_method_is_route_not_found (a REST API answers an undeclared method 404, not 405).
+        "checks": {"positive_data_acceptance": {"enabled": False}, "unsupported_method": {"enabled": False}},
+        # The IPN answers every request 200 with the gateway's RspCode: checks.invalid_ipn_is_not_confirmed instead.
+        "operations": [{"include-path": IPN_PATH, "checks": {"negative_data_rejection": {"enabled": False}}}],
+    })
+
+
+@pytest.fixture(params=list(CALLERS))
+def caller(request):
+    return request.param
+
+
+@pytest.fixture()
+def fuzz_schema(stack, caller):
+    full = requests.get(f"{stack.api_url}/openapi.json", timeout=30).json()
+    DECLARED.update((method.upper(), path) for path, ops in full["paths"].items() for method in ops)
+    document = caller_document(full, caller)
+    operations = sum(len(ops) for ops in document["paths"].values())
+    per_operation = math.ceil(CASES * CALLERS[caller] / operations)
+    return schemathesis.openapi.from_dict(document, config=_config(stack.api_url, per_operation))
+
+
+@pytest.fixture()
+def sender(stack, caller):
+    """The caller's session and headers, and a count of what was sent; at the end, at least the cases promised."""
+    session = requests.Session() if caller == "partner_unsigned" else SigningSession(partner=caller == "partner")
+    tokens = Tokens(stack, caller)
+    sent = {"cases": 0, "positive": 0, "negative": 0}
+    yield session, tokens, sent
+    session.close()
+    if os.environ.get("FUZZ_COUNTS"):  # a file to append "caller operation cases" to, for measuring a run
+        with open(os.environ["FUZZ_COUNTS"], "a", encoding="utf-8") as out:
+            out.write(f"{caller} {sent}\n")
+    wanted = math.ceil(CASES * CALLERS[caller])
+    assert sent["cases"] >= wanted, f"{caller}: {sent} cases, fewer than {wanted} (FUZZ_SEED={SEED})"
+    if caller == "partner":
+        assert session.signed >= sent["positive"] // 2, "the partner's requests were not signed"
+
+
+# Operations that end the caller's session when they succeed (every later request of that user is TOKEN_REVOKED):
+# they get a user of their own, made again after each success, so the other operations keep a live session.
+SESSION_ENDING = {("POST", "/v1/auth/sign-out")}
+
+
+class Tokens:
+    """The caller's bearer headers: one user for the operation, a fresh one for each session-ending success."""
+
+    def __init__(self, stack, caller: str) -> None:
+        self.stack, self.caller = stack, caller
+        self.main: dict[str, str] | None = None
+        self.ending: dict[str, str] | None = None
+
+    def _new(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {bearer_token(self.stack, self.caller)}"} if self.caller in BEARERS else {}
+
+    def headers(self, case) -> dict[str, str]:
+        if (case.method.upper(), case.path) in SESSION_ENDING:
+            self.ending = self.ending if self.ending is not None else self._new()
+            return self.ending
+        self.main = self.main if self.main is not None else self._new()
+        return self.main
+
+    def answered(self, case, response) -> None:
+        if (case.method.upper(), case.path) in SESSION_ENDING and response.status_code < 300:
+            self.ending = None
+
+
+schema = schemathesis.pytest.from_fixture("fuzz_schema")
+
+
+@schema.parametrize()
+def test_api(case, sender):
+    session, tokens, sent = sender
+    sent["cases"] += 1
+    if case.meta is not None:
+        sent["positive" if case.meta.generation.mode.is_positive else "negative"] += 1
+    headers = tokens.headers(case)
+    response = case.call(session=session, headers=headers, timeout=30)
+    tokens.answered(case, response)
+    case.validate_response(response, headers=headers, additional_checks=CHECKS,
+                           transport_kwargs={"session": session, "headers": dict(headers), "timeout": 30})
