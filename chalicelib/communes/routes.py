@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
 from chalicelib.communes.schemas import ImportView, MapVersions, MapView
 from chalicelib.communes.services.maps import DecisionsIn, ImportIn
+from chalicelib.core.fields import LazySchema, province_stats_code_schema
 
 bp = Blueprint(__name__)
 TAG = "commune-maps"
 OPERATOR = bearer("operator")
 PROVINCE = Param("province_code", description="Statistics code of today's province, 2 digits (e.g. 01 Hà Nội, 79 "
-                 "Thành phố Hồ Chí Minh).", schema={"type": "string", "pattern": "^[0-9]{2}$"})
+                 "Thành phố Hồ Chí Minh).", schema=LazySchema(province_stats_code_schema))
 IMPORT = Param("import_id", description="The import's id, as the import answered it.",
                schema={"type": "string", "maxLength": 40})
 VERSION = Param("version", description="A published version number.", schema={"type": "string", "pattern": "^[0-9]{1,6}$"})

@@ -177,6 +177,30 @@ def province_agency_code_schema() -> dict[str, Any]:
     return {"type": "string", "enum": _province_agency_codes()}
 
 
+def _province_stats_codes() -> list[str]:
+    from chalicelib.core.admin_units import provinces
+
+    return sorted(p.stats_code for p in provinces())
+
+
+def province_stats_code_schema() -> dict[str, Any]:
+    """A current province's 2-digit statistics code, as the enum of the administrative-unit table."""
+    return {"type": "string", "enum": _province_stats_codes()}
+
+
+def _any_province(raw: str) -> str:
+    import re
+
+    if not re.search(any_province_code_pattern(), raw):  # as JSON Schema reads a pattern: a search
+        raise InvalidValueError("PROVINCE_UNKNOWN", "Không tìm thấy tỉnh, thành phố với mã đã cho.")
+    return raw
+
+
+# Any form of a province code the table reads (see any_province_code_pattern): reports, filters.
+AnyProvinceCode = Annotated[str, AfterValidator(_any_province),
+                            Documented.of(pattern=lambda: any_province_code_pattern(), maxLength=35)]
+
+
 def any_province_code_schema() -> dict[str, Any]:
     return {"type": "string", "maxLength": 35, "pattern": any_province_code_pattern()}
 

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.core import admin_units
 from chalicelib.core.errors import forbidden
+from chalicelib.core.fields import AnyProvinceCode
 from chalicelib.core.parsing import parse
 from chalicelib.core.tallies import province_key
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 from chalicelib.reports.domain import (
     OFFICER,
     OPERATOR,
@@ -36,8 +37,9 @@ PROVINCE_FIELD = Field(None, max_length=35, description="The province in any for
 
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    __rules__ = ("DATE_RANGE_INVALID", "DATE_RANGE_TOO_LONG")  # one date against the other
 
-    province: str | None = PROVINCE_FIELD
+    province: AnyProvinceCode | None = PROVINCE_FIELD
     date_from: date = Field(description="First day (YYYY-MM-DD, Vietnam time), inclusive.")
     date_to: date = Field(description="Last day, inclusive; at most 366 days after date_from.")
     group_by: Literal["day", "month"] = Field("day", description="Rows of by_period: per day or per month.")
@@ -45,9 +47,9 @@ class ReportQuery(BaseModel):
     @model_validator(mode="after")
     def _range(self):
         if self.date_to < self.date_from:
-            raise InvalidValueError("DATE_RANGE_INVALID", "Ngày kết thúc phải từ ngày bắt đầu trở đi.")
+            raise RuleError("DATE_RANGE_INVALID", "Ngày kết thúc phải từ ngày bắt đầu trở đi.")
         if (self.date_to - self.date_from).days >= MAX_DAYS:
-            raise InvalidValueError("DATE_RANGE_TOO_LONG", f"Mỗi báo cáo tối đa {MAX_DAYS} ngày.")
+            raise RuleError("DATE_RANGE_TOO_LONG", f"Mỗi báo cáo tối đa {MAX_DAYS} ngày.")
         return self
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
+from chalicelib.core.fields import LazySchema, province_agency_code_schema
 from chalicelib.selftest.schemas import EvidenceLinks, SelfTestRuns, SelfTestRunView
 
 bp = Blueprint(__name__)
 TAG = "onboarding"
 ADMINS = bearer("province_admin", "operator")
 AGENCY = Param("agency_code", description="The province's level-1 agency code (mã định danh), e.g. 000.00.00.H49.",
-               schema={"type": "string", "pattern": r"^000\.00\.00\.H[0-9]{2}$"})
+               schema=LazySchema(province_agency_code_schema))
 RUN = Param("run_id", description="The run's id (ST + ULID).", schema={"type": "string", "maxLength": 40})
 SCOPE = {403: ("PROVINCE_FORBIDDEN",), 422: ("VALIDATION_FAILED",)}
 

@@ -25,6 +25,7 @@ def _citizen(call: Call) -> str:
 
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    __rules__ = ("CURSOR_INVALID",)  # an opaque cursor's content
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, min_length=1, max_length=2000)
 

@@ -12,9 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.core.errors import AppError, FieldError, not_found, validation_error
+from chalicelib.core.errors import AppError, FieldError, not_found, rule_error, validation_error
+from chalicelib.core.fields import BankCode
 from chalicelib.core.parsing import parse
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import InvalidValueError, RuleError
 from chalicelib.payments.services.payment_requests import start_payment
 from chalicelib.receipts.ports import TaxAuthorityError
 from chalicelib.taxes.domain import (
@@ -32,17 +33,18 @@ TAX_KINDS = ("personal_tax", "registration_fee")
 
 class TaxPaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __rules__ = ("DECISION_NUMBER_REQUIRED",)  # one field against another
     kind: Literal["personal_tax", "registration_fee"] = Field(
         description="personal_tax: all personal tax owed, at once; registration_fee: one decision.")
     decision_number: str | None = Field(default=None, min_length=1, max_length=64,
                                         description="The registration-fee decision to pay (registration_fee only).")
-    bank_code: str = Field(min_length=2, max_length=10)
+    bank_code: BankCode = Field(min_length=2, max_length=10)
     return_url: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
     def _decision(self) -> "TaxPaymentIn":
         if (self.kind == "registration_fee") != (self.decision_number is not None):
-            raise InvalidValueError("DECISION_NUMBER_REQUIRED",
+            raise RuleError("DECISION_NUMBER_REQUIRED",
                                     "Lệ phí trước bạ cần số quyết định; thuế thu nhập cá nhân thì không.")
         return self
 
@@ -112,7 +114,7 @@ def tax_transactions(svc: TaxesContext, account_id: str, limit: int, cursor: str
     try:
         payments, next_cursor = svc.history.payments_of(account_id, limit, cursor)
     except ValueError:
-        raise validation_error([FieldError("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.")]) from None
+        raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None
     now = int(svc.clock.now().timestamp())
     items = [{"payment_id": p.payment_id, "kind": p.kind, "state": p.effective_state(now).value,
               "amount_vnd": p.amount_vnd, "notice_number": p.notice_number, "tax_payment_id": p.tax_payment_id,

@@ -40,6 +40,7 @@ class VerifyQuery(BaseModel):
 
 class VerifyDocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    __rules__ = ("DOCUMENT_REQUIRED",)  # exactly one of two fields
     signed_xml: str | None = Field(default=None, max_length=MAX_DOCUMENT_CHARS,
                                    description="The receipt's signed XML, as downloaded.")
     pdf_base64: str | None = Field(default=None, max_length=MAX_DOCUMENT_CHARS,
@@ -47,10 +48,10 @@ class VerifyDocumentIn(BaseModel):
 
     @model_validator(mode="after")
     def _one(self) -> "VerifyDocumentIn":
-        from chalicelib.core.validation import InvalidValueError
+        from chalicelib.core.validation import RuleError
 
         if (self.signed_xml is None) == (self.pdf_base64 is None):
-            raise InvalidValueError("DOCUMENT_REQUIRED", "Gửi đúng một trong hai: signed_xml hoặc pdf_base64.")
+            raise RuleError("DOCUMENT_REQUIRED", "Gửi đúng một trong hai: signed_xml hoặc pdf_base64.")
         return self
 
 

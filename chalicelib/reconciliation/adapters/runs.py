@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from chalicelib.aws.clients import client
 from chalicelib.core.clock import new_ulid
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import RuleError
 from chalicelib.reconciliation.domain.matching import Category, PortalPayment
 from chalicelib.reconciliation.domain.runs import Discrepancy, DiscrepancyStatus, Resolution, Run, RunStatus
 from chalicelib.reconciliation.ports import DiscrepancyResolvedError, Page, RunConflictError
@@ -61,7 +61,7 @@ def decode_cursor(cursor: str | None, partition: str) -> dict | None:
     except (ValueError, TypeError, KeyError, AttributeError):
         key, values = None, []
     if not isinstance(key, dict) or partition not in values or len(key) > 4:
-        raise InvalidValueError("CURSOR_INVALID", "Con trỏ trang (cursor) không hợp lệ.")
+        raise RuleError("CURSOR_INVALID", "Con trỏ trang (cursor) không hợp lệ.")
     return key
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.core import banks
 from chalicelib.core.errors import AppError, conflict, not_found
+from chalicelib.core.fields import BankCode
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
 from chalicelib.reconciliation.domain.matching import Category
@@ -34,13 +35,14 @@ _BANK = r"^[A-Z]{2,10}$"
 
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    __rules__ = ("CURSOR_INVALID",)  # an opaque cursor's content
 
     limit: int = Field(20, ge=1, le=100, description="Items per page (1-100).")
     cursor: str | None = Field(None, max_length=2048, description="The `next_cursor` of the previous page.")
 
 
 class RunsQuery(_Query):
-    bank_code: str | None = Field(None, pattern=_BANK, description="Only this bank's runs (VCB, ICB, BIDV, VBA, MB).")
+    bank_code: BankCode | None = Field(None, description="Only this bank's runs (VCB, ICB, BIDV, VBA, MB).")
     date_from: date | None = Field(None, description="Settlement days from (YYYY-MM-DD, inclusive).")
     date_to: date | None = Field(None, description="Settlement days to (YYYY-MM-DD, inclusive).")
     status: RunStatus | None = Field(None, description="RUNNING, COMPLETED, REFUSED or FAILED.")
@@ -60,7 +62,7 @@ class ResolveIn(BaseModel):
 class RerunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bank_code: str = Field(pattern=_BANK, description="The bank whose file to run again.")
+    bank_code: BankCode = Field(description="The bank whose file to run again.")
     settlement_date: date = Field(description="The settlement day (YYYY-MM-DD).")
 
 
