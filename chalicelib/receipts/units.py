@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from chalicelib.core.validation import InvalidValueError
+from chalicelib.core.validation import RuleError
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "collecting_units.json"
 # The 20-letter Vietnamese alphabet of Circular 91/2026's series letters (no F, I, J, O, W, Z).
 SERIES_LETTERS = re.compile(r"[ABCDEGHKLMNPQRSTUVXY]{2}", re.ASCII)
 
 
-class UnknownCollectingUnitError(InvalidValueError):
+class UnknownCollectingUnitError(RuleError):
+    """A province code of the right form with no collecting unit in the data: a rule beyond the schema."""
+
     def __init__(self, code: str) -> None:
         super().__init__("COLLECTING_UNIT_UNKNOWN",
                          f"Không có đơn vị thu cho mã cơ quan {code[:40]} trong danh mục đơn vị thu.")

@@ -36,10 +36,15 @@ MAX_ATTEMPTS = 5
 XLSX_MAGIC = b"PK\x03\x04"
 
 
+# Standard base64 (RFC 4648 §4, padded): what b64decode(validate=True) reads.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+FILE_RULES = ("FILE_ENCODING", "FILE_NOT_XLSX", "FILE_TOO_LARGE", "HEADER_NOT_FOUND")
+
 class ImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __rules__ = FILE_RULES  # what the file holds
     file_name: str = Field(min_length=1, max_length=200, description="e.g. danh-muc-xa-thue.xlsx")
-    content_base64: str = Field(min_length=4, description="The CSV or XLSX file, base64.")
+    content_base64: str = Field(min_length=4, pattern=BASE64_PATTERN, description="The CSV or XLSX file, base64.")
     format: Literal["csv", "xlsx"] | None = Field(default=None, description="Omitted: from the file's content.")
 
 
@@ -84,7 +89,8 @@ def import_list(ctx: CommunesContext, by: str, province_code: str, body: dict) -
             raise InvalidValueError("FILE_TOO_LARGE", f"Tệp của một tỉnh có tối đa {MAX_IMPORT_ROWS} dòng.")
         results = match_rows(read.rows, province=target.stats_code)
     except InvalidValueError as exc:
-        raise validation_error([FieldError("content_base64", exc.code, exc.message)], exc.message) from None
+        # What the file holds is a rule beyond the schema: each answers its own (declared) code.
+        raise validation_error([FieldError("content_base64", exc.code, exc.message, rule=True)], exc.message) from None
     draft = CommuneImport(import_id=ctx.new_id(), province_code=target.stats_code, province_name=target.name,
                           file_name=data.file_name, created_at=ctx.clock.now().isoformat(), created_by=by,
                           rows=import_rows(results),

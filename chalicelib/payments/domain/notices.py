@@ -98,7 +98,9 @@ class PropertyIn(_Strict):
 
 
 class NoticeBatchIn(_Strict):
-    __rules__ = ("NOTICE_DUPLICATED",)  # notice numbers unique across the list: no JSON Schema keyword says it
+    # Notice numbers unique across the list (no JSON Schema keyword says it); a dossier of a province without a
+    # collecting unit in the data.
+    __rules__ = ("NOTICE_DUPLICATED", "COLLECTING_UNIT_UNKNOWN")
     # The commune code's form depends on its code system: 5 digits in the statistics office's (gso).
     model_config = ConfigDict(json_schema_extra={
         "if": {"properties": {"commune_code_system": {"const": "gso"}}, "required": ["commune_code_system"]},

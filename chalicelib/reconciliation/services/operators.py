@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.core import banks
 from chalicelib.core.errors import AppError, conflict, not_found
-from chalicelib.core.fields import BankCode
+from chalicelib.core.fields import BankCode, IsoDate
 from chalicelib.core.parsing import parse
 from chalicelib.outbox import domain as outbox
 from chalicelib.reconciliation.domain.matching import Category
@@ -43,8 +43,8 @@ class _Query(BaseModel):
 
 class RunsQuery(_Query):
     bank_code: BankCode | None = Field(None, description="Only this bank's runs (VCB, ICB, BIDV, VBA, MB).")
-    date_from: date | None = Field(None, description="Settlement days from (YYYY-MM-DD, inclusive).")
-    date_to: date | None = Field(None, description="Settlement days to (YYYY-MM-DD, inclusive).")
+    date_from: IsoDate | None = Field(None, description="Settlement days from (YYYY-MM-DD, inclusive).")
+    date_to: IsoDate | None = Field(None, description="Settlement days to (YYYY-MM-DD, inclusive).")
     status: RunStatus | None = Field(None, description="RUNNING, COMPLETED, REFUSED or FAILED.")
 
 
