@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.core import codes, phones, taxcode
+from chalicelib.core import codes, phones
 from chalicelib.core.admin_units import ResolvedCommune
 from chalicelib.core.fields import (
     IdNumber,
@@ -28,6 +28,7 @@ from chalicelib.core.fields import (
     MobilePhoneOrBlank,
     ProvincialDossierCode,
     SubItemCode,
+    TaxCode,
 )
 from chalicelib.core.validation import InvalidValueError, RuleError
 from chalicelib.receipts.units import unit_code_for
@@ -58,7 +59,8 @@ class NoticeIn(_Strict):
     version: StrictInt = Field(ge=1, le=10_000)
     payer_name: str = Field(min_length=1, max_length=200)
     payer_phone: MobilePhoneOrBlank | None = None
-    payer_tax_code: str | None = Field(default=None, max_length=20)
+    # The receipt prints (and signs) it: a malformed one is refused here, not at the bank's callback.
+    payer_tax_code: TaxCode | None = Field(default=None, max_length=20)
     payer_address: str | None = Field(default=None, max_length=300)
     # Mã định danh khoản phải nộp (Circular 89/2026 art. 36), when the tax authority gives one; its exact format is
     # unverified, hence a generous pattern.
@@ -72,12 +74,6 @@ class NoticeIn(_Strict):
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
         return phones.normalise_mobile(v) if v else None
-
-    @field_validator("payer_tax_code")
-    @classmethod
-    def _tax_code(cls, v: str | None) -> str | None:
-        # The receipt prints (and signs) it: a malformed one must be refused here, not at the bank's callback.
-        return taxcode.validate_tax_code(v, allow_personal_id=True) if v else None
 
     @model_validator(mode="after")
     def _total_is_sum(self) -> "NoticeIn":
