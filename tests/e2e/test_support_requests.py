@@ -102,14 +102,15 @@ def drain(url: str) -> list[str]:
 
 
 def collect(url: str, enough, what: str) -> list[str]:
-    """Messages from a probe queue, read until ``enough(messages)`` holds (SQS gives no order)."""
+    """Messages from a probe queue, read until ``enough(messages)`` holds (SQS gives no order). The outbox's stream
+    poller of a worker's stack may be behind the intents of earlier tests: a generous wait, not a speed claim."""
     seen: list[str] = []
 
     def done() -> bool:
         seen.extend(drain(url))
         return enough(seen)
 
-    wait_for(done, what=what)
+    wait_for(done, timeout_s=90, what=f"{what} (got {len(seen)})")
     return seen
 
 
