@@ -110,7 +110,10 @@ def collect(url: str, enough, what: str) -> list[str]:
         seen.extend(drain(url))
         return enough(seen)
 
-    wait_for(done, timeout_s=90, what=f"{what} (got {len(seen)})")
+    try:
+        wait_for(done, timeout_s=90, what=what)
+    except AssertionError:
+        raise AssertionError(f"timed out waiting for {what}: {len(seen)} came") from None
     return seen
 
 
