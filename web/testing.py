@@ -101,9 +101,15 @@ class Watch:
     errors: list[str] = field(default_factory=list)
     csp: list[dict] = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # every URL the context requested (no secret may be in one)
+
+    def expect_failed(self, status: int) -> None:
+        """An API answer with this status is provoked on purpose: Chromium's console line for it is not an error."""
+        self.allow.append(f"status of {status}")
 
     def attach(self, context) -> Watch:
         context.expose_binding("__reportCsp", lambda source, v: self.csp.append(v))
+        context.on("request", lambda request: self.urls.append(request.url))
         context.add_init_script(_CSP_LISTENER)
         context.on("page", self._page)
         for page in context.pages:
@@ -183,3 +189,17 @@ def pay_at_bank(page, site: str, outcome: str = "success") -> None:
 def open_receipt(page) -> None:
     page.get_by_role("link", name="Xem biên lai điện tử").click()
     page.get_by_role("heading", name="Biên lai thu tiền điện tử").wait_for()
+
+
+# --- signed-in screens ----------------------------------------------------------------------------------------------
+
+def sign_in_staff(page, site: str, username: str, password: str, then: str | None = None) -> None:
+    """Sign a staff user in through the staff sign-in page (the real POST /v1/auth/staff/sign-in); ``then`` is the
+    page to come back to (the sign-in page's ?tiep=), else the staff home."""
+    from urllib.parse import quote
+
+    page.goto(f"{site}/can-bo/dang-nhap.html" + (f"?tiep={quote(then)}" if then else ""))
+    page.get_by_label("Tên đăng nhập", exact=True).fill(username)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    page.wait_for_url(f"{site}{then or '/can-bo/index.html'}*")

@@ -286,9 +286,17 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
     from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
     from chalicelib.local.gateway import missing_route, routes_to
-    from chalicelib.local.static_site import DEFAULT_SITE, StaticSite, is_site_path, security_headers
+    from chalicelib.local.static_site import (
+        DEFAULT_SITE,
+        LOCAL_DEMO_USERS_PATH,
+        StaticSite,
+        demo_users_json,
+        is_site_path,
+        security_headers,
+    )
 
-    site, extra_headers = StaticSite(site_root or DEFAULT_SITE), security_headers()
+    site = StaticSite(site_root or DEFAULT_SITE, {LOCAL_DEMO_USERS_PATH: demo_users_json()})
+    extra_headers = security_headers()
 
     class _Server(ThreadedHTTPServer):
         request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections

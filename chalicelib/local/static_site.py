@@ -6,7 +6,7 @@ compresses too), with the content type and cache policy the build recorded. Ever
 and API alike, carries the headers of infra/web.json's SiteSecurityHeaders policy, read from that very file, so the
 browser tests check the policy production ships.
 
-    site = StaticSite(Path("web/dist"))
+    site = StaticSite(Path("web/dist"), {LOCAL_DEMO_USERS_PATH: demo_users_json()})  # the local stack's own
     status, headers, body = site.answer("/thanh-toan-dat-dai.html", accept_encoding="gzip")
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_FRAGMENT = ROOT / "infra" / "web.json"
 DEFAULT_SITE = ROOT / "web" / "dist"
 API_PATHS = ("/v1/", "/openapi.json")
+LOCAL_DEMO_USERS_PATH = "/local/demo-users.json"  # the staff sign-in page's demo roles; local stages only
 _COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 _NOT_BUILT = "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Chưa dựng trang</title>" \
              "<p>Trang web chưa được dựng: chạy <code>make web</code> (hoặc <code>make run</code>).</p></html>"
@@ -48,6 +49,15 @@ def security_headers(fragment: Path = WEB_FRAGMENT) -> dict[str, str]:
     return headers
 
 
+def demo_users_json() -> bytes:
+    """The seeded demo users and their password (chalicelib.local.devkeys, documented there), for the staff
+    sign-in page's "local sign-in" buttons. Only the local stack serves it: the site bucket never holds it."""
+    from chalicelib.local.devkeys import LOCAL_DEMO_PASSWORD, LOCAL_DEMO_USERS
+
+    users = [{"role": role, "username": name, "password": LOCAL_DEMO_PASSWORD} for role, name in LOCAL_DEMO_USERS.items()]
+    return json.dumps({"stage": "local", "users": users}).encode()
+
+
 def is_site_path(raw_path: str) -> bool:
     path = urlsplit(raw_path).path
     return not any(path == p or path.startswith(p) for p in API_PATHS)
@@ -56,8 +66,9 @@ def is_site_path(raw_path: str) -> bool:
 class StaticSite:
     """The built site's files by URL path; the manifest is re-read when a rebuild replaces it."""
 
-    def __init__(self, root: Path = DEFAULT_SITE) -> None:
+    def __init__(self, root: Path = DEFAULT_SITE, local_files: dict[str, bytes] | None = None) -> None:
         self.root = root
+        self.local_files = dict(local_files or {})  # JSON only the local stack answers (never published)
         self._lock = threading.Lock()
         self._manifest: dict | None = None
         self._stamp: float | None = None
@@ -81,6 +92,8 @@ class StaticSite:
             return 503, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, _NOT_BUILT.encode()
         path = unquote(urlsplit(raw_path).path)
         path = "/index.html" if path == "/" else path
+        if path in self.local_files:
+            return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, self.local_files[path]
         status = 200
         if path not in files:
             status, path = 404, "/404.html"
