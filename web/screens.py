@@ -4,10 +4,15 @@ walking the citizen's journey on an in-process local stack (fresh ports, so `mak
     python -m web.screens [--out out/screens]
 
 Writes out/screens/<viewport>/<nn>-<screen>.png and prints the list.
+
+The signed-in screens' walks live beside this file, one module per area under web/shots/ (AREAS below): each has
+``JOURNEYS``, a list of ``fn(page, stack, shot)`` run in order in a fresh browser context per viewport, where
+``shot(name)`` writes the next numbered screenshot of the page as it is now.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 from web import testing
@@ -68,6 +73,18 @@ def _without_script(browser, options: dict, site: str, seed: testing.Seed, shot_
     context.close()
 
 
+AREAS = ("staff",)  # web/shots/<area>.py, in the order their screenshots are numbered
+
+
+def _areas(browser, options: dict, stack, shot_in) -> None:
+    for area in AREAS:
+        for journey in importlib.import_module(f"web.shots.{area}").JOURNEYS:
+            context = browser.new_context(**options)
+            page = context.new_page()
+            journey(page, stack, shot_in(page))
+            context.close()
+
+
 def take(out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -100,6 +117,7 @@ def take(out: Path) -> list[Path]:
                 _failure(page, stack.api_url, stack.bank_url, seed, shot_in(page))
                 context.close()
                 _without_script(browser, options, stack.api_url, seed, shot_in)
+                _areas(browser, options, stack, shot_in)
             browser.close()
     finally:
         stack.stop()

@@ -1,0 +1,1 @@
+"""Screenshot walks of the signed-in screens, one module per area (see web/screens.py)."""
