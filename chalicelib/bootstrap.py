@@ -198,7 +198,7 @@ def _taxpayers(c: Context):
     """The taxes capability's view of an account (tax code, phone): the account store itself, behind its port."""
     from chalicelib.taxes.adapters.accounts import AccountTaxpayers
 
-    return AccountTaxpayers(c.accounts)
+    return AccountTaxpayers(c.accounts, c.sealer)
 
 
 def _reminders(c: Context):
@@ -244,7 +244,7 @@ def _otp(c: Context):
 def _directory(c: Context):
     from chalicelib.accounts.adapters.dynamo import DynamoDirectory
 
-    return DynamoDirectory(c.settings, c.outbox)
+    return DynamoDirectory(c.settings, c.outbox, keys=c.keys)
 
 
 def _guard(c: Context):
@@ -256,7 +256,7 @@ def _guard(c: Context):
 def _accounts(c: Context):
     from chalicelib.accounts.adapters.dynamo import DynamoCitizenAccounts
 
-    return DynamoCitizenAccounts(c.settings, c.outbox)
+    return DynamoCitizenAccounts(c.settings, c.outbox, keys=c.keys, sealer=c.sealer)
 
 
 def _links(c: Context):

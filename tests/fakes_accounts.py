@@ -521,6 +521,12 @@ class FakeHistory:
         return page, (str(start + limit) if start + limit < len(items) else None)
 
 
+def _sealer():
+    from tests.fakes_receipts import sealer
+
+    return sealer()
+
+
 def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
     outbox = overrides.pop("outbox", None) or FakeOutbox()
     directory = overrides.pop("directory", None) or InMemoryDirectory()
@@ -531,7 +537,7 @@ def make_account_services(clock: FixedClock | None = None, **overrides: Any) -> 
         "otp": directory, "directory": directory, "accounts": directory, "links": directory,
         "files": FakeFiles(), "banks": FakeBanks(), "sms": FakeSms(), "guard": directory,
         "history": FakeHistory(), "account_form": render_account_request_form,
-        "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
+        "keys": HmacKeyring(lambda: TEST_MASTER_KEY), "sealer": _sealer(),
     }
     fields.update(overrides)
     if "users" not in fields:

@@ -161,3 +161,35 @@ def delay_after(failures: int, policy: SignInPolicy) -> int:
     if failures < policy.free_failures:
         return 0
     return min(policy.max_delay_s, policy.first_delay_s * 2 ** (failures - policy.free_failures))
+
+
+# --- tax codes at rest ----------------------------------------------------------------------------------------------
+# Since 1 July 2025 an individual's tax code is their 12-digit personal ID number (Circular 86/2024/TT-BTC): such a
+# tax code is an ID number and is kept like one. A 10/13-digit enterprise or household business code is not personal
+# data of that kind and stays as it is.
+
+TAX_CODE_MASK = "*********"
+
+
+def kept_tax_code(code: str | None, id_hash, seal=None) -> dict:
+    """The record fields a tax code is kept as: ``tax_code`` for a 10/13-digit code; for a 12-digit personal number
+    only its keyed hash (``tax_code_hash``, what a search matches), the last three digits a masked view shows and,
+    when ``seal`` is given (a citizen's own: the tax authority lookup sends it on), its sealed copy. Never the number
+    in clear."""
+    from chalicelib.core.masking import is_personal_number
+
+    if code and is_personal_number(code):
+        return {"tax_code": None, "tax_code_hash": id_hash(code), "tax_code_last3": code[-3:],
+                "tax_code_sealed": seal(code.encode()) if seal is not None else None}
+    return {"tax_code": code or None, "tax_code_hash": None, "tax_code_last3": None, "tax_code_sealed": None}
+
+
+def masked_tax_code(tax_code: str | None, last3: str | None) -> str | None:
+    """How officers, administrators and search results see a tax code: a personal number as ``*********234``."""
+    from chalicelib.core.masking import is_personal_number
+
+    if last3:
+        return TAX_CODE_MASK + last3
+    if tax_code and is_personal_number(tax_code):  # a record read without the keys to upgrade it: masked all the same
+        return TAX_CODE_MASK + tax_code[-3:]
+    return tax_code

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
+from chalicelib.accounts.domain import masked_tax_code
 from chalicelib.core.clock import Clock
+from chalicelib.core.ports import Sealer
 from chalicelib.core.tallies import Tally
 from chalicelib.identity.ports import UserDirectory
 from chalicelib.otp.ports import Keyring, OtpStore, TokenClaim
@@ -40,7 +42,9 @@ class OfficerUser:
     issuer: str  # Issuer value
     status: str  # "active" | "locked" | "deleted"
     created_at: str
-    tax_code: str | None = None
+    tax_code: str | None = None  # a 10/13-digit tax code only; a personal (12-digit) one: the two fields below
+    tax_code_hash: str | None = None  # keyed hash (Keyring.id_hash) of a personal tax code: what a search matches
+    tax_code_last3: str | None = None  # what its masked view shows
     units: tuple[str, ...] = ()
     rights: tuple[str, ...] = ()
     rev: int = 1
@@ -49,6 +53,10 @@ class OfficerUser:
     sub: str = ""  # the user pool's immutable id of this user
     valid_after: int = 0  # tokens issued before (see identity.domain.token_revoked) are refused
     kept_session: str | None = None
+
+    @property
+    def tax_code_masked(self) -> str | None:
+        return masked_tax_code(self.tax_code, self.tax_code_last3)
 
 
 @dataclass(frozen=True)
@@ -75,11 +83,24 @@ class CitizenAccount:
     unit_code: str
     created_at: str
     scan_key: str
-    tax_code: str | None = None
+    tax_code: str | None = None  # a 10/13-digit tax code only (see domain.kept_tax_code)
     status: str = "active"
     rev: int = 1
     sub: str = ""  # the user pool's id of the citizen (user name: id_hash)
     temp_password_expires_at: int = 0
+    # A personal (12-digit) tax code, which is the citizen's own ID number: its keyed hash, last three digits and a
+    # sealed copy (core.ports.Sealer) that only the owner's profile and the tax authority lookup open.
+    tax_code_hash: str | None = None
+    tax_code_last3: str | None = None
+    tax_code_sealed: str | None = None
+
+    @property
+    def has_tax_code(self) -> bool:
+        return bool(self.tax_code or self.tax_code_hash)
+
+    @property
+    def tax_code_masked(self) -> str | None:
+        return masked_tax_code(self.tax_code, self.tax_code_last3)
 
 
 @dataclass(frozen=True)
@@ -258,6 +279,7 @@ class AccountsContext(Protocol):
     guard: SignInGuard
     history: PaymentHistory
     keys: Keyring
+    sealer: Sealer  # personal data kept encrypted at rest (a citizen's personal tax code)
     account_form: Callable[[Mapping[str, Any]], bytes]
     new_id: Callable[[], str]
     new_code: Callable[[], str] | None

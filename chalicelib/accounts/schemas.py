@@ -32,7 +32,8 @@ class UserView(_Out):
     full_name: str
     phone: str = Field(description="E.164.")
     id_number_masked: str
-    tax_code: str | None
+    tax_code: str | None = Field(description="A 10/13-digit tax code as it is; a personal (12-digit) one, which is an "
+                                 "ID number, only masked (`*********234`).")
     issuer: Literal["portal", "vnpost"]
     status: Literal["active", "locked", "deleted"]
     units: list[str]
@@ -68,7 +69,8 @@ class AccountView(_Out):
     sex: Literal["male", "female"] | None
     phone: str = Field(description="E.164.")
     email: str | None
-    tax_code: str | None
+    tax_code: str | None = Field(description="A 10/13-digit tax code as it is; a personal (12-digit) one, which is the "
+                                 "citizen's ID number, only masked (`*********234`).")
     id_number_masked: str
     unit_code: str
     created_by: str
@@ -84,7 +86,8 @@ class CreatedAccount(_Out):
     sex: Literal["male", "female"] | None
     phone_masked: str
     email: str | None
-    tax_code: str | None
+    tax_code: str | None = Field(description="A 10/13-digit tax code as it is; a personal (12-digit) one, which is the "
+                                 "citizen's ID number, only masked (`*********234`).")
     id_number_masked: str
     unit_code: str
     created_by: str
@@ -154,6 +157,11 @@ class LinkView(_Out):
 
 
 class Profile(AccountView):
+    """The signed-in citizen's own account: their tax code in full."""
+
+    tax_code: str | None = Field(description="The account's tax code in full (its owner's view): a 10/13-digit tax "
+                                 "code, or the citizen's own 12-digit personal number (stored only sealed and "
+                                 "hashed).")
     bank_link: LinkView | None
 
 

@@ -10,6 +10,10 @@ Items of the directory table (pk / sk):
                                                  valid_after, kept_session (what every citizen token is checked
                                                  against; the HMAC is also the citizen's user name in the pool)
   ACC#<account id> / ACCOUNT, LINK               gsi1 ACCUNIT#<unit> / <created_at>#<id> (account only)
+
+A personal (12-digit) tax code in a user's or an account's doc is only its keyed hash, last three digits and (an
+account's) sealed copy (accounts.domain.kept_tax_code). Docs written before held it in clear under ``tax_code``:
+they are read into the new shape (``_upgraded``), so the next write of the record stores only that.
   GUARD#<hmac(user name)> / SIGNIN               wrong passwords in a row, blocked_until (TTL)
   RATE#<hmac(client)> / H#yyyymmddhh             wrong passwords per client IP and hour (TTL)
 """
@@ -26,6 +30,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
+from chalicelib.accounts.domain import kept_tax_code
 from chalicelib.accounts.ports import (
     AuditEntry,
     BankLink,
@@ -46,6 +51,7 @@ from chalicelib.aws.tables import (
 )
 from chalicelib.aws.tallies import add_to_transaction
 from chalicelib.core.clock import new_ulid
+from chalicelib.core.masking import is_personal_number
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.adapters import consume_token
 from chalicelib.otp.ports import SendLimitError, TokenClaim, TokenRejectedError
@@ -54,9 +60,10 @@ _SESSION_FIELDS = ("valid_after", "kept_session")
 
 
 class DynamoDirectory(DirectoryTable):
-    def __init__(self, settings, outbox=None) -> None:
+    def __init__(self, settings, outbox=None, keys=None) -> None:
         super().__init__(settings)
         self._outbox = outbox  # builds the SMS intent (a staff user's temporary password) written with the record
+        self._keys = keys  # hashes a personal tax code still in clear in an old doc
 
     def create_unit(self, unit: Unit) -> None:
         M = self.M
@@ -108,10 +115,10 @@ class DynamoDirectory(DirectoryTable):
 
     def get_user(self, user_id: str) -> OfficerUser | None:
         item = self._get(f"USER#{user_id}", "PROFILE")
-        return _user(item) if item is not None else None
+        return _user(item, self._keys) if item is not None else None
 
     def list_users(self) -> list[OfficerUser]:
-        return [_user(i) for i in self.M.gsi1.query("USERS")]
+        return [_user(i, self._keys) for i in self.M.gsi1.query("USERS")]
 
     def update_user(self, user: OfficerUser, expected_rev: int, audit: AuditEntry) -> None:
         try:
@@ -144,8 +151,17 @@ def _revoke(M, item, valid_after: int, kept_session: str | None, tx=None) -> Non
             raise
 
 
-def _user(item) -> OfficerUser:
-    doc = json.loads(item.doc)
+def _upgraded(doc: dict, keys, seal=None) -> dict:
+    """A doc written before personal tax codes were hashed, in the new shape (see the module's docstring)."""
+    code = doc.get("tax_code")
+    if not code or keys is None or not is_personal_number(code):
+        return doc
+    fields = kept_tax_code(code, keys.id_hash, seal)
+    return {**doc, **{k: v for k, v in fields.items() if k != "tax_code_sealed" or seal is not None}}
+
+
+def _user(item, keys=None) -> OfficerUser:
+    doc = _upgraded(json.loads(item.doc), keys)
     return OfficerUser(**{**doc, "units": tuple(doc["units"]), "rights": tuple(doc["rights"]),
                           "roles": tuple(doc.get("roles", ())), "rev": int(item.rev),
                           "valid_after": int(item.valid_after or 0), "kept_session": item.kept_session})
@@ -173,10 +189,11 @@ class DynamoCitizenAccounts(DirectoryTable):
         return self.M(f"ACC#{a.account_id}", "ACCOUNT", kind="account", doc=json.dumps(doc, ensure_ascii=False),
                       rev=a.rev, gsi1pk=f"ACCUNIT#{a.unit_code}", gsi1sk=f"{a.created_at}#{a.account_id}")
 
-    def __init__(self, settings, outbox=None) -> None:
+    def __init__(self, settings, outbox=None, keys=None, sealer=None) -> None:
         super().__init__(settings)
         self._settings = settings
         self._outbox = outbox  # builds the SMS intent written with the account
+        self._keys, self._sealer = keys, sealer  # upgrade a personal tax code still in clear in an old doc
 
     def create(self, account: CitizenAccount, claim: TokenClaim, intents=(), tallies=()) -> None:
         M = self.M
@@ -203,7 +220,7 @@ class DynamoCitizenAccounts(DirectoryTable):
 
     def get_account(self, account_id: str) -> CitizenAccount | None:
         item = self._get(f"ACC#{account_id}", "ACCOUNT")
-        return _account(item) if item is not None else None
+        return self._account(item) if item is not None else None
 
     def update(self, account: CitizenAccount, expected_rev: int, claim: TokenClaim | None = None,
                intents=()) -> None:
@@ -254,11 +271,15 @@ class DynamoCitizenAccounts(DirectoryTable):
     def list_by_unit(self, unit_code: str, created_from: str, created_to: str) -> list[CitizenAccount]:
         M = self.M
         items = M.gsi1.query(f"ACCUNIT#{unit_code}", M.gsi1sk.between(created_from, created_to))
-        return [_account(i) for i in items]
+        return [self._account(i) for i in items]
+
+    def _account(self, item) -> CitizenAccount:
+        seal = self._sealer.seal if self._sealer is not None else None
+        return _account(item, self._keys, seal)
 
 
-def _account(item) -> CitizenAccount:
-    doc = json.loads(item.doc)
+def _account(item, keys=None, seal=None) -> CitizenAccount:
+    doc = _upgraded(json.loads(item.doc), keys, seal)
     return CitizenAccount(**{k: v for k, v in doc.items() if k in _ACCOUNT_FIELDS}, rev=int(item.rev or 0))
 
 

@@ -61,7 +61,7 @@ def _check_conditions(svc: AccountsContext, account: CitizenAccount, req: BankLi
                        "công quốc gia.", 422, "Không đủ điều kiện liên kết")
     if svc.links.get_link(account.account_id) is not None:
         raise _link_exists()
-    if not account.tax_code:
+    if not account.has_tax_code:
         raise AppError("TAX_CODE_REQUIRED", "Tài khoản Cổng Dịch vụ công của bạn chưa có mã số thuế. Vui lòng cập "
                        "nhật mã số thuế trong thông tin tài khoản trước khi liên kết.", 422,
                        "Không đủ điều kiện liên kết")

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.accounts.domain import kept_tax_code
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core.clock import VN_TZ, epoch
@@ -35,8 +36,9 @@ CITIZEN = "citizen"
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     email: Email | None = None
-    tax_code: TaxCode | None = Field(default=None, description="10 or 13-digit tax code, or the 12-digit personal ID "
-                                 "number (an individual's tax code since 1 July 2025).")
+    tax_code: TaxCode | None = Field(default=None, description="10 or 13-digit tax code, or your own 12-digit "
+                                 "personal ID number (an individual's tax code since 1 July 2025: kept only hashed "
+                                 "and sealed, shown in full to you alone).")
 
 
 class PhoneChangeIn(BaseModel):
@@ -107,7 +109,9 @@ def update_profile(svc: AccountsContext, caller: Caller, body: dict) -> dict:
         if req.tax_code and len(req.tax_code) == 12 and svc.keys.id_hash(req.tax_code) != account.id_hash:
             raise rule_error("tax_code", "TAX_CODE_NOT_OWN_ID",  # against the account: beyond the schema
                              "Mã số thuế 12 chữ số phải là số định danh cá nhân của chính bạn.")
-        changes["tax_code"] = req.tax_code
+        # A 12-digit tax code is the owner's ID number: kept as its hash, last digits and a sealed copy (the tax
+        # authority lookup sends it on), never in clear.
+        changes |= kept_tax_code(req.tax_code, svc.keys.id_hash, svc.sealer.seal)
     if changes:
         after = replace(account, rev=account.rev + 1, **changes)
         _update(svc, account, after)
@@ -119,7 +123,15 @@ def profile_of(svc: AccountsContext, account: CitizenAccount) -> dict:
     from chalicelib.accounts.services.views import link_view
 
     link = svc.links.get_link(account.account_id)
-    return account_view(account) | {"bank_link": link_view(link) if link else None}
+    return account_view(account, own_tax_code(svc, account)) | {"bank_link": link_view(link) if link else None}
+
+
+def own_tax_code(svc: AccountsContext, account: CitizenAccount) -> str | None:
+    """The account's tax code in full, for its owner (and the tax authority lookup): a personal one from its sealed
+    copy."""
+    if account.tax_code_sealed:
+        return svc.sealer.open(account.tax_code_sealed).decode()
+    return account.tax_code
 
 
 def change_phone(svc: AccountsContext, caller: Caller, body: dict) -> dict:

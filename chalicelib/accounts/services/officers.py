@@ -14,7 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from chalicelib.accounts.domain import RIGHT_CREATE_CITIZEN_ACCOUNTS, RIGHT_NAMES, Issuer, is_one_stop_unit
+from chalicelib.accounts.domain import (
+    RIGHT_CREATE_CITIZEN_ACCOUNTS,
+    RIGHT_NAMES,
+    Issuer,
+    is_one_stop_unit,
+    kept_tax_code,
+)
 from chalicelib.accounts.ports import AccountsContext, AuditEntry, Caller, OfficerUser, Unit
 from chalicelib.accounts.services import staff
 from chalicelib.core import admin_units, codes
@@ -56,7 +62,8 @@ class OfficerUserIn(BaseModel):
     id_number: IdNumber
     issuer: Issuer = Field(description="Who issued the account: `portal` or `vnpost` (Vietnam Post; such accounts "
                            "can never receive officer rights).")
-    tax_code: TaxCode | None = None
+    tax_code: TaxCode | None = Field(default=None, description="10/13-digit tax code, or a 12-digit personal number "
+                                     "(kept only as its keyed hash and last three digits, answered masked).")
 
     @field_validator("user_id")
     @classmethod
@@ -75,7 +82,8 @@ class UserSearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, max_length=150, description="Part of the name, any case/normalisation.")
     phone: MobilePhone | None = None
-    id_or_tax_code: str | None = Field(default=None, max_length=20, description="ID number or tax code (exact).")
+    id_or_tax_code: str | None = Field(default=None, max_length=20, description="ID number or tax code (exact; a 12-digit "
+                                  "one matches the ID number or the personal tax code, by its keyed hash).")
     unit_code: AgencyCodeOrBlank | None = None
     status: Literal["active", "locked"] | None = None
     unassigned: StrictBool | None = Field(default=None, description="true: only users assigned to no unit.")
@@ -131,7 +139,7 @@ def unit_view(unit: Unit) -> dict:
 def user_view(user: OfficerUser) -> dict:
     return {
         "user_id": user.user_id, "full_name": user.full_name, "phone": user.phone,
-        "id_number_masked": "*********" + user.id_last3, "tax_code": user.tax_code,
+        "id_number_masked": "*********" + user.id_last3, "tax_code": user.tax_code_masked,
         "issuer": user.issuer, "status": user.status, "units": list(user.units), "rights": list(user.rights),
         "roles": list(user.roles), "province_agency": user.province_agency, "created_at": user.created_at,
     }
@@ -186,7 +194,9 @@ def register_staff(svc: AccountsContext, actor: str, body: dict, roles: tuple[st
     user = OfficerUser(
         user_id=req.user_id, full_name=req.full_name, phone=req.phone, id_hash=svc.keys.id_hash(req.id_number),
         id_last3=req.id_number[-3:], issuer=req.issuer.value, status="active", created_at=svc.clock.now().isoformat(),
-        tax_code=req.tax_code, roles=tuple(sorted(roles)), province_agency=province_agency,
+        roles=tuple(sorted(roles)), province_agency=province_agency,
+        # a personal (12-digit) tax code as its hash and last digits only: nothing needs a staff user's in full
+        **{k: v for k, v in kept_tax_code(req.tax_code, svc.keys.id_hash).items() if k != "tax_code_sealed"},
     )
     try:
         return staff.register(svc, actor, user)
@@ -208,7 +218,8 @@ def search_users(svc: AccountsContext, caller: Caller, body: dict) -> dict:
             continue
         if req.phone and user.phone != req.phone:
             continue
-        if (id_hash or tax) and not (user.id_hash == id_hash or (tax is not None and user.tax_code == tax)):
+        if (id_hash or tax) and not ((id_hash is not None and id_hash in (user.id_hash, user.tax_code_hash))
+                                     or (tax is not None and user.tax_code == tax)):
             continue
         if unit and unit not in user.units:
             continue

@@ -1,13 +1,14 @@
-"""How accounts and bank links are shown: the ID number only masked, never in clear."""
+"""How accounts and bank links are shown: the ID number only masked, never in clear; a personal (12-digit) tax code
+masked like it unless the owner is shown their own (``full_tax_code``)."""
 from __future__ import annotations
 
 from chalicelib.accounts.ports import BankLink, CitizenAccount
 
 
-def account_view(a: CitizenAccount) -> dict:
+def account_view(a: CitizenAccount, full_tax_code: str | None = None) -> dict:
     return {
         "account_id": a.account_id, "full_name": a.full_name, "date_of_birth": a.date_of_birth, "sex": a.sex,
-        "phone": a.phone, "email": a.email, "tax_code": a.tax_code, "id_number_masked": "*********" + a.id_last3,
+        "phone": a.phone, "email": a.email, "tax_code": full_tax_code or a.tax_code_masked, "id_number_masked": "*********" + a.id_last3,
         "unit_code": a.unit_code, "created_by": a.created_by, "created_at": a.created_at, "status": a.status,
         "must_change_password": a.must_change_password,
     }
