@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.config import Settings
 from chalicelib.core.clock import VN_TZ, FixedClock
 from chalicelib.core.context import Context
+from chalicelib.core.hashing import HmacKeyring
 from chalicelib.payments.domain.notices import Dossier
 from chalicelib.payments.domain.payments import Payment
 from chalicelib.payments.ports import (
@@ -31,6 +32,7 @@ from chalicelib.receipts.domain import Receipt, receipt_id_for
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
 TEST_ID_HASH_KEY = b"unit-test-id-hash-key-never-used-in-production"
+TEST_MASTER_KEY = b"unit-test-accounts-master-key-never-used-in-production"  # the accounts' keyring (fakes_accounts)
 TEST_VNPAY_SECRET = "UNITTESTVNPAYHASHSECRET000000001"
 
 
@@ -491,6 +493,7 @@ def make_services(clock: FixedClock | None = None, **overrides: Any) -> Context:
         "alerts": FakeAlerts(),
         "forwarding": FakeForwarding(),
         "hasher": FakeHasher(),
+        "keys": HmacKeyring(lambda: TEST_MASTER_KEY),
         "bank_links": FakeBankLinks(set()),
     }
     fields.update(overrides)

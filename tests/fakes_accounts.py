@@ -34,12 +34,11 @@ from chalicelib.core.hashing import HmacKeyring
 from chalicelib.core.ports import AlreadyExistsError, StaleRecordError
 from chalicelib.otp.domain import OtpRecord, SendCounter, SendWindows, counted_attempt
 from chalicelib.otp.ports import SendLimitError, TokenClaim, TokenRejectedError
-from tests.fakes import FakeOutbox, FakeSms
+from tests.fakes import TEST_MASTER_KEY, FakeOutbox, FakeSms
 
 START = datetime(2026, 5, 20, 9, 0, 0, tzinfo=VN_TZ)
 UNIT_SETTINGS = Settings(cognito_user_pool_id="ap-southeast-1_UNIT", cognito_citizen_client_id="citizen-client",
                          cognito_staff_client_id="staff-client")
-TEST_MASTER_KEY = b"unit-test-accounts-master-key-never-used-in-production"
 
 
 class InMemoryDirectory:
@@ -511,11 +510,17 @@ class FakeUserPool:
 
 
 class FakeHistory:
+    """``payments``: by account (paid signed in); ``by_payer``: by the keyed hash of the anonymous payer's ID."""
+
     def __init__(self) -> None:
         self.payments: dict[str, list[Any]] = {}
+        self.by_payer: dict[str, list[Any]] = {}
+        self.asked: list[tuple[str, str | None]] = []
 
-    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None):
-        items = sorted(self.payments.get(citizen_sub, []), key=lambda p: p.created_at, reverse=True)
+    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None, payer_key: str | None = None):
+        self.asked.append((citizen_sub, payer_key))
+        mine = self.payments.get(citizen_sub, []) + (self.by_payer.get(payer_key, []) if payer_key else [])
+        items = sorted(mine, key=lambda p: p.created_at, reverse=True)
         start = int(cursor) if cursor else 0
         page = items[start:start + limit]
         return page, (str(start + limit) if start + limit < len(items) else None)

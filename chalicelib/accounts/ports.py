@@ -240,8 +240,11 @@ class BankDirectory(Protocol):
 
 
 class PaymentHistory(Protocol):
-    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
-        """A page of the citizen's payments, newest first, and an opaque cursor for the next page."""
+    def payments_of(self, citizen_sub: str, limit: int, cursor: str | None,
+                    payer_key: str | None = None) -> tuple[list[Any], str | None]:
+        """A page of the citizen's payments, newest first, and an opaque cursor for the next page (ValueError: a
+        cursor this history never gave this citizen). With ``payer_key`` (the account's ``id_hash``) also the
+        payments made through the anonymous lookup with that ID number."""
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,13 @@ class IdHasher(Protocol):
     def hash_id(self, normalised_id_number: str) -> str: ...
 
 
+class PayerKeys(Protocol):
+    """The accounts' keyed hash of an ID number (an account's ``id_hash``): what files an anonymous payment under
+    the history of the citizen with that number (a different key from the dossier's ``IdHasher``)."""
+
+    def id_hash(self, id_number: str) -> str: ...
+
+
 class CommuneCodes(Protocol):
     """M10: the current statistics commune a notice's commune code stands for (the confirmed tax-code map of the
     province, or today's list, or the pre-2025 list with its successors). Raises ``core.errors.AppError`` (422
@@ -153,6 +160,7 @@ class PaymentsContext(Protocol):
     dossiers: DossierRepository
     ledger: Ledger
     hasher: IdHasher
+    keys: PayerKeys
     bank_links: BankLinks
     pay_pages: PaymentPages
     status_refresh: StatusRefresh

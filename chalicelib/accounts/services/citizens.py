@@ -170,7 +170,9 @@ def _sync_pool_phone(svc: AccountsContext, username: str, phone: str) -> None:
 
 
 def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor: str | None) -> dict:
-    """The citizen's payments, newest first, with their states and receipts; paginated by an opaque cursor."""
+    """The citizen's payments, newest first, with their states and receipts; paginated by an opaque cursor. Those
+    paid signed in and those paid through the anonymous lookup with the account's own ID number (matched by its
+    keyed hash: a 9-digit old number is another number)."""
     sub = require_citizen(caller)
     try:
         size = int(limit) if limit not in (None, "") else 20
@@ -179,7 +181,7 @@ def transactions(svc: AccountsContext, caller: Caller, limit: str | None, cursor
     if not 1 <= size <= 100:
         raise validation_error([FieldError("limit", "LIMIT_INVALID", "Số bản ghi mỗi trang phải từ 1 đến 100.")])
     try:
-        items, next_cursor = svc.history.payments_of(sub, size, cursor)
+        items, next_cursor = svc.history.payments_of(sub, size, cursor, payer_key=_account_of(svc, caller).id_hash)
     except ValueError:
         # An opaque cursor's content is beyond any schema: its own code (declared by the route).
         raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None

@@ -72,6 +72,14 @@ def _day_index(p: Payment) -> dict[str, Any]:
             "bank_txn_ref": p.bank_txn_ref, "paid_at": p.paid_at}
 
 
+def history_partition(p: Payment) -> str | None:
+    """Where a payment is found in a citizen's history (gsi1): under the account that paid it (``CIT#<sub>``), or,
+    paid anonymously, under the keyed hash of the payer's ID number (``PAYER#<hash>``); never both."""
+    if p.citizen_sub:
+        return f"CIT#{p.citizen_sub}"
+    return f"PAYER#{p.payer_id_hash}" if p.payer_id_hash else None
+
+
 def payment_item(item_model, p: Payment, shards: int):
     """The ledger item of a payment. A live payment carries the gsi2 keys (due at its expiry); any other state
     writes none, which takes it out of the sparse index in the same write that ends it; a PAID one carries the
@@ -84,8 +92,8 @@ def payment_item(item_model, p: Payment, shards: int):
         state=p.state.value,
         rev=p.rev,
         doc=p.model_dump_json(),
-        gsi1pk=f"CIT#{p.citizen_sub}" if p.citizen_sub else None,
-        gsi1sk=p.created_at if p.citizen_sub else None,
+        gsi1pk=history_partition(p),
+        gsi1sk=p.created_at if history_partition(p) else None,
         gsi2pk=live_shard(p.payment_id, shards) if live else None,
         gsi2sk=live_sort_key(p.expires_at, p.payment_id) if live else None,
         test=True if p.test else None,  # a self-test payment: reports and reconciliation skip it

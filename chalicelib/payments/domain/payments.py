@@ -74,6 +74,7 @@ class PaymentOrder(BaseModel):
     notice_version: int = 0
     claim_key: str | None = None  # tax debts: the claim that stops the same debt being paid twice
     payer_id_sealed: str | None = None  # the payer's ID number, sealed: for the province payload only
+    payer_id_hash: str | None = None  # anonymous payments: the account keyed hash of the lookup's ID number
     notify_phone_sealed: str | None = None  # where the paid SMS goes, sealed
     on_paid: tuple[dict, ...] = ()  # intents {"kind", "payload", "ref"} written with PAID (e.g. tell the tax authority)
 
@@ -95,6 +96,9 @@ class Payment(BaseModel):
     payer_tax_code: str | None = None
     payer_address: str | None = None
     payer_id_sealed: str | None = None
+    # Anonymous payments only: the lookup's ID number as the account keyed hash (Keyring.id_hash), so the citizen
+    # whose account has that number finds the payment in their history (gsi1 PAYER#<hash>). Never the number.
+    payer_id_hash: str | None = None
     notify_phone_sealed: str | None = None
     on_paid: list[dict] = Field(default_factory=list)
     amount_vnd: int

@@ -129,6 +129,10 @@ def initiate_payment(
             raise conflict("NOTICE_ALREADY_PAID", "Thông báo thuế này đã được thanh toán.")
         raise conflict("PAYMENT_IN_PROGRESS", "Thông báo thuế này đang có một giao dịch thanh toán chưa kết thúc.")
     order = land_order(svc, dossier, notice, req.id_number)
+    if citizen_sub is None:
+        # Paid through the anonymous lookup: filed under the payer's ID number (its hash only), so the citizen whose
+        # account has that very number sees it in their history. A signed-in payment is filed under the account.
+        order = order.model_copy(update={"payer_id_hash": svc.keys.id_hash(req.id_number)})
     return _start(svc, order, req.bank_code, req.return_url, direct, citizen_sub, key_hash, req_hash, client_ip)
 
 
