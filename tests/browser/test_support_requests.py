@@ -67,6 +67,35 @@ def test_a_province_admin_files_a_request_and_follows_it(browsing, site, stack):
     watch.assert_clean()
 
 
+def test_a_configuration_request_is_filed_through_the_form_with_its_api_checked(desktop, site, stack):
+    from chalicelib.local import devkeys
+
+    page, watch = desktop
+    short = next_province().agency_code
+    admin = new_identity(stack.api_url, "province_admin", province=short)
+    testing.sign_in_staff(page, site, admin.login, admin.password, then=f"{PAGE}?tao=1")
+    page.get_by_label("Loại yêu cầu *").select_option("api_configuration")
+    form = page.locator("#form-tao")
+    for label, value in [("Người yêu cầu *", "Nguyễn Văn Hùng"), ("Số điện thoại *", "0912345678"),
+                         ("Email phản hồi *", "phanhoi@tinh.example.vn"), ("Mô tả yêu cầu *", "Cấu hình API."),
+                         ("Tên yêu cầu *", f"Tỉnh {short}- hỗ trợ cấu hình URL API thanh toán nghĩa vụ tài chính đất đai")]:
+        form.get_by_label(label, exact=True).fill(value)
+    payment = page.get_by_role("group", name="API BNDP thanh toán thuế đất", exact=True)
+    assert payment.get_by_label("Đề nghị cấu hình API này").is_checked()
+    payment.get_by_label("URL API lấy session").fill(f"{stack.province_url}/p/{short}/session")
+    payment.get_by_label("URL API lấy dữ liệu").fill(f"{stack.province_url}/p/{short}/payment_result")
+    payment.get_by_label("Tên đăng nhập API").fill(devkeys.LOCAL_PROVINCE_USERNAME)
+    payment.get_by_label("Mật khẩu API").fill(devkeys.LOCAL_PROVINCE_PASSWORD)
+    assert testing.axe_violations(page) == []
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    page.wait_for_url(f"{site}{PAGE}?ma=YC*")
+    apis = page.get_by_role("region", name="Các API đề nghị cấu hình")
+    assert apis.locator("tbody tr").count() == 1
+    assert "mã 200" in apis.inner_text() and "đã nhận token" in apis.inner_text()
+    assert devkeys.LOCAL_PROVINCE_PASSWORD not in page.content()
+    watch.assert_clean()
+
+
 def test_an_operator_processes_and_applies_a_configuration_request(desktop, site, stack):
     page, watch = desktop
     short = next_province().agency_code

@@ -218,9 +218,10 @@ function who(by, party) {
   return `${by} (${PARTY[party] || party})`;
 }
 
-function auditDetail(a) {
+function auditDetail(a, statuses) {
   const bits = [];
-  if (a.status_from || a.status_to) bits.push(`${a.status_from || ""} → ${a.status_to || ""}`);
+  const label = (s) => statuses[s] || s || "";
+  if (a.status_from || a.status_to) bits.push(`${label(a.status_from)} → ${label(a.status_to)}`);
   if (a.reason) bits.push(`Lý do: ${a.reason}`);
   if (a.attachments) bits.push(`${a.attachments} tệp đính kèm`);
   if (a.credentials_sealed) bits.push(`${a.credentials_sealed} thông tin đăng nhập đã niêm phong`);
@@ -279,7 +280,7 @@ function renderRequest(r, cat) {
   fill($("#lich-su"), dataTable("Lịch sử trạng thái", [["Thời gian"], ["Trạng thái"], ["Người thực hiện"], ["Ghi chú"]],
     r.history.map((s) => [dateTime(s.at), cat.statuses[s.status] || s.status, who(s.by, s.party), s.note || "—"])));
   fill($("#nhat-ky"), dataTable("Nhật ký thao tác", [["Thời gian"], ["Thao tác"], ["Người thực hiện"], ["Chi tiết"]],
-    (r.audit || []).map((a) => [dateTime(a.at), AUDIT_ACTIONS[a.action] || a.action, who(a.by, a.party), auditDetail(a)])));
+    (r.audit || []).map((a) => [dateTime(a.at), AUDIT_ACTIONS[a.action] || a.action, who(a.by, a.party), auditDetail(a, cat.statuses)])));
 }
 
 function checkText(check) {
