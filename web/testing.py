@@ -203,3 +203,54 @@ def sign_in_staff(page, site: str, username: str, password: str, then: str | Non
     page.get_by_label("Mật khẩu", exact=True).fill(password)
     page.get_by_role("button", name="Đăng nhập", exact=True).click()
     page.wait_for_url(f"{site}{then or '/can-bo/index.html'}*")
+
+
+# --- support requests and onboarding (screen 4) ---------------------------------------------------------------------
+
+def support_form(short: str, request_type: str = "other", **over) -> dict:
+    """A support-request body as the province's focal officer fills it (POST /v1/support-requests)."""
+    return {"request_type": request_type, "service_group": "dvcqg_integration",
+            "service": "land_financial_obligations", "requester_name": "Nguyễn Văn Hùng",
+            "requester_phone": "0912345678", "feedback_email": f"phanhoi-{short.lower()}@tinh.example.vn",
+            "title": f"Tỉnh {short}- hỗ trợ cấu hình URL API thanh toán nghĩa vụ tài chính đất đai",
+            "description": "Đề nghị cấu hình các API như sau.", **over}
+
+
+def simulated_apis(stack, short: str) -> list[dict]:
+    """The three API types of a province pointed at the local simulated province (with its dev credentials)."""
+    from chalicelib.local import devkeys
+
+    creds = {"username": devkeys.LOCAL_PROVINCE_USERNAME, "password": devkeys.LOCAL_PROVINCE_PASSWORD}
+    return [{"api_type": t, "session_url": f"{stack.province_url}/p/{short}/session",
+             "data_url": f"{stack.province_url}/p/{short}/{t}", "credentials": creds, "connect_timeout_s": 3,
+             "read_timeout_s": 15} for t in ("notice", "payment_result", "receipt_file")]
+
+
+def file_support_request(api_url: str, headers: dict, body: dict) -> dict:
+    r = requests.post(f"{api_url}/v1/support-requests", headers=headers, json=body, timeout=20)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def upload_support_attachment(api_url: str, headers: dict, name: str, content: bytes) -> dict:
+    """An attachment uploaded the way the API offers it (a presigned S3 POST), as {attachment_id, file_name}."""
+    r = requests.post(f"{api_url}/v1/support-requests/attachments", headers=headers, json={"file_name": name},
+                      timeout=20)
+    assert r.status_code == 201, r.text
+    got = r.json()
+    up = requests.post(got["upload"]["url"], data=got["upload"]["fields"], files={"file": (name, content)}, timeout=20)
+    assert up.status_code in (200, 201, 204), up.text
+    return {"attachment_id": got["attachment_id"], "file_name": name}
+
+
+def configure_simulated_province(stack, province, operator_headers: dict) -> str:
+    """Register a province's three APIs (PUT /v1/provinces/{agency}/apis/{type}, an operator) pointed at the
+    simulated province, so a self-test can run; returns the agency code."""
+    agency = f"000.00.00.{province.agency_code}"
+    for api in simulated_apis(stack, province.agency_code):
+        body = {k: v for k, v in api.items() if k != "api_type"}
+        r = requests.put(f"{stack.api_url}/v1/provinces/{agency}/apis/{api['api_type']}", headers=operator_headers,
+                         timeout=20, json={"province_code": province.stats_code, "province_name": province.name,
+                                           "unit_code": agency, **body})
+        assert r.status_code == 200, r.text
+    return agency
