@@ -203,3 +203,23 @@ def sign_in_staff(page, site: str, username: str, password: str, then: str | Non
     page.get_by_label("Mật khẩu", exact=True).fill(password)
     page.get_by_role("button", name="Đăng nhập", exact=True).click()
     page.wait_for_url(f"{site}{then or '/can-bo/index.html'}*")
+
+
+# --- operator console (units and users, reconciliation and refunds, reports) ----------------------------------------
+
+def fresh_unit_code(agency_code: str) -> str:
+    """A unit code of the province (agency code H..) that no earlier call gave out."""
+    n = uuid.uuid4().int
+    return f"{n % 900 + 100:03d}.{n // 1000 % 90 + 10:02d}.{n // 100000 % 90 + 10:02d}.{agency_code}"
+
+
+def fresh_id_number() -> str:
+    """A 12-digit ID number (Hà Nội, male, born 1990) unlikely to be taken."""
+    return f"0010900{uuid.uuid4().int % 10**5:05d}"
+
+
+def ensure_unit(code: str, name: str) -> None:
+    """A unit of the directory, as an administrator creates it (in the stack's process)."""
+    from chalicelib.local.identities import ensure_unit as ensure
+
+    ensure(code, name)
