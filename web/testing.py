@@ -254,3 +254,140 @@ def configure_simulated_province(stack, province, operator_headers: dict) -> str
                                            "unit_code": agency, **body})
         assert r.status_code == 200, r.text
     return agency
+
+
+# --- operator console (units and users, reconciliation and refunds, reports) ----------------------------------------
+
+def fresh_unit_code(agency_code: str) -> str:
+    """A unit code of the province (agency code H..) that no earlier call gave out."""
+    n = uuid.uuid4().int
+    return f"{n % 900 + 100:03d}.{n // 1000 % 90 + 10:02d}.{n // 100000 % 90 + 10:02d}.{agency_code}"
+
+
+def fresh_id_number() -> str:
+    """A 12-digit ID number (Hà Nội, male, born 1990) unlikely to be taken."""
+    return f"0010900{uuid.uuid4().int % 10**5:05d}"
+
+
+def ensure_unit(code: str, name: str) -> None:
+    """A unit of the directory, as an administrator creates it (in the stack's process)."""
+    from chalicelib.local.identities import ensure_unit as ensure
+
+    ensure(code, name)
+
+
+def _notice(api_url: str, amount: int, province: str = "H35") -> tuple[str, str]:
+    """A fresh dossier of ``province`` (agency code H..) with one notice of ``amount``: (dossier, notice number)."""
+    from chalicelib.local.demo import demo_notice
+    from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
+
+    dossier = f"000.00.{uuid.uuid4().int % 100:02d}.{province}-260520-{uuid.uuid4().int % 10000:04d}"
+    payload = demo_notice(dossier, (amount,))
+    r = _signed(f"{api_url}/v1/partners/notices", payload, LOCAL_TAX_AUTHORITY_SECRET)
+    assert r.status_code == 200, r.text
+    return dossier, payload["notices"][0]["notice_number"]
+
+
+def _pay(api_url: str, dossier: str, number: str, bank: str) -> dict:
+    r = requests.post(f"{api_url}/v1/payments", json={"dossier_code": dossier, "id_number": "035095001234",
+                      "notice_number": number, "bank_code": bank}, timeout=20)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def bank_paid(api_url: str, bank: str, payment: dict, paid_at: str, ref: str | None = None) -> str:
+    """The bank's signed success callback for a payment (paid at ``paid_at``); returns its bank reference."""
+    from chalicelib.local.devkeys import LOCAL_BANK_SECRETS
+
+    ref = ref or f"FT{uuid.uuid4().int % 10**12:012d}"
+    r = _signed(f"{api_url}/v1/partners/banks/{bank}/callbacks", {
+        "payment_id": payment["payment_id"], "bank_txn_ref": ref, "amount_vnd": payment["amount_vnd"],
+        "currency": "VND", "status": "SUCCESS", "paid_at": paid_at}, LOCAL_BANK_SECRETS[bank])
+    assert r.status_code == 200, r.text
+    return ref
+
+
+def paid_in_province(api_url: str, province: str, on, payments) -> list[dict]:
+    """Payments of ``province`` (agency code) paid on the day ``on`` (a date): ``payments`` [(bank, amount)]."""
+    from datetime import datetime, timedelta, timezone
+
+    made = []
+    for i, (bank, amount) in enumerate(payments):
+        dossier, number = _notice(api_url, amount, province)
+        payment = _pay(api_url, dossier, number, bank)
+        at = datetime(on.year, on.month, on.day, 9 + i, tzinfo=timezone(timedelta(hours=7))).isoformat()
+        bank_paid(api_url, bank, payment, at)
+        made.append(payment)
+    return made
+
+
+def settled_run(stack, plants: list[str], bank: str = "VCB") -> dict:
+    """A settlement day of its own (far in the future, so no other test's run shares it): one payment per planted
+    discrepancy kind (``amount_mismatch``, ``duplicate_at_bank``, ...) plus one that matches, paid and called back,
+    the bank's file with the plants delivered into the documents bucket as the bank does; the finished run (RunView
+    fields) once the S3 event's job is done."""
+    import random
+    from datetime import date, datetime, timedelta, timezone
+
+    import boto3
+
+    from chalicelib.local.identities import new_identity
+
+    day = date(2060, 1, 1) + timedelta(days=random.randrange(0, 5000))
+    vn = timezone(timedelta(hours=7))
+    kinds = ["matched", *plants]
+    payments = {}
+    for i, kind in enumerate(kinds):
+        dossier, number = _notice(stack.api_url, 1_000_000 + 1000 * (i + 1))
+        payment = _pay(stack.api_url, dossier, number, bank)
+        at = datetime(day.year, day.month, day.day, 9 + i, tzinfo=vn).isoformat()
+        ref = f"FT{uuid.uuid4().int % 10**12:012d}"
+        booked = requests.post(f"{stack.bank_url}/control/transactions", json={
+            "bank_code": bank, "payment_id": payment["payment_id"], "amount_vnd": payment["amount_vnd"],
+            "status": "SUCCESS", "paid_at": at, "bank_txn_ref": ref}, timeout=20)
+        assert booked.status_code == 201, booked.text
+        bank_paid(stack.api_url, bank, payment, at, ref)
+        payments[kind] = {**payment, "bank_txn_ref": ref}
+    plant = [{"kind": k, "payment_id": payments[k]["payment_id"]} for k in plants]
+    r = requests.post(f"{stack.bank_url}/control/settlement", json={"bank": bank, "date": day.isoformat(),
+                      "plant": plant}, timeout=20)
+    assert r.status_code == 200, r.text
+    content = requests.get(f"{stack.bank_url}{r.json()['url']}", timeout=20).content
+    boto3.client("s3").put_object(Bucket=stack.env["DOCUMENTS_BUCKET"], Key=f"settlements/{bank}/{r.json()['name']}",
+                                  Body=content)
+    headers = new_identity(stack.api_url, "operator").headers
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = requests.get(f"{stack.api_url}/v1/reconciliation/runs", headers=headers, timeout=20, params={
+            "bank_code": bank, "date_from": day.isoformat(), "date_to": day.isoformat()}).json()["items"]
+        done = [run for run in got if run["status"] in ("COMPLETED", "REFUSED")]
+        if done:
+            return {**done[0], "payments": payments, "day": day}
+        time.sleep(0.2)
+    raise AssertionError(f"no finished {bank} run for {day}")
+
+
+def double_payment(stack, bank: str = "ICB") -> tuple[dict, str]:
+    """A payment whose money the bank took after it expired, once another payment had paid the notice: the portal
+    marks it refund_required (what a refund may be requested for). Returns (payment, its bank transaction ref)."""
+    from chalicelib import bootstrap
+    from chalicelib.aws.tables import models
+    from chalicelib.config import get_settings
+
+    dossier, number = _notice(stack.api_url, 1_378_500)
+    first = _pay(stack.api_url, dossier, number, bank)
+    r = requests.post(f"{stack.bank_url}/api/pay", json={"payment_id": first["payment_id"], "bank_code": bank,
+                      "amount_vnd": first["amount_vnd"], "outcome": "success", "deliver": False}, timeout=20)
+    assert r.status_code == 200, r.text
+    ref = r.json()["transaction"]["bank_txn_ref"]
+    ledger = bootstrap.context().ledger
+    stored = ledger.get_payment(first["payment_id"])
+    ledger._payment_item(stored.model_copy(update={"expires_at": int(time.time()) - 1, "rev": stored.rev + 1})).save()
+    dossier_model, _ = models(get_settings())
+    dossier_model(dossier).update(actions=[dossier_model.notices[number]["live_payment_expires_at"].set(0)])
+    second = _pay(stack.api_url, dossier, number, "BIDV")
+    bank_paid(stack.api_url, "BIDV", second, "2026-05-20T10:01:02+07:00")
+    requests.post(f"{stack.bank_url}/control/deliver", json={"bank_code": bank, "payment_id": first["payment_id"]},
+                  timeout=20)
+    assert ledger.get_payment(first["payment_id"]).refund_required is True
+    return first, ref
