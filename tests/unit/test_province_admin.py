@@ -292,3 +292,20 @@ def test_loopback_on_a_listed_port_is_called():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_delivery_stats_list_one_state_in_pages_within_scope():
+    from chalicelib.provinces.domain.delivery import NOTICE, Delivery
+
+    psvc = make_province_services()
+    for n in range(3):
+        psvc.deliveries.add_pending(Delivery(NOTICE, f"D{n}:TB{n}:v1", PROVINCE, {}), f"2026-05-20T10:0{n}:00+07:00")
+    first = provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "pending", None, 2, None)
+    assert first["pending"] == 3 and first["state"] == "pending"
+    assert [i["subject_id"] for i in first["items"]] == ["D2:TB2:v1", "D1:TB1:v1"]  # newest first
+    rest = provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "pending", None, 2, first["next_cursor"])
+    assert [i["subject_id"] for i in rest["items"]] == ["D0:TB0:v1"] and "next_cursor" not in rest
+    assert "items" not in provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE)
+    _refused(lambda: provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "dead", None, 2, first["next_cursor"]),
+             422, "CURSOR_INVALID")
+    _refused(lambda: provinces.delivery_stats(psvc, ADMIN_OTHER, PROVINCE, "pending"), 403, "PROVINCE_FORBIDDEN")
