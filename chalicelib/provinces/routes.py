@@ -13,6 +13,7 @@ from chalicelib.core.fields import LazySchema, province_agency_code_schema
 from chalicelib.provinces.domain.registry import AlertContactsIn, ProvinceApiIn
 from chalicelib.provinces.schemas import (
     ApiList,
+    ApiSamples,
     AuditRecords,
     ConfiguredCheck,
     ContactsList,
@@ -127,6 +128,21 @@ def check_new_url(call: Call):
     from chalicelib.provinces.services.api_check import check_url
 
     return check_url(call.ctx, _actor(call), call.body())
+
+
+class SamplesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    agency_code: str | None = Field(default=None, max_length=35,
+                                    description="The province whose unit code the samples carry.")
+
+
+@route(bp, "GET", "/v1/api-checks/samples", tag=TAG, access=ADMINS, query=SamplesQuery, problems=SCOPE,
+       summary="The sample body of each API type for the API check (the portal's payloads, with sample data)",
+       ok={200: Ok("One sample per API type.", ApiSamples)})
+def api_check_samples(call: Call):
+    from chalicelib.provinces.services.api_check import samples
+
+    return samples(call.ctx, _actor(call), call.query().agency_code)
 
 
 # -- deliveries ---------------------------------------------------------------------------------------------------

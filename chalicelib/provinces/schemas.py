@@ -2,7 +2,7 @@
 the shell's contract checks hold them to these models on the test stage)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,6 +80,16 @@ class ConfiguredCheck(_Out):
 
 class UrlCheck(CallView):
     api_type: ApiTypeName
+
+
+class ApiSample(_Out):
+    api_type: ApiTypeName
+    api_type_label: str = Field(description="The portal's Vietnamese name of the API type.")
+    body: dict[str, Any] = Field(description="The payload as the portal sends it (sample data).")
+
+
+class ApiSamples(_Out):
+    samples: list[ApiSample]
 
 
 class DeliveryItem(_Out):

@@ -309,3 +309,18 @@ def test_delivery_stats_list_one_state_in_pages_within_scope():
     _refused(lambda: provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "dead", None, 2, first["next_cursor"]),
              422, "CURSOR_INVALID")
     _refused(lambda: provinces.delivery_stats(psvc, ADMIN_OTHER, PROVINCE, "pending"), 403, "PROVINCE_FORBIDDEN")
+
+
+def test_api_check_samples_are_the_portals_payloads_for_the_provinces_unit():
+    from chalicelib.provinces.domain.delivery import SAMPLE_RECEIPT_ID
+
+    psvc = make_province_services()
+    got = {s["api_type"]: s for s in api_check.samples(psvc, ADMIN_H35, PROVINCE)["samples"]}
+    assert list(got) == ["notice", "payment_result", "receipt_file"]
+    assert got["payment_result"]["api_type_label"] == "API BNDP thanh toán thuế đất"
+    pay = got["payment_result"]["body"]
+    assert pay["message_id"] == f"{SAMPLE_RECEIPT_ID}:payment_result" and pay["status"] == 1
+    assert pay["unit_code"] == psvc.registry.get_apis(PROVINCE)[next(iter(psvc.registry.get_apis(PROVINCE)))].unit_code
+    assert got["receipt_file"]["body"]["content_type"] == "application/pdf" and "payer_phone" not in str(got)
+    assert api_check.samples(psvc, OPERATOR, None)["samples"][0]["body"]["unit_code"] == "000.00.00.H00"
+    _refused(lambda: api_check.samples(psvc, ADMIN_OTHER, PROVINCE), 403, "PROVINCE_FORBIDDEN")
