@@ -324,3 +324,11 @@ def test_api_check_samples_are_the_portals_payloads_for_the_provinces_unit():
     assert got["receipt_file"]["body"]["content_type"] == "application/pdf" and "payer_phone" not in str(got)
     assert api_check.samples(psvc, OPERATOR, None)["samples"][0]["body"]["unit_code"] == "000.00.00.H00"
     _refused(lambda: api_check.samples(psvc, ADMIN_OTHER, PROVINCE), 403, "PROVINCE_FORBIDDEN")
+
+
+def test_an_invalid_alert_phone_or_email_is_named_by_its_index():
+    psvc = make_province_services()
+    err = _refused(lambda: provinces.put_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment", {
+        "phones": ["0912345601", "0987654321", "0123"], "emails": ["a@tinh.example.vn", "sai@"]}), 422,
+        "VALIDATION_FAILED")
+    assert [(e.field, e.code) for e in err.errors] == [("phones.2", "PHONE_INVALID"), ("emails.1", "EMAIL_INVALID")]
