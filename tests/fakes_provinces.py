@@ -167,6 +167,22 @@ class FakeDeliveryLedger:
                  if r["delivery"].province == province and r["state"] in ("FAILING", "DEAD")]
         return min(times, key=datetime.fromisoformat) if times else None
 
+    def page(self, province: str, state: str, kind: str | None, limit: int, cursor: str | None):
+        rows = sorted(((subject, r) for subject, r in self.records.items() if r["delivery"].province == province
+                       and r["state"] == state and kind in (None, r["delivery"].kind)),
+                      key=lambda sr: (sr[1]["since"], sr[0]), reverse=True)
+        start = 0
+        if cursor is not None:
+            if not cursor.startswith(f"{state}:") or not cursor.split(":", 1)[1].isdigit():
+                raise ValueError("cursor")
+            start = int(cursor.split(":", 1)[1])
+        chunk = rows[start:start + limit]
+        items = [{"kind": r["delivery"].kind, "subject_id": subject, "state": state, "since": r["since"],
+                  "attempts": r["attempts"], **{k: r[k] for k in ("last_error", "last_attempt_at", "next_attempt_at",
+                                                                  "delivered_at", "redriven_at") if r.get(k)}}
+                 for subject, r in chunk]
+        return items, (f"{state}:{start + limit}" if start + limit < len(rows) else None)
+
     def stale_pending(self, cutoff_iso: str, limit: int = 500) -> list[Delivery]:
         cutoff = datetime.fromisoformat(cutoff_iso)
         return [r["delivery"] for r in self.records.values()

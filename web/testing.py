@@ -391,3 +391,66 @@ def double_payment(stack, bank: str = "ICB") -> tuple[dict, str]:
                   timeout=20)
     assert ledger.get_payment(first["payment_id"]).refund_required is True
     return first, ref
+
+
+# --- province console (API registry, deliveries, alert contacts) -----------------------------------------------------
+
+def configure_province(api_url: str, province_url: str, province, headers: dict, types=("notice", "payment_result",
+                       "receipt_file")) -> str:
+    """Point a province's APIs at the simulated province over the public API (an operator's ``headers``) and wait
+    until the credentials are in the secret store (the configured check stops answering 409). Its agency code."""
+    from chalicelib.local import devkeys
+
+    short, agency = province.agency_code, f"000.00.00.{province.agency_code}"
+    for api_type in types:
+        r = requests.put(f"{api_url}/v1/provinces/{agency}/apis/{api_type}", headers=headers, timeout=20, json={
+            "province_code": province.stats_code, "province_name": province.name, "unit_code": agency,
+            "session_url": f"{province_url}/p/{short}/session", "data_url": f"{province_url}/p/{short}/{api_type}",
+            "credentials": {"username": devkeys.LOCAL_PROVINCE_USERNAME, "password": devkeys.LOCAL_PROVINCE_PASSWORD},
+            "connect_timeout_s": 1, "read_timeout_s": 1})
+        assert r.status_code == 200, r.text
+    wait_for_credentials(api_url, agency, types[-1], headers)
+    return agency
+
+
+def wait_for_credentials(api_url: str, agency: str, api_type: str, headers: dict, timeout_s: float = 30) -> None:
+    """The outbox writes new credentials within seconds: until then the configured API check answers 409."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = requests.post(f"{api_url}/v1/provinces/{agency}/apis/{api_type}/check", headers=headers,
+                          json={"body": {"message_id": "KIEMTRA:cho"}}, timeout=20)
+        if r.status_code != 409:
+            return
+        assert time.monotonic() < deadline, "the province credentials never reached the secret store"
+        time.sleep(0.2)
+
+
+def paid_receipt(api_url: str, bank_url: str, short: str, amount_vnd: int = 1_378_500) -> str:
+    """A notice of the province ``short`` (H60) paid at the simulated bank: its receipt id."""
+    from chalicelib.local.demo import demo_notice
+    from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
+
+    n = uuid.uuid4().int
+    dossier = f"000.00.{n % 100:02d}.{short}-260520-{n // 100 % 10000:04d}"
+    payload = demo_notice(dossier, (amount_vnd,))
+    assert _signed(f"{api_url}/v1/partners/notices", payload, LOCAL_TAX_AUTHORITY_SECRET).status_code == 200
+    pay = requests.post(f"{api_url}/v1/payments", timeout=20, json={
+        "dossier_code": dossier, "id_number": payload["id_number"],
+        "notice_number": payload["notices"][0]["notice_number"], "bank_code": "BIDV"})
+    assert pay.status_code == 201, pay.text
+    payment = pay.json()
+    done = requests.post(f"{bank_url}/api/pay", json={"payment_id": payment["payment_id"], "bank_code": "BIDV",
+                         "amount_vnd": payment["amount_vnd"], "outcome": "success"}, timeout=20)
+    assert done.status_code == 200 and done.json()["callback_status"] == 200, done.text
+    return "RCP" + payment["payment_id"][3:]
+
+
+def wait_for_deliveries(api_url: str, agency: str, headers: dict, state: str, count: int, timeout_s: float = 60) -> dict:
+    """Poll GET .../deliveries until ``count`` deliveries are in ``state`` (pending, delivered, failing, dead)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = requests.get(f"{api_url}/v1/provinces/{agency}/deliveries", headers=headers, timeout=20).json()
+        if stats.get(state, 0) >= count:
+            return stats
+        assert time.monotonic() < deadline, f"waited for {count} {state}, got {stats}"
+        time.sleep(0.2)

@@ -118,6 +118,12 @@ class DeliveryLedger(Protocol):
 
     def oldest_open_failure(self, province: str) -> str | None: ...
 
+    def page(self, province: str, state: str, kind: str | None, limit: int,
+             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the province's deliveries in ``state``, newest first (``kind``: receipt | notice only), each
+        as the DeliveryItem fields, and the next page's opaque cursor (None: no more). ValueError for a cursor
+        that is not a position inside this province's ``state`` listing."""
+
     def stale_pending(self, cutoff_iso: str, limit: int = 500) -> list[Delivery]:
         """PENDING deliveries issued before ``cutoff_iso`` and not swept since then."""
 

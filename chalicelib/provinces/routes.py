@@ -3,13 +3,17 @@ error-alert contacts (M12). Roles: province_admin for their own province, operat
 Thin: token -> Actor, body -> use case -> JSON."""
 from __future__ import annotations
 
+from typing import Literal
+
 from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
 from chalicelib.core.fields import LazySchema, province_agency_code_schema
 from chalicelib.provinces.domain.registry import AlertContactsIn, ProvinceApiIn
 from chalicelib.provinces.schemas import (
     ApiList,
+    ApiSamples,
     AuditRecords,
     ConfiguredCheck,
     ContactsList,
@@ -126,15 +130,44 @@ def check_new_url(call: Call):
     return check_url(call.ctx, _actor(call), call.body())
 
 
+class SamplesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    agency_code: str | None = Field(default=None, max_length=35,
+                                    description="The province whose unit code the samples carry.")
+
+
+@route(bp, "GET", "/v1/api-checks/samples", tag=TAG, access=ADMINS, query=SamplesQuery, problems=SCOPE,
+       summary="The sample body of each API type for the API check (the portal's payloads, with sample data)",
+       ok={200: Ok("One sample per API type.", ApiSamples)})
+def api_check_samples(call: Call):
+    from chalicelib.provinces.services.api_check import samples
+
+    return samples(call.ctx, _actor(call), call.query().agency_code)
+
+
 # -- deliveries ---------------------------------------------------------------------------------------------------
 
-@route(bp, "GET", "/v1/provinces/{agency_code}/deliveries", tag=TAG, access=ADMINS, params=(AGENCY,), problems=SCOPE,
+class DeliveriesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    __rules__ = ("CURSOR_INVALID",)  # an opaque cursor's content
+    state: Literal["pending", "delivered", "failing", "dead"] | None = Field(
+        default=None, description="List this state's deliveries (items), besides the counts.")
+    kind: Literal["receipt", "notice"] | None = Field(default=None, description="With state: one kind only.")
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+@route(bp, "GET", "/v1/provinces/{agency_code}/deliveries", tag=TAG, access=ADMINS, params=(AGENCY,),
+       query=DeliveriesQuery, problems=SCOPE,
        summary="Deliveries to a province by state: pending, delivered, failing, dead",
-       ok={200: Ok("Counts per state and failing_since.", DeliveryStats)})
+       description="Always the counts per state and failing_since; with `state` also a page of that state's "
+       "deliveries, newest first (`kind`, `limit`, `cursor` from the previous page's `next_cursor`).",
+       ok={200: Ok("Counts per state and failing_since (and a page of one state's deliveries).", DeliveryStats)})
 def province_deliveries(call: Call):
     from chalicelib.provinces.services.registry import delivery_stats
 
-    return delivery_stats(call.ctx, _actor(call), call.path["agency_code"])
+    q = call.query()
+    return delivery_stats(call.ctx, _actor(call), call.path["agency_code"], q.state, q.kind, q.limit, q.cursor)
 
 
 @route(bp, "POST", "/v1/provinces/{agency_code}/deliveries/redrive", tag=TAG, access=bearer("operator"),

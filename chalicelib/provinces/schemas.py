@@ -2,7 +2,7 @@
 the shell's contract checks hold them to these models on the test stage)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,6 +82,35 @@ class UrlCheck(CallView):
     api_type: ApiTypeName
 
 
+class ApiSample(_Out):
+    api_type: ApiTypeName
+    api_type_label: str = Field(description="The portal's Vietnamese name of the API type.")
+    body: dict[str, Any] = Field(description="The payload as the portal sends it (sample data).")
+
+
+class ApiSamples(_Out):
+    samples: list[ApiSample]
+
+
+class DeliveryItem(_Out):
+    """One delivery of a state (what the delivery-health screen lists): the subject, never the payer."""
+
+    kind: Literal["receipt", "notice"]
+    subject_id: str = Field(description="The receipt id, or dossier:notice:vN for a notice.")
+    state: Literal["PENDING", "DELIVERED", "FAILING", "DEAD"]
+    since: str = Field(description="When the delivery entered its state's queue (issued, first failed attempt, "
+                       "delivered, re-driven).")
+    attempts: int = Field(ge=0)
+    dossier_code: str | None = absent("The dossier's code (mã hồ sơ).")
+    notice_number: str | None = absent("The notice's number (số thông báo).")
+    amount_vnd: int | None = absent("Receipts: the amount paid.")
+    last_error: str | None = absent("The last failed attempt's error.")
+    last_attempt_at: str | None = absent("When the last failed attempt was.")
+    next_attempt_at: str | None = absent("FAILING: when the next attempt is due.")
+    delivered_at: str | None = absent("DELIVERED: when.")
+    redriven_at: str | None = absent("When an operator last re-drove it.")
+
+
 class DeliveryStats(_Out):
     agency_code: str
     pending: int = Field(ge=0)
@@ -89,6 +118,10 @@ class DeliveryStats(_Out):
     failing: int = Field(ge=0)
     dead: int = Field(ge=0)
     failing_since: str | None = Field(description="Start of the oldest delivery still failing or dead.")
+    state: Literal["pending", "delivered", "failing", "dead"] | None = absent(
+        "The state listed in `items` (the `state` filter), when one was asked for.")
+    items: list[DeliveryItem] | None = absent("With `state`: a page of that state's deliveries, newest first.")
+    next_cursor: str | None = absent("With `state`: the next page's cursor, when there is one.")
 
 
 class RedriveResult(_Out):

@@ -324,3 +324,34 @@ def test_api_check_shows_the_answer_does_not_follow_redirects_and_refuses_metada
 
     actions = [a["action"] for a in province_services().registry.list_audit("ADHOC")]
     assert actions[:3] == ["api_check_refused"] * 3 and "api_check" in actions
+
+
+def test_deliveries_of_one_state_are_listed_newest_first_in_pages_scoped_to_the_province(api, stack, fresh_province):
+    short, agency = fresh_province
+    stack.province.control(short, mode="500")
+    receipts = [paid_receipt(api, short) for _ in range(2)]
+    wait_for(lambda: all(delivery_state(api, r) == "DEAD" for r in receipts), 60, "DEAD")
+    url = f"{api.url}/v1/provinces/{agency}/deliveries"
+    admin = auth("province_admin", short)
+    first = api.s.get(url, params={"state": "dead", "kind": "receipt", "limit": 1}, headers=admin).json()
+    assert first["dead"] == 4 and first["state"] == "dead" and len(first["items"]) == 1  # 2 receipts + 2 notices
+    item = first["items"][0]
+    assert item["kind"] == "receipt" and item["state"] == "DEAD" and item["attempts"] >= 2 and item["last_error"]
+    assert item["amount_vnd"] == 1_378_500 and f".{short}-" in item["dossier_code"]
+    assert "payer_name" not in item and "doc" not in item
+    second = api.s.get(url, params={"state": "dead", "kind": "receipt", "limit": 1, "cursor": first["next_cursor"]},
+                       headers=admin).json()
+    assert {first["items"][0]["subject_id"], second["items"][0]["subject_id"]} == set(receipts)
+    assert "next_cursor" not in second or api.s.get(url, params={
+        "state": "dead", "kind": "receipt", "cursor": second["next_cursor"]}, headers=admin).json()["items"] == []
+    notices = api.s.get(url, params={"state": "dead", "kind": "notice"}, headers=admin).json()["items"]
+    assert len(notices) == 2 and all(n["kind"] == "notice" and n["notice_number"] for n in notices)
+    plain = api.s.get(url, headers=admin).json()
+    assert "items" not in plain and "state" not in plain
+    # A cursor is a position in this listing only: another state's or garbage is refused.
+    assert_problem(api.s.get(url, params={"state": "pending", "cursor": first["next_cursor"]}, headers=admin),
+                   422, "CURSOR_INVALID")
+    assert_problem(api.s.get(url, params={"state": "dead", "cursor": "bm9wZQ"}, headers=admin), 422, "CURSOR_INVALID")
+    assert_problem(api.s.get(url, params={"state": "lost"}, headers=admin), 422, "VALIDATION_FAILED")
+    assert_problem(api.s.get(url, params={"state": "dead"}, headers=auth("province_admin", "H35")), 403,
+                   "PROVINCE_FORBIDDEN")

@@ -292,3 +292,43 @@ def test_loopback_on_a_listed_port_is_called():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_delivery_stats_list_one_state_in_pages_within_scope():
+    from chalicelib.provinces.domain.delivery import NOTICE, Delivery
+
+    psvc = make_province_services()
+    for n in range(3):
+        psvc.deliveries.add_pending(Delivery(NOTICE, f"D{n}:TB{n}:v1", PROVINCE, {}), f"2026-05-20T10:0{n}:00+07:00")
+    first = provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "pending", None, 2, None)
+    assert first["pending"] == 3 and first["state"] == "pending"
+    assert [i["subject_id"] for i in first["items"]] == ["D2:TB2:v1", "D1:TB1:v1"]  # newest first
+    rest = provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "pending", None, 2, first["next_cursor"])
+    assert [i["subject_id"] for i in rest["items"]] == ["D0:TB0:v1"] and "next_cursor" not in rest
+    assert "items" not in provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE)
+    _refused(lambda: provinces.delivery_stats(psvc, ADMIN_H35, PROVINCE, "dead", None, 2, first["next_cursor"]),
+             422, "CURSOR_INVALID")
+    _refused(lambda: provinces.delivery_stats(psvc, ADMIN_OTHER, PROVINCE, "pending"), 403, "PROVINCE_FORBIDDEN")
+
+
+def test_api_check_samples_are_the_portals_payloads_for_the_provinces_unit():
+    from chalicelib.provinces.domain.delivery import SAMPLE_RECEIPT_ID
+
+    psvc = make_province_services()
+    got = {s["api_type"]: s for s in api_check.samples(psvc, ADMIN_H35, PROVINCE)["samples"]}
+    assert list(got) == ["notice", "payment_result", "receipt_file"]
+    assert got["payment_result"]["api_type_label"] == "API BNDP thanh toán thuế đất"
+    pay = got["payment_result"]["body"]
+    assert pay["message_id"] == f"{SAMPLE_RECEIPT_ID}:payment_result" and pay["status"] == 1
+    assert pay["unit_code"] == psvc.registry.get_apis(PROVINCE)[next(iter(psvc.registry.get_apis(PROVINCE)))].unit_code
+    assert got["receipt_file"]["body"]["content_type"] == "application/pdf" and "payer_phone" not in str(got)
+    assert api_check.samples(psvc, OPERATOR, None)["samples"][0]["body"]["unit_code"] == "000.00.00.H00"
+    _refused(lambda: api_check.samples(psvc, ADMIN_OTHER, PROVINCE), 403, "PROVINCE_FORBIDDEN")
+
+
+def test_an_invalid_alert_phone_or_email_is_named_by_its_index():
+    psvc = make_province_services()
+    err = _refused(lambda: provinces.put_contacts(psvc, OPERATOR, PROVINCE, "land_tax_payment", {
+        "phones": ["0912345601", "0987654321", "0123"], "emails": ["a@tinh.example.vn", "sai@"]}), 422,
+        "VALIDATION_FAILED")
+    assert [(e.field, e.code) for e in err.errors] == [("phones.2", "PHONE_INVALID"), ("emails.1", "EMAIL_INVALID")]

@@ -4,6 +4,7 @@ report figures (delivered, first failure, dead) is that update and the report ta
 on the transition, so a duplicate message never counts twice."""
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,32 @@ class DynamoDeliveries:
             found += [i["gsi1sk"]["S"].split("#", 1)[1] for i in page.get("Items", [])]
         return min(found, key=lambda t: datetime.fromisoformat(t)) if found else None
 
+    def page(self, province: str, state: str, kind: str | None, limit: int,
+             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        partition, prefix = f"DELIVERY#{state}", province + "#"
+        start = _decode_cursor(cursor, partition, prefix) if cursor else None
+        kind_prefix = {"receipt": "RCPT#", "notice": "NTC#"}.get(kind or "")
+        values = {":p": _s(partition), ":prov": _s(prefix), **({":kind": _s(kind_prefix)} if kind_prefix else {})}
+        extra = {"FilterExpression": "begins_with(pk, :kind)"} if kind_prefix else {}
+        kept: list[dict] = []
+        more = False
+        while True:
+            answer = self._ddb.query(TableName=self._table, IndexName="gsi1", ScanIndexForward=False, Limit=limit,
+                                     KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :prov)",
+                                     ExpressionAttributeValues=values, **extra,
+                                     **({"ExclusiveStartKey": start} if start else {}))
+            items = answer.get("Items", [])
+            kept += items[:limit - len(kept)]
+            start = answer.get("LastEvaluatedKey")
+            if len(kept) >= limit:
+                more = bool(start) or len(items) > len(kept)
+                break
+            if not start:
+                break
+        next_cursor = _encode_cursor({k: kept[-1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}) \
+            if more and kept else None
+        return [_item_view(i, state) for i in kept], next_cursor
+
     def _deliveries(self, state: str, prefix: str = "", limit: int = 1000) -> list[tuple[Any, str]]:
         from chalicelib.provinces.domain.delivery import NOTICE, Delivery, receipt_delivery
 
@@ -202,3 +229,40 @@ class DynamoDeliveries:
                 out[name] = item[name]["S"]
         out["attempts"] = int(item.get("attempts", {}).get("N", "0"))
         return out
+
+
+def _item_view(item: dict, state: str) -> dict[str, Any]:
+    """A ledger item as the delivery-health screen lists it: the subject and its delivery state, never the payer."""
+    pk = item["pk"]["S"]
+    doc = json.loads(item.get("doc", {}).get("S") or "{}")
+    out: dict[str, Any] = {"kind": "notice" if pk.startswith("NTC#") else "receipt", "subject_id": pk.split("#", 1)[1],
+                           "state": state, "since": item["gsi1sk"]["S"].partition("#")[2],
+                           "attempts": int(item.get("attempts", {}).get("N", "0"))}
+    if doc.get("dossier_code"):
+        out["dossier_code"] = str(doc["dossier_code"])
+    if doc.get("notice_number"):
+        out["notice_number"] = str(doc["notice_number"])
+    if out["kind"] == "receipt" and isinstance(doc.get("amount_vnd"), int):
+        out["amount_vnd"] = doc["amount_vnd"]
+    for name in ("last_error", "last_attempt_at", "next_attempt_at", "delivered_at", "redriven_at"):
+        if name in item:
+            out[name] = item[name]["S"]
+    return out
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, partition: str, prefix: str) -> dict[str, Any]:
+    """A cursor is only ever a position inside the listing it came from (this state, this province)."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise ValueError("cursor") from None
+    if not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi1pk", "gsi1sk"} \
+            or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()) \
+            or key["gsi1pk"]["S"] != partition or not key["gsi1sk"]["S"].startswith(prefix) \
+            or not key["pk"]["S"].startswith(("RCPT#", "NTC#")):
+        raise ValueError("cursor")
+    return key

@@ -299,3 +299,31 @@ def receipt_delivery(receipt: dict[str, Any]) -> Delivery:
 def notice_delivery(province: str, notice: dict[str, Any]) -> Delivery:
     subject = notice_subject_id(notice["dossier_code"], notice["notice_number"], notice["version"])
     return Delivery(NOTICE, subject, province, notice)
+
+
+# -- API check samples ------------------------------------------------------------------------------------------
+
+SAMPLE_RECEIPT_ID = "RCPKIEMTRAAPI0001"  # never a real receipt's id (real ones are RCP + a ULID)
+SAMPLE_PDF = b"%PDF-1.4\n% Tep mau kiem tra API - khong phai bien lai that\n%%EOF\n"
+
+
+def sample_payloads(unit_code: str, province_code: str = "00") -> dict[ApiType, dict[str, Any]]:
+    """What the API check offers to send: each API type's payload exactly as the portal builds it, from a sample
+    receipt and notice whose names say they are samples (the message ids are fixed, so a province that stores
+    what it receives de-duplicates repeated checks)."""
+    dossier, notice_number = f"000.00.00.H{province_code}-260520-0001", "TB-KIEMTRA-0001"
+    items = [{"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất", "amount_vnd": 1_378_500}]
+    receipt = {"receipt_id": SAMPLE_RECEIPT_ID, "receipt_number": "00000001", "template_symbol": "EBL01",
+               "series": "26TAA", "collecting_unit_code": unit_code, "collecting_unit_name": "Đơn vị thu (mẫu)",
+               "payer_name": "Nguyễn Văn Mẫu", "dossier_code": dossier, "notice_number": notice_number,
+               "items": items, "amount_vnd": 1_378_500,
+               "amount_in_words": "Một triệu ba trăm bảy mươi tám nghìn năm trăm đồng",
+               "bank_code": "BIDV", "bank_name": "BIDV", "bank_txn_ref": "FT26140000001",
+               "paid_at": "2026-05-20T10:01:02+07:00", "issued_at": "2026-05-20T10:01:05+07:00",
+               "payment_id": "PAYKIEMTRAAPI0001"}
+    notice = {"dossier_code": dossier, "notice_number": notice_number, "version": 1, "payer_name": "Nguyễn Văn Mẫu",
+              "issued_at": "2026-05-20T08:00:00+07:00", "due_date": "2026-06-19", "items": items,
+              "total_vnd": 1_378_500}
+    return {ApiType.NOTICE: notice_payload(notice, unit_code),
+            ApiType.PAYMENT_RESULT: payment_result_payload(receipt, unit_code),
+            ApiType.RECEIPT_FILE: receipt_file_payload(receipt, unit_code, SAMPLE_PDF)}

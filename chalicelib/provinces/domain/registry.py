@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.core.codes import validate_agency_code
 from chalicelib.core.fields import AgencyCode, Documented, OutboundUrl
@@ -127,20 +127,16 @@ class AlertContactsIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
         {"properties": {"phones": {"minItems": 1}}, "required": ["phones"]},
         {"properties": {"emails": {"minItems": 1}}, "required": ["emails"]}]})
-    phones: list[Annotated[str, Documented.of(pattern=mobile_pattern)]] = Field(default_factory=list,
-                                                                               max_length=MAX_CONTACTS)
-    emails: list[Annotated[str, Documented.of(pattern=email_pattern, maxLength=254)]] = Field(
+    # Each entry is checked on its own, so an error names its index (phones.2): the form shows it on that row.
+    phones: list[Annotated[str, Documented.of(pattern=mobile_pattern), AfterValidator(normalise_mobile)]] = Field(
         default_factory=list, max_length=MAX_CONTACTS)
+    emails: list[Annotated[str, Documented.of(pattern=email_pattern, maxLength=254), AfterValidator(validate_email)]] = \
+        Field(default_factory=list, max_length=MAX_CONTACTS)
 
-    @field_validator("phones")
+    @field_validator("phones", "emails")
     @classmethod
-    def _phones(cls, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(normalise_mobile(v) for v in values))
-
-    @field_validator("emails")
-    @classmethod
-    def _emails(cls, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(validate_email(v) for v in values))
+    def _distinct(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))  # normalised already: 0912... and +84912... are one number
 
 
 def validate_service_type(raw: str) -> str:

@@ -192,3 +192,21 @@ def _audit(psvc: ProvincesContext, actor: Actor, agency: str, url: str, api_type
                                  "url": url[:300], "api_type": api_type, "status": result.get("status"),
                                  "error": (result.get("error") or {}).get("code"),
                                  "latency_ms": result.get("latency_ms")})
+
+
+def samples(psvc: ProvincesContext, actor: Actor, agency_raw: str | None) -> dict:
+    """The sample body of each API type, as the portal builds its payloads (for the province's unit code when a
+    province is named and in scope)."""
+    from chalicelib.core.admin_units import province_of
+    from chalicelib.provinces.domain.delivery import sample_payloads
+
+    unit, stats = "000.00.00.H00", "00"
+    if agency_raw is not None:
+        agency = _code(agency_raw)
+        require_scope(psvc, actor, agency)
+        province = province_of(agency)
+        configured = next(iter(psvc.registry.get_apis(agency).values()), None)
+        unit = configured.unit_code if configured else agency
+        stats = province.stats_code if province else stats
+    return {"samples": [{"api_type": t.value, "api_type_label": t.label_vi, "body": body}
+                        for t, body in sample_payloads(unit, stats).items()]}

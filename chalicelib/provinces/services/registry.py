@@ -178,12 +178,23 @@ def audit_trail(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> list[d
     return psvc.registry.list_audit(agency)
 
 
-def delivery_stats(psvc: ProvincesContext, actor: Actor, agency_raw: str) -> dict:
+def delivery_stats(psvc: ProvincesContext, actor: Actor, agency_raw: str, state: str | None = None,
+                   kind: str | None = None, limit: int = 20, cursor: str | None = None) -> dict:
+    """Counts per state and failing_since; with ``state`` also a page of that state's deliveries (newest first)."""
+    from chalicelib.core.errors import rule_error
+
     agency = _code(agency_raw)
     require_scope(psvc, actor, agency)
     counts = psvc.deliveries.counts(agency)
-    return {"agency_code": agency, **{s.lower(): counts.get(s, 0) for s in STATES},
-            "failing_since": psvc.deliveries.oldest_open_failure(agency)}
+    out: dict[str, Any] = {"agency_code": agency, **{s.lower(): counts.get(s, 0) for s in STATES},
+                           "failing_since": psvc.deliveries.oldest_open_failure(agency)}
+    if state is not None:
+        try:
+            items, next_cursor = psvc.deliveries.page(agency, state.upper(), kind, limit, cursor)
+        except ValueError:
+            raise rule_error("cursor", "CURSOR_INVALID", "Con trỏ phân trang không hợp lệ.") from None
+        out |= {"state": state, "items": items, **({"next_cursor": next_cursor} if next_cursor else {})}
+    return out
 
 
 # -- alert contacts (M12) ------------------------------------------------------------------------------------------
