@@ -4,6 +4,7 @@ and another unit's officer seeing none of them."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from chalicelib.local.identities import new_identity
 from web import testing
@@ -47,8 +48,13 @@ def test_officer_lists_filters_and_pages_their_units_accounts(browsing, site, st
     page.get_by_label("Tên công dân").fill("hoa 1")  # case and diacritics as typed by people
     page.get_by_role("button", name="Tìm kiếm").click()
     page.locator("#so-ket-qua").get_by_text("Tìm thấy 11 kết quả.").wait_for()  # Hoa 1, Hoa 10 ... Hoa 19
-    page.get_by_label("Từ ngày").fill("2000-01-01")
-    page.get_by_label("Đến ngày").fill("2000-12-31")
+    today = datetime.now(timezone(timedelta(hours=7))).strftime("%d/%m/%Y")
+    page.get_by_label("Từ ngày").fill(today)
+    page.get_by_label("Đến ngày").fill(today)
+    page.get_by_role("button", name="Tìm kiếm").click()
+    page.locator("#so-ket-qua").get_by_text("Tìm thấy 11 kết quả.").wait_for()
+    page.get_by_label("Từ ngày").fill("01/01/2000")
+    page.get_by_label("Đến ngày").fill("31/12/2000")
     page.get_by_role("button", name="Tìm kiếm").click()
     page.get_by_text("Không tìm thấy tài khoản thỏa mãn các tiêu chí trên.").wait_for()
 

@@ -43,6 +43,16 @@ export function showPlaced(form, problem, byCode = {}, extra = []) {
   showProblem(form, new ApiProblem({ ...problem, errors: [] }), {}, [...listed, ...extra]);
 }
 
+/** "14/03/1995" (also 14-3-1995, 14.03.1995) -> "1995-03-14"; null when it is not a calendar date. */
+export function isoFromVn(text) {
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec((text || "").trim());
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const when = new Date(Date.UTC(y, mo - 1, d));
+  if (when.getUTCFullYear() !== y || when.getUTCMonth() !== mo - 1 || when.getUTCDate() !== d) return null;
+  return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
 /** "+84912345678" -> "0912345678" (how people write a Vietnamese mobile number). */
 export function localPhone(e164) {
   return typeof e164 === "string" && e164.startsWith("+84") ? `0${e164.slice(3)}` : e164 || "";

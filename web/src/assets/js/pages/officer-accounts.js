@@ -3,8 +3,8 @@
 // the table with paging in the page (the API answers the whole list at once and says when it stopped at 500).
 import { $, fill, focusOn, h, ready } from "../lib/dom.js";
 import { date, dateTime } from "../lib/format.js";
-import { clearErrors, onSubmit, values } from "../lib/forms.js";
-import { ACCOUNT_STATUS, localPhone, myUnits, showPlaced, showRefusal, unitOptions } from "../lib/officer.js";
+import { clearErrors, fieldError, onSubmit, values } from "../lib/forms.js";
+import { ACCOUNT_STATUS, isoFromVn, localPhone, myUnits, showPlaced, showRefusal, unitOptions } from "../lib/officer.js";
 import { authed, requireSession, session } from "../lib/session.js";
 
 const PAGE_SIZE = 20;
@@ -54,6 +54,11 @@ async function query(form, fields, focus = true) {
   clearErrors(form);
   const body = {};
   for (const [k, v] of Object.entries(fields)) if (v) body[k] = k === "id_number" ? v.replace(/\s+/g, "") : v;
+  for (const k of ["created_from", "created_to"]) {
+    if (!body[k]) continue;
+    body[k] = isoFromVn(body[k]);
+    if (!body[k]) return void fieldError(form, k, "Ngày phải viết dạng ngày/tháng/năm, ví dụ 20/05/2026.").focus();
+  }
   try {
     const answer = await authed("staff", "POST", "/v1/officers/citizen-accounts/query", { json: body });
     rows = answer.items;

@@ -7,7 +7,7 @@ import { ApiProblem } from "../lib/api.js";
 import { $, $$, facts, fill, focusOn, h, ready } from "../lib/dom.js";
 import { dateTime } from "../lib/format.js";
 import { clearErrors, fieldError, onSubmit, showProblem, values } from "../lib/forms.js";
-import { localPhone, myUnits, showPlaced, showRefusal, unitOptions } from "../lib/officer.js";
+import { isoFromVn, myUnits, showPlaced, showRefusal, unitOptions } from "../lib/officer.js";
 import { authed, requireSession } from "../lib/session.js";
 import { fileSize, uploadPresigned } from "../lib/upload.js";
 
@@ -104,18 +104,9 @@ async function search(form, { id_number: raw }) {
 
 // --- 2-3. citizen data and the request form ----------------------------------------------------------------------
 
-function isoDate(text) {
-  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(text);
-  if (!m) return null;
-  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const when = new Date(Date.UTC(y, mo - 1, d));
-  if (when.getUTCFullYear() !== y || when.getUTCMonth() !== mo - 1 || when.getUTCDate() !== d) return null;
-  return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
-}
-
 async function prepareForm(form, fields) {
   clearErrors(form);
-  const dob = isoDate(fields.date_of_birth || "");
+  const dob = isoFromVn(fields.date_of_birth || "");
   if (!dob) {
     fieldError(form, "date_of_birth", fields.date_of_birth ? "Ngày sinh phải viết dạng ngày/tháng/năm, ví dụ 14/03/1995."
       : "Vui lòng nhập ngày sinh.").focus();
