@@ -454,3 +454,93 @@ def wait_for_deliveries(api_url: str, agency: str, headers: dict, state: str, co
             return stats
         assert time.monotonic() < deadline, f"waited for {count} {state}, got {stats}"
         time.sleep(0.2)
+
+
+# --- one-stop officer desk (screen 3) -------------------------------------------------------------------------------
+
+SCAN_PDF = b"%PDF-1.7\n% hai mat CCCD\n" + b"0" * 2048
+
+
+def fresh_citizen_id() -> str:
+    """A 12-digit CCCD of a man born in 1995 in Hà Nam (digits 4-6 agree with 14/03/1995, male)."""
+    return f"0350950{uuid.uuid4().int % 10**5:05d}"
+
+
+def fresh_mobile() -> str:
+    return f"090{uuid.uuid4().int % 10**7:07d}"
+
+
+def sms_to(phone: str, at_least: int = 1, timeout_s: float = 15) -> list[str]:
+    """The texts moto's SNS delivered to this phone (0912345678 or +84912345678; the stack runs in this process),
+    once at least ``at_least`` have arrived (the outbox consumer sends them a moment after the request)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    e164 = "+84" + phone[1:] if phone.startswith("0") else phone
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = [m for to, m in list(sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].sms_messages.values()) if to == e164]
+        if len(got) >= at_least or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def newest_otp(phone: str, at_least: int = 1) -> str:
+    """The 6-digit code of the newest OTP text to this phone (what the citizen reads out to the officer)."""
+    texts = sms_to(phone, at_least)
+    assert len(texts) >= at_least, f"{len(texts)} texts to {phone}, expected {at_least}"
+    return texts[-1][:6]
+
+
+def desk_search(page, id_number: str) -> None:
+    page.get_by_label("Số CMND/CCCD").fill(id_number)
+    page.get_by_role("button", name="Tra cứu", exact=True).click()
+
+
+def desk_fill_citizen(page, phone: str, full_name: str = "Nguyễn Văn An", dob: str = "14/03/1995",
+                      sex: str = "Nam", email: str = "") -> None:
+    page.get_by_label("Họ và tên *").fill(full_name)
+    page.get_by_label("Ngày sinh *").fill(dob)
+    page.get_by_label(sex, exact=True).check()
+    page.get_by_label("Số điện thoại *").fill(phone)
+    page.get_by_label("Thư điện tử").fill(email)
+
+
+def desk_upload_scan(page, content: bytes = SCAN_PDF, name: str = "CCCD.pdf") -> None:
+    page.get_by_label("Tệp bản quét hai mặt CMND/CCCD *").set_input_files(
+        {"name": name, "mimeType": "application/pdf", "buffer": content})
+    page.get_by_role("button", name="Tải tệp lên").click()
+
+
+def desk_until_otp(page, id_number: str, phone: str) -> None:
+    """Steps 1-5 of the desk: search, the citizen's data, the request form, the scan, send the OTP."""
+    desk_search(page, id_number)
+    page.get_by_role("heading", name="Bước 2. Thông tin công dân").wait_for()
+    desk_fill_citizen(page, phone)
+    page.get_by_role("button", name="Lập phiếu đề nghị").click()
+    page.get_by_role("button", name="Công dân đã kiểm tra phiếu, tiếp tục").click()
+    desk_upload_scan(page)
+    page.get_by_role("button", name="Gửi mã OTP", exact=True).click()
+    page.get_by_role("heading", name="Bước 6. Nhập mã OTP công dân đọc").wait_for()
+
+
+def seed_unit_accounts(unit: str, created_by: str, count: int, name: str = "Trần Thị Hoa") -> None:
+    """``count`` citizen accounts recorded as created by ``created_by`` in ``unit`` (the accounts list's data),
+    through the accounts store with a real OTP claim each, as chalicelib.local.identities.seed_citizen does; no
+    user-pool user (the list does not read the pool)."""
+    from chalicelib.accounts.ports import CitizenAccount
+    from chalicelib.bootstrap import context
+    from chalicelib.otp import services as otp_cases
+    from chalicelib.otp.domain import OtpPurpose
+
+    ctx = context()
+    fixed = ctx.replace(new_code=lambda: "246810")
+    for i in range(count):
+        number, phone = fresh_citizen_id(), "+84" + fresh_mobile()[1:]
+        otp_cases.issue_otp(fixed, phone, OtpPurpose.ACCOUNT_CREATION, number)
+        token = otp_cases.verify_otp(fixed, phone, OtpPurpose.ACCOUNT_CREATION, number, "246810")["verification_token"]
+        claim = otp_cases.token_claim(ctx, phone, OtpPurpose.ACCOUNT_CREATION, number, token)
+        ctx.accounts.create(CitizenAccount(
+            account_id=ctx.new_id(), id_hash=ctx.keys.id_hash(number), id_last3=number[-3:], full_name=f"{name} {i + 1}",
+            date_of_birth="1995-03-14", sex="male", phone=phone, email=None, must_change_password=True,
+            created_by=created_by, unit_code=unit, created_at=ctx.clock.now().isoformat(), scan_key="", sub=""), claim)

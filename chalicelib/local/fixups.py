@@ -56,6 +56,18 @@ def _apply_bucket_properties(s3: Any, bucket: str, props: dict[str, Any]) -> Non
     if "LifecycleConfiguration" in props:
         rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    if "CorsConfiguration" in props:
+        cors = [_cors_rule(rule) for rule in props["CorsConfiguration"]["CorsRules"]]
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors})
+
+
+_CORS_KEYS = {"Id": "ID", "AllowedMethods": "AllowedMethods", "AllowedOrigins": "AllowedOrigins",
+              "AllowedHeaders": "AllowedHeaders", "ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds"}
+
+
+def _cors_rule(cfn_rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CorsRule in the PutBucketCors spelling."""
+    return {_CORS_KEYS[k]: v for k, v in cfn_rule.items()}
 
 
 def _lifecycle_rule(cfn_rule: dict[str, Any]) -> dict[str, Any]:

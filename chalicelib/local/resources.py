@@ -31,8 +31,10 @@ changing what production gets:
     - AWS::DynamoDB::Table SSESpecification: moto keeps the CloudFormation spelling (`SSEEnabled`) but reports
       encryption only for the API spelling (`Enabled`), and its UpdateTable ignores SSE; so the local copy gets
       `Enabled` added before the stack is created;
-    - AWS::S3::Bucket PublicAccessBlockConfiguration, VersioningConfiguration, OwnershipControls and
-      LifecycleConfiguration -> the matching Put* calls (moto applies only BucketEncryption and Tags).
+    - AWS::S3::Bucket PublicAccessBlockConfiguration, VersioningConfiguration, OwnershipControls,
+      LifecycleConfiguration and CorsConfiguration -> the matching Put* calls (moto applies only BucketEncryption
+      and Tags). The CORS rule's origin is the SiteOrigin parameter, which the local stack sets to its own site
+      origin; moto's server then answers browsers by that rule (chalicelib.local.moto._BucketCors).
 * Not reproducible in moto at all, so nothing is done: SQS RedriveAllowPolicy (moto's SQS has no such attribute;
   GetQueueAttributes rejects the name) and StartMessageMoveTask (not implemented).
 
@@ -102,11 +104,13 @@ def deploy_local_stack(
     *,
     stack_name: str | None = None,
     timeout_s: float = 60.0,
+    parameters: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Deploy infra/resources.json into the moto server that `session_kwargs` point at; return the stack outputs.
 
     `session_kwargs` are boto3 client kwargs (endpoint_url, region_name, aws_access_key_id, aws_secret_access_key).
-    Idempotent: if the stack already exists it is reused and the local fix-ups are re-applied.
+    Idempotent: if the stack already exists it is reused and the local fix-ups are re-applied. `parameters`: template
+    parameters besides Stage (e.g. SiteOrigin), used when the stack is created.
     """
     from chalicelib.local.cognito_local import deploy_cognito, strip_cognito
 
@@ -119,7 +123,8 @@ def deploy_local_stack(
     stack = _existing_stack(cfn, stack_name)
     if stack is None:
         cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(stack_template),
-                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                                     for k, v in {"Stage": stage, **(parameters or {})}.items()])
         stack = _wait_for_stack(cfn, stack_name, timeout_s)
 
     resolver = _Resolver(template, stack, cfn.describe_stack_resources(StackName=stack_name)["StackResources"])

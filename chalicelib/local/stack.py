@@ -23,8 +23,10 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 TEST_STAGE_TIMINGS = {"BANK_API_TIMEOUT_S": "1.5", "STATUS_QUERY_QUICK_TIMEOUT_S": "0.6", "REFUND_SEND_LEASE_S": "2"}
 
 
-def provision(endpoint: str, stage: str) -> dict[str, str]:
-    """Create the resources from the one template and store the documented local secrets; return the app's env."""
+def provision(endpoint: str, stage: str, site_origin: str = "") -> dict[str, str]:
+    """Create the resources from the one template and store the documented local secrets; return the app's env.
+    ``site_origin``: the local site's origin (the API port), the one origin the documents bucket's CORS rule admits
+    (the template's SiteOrigin parameter; its production default otherwise)."""
     import boto3
 
     from chalicelib.local.devkeys import local_app_secret
@@ -32,7 +34,8 @@ def provision(endpoint: str, stage: str) -> dict[str, str]:
 
     kwargs = {"endpoint_url": endpoint, "region_name": REGION,
               "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    env = env_from_outputs(deploy_local_stack(kwargs, stage))
+    env = env_from_outputs(deploy_local_stack(kwargs, stage,
+                                              parameters={"SiteOrigin": site_origin} if site_origin else None))
     sm = boto3.client("secretsmanager", **kwargs)
     sm.put_secret_value(SecretId=env["APP_SECRET_NAME"], SecretString=json.dumps(local_app_secret()))
     store_local_pki(sm, env["RECEIPT_SIGNING_SECRET_NAME"])
@@ -148,8 +151,8 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     once, so the whole window runs in seconds; the number of attempts and the dead-letter queue stay as in AWS)."""
     os.environ.update(LOCAL_CREDENTIALS)
     moto, endpoint = start_moto(moto_port)
-    resource_env = provision(endpoint, stage)
     api_url = f"http://127.0.0.1:{api_port or free_port()}"
+    resource_env = provision(endpoint, stage, site_origin=api_url)
     bank_url = f"http://127.0.0.1:{bank_port or free_port()}"
     province_port = province_port or free_port()
     tax_authority_port = tax_authority_port or free_port()
@@ -187,7 +190,7 @@ def start(api_port: int = 0, bank_port: int = 0, moto_port: int = 0, stage: str 
     scheduler.start()
     stack._parts.append(scheduler.stop)
     # The API starts last, so that /v1/health answering means everything behind it is ready.
-    stack._parts.append(_serve_api(app_module.app, stage, api_url, site_root))
+    stack._parts.append(_serve_api(app_module.app, stage, api_url, site_root, upload_origin=endpoint))
     _wait_healthy(api_url)
     from chalicelib.local import identities
 
@@ -279,9 +282,10 @@ def _as_eventbridge(handler, sqs_event: dict) -> dict:
     return {"batchItemFailures": failed}
 
 
-def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = None):
+def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = None, upload_origin: str = ""):
     """The Chalice app on a local threaded HTTP server (as API Gateway and Lambda would run it), and the static site
-    on the same port (as the CloudFront distribution of infra/web.json does); returns its stop."""
+    on the same port (as the CloudFront distribution of infra/web.json does); returns its stop. ``upload_origin``:
+    where the presigned POSTs point locally (the moto server), in connect-src as the bucket's endpoint is in AWS."""
     from chalice.config import Config
     from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
@@ -296,7 +300,7 @@ def _serve_api(chalice_app, stage: str, api_url: str, site_root: Path | None = N
     )
 
     site = StaticSite(site_root or DEFAULT_SITE, {LOCAL_DEMO_USERS_PATH: demo_users_json()})
-    extra_headers = security_headers()
+    extra_headers = security_headers(upload_origin=upload_origin)
 
     class _Server(ThreadedHTTPServer):
         request_queue_size = 128  # banks retry in bursts; the default backlog of 5 resets connections

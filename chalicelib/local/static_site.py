@@ -29,14 +29,18 @@ _NOT_BUILT = "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Ch
 
 
 @cache
-def security_headers(fragment: Path = WEB_FRAGMENT) -> dict[str, str]:
-    """The response headers of SiteSecurityHeaders (infra/web.json), as CloudFront adds them."""
+def security_headers(fragment: Path = WEB_FRAGMENT, upload_origin: str = "") -> dict[str, str]:
+    """The response headers of SiteSecurityHeaders (infra/web.json), as CloudFront adds them.
+
+    The Content-Security-Policy is an Fn::Sub whose one variable, UploadOrigin, is the documents bucket's endpoint
+    (where browsers POST their uploads); locally it is ``upload_origin`` (the moto server), and nothing when empty."""
     policy = json.loads(fragment.read_text(encoding="utf-8"))["Resources"]["SiteSecurityHeaders"]
     config = policy["Properties"]["ResponseHeadersPolicyConfig"]
     sec = config["SecurityHeadersConfig"]
     hsts = sec["StrictTransportSecurity"]
     headers = {
-        "Content-Security-Policy": sec["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "Content-Security-Policy": content_security_policy(sec["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+                                                           upload_origin),
         "Strict-Transport-Security": f"max-age={hsts['AccessControlMaxAgeSec']}"
         + ("; includeSubDomains" if hsts.get("IncludeSubdomains") else "") + ("; preload" if hsts.get("Preload") else ""),
         "X-Frame-Options": sec["FrameOptions"]["FrameOption"],
@@ -47,6 +51,17 @@ def security_headers(fragment: Path = WEB_FRAGMENT) -> dict[str, str]:
     for item in config.get("CustomHeadersConfig", {}).get("Items", []):
         headers[item["Header"]] = item["Value"]
     return headers
+
+
+def content_security_policy(value: str | dict, upload_origin: str = "") -> str:
+    """The policy text of the template's value: a plain string, or ``{"Fn::Sub": [text, {"UploadOrigin": ...}]}``
+    with UploadOrigin replaced by ``upload_origin`` (the one variable it may have)."""
+    if isinstance(value, str):
+        return value
+    text, variables = value["Fn::Sub"]
+    if set(variables) != {"UploadOrigin"} or text.count("${") != 1:
+        raise ValueError("the Content-Security-Policy may use one Fn::Sub variable, UploadOrigin")
+    return text.replace("${UploadOrigin}", upload_origin).replace(" ;", ";")
 
 
 def demo_users_json() -> bytes:

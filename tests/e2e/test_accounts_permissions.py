@@ -89,6 +89,7 @@ def _routes(desk):
         ("DELETE", f"/v1/admin/users/nobody-{uuid.uuid4().hex[:6]}/rights/create_citizen_accounts", None,
          _admin_row()),
         ("GET", f"/v1/admin/users/{user}/audit", None, _admin_row()),
+        ("GET", "/v1/officers/me/units", None, _officer_row()),
         ("POST", "/v1/officers/citizen-accounts/search", {"id_number": citizen_id}, _officer_row()),
         ("POST", "/v1/officers/citizen-accounts/request-form", {"unit_code": unit}, _officer_row()),
         ("POST", "/v1/officers/citizen-accounts/scans", {"unit_code": unit, "file_name": "a.pdf"}, _officer_row()),
@@ -172,6 +173,9 @@ def test_officer_of_unit_a_cannot_reach_unit_b(world):
     id_number, phone = fresh_id(), fresh_phone()
     created = other.create(id_number, phone)
     assert created.status_code == 201, created.text
+    # Each officer's desk offers their own unit only.
+    assert [u["code"] for u in desk.s.get(f"{desk.url}/v1/officers/me/units", headers=desk.officer).json()["items"]] \
+        == [desk.unit]
     # A lists: B's account is not there, asking for B's unit is refused, searching B's citizen finds nothing.
     r = desk.post("/v1/officers/citizen-accounts/query", {"unit_code": other.unit})
     assert (r.status_code, r.json()["code"]) == (403, "UNIT_FORBIDDEN")

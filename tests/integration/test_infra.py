@@ -267,6 +267,12 @@ def test_scan_lifecycle_expires_abandoned_uploads_and_purges_deleted_scans(moto_
     assert all(rule["Status"] == "Enabled" for rule in rules)
 
 
+def test_documents_bucket_lets_the_site_origin_read_upload_answers_only(moto_kwargs, outputs):
+    rules = client(moto_kwargs, "s3").get_bucket_cors(Bucket=outputs["DocumentsBucketName"])["CORSRules"]
+    assert rules == [{"ID": "site-uploads", "AllowedMethods": ["POST"], "AllowedOrigins": ["https://dichvucong.gov.vn"],
+                      "MaxAgeSeconds": 600}]
+
+
 def test_alarms_reach_the_operators_topic(moto_kwargs, outputs):
     alarms = client(moto_kwargs, "cloudwatch").describe_alarms(AlarmNamePrefix=f"lfo-{STAGE}-")["MetricAlarms"]
     by_name = {alarm["AlarmName"]: alarm for alarm in alarms}

@@ -21,6 +21,7 @@ from tests.fakes_accounts import (
     ONE_STOP_UNIT,
     OTHER_ONE_STOP_UNIT,
     PDF_BYTES,
+    PLAIN_UNIT,
     account_body,
     anonymous,
     caller,
@@ -246,6 +247,17 @@ def test_officer_creates_only_for_their_own_unit(svc):
     body = account_body(svc, "off-a")
     err = refused(accounts.create_account, svc, officer("off-a"), {**body, "unit_code": OTHER_ONE_STOP_UNIT})
     assert (err.code, err.status) == ("UNIT_FORBIDDEN", 403)
+
+
+def test_the_desk_offers_the_officers_own_one_stop_units_only(svc):
+    seed_officer(svc, "off-c", units=(ONE_STOP_UNIT, PLAIN_UNIT, OTHER_ONE_STOP_UNIT), id_number="001090005680",
+                 phone="0987654323")
+    got = accounts.officer_units(svc, officer("off-c"))["items"]
+    assert [(u["code"], u["one_stop"]) for u in got] == [(ONE_STOP_UNIT, True), (OTHER_ONE_STOP_UNIT, True)]
+    assert [u["code"] for u in accounts.officer_units(svc, officer("off-b"))["items"]] == [OTHER_ONE_STOP_UNIT]
+    seed_officer(svc, "off-d", grant=False, id_number="001090005681", phone="0987654324")
+    assert refused(accounts.officer_units, svc, officer("off-d")).code == "CREATE_RIGHT_MISSING"
+    assert refused(accounts.officer_units, svc, caller("x", "citizen")).code == "ROLE_FORBIDDEN"
 
 
 def test_request_form_is_a_vietnamese_pdf_of_the_citizen_data(svc):

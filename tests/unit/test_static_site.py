@@ -64,11 +64,12 @@ def test_api_paths_go_to_the_api():
 
 
 def test_security_headers_come_from_the_cloudfront_policy():
-    headers = security_headers()
+    headers = security_headers(upload_origin="http://127.0.0.1:5000")
     policy = json.loads(WEB_FRAGMENT.read_text(encoding="utf-8"))["Resources"]["SiteSecurityHeaders"]
     csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
-    assert headers["Content-Security-Policy"] == csp["ContentSecurityPolicy"]
-    assert "'unsafe-inline'" not in csp["ContentSecurityPolicy"] and "'unsafe-eval'" not in csp["ContentSecurityPolicy"]
+    text, variables = csp["ContentSecurityPolicy"]["Fn::Sub"]
+    assert headers["Content-Security-Policy"] == text.replace("${UploadOrigin}", "http://127.0.0.1:5000")
+    assert "'unsafe-inline'" not in text and "'unsafe-eval'" not in text
     assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains; preload"
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cross-Origin-Opener-Policy"] == "same-origin"
@@ -77,6 +78,39 @@ def test_security_headers_come_from_the_cloudfront_policy():
 def _merged() -> dict:
     template = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
     return merge_fragment(template, json.loads(WEB_FRAGMENT.read_text(encoding="utf-8")))
+
+
+def test_uploads_may_go_to_the_documents_bucket_endpoint_only():
+    """connect-src adds exactly the documents bucket's regional endpoint (where the API's presigned POSTs point), and
+    that bucket lets only the site's origin read S3's answer (POST only); locally the moto endpoint stands in."""
+    merged = _merged()
+    csp = merged["Resources"]["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    text, variables = csp["Fn::Sub"]
+    assert variables == {"UploadOrigin": {"Fn::Sub": "https://${DocumentsBucket.RegionalDomainName}"}}
+    assert "connect-src 'self' ${UploadOrigin};" in text and "form-action 'self';" in text
+    assert "connect-src 'self';" in security_headers()["Content-Security-Policy"]
+    rules = merged["Resources"]["DocumentsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rules == [{"Id": "site-uploads", "AllowedMethods": ["POST"], "AllowedOrigins": [{"Ref": "SiteOrigin"}],
+                      "MaxAge": 600}]
+    assert merged["Parameters"]["SiteOrigin"]["Default"].startswith("https://")
+
+
+def test_presigned_posts_name_the_regional_endpoint_the_csp_allows(monkeypatch):
+    from chalicelib.accounts.adapters.scans import S3ScanFiles, s3_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    s3_client.cache_clear()
+    try:
+        form = S3ScanFiles("ap-southeast-1", "lfo-prod-documents-123456789012").upload_form(
+            "citizen-scans/X", "application/pdf", {}, 10, 60)
+        assert form["url"] == "https://lfo-prod-documents-123456789012.s3.ap-southeast-1.amazonaws.com/"
+        local = S3ScanFiles("ap-southeast-1", "b", "http://127.0.0.1:5000").upload_form("k", "application/pdf", {}, 10, 60)
+        assert local["url"] == "http://127.0.0.1:5000/b"
+    finally:
+        s3_client.cache_clear()
 
 
 def test_fragment_routes_the_api_and_keeps_the_bucket_private():

@@ -3,7 +3,8 @@
 The POST policy forces server-side encryption (SSE-S3, on top of the bucket's default), caps the size
 (``content-length-range``: S3 itself refuses a bigger file), fixes the content type and binds the object to the
 officer and unit through metadata that the creation step reads back. Object keys are random ids: they never contain
-an ID number. The client uses Signature V4 (required by newer regions, and the only one presigned POSTs should use).
+an ID number. The same client signs the support-request attachments' POSTs (chalicelib.onboarding.adapters.files): one
+upload endpoint for the browser, the one the site's CSP and the bucket's CORS rule name. The client uses Signature V4 (required by newer regions, and the only one presigned POSTs should use).
 """
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ def s3_client(region: str, endpoint_url: str = "") -> Any:
     import boto3
     from botocore.config import Config
 
-    # endpoint_url: the local stack's moto server (empty in AWS); also part of the cache key.
+    # endpoint_url: the local stack's moto server (empty in AWS); also part of the cache key. In AWS, virtual-hosted
+    # addressing on the regional endpoint: presigned POSTs name https://<bucket>.s3.<region>.amazonaws.com, the
+    # bucket's RegionalDomainName that the site's connect-src allows (infra/web.json), never the global
+    # s3.amazonaws.com name (which also redirects for a new bucket outside us-east-1).
+    s3 = {} if endpoint_url else {"addressing_style": "virtual"}
     return boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint_url or None,
-                                          config=Config(signature_version="s3v4", retries={"mode": "standard"}))
+                                          config=Config(signature_version="s3v4", retries={"mode": "standard"}, s3=s3))
 
 
 class S3ScanFiles:

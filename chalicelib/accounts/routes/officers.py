@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.accounts.routes import CREATOR, TOKEN, caller
-from chalicelib.accounts.schemas import AccountList, CreatedAccount, ExistsAnswer, ScanUpload
+from chalicelib.accounts.schemas import AccountList, CreatedAccount, ExistsAnswer, ScanUpload, UnitList
 from chalicelib.accounts.services.citizen_accounts import (
     AccountQueryIn,
     CitizenAccountIn,
@@ -18,6 +18,17 @@ from chalicelib.api.routing import Call, Ok, Reply, bearer, route
 
 bp = Blueprint(__name__)
 OFFICER = bearer("officer")
+
+
+@route(bp, "GET", "/v1/officers/me/units", tag="officers", access=OFFICER,
+       summary="The officer's one-stop units they may create citizen accounts for (the desk's unit choice)",
+       description="Decided on the directory's record, as every officer route: without the right, or without a "
+       "one-stop unit, the same 403 refusals as creating an account.",
+       ok={200: Ok("The units, by code.", UnitList)}, problems=CREATOR)
+def officer_units(call: Call):
+    from chalicelib.accounts.services.citizen_accounts import officer_units as units_of
+
+    return units_of(call.ctx, caller(call))
 
 
 @route(bp, "POST", "/v1/officers/citizen-accounts/search", tag="officers", access=OFFICER, request=IdNumberIn,

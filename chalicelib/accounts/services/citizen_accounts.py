@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib.accounts.domain import ScanKind, detect_scan_kind, scan_kind_of_name, temporary_password
 from chalicelib.accounts.ports import AccountsContext, Caller, CitizenAccount
-from chalicelib.accounts.services.officers import creator_units
+from chalicelib.accounts.services.officers import creator_units, unit_view
 from chalicelib.accounts.services.pool_users import create_pool_user, discard_pool_user
 from chalicelib.accounts.services.views import account_view
 from chalicelib.core import codes, identity, phones, tallies
@@ -130,6 +130,12 @@ class AccountQueryIn(BaseModel):
 # --- views ---------------------------------------------------------------------------------------------------------
 
 # --- officer: search, form, scan, create, list ---------------------------------------------------------------------
+
+def officer_units(svc: AccountsContext, caller: Caller) -> dict:
+    """The one-stop units this officer may create accounts for, by code (what the desk offers to choose from)."""
+    _, units = creator_units(svc, caller)
+    return {"items": [unit_view(u) for u in units]}
+
 
 def search_by_id(svc: AccountsContext, caller: Caller, body: dict) -> dict:
     creator_units(svc, caller)
