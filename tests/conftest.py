@@ -16,7 +16,7 @@ def pytest_report_header(config):
     import os
 
     return (f"fuzz: FUZZ_SEED={os.environ.get('FUZZ_SEED', '20260520')} "
-            f"FUZZ_CASES={os.environ.get('FUZZ_CASES', '200')} per caller")
+            f"FUZZ_CASES={os.environ.get('FUZZ_CASES', '2000')} per role")
 
 
 @pytest.fixture(scope="session")

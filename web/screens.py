@@ -73,7 +73,7 @@ def _without_script(browser, options: dict, site: str, seed: testing.Seed, shot_
     context.close()
 
 
-AREAS = ("staff", "officer", "province", "support", "operator")  # web/shots/<area>.py, in the order their screenshots are numbered
+AREAS = ("staff", "account", "officer", "province", "support", "operator")  # web/shots/<area>.py, in the order their screenshots are numbered
 
 
 def _areas(browser, options: dict, stack, shot_in) -> None:

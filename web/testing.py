@@ -544,3 +544,78 @@ def seed_unit_accounts(unit: str, created_by: str, count: int, name: str = "Tr�
             account_id=ctx.new_id(), id_hash=ctx.keys.id_hash(number), id_last3=number[-3:], full_name=f"{name} {i + 1}",
             date_of_birth="1995-03-14", sex="male", phone=phone, email=None, must_change_password=True,
             created_by=created_by, unit_code=unit, created_at=ctx.clock.now().isoformat(), scan_key="", sub=""), claim)
+
+
+# --- citizen account (screen 2) -------------------------------------------------------------------------------------
+
+def otp_code(phone: str, before: int) -> str:
+    """The 6-digit code of the first text after the `before` this phone had (an OTP SMS starts with its code)."""
+    texts = sms_to(phone, at_least=before + 1)
+    assert len(texts) > before, f"no new SMS to {phone} (had {before})"
+    return texts[before][:6]
+
+
+def fresh_phone() -> str:
+    return f"+8491{uuid.uuid4().int % 10**7:07d}"
+
+
+def sign_in_citizen(page, site: str, login: str, password: str, then: str | None = None) -> None:
+    """Sign a citizen in through the account sign-in page (the real POST /v1/auth/sign-in); ``then`` is the page to
+    come back to (?tiep=), else the account home."""
+    from urllib.parse import quote
+
+    page.goto(f"{site}/tai-khoan/dang-nhap.html" + (f"?tiep={quote(then)}" if then else ""))
+    page.get_by_label("Số định danh cá nhân (CCCD)").fill(login)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    page.wait_for_url(f"{site}{then or '/tai-khoan/index.html'}*")
+
+
+def temporary_password(login: str, password: str) -> None:
+    """Make a seeded citizen's password a temporary one (as the desk's SMS password is): the next sign-in answers
+    the new-password challenge."""
+    from chalicelib.bootstrap import context
+
+    ctx = context()
+    ctx.users.admin_set_password(ctx.keys.id_hash(login), password, permanent=False)
+
+
+def add_bank_account(bank_url: str, username: str, id_number: str, phone: str, bank_code: str = "VCB") -> None:
+    """An internet-banking account at the simulated bank (what the link's conditions 2-4 are checked against)."""
+    r = requests.post(f"{bank_url}/api/ib/accounts", json={
+        "bank_code": bank_code, "username": username, "holder_name": "NGUYEN THI TRANG", "id_number": id_number,
+        "otp_phone": phone.replace("+84", "0"), "account_number": "0011001234567"}, timeout=10)
+    assert r.status_code == 201, r.text
+
+
+def seed_history(api_url: str, bank_url: str, headers: dict, count: int, paid: int = 1) -> list[dict]:
+    """`count` payments made by the signed-in citizen of ``headers`` (POST /v1/payments with the Bearer, at BIDV: no
+    link needed), one notice each of a fresh dossier; the first `paid` paid at the simulated bank. Oldest first."""
+    from chalicelib.local.devkeys import LOCAL_TAX_AUTHORITY_SECRET
+
+    n = uuid.uuid4().int
+    dossier = f"000.00.{n % 100:02d}.H35-260521-{n // 100 % 10000:04d}"
+    numbers = [f"TB-{n % 10**6:06d}-{i:02d}" for i in range(count)]
+    notices = [{"notice_number": number, "version": 1, "payer_name": "Nguyễn Thị Trang", "payer_phone": "0912345678",
+                "issued_at": "2026-05-21T09:00:00+07:00", "due_date": "2026-06-19",
+                "items": [{"sub_item_code": "2801", "description": "Lệ phí trước bạ nhà đất",
+                           "amount_vnd": 100_000 + i * 1_000}], "total_vnd": 100_000 + i * 1_000}
+               for i, number in enumerate(numbers)]
+    body = {"dossier_code": dossier, "id_number": ID_NUMBER, "commune_code": "13387", "commune_code_system": "gso",
+            "property": {"address": "Thửa đất số 7, tờ bản đồ số 3, phường Phủ Lý, tỉnh Ninh Bình",
+                         "parcel_number": "7", "map_sheet_number": "3", "area_m2": 80}, "notices": notices}
+    r = _signed(f"{api_url}/v1/partners/notices", body, LOCAL_TAX_AUTHORITY_SECRET)
+    assert r.status_code == 200, r.text
+    payments = []
+    for i, number in enumerate(numbers):
+        pay = requests.post(f"{api_url}/v1/payments", headers=headers, timeout=20, json={
+            "dossier_code": dossier, "id_number": ID_NUMBER, "notice_number": number, "bank_code": "BIDV"})
+        assert pay.status_code == 201, pay.text
+        payment = {**pay.json(), "notice_number": number}
+        if i < paid:
+            done = requests.post(f"{bank_url}/api/pay", timeout=20, json={
+                "payment_id": payment["payment_id"], "bank_code": "BIDV", "amount_vnd": payment["amount_vnd"],
+                "outcome": "success"})
+            assert done.status_code == 200 and done.json()["callback_status"] == 200, done.text
+        payments.append(payment)
+    return payments

@@ -3,7 +3,7 @@ anonymous, citizen, officer, province_admin, operator (bearer tokens of the loca
 banks, and the partners unsigned (whose every request must be a 401 problem, never a 5xx).
 
 Positive and negative cases (schemathesis' coverage phase, then its fuzzing phase), at least FUZZ_CASES requests per
-caller (default 2,000; `make fuzz` runs more), derandomised by FUZZ_SEED (printed in the pytest header; set it to
+role (default 2,000; `make fuzz` runs more), derandomised by FUZZ_SEED (printed in the pytest header; set it to
 explore). Checks: schemathesis' own (no 5xx, declared statuses, content types and response schemas, schema-invalid
 requests refused, missing auth refused) and ours (tests/fuzz/checks.py): a schema-valid request is never refused as
 invalid input, an undeclared method is API Gateway's 404, an invalid VNPay IPN is never confirmed.
@@ -23,14 +23,19 @@ from tests.fuzz.checks import CHECKS, DECLARED
 from tests.fuzz.signing import IPN_PATH, SigningSession
 
 SEED = int(os.environ.get("FUZZ_SEED", "20260520"))
-# The CI default: the largest fuzzing budget per caller that keeps this part of `make test` within 5 minutes with
-# -n 2 on the 2-core CI machine (measured: 300 -> ~4 min; 2,000 -> over 12 min). Each caller still sends far more
-# generated cases than the budget (the coverage phase's positive and negative cases come on top: ~800-2,400 per
-# caller at 300). `make fuzz` runs FUZZ_CASES=10000.
-CASES = int(os.environ.get("FUZZ_CASES", "200"))
-# Partners unsigned only need to show that every refusal is a 401 problem: a tenth of the cases.
-CALLERS = {"anonymous": 1, "citizen": 1, "officer": 1, "province_admin": 1, "operator": 1, "partner": 1,
-           "partner_unsigned": 0.1}
+# Every role's caller sends at least CASES requests (the issue's 2,000 per role in CI; `make fuzz` runs 10,000), and
+# the test fails when one sends fewer. A caller's requests are schemathesis' coverage phase (positive and negative
+# cases derived from each operation's schema: a fixed number, large for callers with many operations) plus its
+# fuzzing phase (max-examples per operation). FUZZ_SHARE is the fuzzing phase's part of CASES per caller, tuned on
+# the counts of FUZZ_COUNTS runs (FUZZ_SEED 20260520): operators and province administrators pass 2,000 on the
+# coverage phase alone (about 3,500 and 2,500 cases), the callers with few operations need most of the fuzzing
+# phase. The floor assertion, not the share, is the requirement: a share set too low fails the run.
+CASES = int(os.environ.get("FUZZ_CASES", "2000"))
+FUZZ_SHARE = {"anonymous": 0.9, "citizen": 0.9, "officer": 0.8, "province_admin": 0.1, "operator": 0.1, "partner": 0.9,
+              "partner_unsigned": 0.01}
+# Partners unsigned are not a role: they only show that every refusal is a 401 problem, so a tenth of the floor.
+FLOOR = {caller: 0.1 if caller == "partner_unsigned" else 1 for caller in FUZZ_SHARE}
+CALLERS = tuple(FUZZ_SHARE)
 BEARERS = ("citizen", "officer", "province_admin", "operator")
 
 
@@ -80,7 +85,7 @@ def _config(base_url: str, per_operation: int) -> schemathesis.Config:
     })
 
 
-@pytest.fixture(params=list(CALLERS))
+@pytest.fixture(params=CALLERS)
 def caller(request):
     return request.param
 
@@ -91,7 +96,7 @@ def fuzz_schema(stack, caller):
     DECLARED.update((method.upper(), path) for path, ops in full["paths"].items() for method in ops)
     document = caller_document(full, caller)
     operations = sum(len(ops) for ops in document["paths"].values())
-    per_operation = math.ceil(CASES * CALLERS[caller] / operations)
+    per_operation = math.ceil(CASES * FUZZ_SHARE[caller] / operations)
     return schemathesis.openapi.from_dict(document, config=_config(stack.api_url, per_operation))
 
 
@@ -106,7 +111,7 @@ def sender(stack, caller):
     if os.environ.get("FUZZ_COUNTS"):  # a file to append "caller operation cases" to, for measuring a run
         with open(os.environ["FUZZ_COUNTS"], "a", encoding="utf-8") as out:
             out.write(f"{caller} {sent}\n")
-    wanted = math.ceil(CASES * CALLERS[caller])
+    wanted = math.ceil(CASES * FLOOR[caller])
     assert sent["cases"] >= wanted, f"{caller}: {sent} cases, fewer than {wanted} (FUZZ_SEED={SEED})"
     if caller == "partner":
         assert session.signed >= sent["positive"] // 2, "the partner's requests were not signed"

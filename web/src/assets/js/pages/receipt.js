@@ -1,9 +1,11 @@
 // The electronic receipt (biên lai điện tử) of a paid notice: every receipt field, the amount in words, the PDF
-// download and printing. Read with the access secret this tab kept for the payment (never from the URL).
+// download and printing. Read with the access secret this tab kept for the payment (never from the URL), or else
+// as the signed-in citizen who paid (the API opens a receipt to its payment's owner: the history's links, a new tab).
 import { call } from "../lib/api.js";
 import { $, facts, fill, h, ready } from "../lib/dom.js";
 import { dateTime, groupDigits, vnd } from "../lib/format.js";
 import { LOOKUP_PAGE } from "../lib/payments.js";
+import { authed, session, SIGN_IN_PAGE } from "../lib/session.js";
 import * as store from "../lib/store.js";
 
 const root = $("#bien-lai");
@@ -15,9 +17,9 @@ const DELIVERY = {
   DEAD: "Chưa gửi được về địa phương; cán bộ phụ trách đã được thông báo",
 };
 
-function message(title, text) {
+function message(title, text, ...more) {
   fill(root, h("div", { class: "alert alert--error", role: "alert" }, h("p", {}, h("strong", {}, title)), h("p", {}, text)),
-    h("p", {}, h("a", { class: "btn", href: LOOKUP_PAGE }, "Tra cứu hồ sơ")));
+    h("p", { class: "actions" }, h("a", { class: "btn", href: LOOKUP_PAGE }, "Tra cứu hồ sơ"), ...more));
 }
 
 function itemsTable(receipt) {
@@ -32,11 +34,21 @@ function itemsTable(receipt) {
       h("td", { class: "num" }, groupDigits(receipt.amount_vnd)))));
 }
 
-function render(receipt, headers) {
+/** GET through the tab's access secret for this payment, or as the signed-in citizen; null when it has neither. */
+function reader(id) {
+  const secret = store.accessHeaders(id);
+  if (secret) {
+    return (path, opts = {}) => call("GET", path, { ...opts, headers: { ...secret, ...(opts.headers || {}) } });
+  }
+  if (session("citizen")?.access_token) return (path, opts = {}) => authed("citizen", "GET", path, opts);
+  return null;
+}
+
+function render(receipt, get) {
   const download = h("button", { class: "btn", type: "button", id: "tai-pdf" }, "Tải biên lai (PDF)");
   const print = h("button", { class: "btn btn--secondary", type: "button" }, "In biên lai");
   const note = h("p", { class: "muted", role: "status", id: "tai-pdf-trang-thai" });
-  download.addEventListener("click", () => downloadPdf(receipt, headers, download, note));
+  download.addEventListener("click", () => downloadPdf(receipt, get, download, note));
   print.addEventListener("click", () => window.print());
   fill(root, h("article", { class: "receipt", "aria-labelledby": "bl-tieu-de" },
     h("header", { class: "receipt__head" },
@@ -58,12 +70,12 @@ function render(receipt, headers) {
     "Tra cứu hồ sơ khác")), note);
 }
 
-async function downloadPdf(receipt, headers, button, note) {
+async function downloadPdf(receipt, get, button, note) {
   button.disabled = true;
   note.textContent = "Đang tải biên lai…";
   try {
-    const blob = await call("GET", `/v1/receipts/${encodeURIComponent(receipt.receipt_id)}/pdf`,
-      { headers: { ...headers, Accept: "application/pdf" }, as: "blob" });
+    const blob = await get(`/v1/receipts/${encodeURIComponent(receipt.receipt_id)}/pdf`,
+      { headers: { Accept: "application/pdf" }, as: "blob" });
     const url = URL.createObjectURL(blob);
     const link = h("a", { href: url, download: `bien-lai-${receipt.receipt_number}.pdf`, hidden: true });
     document.body.append(link);
@@ -85,15 +97,18 @@ async function start() {
     message("Đường dẫn biên lai không hợp lệ", "Vui lòng mở biên lai từ trang kết quả thanh toán.");
     return;
   }
-  const headers = store.accessHeaders(id);
-  if (!headers) {
+  const get = reader(id);
+  if (!get) {
     message("Không mở được biên lai trong trình duyệt này",
-      "Mã truy cập biên lai chỉ được lưu trong thẻ trình duyệt đã thanh toán. Công dân có tài khoản có thể xem lại "
-      + "biên lai trong mục Lịch sử giao dịch.");
+      "Mã truy cập biên lai chỉ được lưu trong thẻ trình duyệt đã thanh toán. Công dân có tài khoản có thể đăng nhập "
+      + "để xem lại biên lai của giao dịch đã thực hiện khi đăng nhập.",
+    h("a", { class: "btn btn--secondary",
+      href: `${SIGN_IN_PAGE.citizen}?tiep=${encodeURIComponent(location.pathname + location.search)}` },
+    "Đăng nhập tài khoản công dân"));
     return;
   }
   try {
-    render(await call("GET", `/v1/receipts/${encodeURIComponent(id)}`, { headers }), headers);
+    render(await get(`/v1/receipts/${encodeURIComponent(id)}`), get);
   } catch (problem) {
     message("Không tải được biên lai", problem.detail);
   }
