@@ -12,6 +12,12 @@ import pytest
 from web import testing
 
 
+def pytest_configure(config):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # as long as the contexts' own default (a loaded 2-core CI machine)
+
+
 def pytest_collection_modifyitems(config, items):
     if testing.chromium_available():
         return

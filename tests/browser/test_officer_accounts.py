@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from playwright.sync_api import expect
+
 from chalicelib.local.identities import new_identity
 from web import testing
 
@@ -38,7 +40,7 @@ def test_officer_lists_filters_and_pages_their_units_accounts(browsing, site, st
     assert testing.axe_violations(page) == []
     page.get_by_role("button", name="Trang sau").click()
     assert page.locator("#trang-so").inner_text() == "Trang 2/2"
-    assert table.locator("tbody tr").count() == 2
+    expect(table.locator("tbody tr")).to_have_count(2)
     assert page.get_by_role("button", name="Trang sau").is_disabled()
 
     page.get_by_role("button", name="Tài khoản tôi tạo").click()

@@ -6,6 +6,7 @@ province with no API configured. Each test has a province of its own (tests.e2e.
 from __future__ import annotations
 
 import requests
+from playwright.sync_api import expect
 
 from chalicelib.local.identities import new_identity
 from tests.e2e.provinces import next_province
@@ -23,7 +24,7 @@ def test_a_province_admin_runs_a_self_test_and_gets_its_evidence(browsing, site,
     testing.sign_in_staff(page, site, admin.login, admin.password, then=PAGE)
     page.get_by_role("heading", name=f"{province.name} (000.00.00.{province.agency_code})").wait_for()
     steps = page.locator("#cac-buoc > li")
-    assert steps.count() == 6
+    expect(steps).to_have_count(6)
     assert "Đang thực hiện" in steps.first.inner_text() and "Chưa đến" in steps.nth(5).inner_text()
     assert page.locator("#xac-nhan-thay").is_hidden()  # operators only
     page.get_by_text("Tỉnh chưa có lượt tự kiểm thử nào.").wait_for()
@@ -32,7 +33,8 @@ def test_a_province_admin_runs_a_self_test_and_gets_its_evidence(browsing, site,
     page.get_by_role("button", name="Chạy tự kiểm thử").click()
     page.get_by_text("Đạt — Kết luận: ĐẠT").wait_for(timeout=60_000)
     table = page.get_by_role("region", name="Các bước kiểm thử")
-    assert table.locator("tbody tr").count() == 10 and "✗" not in table.inner_text()
+    expect(table.locator("tbody tr")).to_have_count(10)
+    assert "✗" not in table.inner_text()
     assert "?tinh=" in page.url and "&lan=ST" in page.url
     page.get_by_role("region", name="Các lượt tự kiểm thử (mới nhất trước)").locator("tbody tr").first.wait_for()
     assert testing.axe_violations(page) == []
@@ -57,7 +59,7 @@ def test_an_operator_reads_every_province_and_overrides_with_a_reason(desktop, s
     testing.sign_in_staff(page, site, operator.login, operator.password, then=PAGE)
     table = page.get_by_role("region", name="Tiến độ tích hợp của từng tỉnh")
     table.locator("tbody tr").first.wait_for()
-    assert table.locator("tbody tr").count() == 34
+    expect(table.locator("tbody tr")).to_have_count(34)
     assert testing.axe_violations(page) == []
 
     page.get_by_role("link", name=f"Xem chi tiết: {province.name}").click()
@@ -79,7 +81,7 @@ def test_an_operator_reads_every_province_and_overrides_with_a_reason(desktop, s
     steps = page.locator("#cac-buoc > li")
     assert "Xác nhận thay bởi " + operator.login in steps.nth(2).inner_text()
     assert "Đang thực hiện" in steps.nth(3).inner_text()
-    assert page.locator("#step option").count() == 3  # steps 4-6 remain
+    expect(page.locator("#step option")).to_have_count(3)  # steps 4-6 remain
     got = requests.get(f"{stack.api_url}/v1/onboarding/provinces/{agency}", headers=operator.headers, timeout=20)
     assert got.json()["completed_steps"] == 3
     watch.assert_clean()

@@ -5,6 +5,8 @@ discrepancies, resolves one with a note, requests a refund from the duplicate li
 approved by a second operator; a province administrator sees the API's 403 explained, not a broken page."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from chalicelib.local.identities import new_identity
 from web import testing
 
@@ -24,14 +26,15 @@ def test_operator_reads_resolves_and_reruns_a_settlement_day(desktop, site, stac
     page.get_by_role("button", name="Lọc", exact=True).first.click()
     row = page.locator("#ds-dot tbody tr")
     row.filter(has_text=shown).wait_for()
-    assert row.count() == 1 and "Hoàn thành" in row.inner_text()
+    expect(row).to_have_count(1)
+    assert "Hoàn thành" in row.inner_text()
     assert testing.axe_violations(page) == []
 
     page.get_by_role("button", name=f"Xem lượt VCB ngày {shown}").click()
     page.get_by_role("heading", name=f"Lượt đối soát Vietcombank (VCB) ngày {shown}").wait_for()
     kinds = page.locator("#theo-loai").inner_text()
     assert "Lệch số tiền" in kinds and "Ngân hàng thu trùng" in kinds
-    assert page.locator("#ds-cl tbody tr").count() == 2
+    expect(page.locator("#ds-cl tbody tr")).to_have_count(2)
     assert testing.axe_violations(page) == []
 
     page.locator("#category").select_option("AMOUNT_MISMATCH")

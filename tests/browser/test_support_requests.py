@@ -6,6 +6,7 @@ without its reason. Each test has a province of its own (tests.e2e.provinces).""
 from __future__ import annotations
 
 import requests
+from playwright.sync_api import expect
 
 from chalicelib.local.identities import new_identity
 from tests.e2e.provinces import next_province
@@ -63,7 +64,8 @@ def test_a_province_admin_files_a_request_and_follows_it(browsing, site, stack):
     page.get_by_role("link", name="Danh sách yêu cầu hỗ trợ").click()
     row = page.locator("#ket-qua tbody tr")
     row.first.wait_for()
-    assert row.count() == 1 and "Mới gửi" in row.inner_text()
+    expect(row).to_have_count(1)
+    assert "Mới gửi" in row.inner_text()
     watch.assert_clean()
 
 
@@ -90,7 +92,7 @@ def test_a_configuration_request_is_filed_through_the_form_with_its_api_checked(
     page.get_by_role("button", name="Gửi yêu cầu").click()
     page.wait_for_url(f"{site}{PAGE}?ma=YC*")
     apis = page.get_by_role("region", name="Các API đề nghị cấu hình")
-    assert apis.locator("tbody tr").count() == 1
+    expect(apis.locator("tbody tr")).to_have_count(1)
     assert "mã 200" in apis.inner_text() and "đã nhận token" in apis.inner_text()
     assert devkeys.LOCAL_PROVINCE_PASSWORD not in page.content()
     watch.assert_clean()
@@ -111,7 +113,8 @@ def test_an_operator_processes_and_applies_a_configuration_request(desktop, site
     page.get_by_role("link", name=f"Xem chi tiết: {filed['title']}").first.click()
     page.get_by_role("heading", name=filed["title"]).wait_for()
     apis = page.get_by_role("region", name="Các API đề nghị cấu hình")
-    assert apis.locator("tbody tr").count() == 3 and "Đã niêm phong" in apis.inner_text()
+    expect(apis.locator("tbody tr")).to_have_count(3)
+    assert "Đã niêm phong" in apis.inner_text()
     assert "mã 200" in apis.inner_text() and "dev-only-province-password" not in page.content()
     assert testing.axe_violations(page) == []
 
