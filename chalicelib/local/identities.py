@@ -135,20 +135,20 @@ class Identity:
 
 def new_identity(api_url: str | None, role: str | None, *, province: str | None = None, unit: str | None = None,
                  grant: bool = True, login: str | None = None, phone: str | None = None,
-                 id_number: str | None = None) -> Identity:
+                 id_number: str | None = None, session: Any = None) -> Identity:
     """A fresh user of ``role`` (None: a staff user with no role), seeded and signed in through the API (``api_url``,
     or the stack running in this process). ``province`` for a province administrator: an agency code, ``H35`` or
-    ``35``."""
+    ``35``. ``session``: the requests session the sign-in goes through (e.g. one bound to another client address)."""
     api_url = api_url or RUNNING_API[0]
     password = f"Kh0ng{uuid.uuid4().hex[:10]}!"
     if role == "citizen":
         number = id_number or _fresh_id()
         subject = seed_citizen(number, password, phone=phone)
-        return Identity(role, number, password, subject, sign_in(api_url, role, number, password))
+        return Identity(role, number, password, subject, sign_in(api_url, role, number, password, session))
     user_id = login or f"{(role or 'norole').replace('_', '-')}-{uuid.uuid4().hex[:10]}"
     agency = _agency(province) if role == "province_admin" else None
     seed_staff(user_id, role, password, province=agency, unit=unit, grant=grant, phone=phone)
-    return Identity(role, user_id, password, user_id, sign_in(api_url, role or "staff", user_id, password))
+    return Identity(role, user_id, password, user_id, sign_in(api_url, role or "staff", user_id, password, session))
 
 
 def _agency(province: str | None) -> str:

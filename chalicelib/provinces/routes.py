@@ -9,7 +9,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.routing import Call, Ok, Param, Reply, bearer, route
-from chalicelib.core.fields import LazySchema, province_agency_code_schema
+from chalicelib.core.fields import LazySchema, ProvinceAgencyCode, province_agency_code_schema
 from chalicelib.provinces.domain.registry import AlertContactsIn, ProvinceApiIn
 from chalicelib.provinces.schemas import (
     ApiList,
@@ -132,8 +132,8 @@ def check_new_url(call: Call):
 
 class SamplesQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    agency_code: str | None = Field(default=None, max_length=35,
-                                    description="The province whose unit code the samples carry.")
+    agency_code: ProvinceAgencyCode | None = Field(default=None,
+                                                   description="The province whose unit code the samples carry.")
 
 
 @route(bp, "GET", "/v1/api-checks/samples", tag=TAG, access=ADMINS, query=SamplesQuery, problems=SCOPE,
