@@ -1,7 +1,7 @@
 """Support requests in a real browser (/can-bo/tinh/ho-tro.html): a province administrator files one (a refused
 phone beside its field), reads the clock and comments; an operator moves it, applies a configuration request and
-reads the monthly report; attachments are listed with short-lived links (the upload itself is not wired yet: its
-input stays hidden); and the refusals: another province's request, an administrator's apply, an operator's move
+reads the monthly report; attachments chosen in the page go straight to S3 (a refused type is said beside the field
+before any request) and are listed with short-lived links; and the refusals: another province's request, an administrator's apply, an operator's move
 without its reason. Each test has a province of its own (tests.e2e.provinces)."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from web import testing
 
 PAGE = "/can-bo/tinh/ho-tro.html"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n" + b"%" * 3000 + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 200
 
 
 def _open(page, site, path=PAGE):
@@ -32,7 +33,8 @@ def test_a_province_admin_files_a_request_and_follows_it(browsing, site, stack):
 
     page.get_by_role("link", name="Gửi yêu cầu hỗ trợ mới").click()
     page.get_by_role("heading", name="Thông tin yêu cầu hỗ trợ").wait_for()
-    assert page.locator("#files").is_hidden()  # the upload hook is not wired yet
+    assert page.get_by_label("File đính kèm").is_visible()
+    assert "Tối đa 10 tệp" in page.locator("#files-hint").inner_text()  # the catalogue's limits
     page.get_by_label("Loại yêu cầu *").select_option("other")
     assert "[Tên đơn vị]- nội dung cần hỗ trợ" in page.locator("#title-hint").inner_text()
     page.get_by_label("Người yêu cầu *").fill("Nguyễn Văn Hùng")
@@ -157,6 +159,58 @@ def test_another_province_and_a_province_admin_are_refused(desktop, site, stack)
     _open(page, site, f"{PAGE}?ma={filed['request_id']}")
     page.locator("#loi-trang").get_by_text("Bạn chỉ được xem và gửi yêu cầu hỗ trợ của tỉnh mình.").wait_for()
     assert page.locator("#chi-tiet").count() == 0 or page.locator("#chi-tiet").is_hidden()
+    assert testing.axe_violations(page) == []
+    watch.assert_clean()
+
+
+def test_a_file_chosen_in_the_page_is_uploaded_attached_and_downloaded(desktop, site, stack):
+    page, watch = desktop
+    short = next_province().agency_code
+    admin = new_identity(stack.api_url, "province_admin", province=short)
+    testing.sign_in_staff(page, site, admin.login, admin.password, then=f"{PAGE}?tao=1")
+    form = page.locator("#form-tao")
+    page.get_by_label("Loại yêu cầu *").select_option("other")
+    for label, value in [("Người yêu cầu *", "Nguyễn Văn Hùng"), ("Số điện thoại *", "0912345678"),
+                         ("Email phản hồi *", "phanhoi@tinh.example.vn"), ("Mô tả yêu cầu *", "Biên bản lỗi kèm theo."),
+                         ("Tên yêu cầu *", f"Tỉnh {short}- hỗ trợ lỗi tra cứu")]:
+        form.get_by_label(label, exact=True).fill(value)
+    files = page.get_by_label("File đính kèm")
+    hint = page.locator("#files-hint").inner_text()
+    assert "mỗi tệp không quá 10 MB" in hint and "pdf, doc, docx" in hint  # the catalogue's limits
+
+    # A type the API does not take: said beside the field as soon as it is chosen, and again on submit, no request.
+    files.set_input_files({"name": "cai-dat.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" + b"\0" * 64})
+    error = page.locator("#attachments-error")
+    error.get_by_text("Tệp “cai-dat.exe” không được chấp nhận: chỉ chấp nhận tệp jpg, png, pdf").wait_for()
+    assert files.get_attribute("aria-invalid") == "true"
+    assert page.locator("[data-upload-status]").inner_text() == "cai-dat.exe (1 KB): không được chấp nhận."
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/v1/support-requests" in r.url else None)
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    page.get_by_role("button", name="Gửi yêu cầu").wait_for()  # the submit has settled
+    assert error.is_visible() and page.evaluate("document.activeElement.id") == "files"
+    assert asked == [] and page.url.endswith("?tao=1")
+    assert testing.axe_violations(page) == []
+
+    files.set_input_files({"name": "bien-ban-loi.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    assert error.is_hidden() and files.get_attribute("aria-invalid") is None
+    page.locator("[data-upload-status]").get_by_text("bien-ban-loi.pdf (3 KB): chờ gửi.").wait_for()
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    page.wait_for_url(f"{site}{PAGE}?ma=YC*")
+    page.get_by_role("heading", name="File đính kèm", exact=True).wait_for()
+    assert "bien-ban-loi.pdf (pdf, 3 KB" in page.locator("#tep-dinh-kem").inner_text()
+    page.get_by_role("button", name="Lấy liên kết tải bien-ban-loi.pdf").click()
+    link = page.get_by_role("link", name="Tải bien-ban-loi.pdf")
+    link.wait_for()
+    assert requests.get(link.get_attribute("href"), timeout=20).content == PDF
+
+    # A comment carries a file too; it joins the request's list and the form starts afresh.
+    page.get_by_label("Nội dung trao đổi").fill("Gửi thêm ảnh chụp màn hình.")
+    page.locator("#comment-files").set_input_files({"name": "man-hinh.png", "mimeType": "image/png", "buffer": PNG})
+    page.get_by_role("button", name="Gửi trao đổi").click()
+    page.locator("#trao-doi").get_by_text("1 tệp đính kèm (xem mục File đính kèm).").wait_for()
+    assert "man-hinh.png (png," in page.locator("#tep-dinh-kem").inner_text()
+    assert page.locator("#form-trao-doi [data-upload-status]").is_hidden()
     assert testing.axe_violations(page) == []
     watch.assert_clean()
 

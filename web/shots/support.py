@@ -1,7 +1,7 @@
 """Support requests and integration progress (screen 4): the province administrator's list, form (with a refused
-field), a filed request with comments and an attachment; the operator's list with the monthly report, a
-configuration request before and after applying; the operator's dashboard and override; a province's self-test
-run to its verdict (web/screens.py runs JOURNEYS in order)."""
+field, then a refused file type beside the file field), a filed request with comments and an attachment; the
+operator's list with the monthly report, a configuration request before and after applying; the operator's
+dashboard and override; a province's self-test run to its verdict (web/screens.py runs JOURNEYS in order)."""
 from __future__ import annotations
 
 from chalicelib.local.identities import new_identity
@@ -29,6 +29,12 @@ def _province_admin(page, stack, shot) -> None:
     page.get_by_role("button", name="Gửi yêu cầu").click()
     page.locator("#requester_phone-error").wait_for()
     shot("ho-tro-tao-loi")
+    page.get_by_label("File đính kèm").set_input_files([
+        {"name": "bien-ban-loi.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        {"name": "cai-dat.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" + b"\0" * 64}])
+    page.locator("#attachments-error").wait_for()
+    page.locator("#files").scroll_into_view_if_needed()
+    shot("ho-tro-tao-tep-loi")
     page.goto(stack.api_url + SUPPORT)
     page.locator("#ket-qua a.support-link").first.click()
     page.get_by_label("Nội dung trao đổi").fill("Xin gửi ảnh chụp màn hình lỗi kèm theo.")

@@ -20,18 +20,26 @@ function describe(control, slot, on) {
   else control.removeAttribute("aria-describedby");
 }
 
+function clearSlot(form, slot) {
+  slot.hidden = true;
+  slot.textContent = "";
+  const name = slot.id.replace(/-error$/, "");
+  for (const control of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+    control.removeAttribute("aria-invalid");
+    describe(control, slot, false);
+  }
+  slot.closest(".field")?.classList.remove("field--error");
+}
+
+/** Remove one field's message (the field changed), leaving the others'. */
+export function clearError(form, name) {
+  const slot = errorSlot(form, name);
+  if (slot) clearSlot(form, slot);
+}
+
 /** Remove every message shown by showProblem. */
 export function clearErrors(form) {
-  for (const slot of form.querySelectorAll(".field__error")) {
-    slot.hidden = true;
-    slot.textContent = "";
-    const name = slot.id.replace(/-error$/, "");
-    for (const control of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
-      control.removeAttribute("aria-invalid");
-      describe(control, slot, false);
-    }
-    slot.closest(".field")?.classList.remove("field--error");
-  }
+  for (const slot of form.querySelectorAll(".field__error")) clearSlot(form, slot);
   const general = $("[data-form-error]", form);
   if (general) {
     general.hidden = true;

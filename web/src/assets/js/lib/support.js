@@ -1,10 +1,13 @@
 // Support requests and province onboarding (screen 4): the catalogue of the support-request form, Vietnamese words
-// for statuses, the 8-working-hour clock and the self-test verdicts, small table builders, and the attachment hooks.
+// for statuses, the 8-working-hour clock and the self-test verdicts, small table builders, and attachments (checked
+// here first, then uploaded straight to S3 through lib/upload.js).
 // Everything here is display: the API decides every right (a province administrator's request to apply or to move a
 // status is refused there, whatever a page shows).
+import { ApiProblem } from "./api.js";
 import { dateTime } from "./format.js";
 import { h } from "./dom.js";
 import { authed, roles } from "./session.js";
+import { fileSize, uploadPresigned } from "./upload.js";
 
 export const SUPPORT_PAGE = "/can-bo/tinh/ho-tro.html";
 export const ONBOARDING_PAGE = "/can-bo/tinh/tich-hop.html";
@@ -107,17 +110,75 @@ export function dataTable(caption, heads, rows) {
 
 // --- attachments ----------------------------------------------------------------------------------------------------
 
+// The types the API accepts (a copy of chalicelib/onboarding/domain/attachments.py EXTENSIONS, to refuse a wrong
+// file before any request; the API checks every name and content itself). The limits come from the catalogue.
+export const ATTACHMENT_EXTENSIONS = ["jpg", "jpeg", "png", "pdf", "doc", "docx", "xls", "xlsx", "txt", "mp3", "mp4"];
+export const ATTACHMENT_TYPES_TEXT = "jpg, png, pdf, doc, docx, xls, xlsx, txt, mp3, mp4";
+
+/** A limit in MB as the API says it ("10 MB", "2,5 MB"). */
+function megabytes(bytes) {
+  const mb = bytes / 1024 / 1024;
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1).replace(".", ",")} MB`;
+}
+
+/** "Tối đa 5 tệp, mỗi tệp không quá 10 MB, tổng không quá 20 MB; chấp nhận jpg, png, …" from the catalogue. */
+export function attachmentHint(limits) {
+  return `Không bắt buộc. Tối đa ${limits.max_files} tệp, mỗi tệp không quá ${megabytes(limits.max_file_bytes)}, `
+    + `tổng không quá ${megabytes(limits.max_total_bytes)}; chấp nhận tệp ${ATTACHMENT_TYPES_TEXT}.`;
+}
+
+/** Why one file cannot be attached (its type by extension, empty, too large), or "". */
+export function fileRefusal(file, limits) {
+  const dot = file.name.lastIndexOf(".");
+  const ext = dot > 0 ? file.name.slice(dot + 1).toLowerCase() : "";
+  if (!ATTACHMENT_EXTENSIONS.includes(ext)) {
+    return `Tệp “${file.name}” không được chấp nhận: chỉ chấp nhận tệp ${ATTACHMENT_TYPES_TEXT}.`;
+  }
+  if (!file.size) return `Tệp “${file.name}” không có nội dung. Vui lòng chọn lại tệp.`;
+  if (file.size > limits.max_file_bytes) {
+    return `Tệp “${file.name}” (${fileSize(file.size)}) vượt quá giới hạn ${megabytes(limits.max_file_bytes)} mỗi tệp.`;
+  }
+  return "";
+}
+
 /**
- * ATTACHMENT UPLOAD HOOK (not wired yet). Takes a File, returns {attachment_id, file_name} to send in
- * `attachments` when filing or commenting. The flow is POST /v1/support-requests/attachments ({file_name,
- * size_bytes}) -> a presigned S3 POST form -> the browser POSTs the file to S3. Today's CSP (connect-src 'self')
- * blocks that POST; the generic mechanism (lib/upload.js with the CSP/CORS change) is being built for the officer
- * desk's ID-card scans. Wire it here, then unhide the `[data-upload-hook]` file inputs of /can-bo/tinh/ho-tro.html
- * (web/src/pages/can-bo/tinh/ho-tro.html): the page already sends whatever this returns.
+ * The first reason the chosen files cannot be attached (a Vietnamese sentence), or "" when they may be sent: each
+ * file's own (fileRefusal), then the count and total size (with `existing` = the request's attachments when
+ * commenting, which count toward the same caps).
  */
-export const UPLOAD_WIRED = false;
-export async function uploadAttachment(file) {
-  throw new Error(`attachment upload is not wired yet (${file?.name || "file"})`);
+export function attachmentRefusal(files, limits, existing = []) {
+  for (const file of files) {
+    const refusal = fileRefusal(file, limits);
+    if (refusal) return refusal;
+  }
+  if (existing.length + files.length > limits.max_files) {
+    return existing.length
+      ? `Yêu cầu đã có ${existing.length} tệp; mỗi yêu cầu tối đa ${limits.max_files} tệp đính kèm.`
+      : `Mỗi yêu cầu tối đa ${limits.max_files} tệp đính kèm; đã chọn ${files.length} tệp.`;
+  }
+  const total = [...existing.map((a) => a.size_bytes), ...[...files].map((f) => f.size)].reduce((a, b) => a + b, 0);
+  if (total > limits.max_total_bytes) {
+    return `Tổng dung lượng tệp đính kèm tối đa ${megabytes(limits.max_total_bytes)} mỗi yêu cầu (đang là ${fileSize(total)}).`;
+  }
+  return "";
+}
+
+/**
+ * Upload one attachment: POST /v1/support-requests/attachments ({file_name, size_bytes}) answers the attachment id
+ * and a presigned S3 POST; lib/upload.js sends the file straight to S3 (never through the API). Resolves to
+ * {attachment_id, file_name}, what a request or comment sends in `attachments` (its content is checked then);
+ * throws ApiProblem with a Vietnamese detail, as a field error of `field` (the refusals of file_name/size_bytes too).
+ */
+export async function uploadAttachment(file, { field = "attachments" } = {}) {
+  let slot;
+  try {
+    slot = await post("/v1/support-requests/attachments", { file_name: file.name, size_bytes: file.size || null });
+  } catch (problem) {
+    if (!(problem instanceof ApiProblem) || !problem.errors?.length) throw problem;
+    throw new ApiProblem({ ...problem, errors: problem.errors.map((e) => ({ ...e, field })) });
+  }
+  await uploadPresigned(slot.upload, file, { maxBytes: slot.max_bytes, field });
+  return { attachment_id: slot.attachment_id, file_name: file.name };
 }
 
 /** GET the short-lived download link of one attachment of a request. */

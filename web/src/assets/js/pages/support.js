@@ -3,14 +3,17 @@
 // audit trail, the 8-working-hour clock, attachment links), comments, status moves (operators process; the
 // requester cancels or answers), applying a configuration request (operators) and the operators' monthly report.
 // One page, three views chosen by the query: ?ma=<request id>, ?tao=1 (new; ?loai= and ?lan= prefill it), else list.
+import { ApiProblem } from "../lib/api.js";
 import { $, facts, fill, focusOn, h, ready } from "../lib/dom.js";
-import { clearErrors, fieldError, onSubmit, showProblem, values } from "../lib/forms.js";
+import { clearError, clearErrors, fieldError, onSubmit, showProblem, values } from "../lib/forms.js";
 import { date, dateTime } from "../lib/format.js";
 import { requireSession } from "../lib/session.js";
 import {
-  API_TYPES, AUDIT_ACTIONS, CLOSED, NEEDS_REASON, ONBOARDING_PAGE, PARTY, SUPPORT_PAGE, UPLOAD_WIRED, attachmentLink,
-  catalogue, clockWords, dataTable, get, isOperator, movesFrom, options, post, size, statusTone, uploadAttachment,
+  API_TYPES, AUDIT_ACTIONS, CLOSED, NEEDS_REASON, ONBOARDING_PAGE, PARTY, SUPPORT_PAGE, attachmentHint,
+  attachmentLink, attachmentRefusal, catalogue, clockWords, dataTable, fileRefusal, get, isOperator, movesFrom, options,
+  post, size, statusTone, uploadAttachment,
 } from "../lib/support.js";
+import { fileSize } from "../lib/upload.js";
 
 const query = new URLSearchParams(location.search);
 const PAGE_SIZE = 20;
@@ -30,12 +33,75 @@ function only(id) {
   }
 }
 
-async function attachmentsOf(form) {
-  if (!UPLOAD_WIRED) return [];
+// --- attachments (a field of the new-request form and of the comment form) --------------------------------------------
+
+// The upload already made for a chosen file: a submit refused for another field sends the same attachment ids again
+// instead of uploading every file twice (an unused upload stays tagged pending and expires).
+const uploaded = new WeakMap();
+
+function chosen(form) {
+  return [...(form.querySelector("input[type=file]")?.files || [])];
+}
+
+/** One line per chosen file: its name, size and where its upload stands (said in words, not colour). */
+function fileStates(form, states = []) {
+  const list = form.querySelector("[data-upload-status]");
+  const files = chosen(form);
+  fill(list, files.map((file, i) => h("li", { class: "upload-file", dataset: { tone: states[i]?.tone || "wait" } },
+    `${file.name} (${fileSize(file.size)}): ${states[i]?.text || (uploaded.has(file) ? "đã tải lên." : "chờ gửi.")}`)));
+  list.hidden = !files.length;
+}
+
+function refusedFiles(message) {
+  return new ApiProblem({ status: 0, code: "ATTACHMENT_REFUSED", detail: message,
+    errors: [{ field: "attachments", code: "ATTACHMENT_REFUSED", message }] });
+}
+
+/** Wire a form's file field: the catalogue's limits in its hint, each choice checked and listed at once. */
+function attachmentField(form, limits, existing = () => []) {
   const input = form.querySelector("input[type=file]");
+  $(`#${input.id}-hint`).textContent = attachmentHint(limits);
+  input.addEventListener("change", () => {
+    clearError(form, "attachments");
+    fileStates(form, chosen(form).map((file) => (fileRefusal(file, limits)
+      ? { text: "không được chấp nhận.", tone: "bad" } : null)));
+    const refusal = attachmentRefusal(chosen(form), limits, existing());
+    if (refusal) fieldError(form, "attachments", refusal);
+  });
+}
+
+/** Upload every chosen file (checked first: type, sizes, count), the `attachments` a request or comment sends. */
+async function attachmentsOf(form, limits, existing = []) {
+  const files = chosen(form);
+  if (!files.length) return [];
+  const refusal = attachmentRefusal(files, limits, existing);
+  if (refusal) throw refusedFiles(refusal);
+  const states = files.map((file) => (uploaded.has(file) ? { text: "đã tải lên.", tone: "ok" } : null));
   const out = [];
-  for (const file of input?.files || []) out.push(await uploadAttachment(file));
+  for (const [i, file] of files.entries()) {
+    if (!uploaded.has(file)) {
+      states[i] = { text: `đang tải lên (tệp ${i + 1}/${files.length})…` };
+      fileStates(form, states);
+      try {
+        uploaded.set(file, await uploadAttachment(file));
+      } catch (problem) {
+        states[i] = { text: `chưa tải lên được. ${problem.detail || ""}`.trim(), tone: "bad" };
+        fileStates(form, states);
+        throw problem;
+      }
+      states[i] = { text: "đã tải lên.", tone: "ok" };
+      fileStates(form, states);
+    }
+    out.push(uploaded.get(file));
+  }
   return out;
+}
+
+/** The API refused an attachment when filing or commenting: upload those files afresh on the next submit. */
+function forgetUploads(form, problem) {
+  if (problem instanceof ApiProblem && "attachments" in problem.fieldErrors()) {
+    for (const file of chosen(form)) uploaded.delete(file);
+  }
 }
 
 // --- the list ---------------------------------------------------------------------------------------------------------
@@ -182,7 +248,7 @@ function newView(cat) {
   if ($("#service").options.length > 1) $("#service").selectedIndex = 1;
   $("#self_test_run_id").value = query.get("lan") || "";
   byType();
-  for (const hook of document.querySelectorAll("[data-upload-hook]")) hook.hidden = !UPLOAD_WIRED;
+  attachmentField(form, cat.limits);
 
   onSubmit(form, "Đang gửi…", async (v) => {
     clearErrors(form);
@@ -201,10 +267,11 @@ function newView(cat) {
       body.evidence = { self_test_run_id: v.self_test_run_id || null };
     }
     try {
-      body.attachments = await attachmentsOf(form);
+      body.attachments = await attachmentsOf(form, cat.limits);
       const filed = await post("/v1/support-requests", body);
       location.assign(`${SUPPORT_PAGE}?ma=${encodeURIComponent(filed.request_id)}&moi=1`);
     } catch (problem) {
+      forgetUploads(form, problem);
       if (problem.detail) showProblem(form, problem, { ONBOARDING_STEP_NOT_REACHED: "evidence" });
       else throw problem;
     }
@@ -367,7 +434,7 @@ async function detailView(cat, id) {
   });
 
   const commentForm = $("#form-trao-doi");
-  for (const hook of document.querySelectorAll("[data-upload-hook]")) hook.hidden = !UPLOAD_WIRED;
+  attachmentField(commentForm, cat.limits, () => current.attachments);
   onSubmit(commentForm, "Đang gửi…", async (v) => {
     clearErrors(commentForm);
     if (!v.text) {
@@ -376,11 +443,13 @@ async function detailView(cat, id) {
     }
     try {
       await post(`/v1/support-requests/${encodeURIComponent(id)}/comments`,
-        { text: v.text, attachments: await attachmentsOf(commentForm) });
+        { text: v.text, attachments: await attachmentsOf(commentForm, cat.limits, current.attachments) });
       commentForm.reset();
+      fileStates(commentForm);
       await reload();
       $("#trao-doi").lastElementChild?.scrollIntoView({ block: "nearest" });
     } catch (problem) {
+      forgetUploads(commentForm, problem);
       if (problem.detail) showProblem(commentForm, problem);
       else throw problem;
     }
