@@ -19,7 +19,8 @@ run: install web  ## start moto + resources + API and site (:8000) + simulated b
 	$(BIN)/python -m chalicelib.local.stack
 
 test: install lint web browser  ## lint + contracts, every test (unit, integration, e2e, browser), package + cfn-lint
-	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/fuzz tests
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/fuzz --ignore=tests/browser tests
+	$(MAKE) --no-print-directory test-browser  # its own processes and stacks: the screens' journeys take provinces
 	$(MAKE) --no-print-directory test-fuzz  # its own processes and stacks: nothing shared with the suites above
 	$(MAKE) --no-print-directory package
 
