@@ -37,7 +37,7 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e
 
-test-browser: install web browser  ## the site in headless Chromium (journey, keyboard, axe, CSP), ~1 min
+test-browser: install web browser  ## the site in headless Chromium (every screen journey, keyboard, axe, CSP), ~5 min on 2 cores
 	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/browser
 
 # Schemathesis against the local stack for every caller (tests/fuzz; part of `make test` with its CI size). `make fuzz`
