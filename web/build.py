@@ -57,6 +57,7 @@ FONT_CODEPOINTS = sorted({
 
 _FRONT = re.compile(r"\A<!--page (\{.*?\}) -->\n", re.S)
 _ASSET_REF = re.compile(r"\{\{asset:([^}]+)\}\}")
+_PARTIAL = re.compile(r"\{\{partial:([a-z0-9-]+)\}\}")
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
 _JS_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.{1,2}/[^"']+)\2""")
 _HTML_REF = re.compile(r"""(?:src|href)="(/assets/[^"]+)\"""")
@@ -115,7 +116,7 @@ def build(out: Path = DIST, src: Path = SRC) -> dict:
     pages = {}
     for path in sorted((src / "pages").rglob("*.html")):
         url = "/" + path.relative_to(src / "pages").as_posix()
-        b.emit(url, _page(b, layout, path).encode("utf-8"))
+        b.emit(url, _page(b, layout, path, src, url).encode("utf-8"))
         pages[url] = url
     manifest = {"budget_bytes": BUDGET_BYTES, "files": b.files, "pages": {u: _first_load(b, u) for u in pages}}
     over = {u: p["transfer_bytes"] for u, p in manifest["pages"].items() if p["transfer_bytes"] > BUDGET_BYTES}
@@ -200,7 +201,7 @@ def _graph(b: _Build, rel: str) -> list[str]:
     return seen
 
 
-def _page(b: _Build, layout: str, path: Path) -> str:
+def _page(b: _Build, layout: str, path: Path, src: Path, url: str) -> str:
     raw = path.read_text(encoding="utf-8")
     front = _FRONT.match(raw)
     if not front:
@@ -216,7 +217,7 @@ def _page(b: _Build, layout: str, path: Path) -> str:
         scripts = f'{preload}<script type="module" src="{b.urls[rel]}"></script>'
     values = {"title": html.escape(meta["title"]), "description": html.escape(meta.get("description", "")),
               "breadcrumb": _breadcrumb(meta.get("breadcrumb")), "scripts": scripts,
-              "main": raw[front.end():].strip()}
+              "main": _partials(src, raw[front.end():].strip(), url, path.name)}
     text = re.sub(r"\{\{(title|description|breadcrumb|scripts|main)\}\}", lambda m: values[m.group(1)], layout)
 
     def asset(match: re.Match) -> str:
@@ -226,6 +227,19 @@ def _page(b: _Build, layout: str, path: Path) -> str:
 
     text = _ASSET_REF.sub(asset, text)
     return re.sub(r"\n\s+", "\n", text)
+
+
+def _partials(src: Path, main: str, url: str, name: str) -> str:
+    """{{partial:<name>}} -> src/partials/<name>.html (a block several pages share: a section menu, a chooser), with
+    aria-current="page" on its link to the page itself."""
+    def insert(match: re.Match) -> str:
+        part = src / "partials" / f"{match.group(1)}.html"
+        if not part.is_file():
+            raise BuildError(f"{name}: unknown partial {match.group(1)}")
+        text = part.read_text(encoding="utf-8").strip()
+        return text.replace(f'href="{url}"', f'href="{url}" aria-current="page"')
+
+    return _PARTIAL.sub(insert, main)
 
 
 def _breadcrumb(trail: list | None) -> str:

@@ -167,3 +167,14 @@ def test_publish_uploads_assets_before_pages_with_their_headers(tmp_path):
         css = next(u for u in manifest["files"] if u.endswith(".css"))
         asset = s3.head_object(Bucket="site", Key=css.lstrip("/"))
         assert asset["CacheControl"] == "public, max-age=31536000, immutable"
+
+
+def test_a_partial_is_inserted_with_the_page_marked_current(tmp_path):
+    from web.build import BuildError, _partials
+
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "menu.html").write_text('<nav><a href="/a.html">A</a> <a href="/b.html">B</a></nav>\n')
+    main = _partials(tmp_path, "<h1>B</h1>\n{{partial:menu}}", "/b.html", "b.html")
+    assert main == '<h1>B</h1>\n<nav><a href="/a.html">A</a> <a href="/b.html" aria-current="page">B</a></nav>'
+    with pytest.raises(BuildError, match="unknown partial"):
+        _partials(tmp_path, "{{partial:missing}}", "/b.html", "b.html")

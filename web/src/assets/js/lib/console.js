@@ -1,4 +1,4 @@
-// The operator / administrator console (units and users, reconciliation and refunds, reports): the section menu,
+// The operator / administrator console (units and users, reconciliation and refunds, reports):
 // staff API calls, data tables, cursor paging, refusals explained, and the Vietnamese labels of the API's codes.
 // Every right is the API's to decide: a refusal (403) is shown as the API's Vietnamese detail with what it means,
 // never as a broken page.
@@ -9,14 +9,6 @@ import { authed } from "./session.js";
 
 /** A staff API call (Bearer token of the tab's staff session). */
 export const api = (method, path, opts) => authed("staff", method, path, opts);
-
-/** Mark the current page in the console's section menu. */
-export function markNav() {
-  for (const a of $$("nav.console-nav a")) {
-    if (new URL(a.href, location.href).pathname === location.pathname) a.setAttribute("aria-current", "page");
-    else a.removeAttribute("aria-current");
-  }
-}
 
 /** "?a=1&b=x" from the non-empty values (path segments and query values are encoded). */
 export function query(params) {

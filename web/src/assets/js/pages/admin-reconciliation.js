@@ -5,7 +5,7 @@
 // requester: the API says so when not), reject with a note, send again. Any other role gets the API's 403, explained.
 import { banks } from "../lib/banks.js";
 import {
-  $, api, button, CATEGORIES, cursorPager, DISCREPANCY_STATUS, fill, focusOn, h, label, markNav, money, options,
+  $, api, button, CATEGORIES, cursorPager, DISCREPANCY_STATUS, fill, focusOn, h, label, money, options,
   prefixed, query, refusal, REFUND_ACTIONS, REFUND_STATES, RUN_ACTIONS, RUN_STATUS, say, seg, table, time, TRIGGERS,
   unprefixed, day,
 } from "../lib/console.js";
@@ -282,7 +282,6 @@ function forbidden(problem) {
 }
 
 async function start() {
-  markNav();
   options($("#category"), Object.entries(CATEGORIES).filter(([c]) => c !== "MATCHED"));
   onSubmit(runFilter, "Đang lọc…", filterRuns);
   onSubmit(rerunForm, "Đang chạy lại…", rerun);

@@ -4,7 +4,7 @@
 // the daily receipt tables sent to the tax authority (GET /v1/receipt-reports/{unit}, resend a day). The API scopes
 // each to the caller (a province administrator: their province; the tax tables: operators only).
 import {
-  $, api, button, day, fill, h, label, markNav, money, prefixed, query, REPORT_STATES, say, seg, table, time,
+  $, api, button, day, fill, h, label, money, prefixed, query, REPORT_STATES, say, seg, table, time,
   unprefixed, vnDay,
 } from "../lib/console.js";
 import { ready } from "../lib/dom.js";
@@ -168,7 +168,6 @@ async function resend(d) {
 }
 
 if (requireSession("staff")) {
-  markNav();
   $("#date_from").value = vnDay(-30);
   $("#date_to").value = vnDay(0);
   $("#t_to_day").value = vnDay(0);

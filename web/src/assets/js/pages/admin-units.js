@@ -3,7 +3,7 @@
 // DELETE .../{user_id}, GET .../audit). Operators administer every unit, a province administrator the units of their
 // province: the API scopes every list and refuses the rest; the page shows its refusals as they come.
 import {
-  $, api, AUDIT_ACTIONS, button, fill, focusOn, h, ISSUERS, label, listPager, markNav, options, prefixed, refusal,
+  $, api, AUDIT_ACTIONS, button, fill, focusOn, h, ISSUERS, label, listPager, options, prefixed, refusal,
   RIGHTS, ROLES, say, seg, table, time, unprefixed, USER_STATUS,
 } from "../lib/console.js";
 import { facts, ready } from "../lib/dom.js";
@@ -215,7 +215,6 @@ async function loadAudit() {
 }
 
 if (requireSession("staff")) {
-  markNav();
   onSubmit(unitForm, "Đang thêm…", createUnit);
   onSubmit(searchForm, "Đang tìm…", search);
   onSubmit(createForm, "Đang tạo…", createUser);
