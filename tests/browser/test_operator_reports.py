@@ -39,7 +39,9 @@ def test_operator_reads_a_province_exports_excel_and_resends_a_tax_table(desktop
     assert "4.650.000 đ" in figures
     banks = page.locator("#ket-qua-thu table", has_text="Theo ngân hàng").inner_text()
     assert "Vietcombank (VCB)" in banks and "1.250.000 đ" in banks and "3.400.000 đ" in banks
-    assert "0 tài khoản" in page.locator("#ket-qua-tk").inner_text()
+    accounts = page.locator("#ket-qua-tk", has_text=province.name)  # drawn after the collections: await it
+    accounts.wait_for()
+    assert "0 tài khoản" in accounts.inner_text()
     assert testing.axe_violations(page) == []
 
     with page.expect_download() as got:
